@@ -1,0 +1,149 @@
+import { ApplicationFailure, log } from '@temporalio/activity';
+import type pg from 'pg';
+import type { OpenPosition } from '../src/contracts/positions';
+import {
+  completedActionSchema,
+  pmActionContentSchema,
+  STRAND_KINDS,
+  type GatheredAction,
+} from '../src/contracts/strands';
+import { describeZodError } from '../src/contracts/positions';
+import type { PriceBar } from '../src/domain/tradeSummary';
+import { quarantine } from '../src/db/quarantine';
+import { barDurationMs } from '../src/domain/timeframes';
+
+export interface PositionActivityDeps {
+  pool: pg.Pool;
+}
+
+export interface PositionClosedStrand {
+  id: string;
+  module: string;
+  symbol: string;
+  timeframe: string;
+  positionId: string;
+  tradeId: string;
+  content: Record<string, unknown>;
+  regimeContext: Record<string, unknown> | null;
+}
+
+/** Activities of the position lifecycle: registry, gathering, price bars, the close strand. */
+export function createPositionActivities({ pool }: PositionActivityDeps) {
+  return {
+    /** Registers an opened position; re-registering the same trade is a no-op. */
+    async registerPosition(p: OpenPosition & { book: string }): Promise<{ created: boolean }> {
+      const res = await pool.query(
+        `INSERT INTO positions (position_id, trade_id, module, book, symbol, timeframe, entry_price, entry_time,
+                                entry_context, regime_context)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+         ON CONFLICT (position_id) DO NOTHING`,
+        [p.positionId, p.tradeId, p.module, p.book, p.symbol, p.timeframe, p.entryPrice, p.entryTime,
+         p.entryContext ?? null, p.regimeContext ?? null],
+      );
+      if (res.rowCount === 1) return { created: true };
+      const existing = await pool.query('SELECT trade_id, status FROM positions WHERE position_id = $1', [p.positionId]);
+      const row = existing.rows[0];
+      if (row && row.trade_id !== p.tradeId) {
+        throw ApplicationFailure.nonRetryable(
+          `position ${p.positionId} already exists with trade ${row.trade_id} (status ${row.status}); a new trade needs a new position id`,
+          'PositionConflict',
+        );
+      }
+      return { created: false };
+    },
+
+    /**
+     * Every pm_action strand of this position AND trade, oldest first, including the closing
+     * action (spec §3.1). A strand whose content is malformed is quarantined and left out.
+     */
+    async gatherTradeActions(input: { positionId: string; tradeId: string; module: string }): Promise<GatheredAction[]> {
+      const { rows } = await pool.query(
+        `SELECT id, content, regime_context FROM ad_strands
+          WHERE kind = $1 AND position_id = $2 AND trade_id = $3 AND module = $4
+          ORDER BY (content->>'ts') ASC NULLS LAST, created_at ASC, id ASC`,
+        [STRAND_KINDS.pmAction, input.positionId, input.tradeId, input.module],
+      );
+      const actions: GatheredAction[] = [];
+      for (const row of rows) {
+        const parsed = pmActionContentSchema.safeParse(row.content);
+        if (!parsed.success) {
+          const reason = `malformed pm_action strand: ${describeZodError(parsed.error)}`;
+          log.warn(reason, { strandId: row.id });
+          await quarantine(pool, { strandId: row.id, stage: 'position_close', reason, payload: row.content });
+          continue;
+        }
+        const c = parsed.data;
+        const action = completedActionSchema.parse({
+          strand_id: row.id,
+          ts: c.ts,
+          decision_type: c.decision_type,
+          pattern_key: c.pattern_key,
+          action_category: c.action_category,
+          scope: c.scope,
+          controls: c.controls ?? null,
+          execution_status: c.execution_result?.status ?? null,
+        });
+        actions.push({ ...action, regime_context: row.regime_context ?? null });
+      }
+      return actions;
+    },
+
+    /** Bars overlapping [from, to] for the position's symbol and timeframe (may be empty). */
+    async loadPriceBars(input: { symbol: string; timeframe: string; from: string; to: string }): Promise<PriceBar[]> {
+      const durationMs = barDurationMs(input.timeframe);
+      const { rows } = await pool.query(
+        `SELECT ts, low, high FROM price_bars
+          WHERE symbol = $1 AND timeframe = $2 AND ts <= $4 AND ts + ($5 || ' milliseconds')::interval >= $3
+          ORDER BY ts`,
+        [input.symbol, input.timeframe, input.from, input.to, String(durationMs)],
+      );
+      return rows.map((r) => ({
+        start: new Date(r.ts).toISOString(),
+        end: new Date(new Date(r.ts).getTime() + durationMs).toISOString(),
+        low: Number(r.low),
+        high: Number(r.high),
+      }));
+    },
+
+    /**
+     * Writes the position_closed strand and marks the position closed, in one transaction.
+     * The strand id is deterministic per (position, trade): a retry or repeat writes nothing twice.
+     */
+    async writePositionClosed(strand: PositionClosedStrand): Promise<{ written: boolean }> {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const res = await client.query(
+          `INSERT INTO ad_strands (id, module, kind, symbol, timeframe, position_id, trade_id, content, regime_context, tags)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (id) DO NOTHING`,
+          [strand.id, strand.module, STRAND_KINDS.positionClosed, strand.symbol, strand.timeframe, strand.positionId,
+           strand.tradeId, strand.content, strand.regimeContext, JSON.stringify(['v5', 'option_a'])],
+        );
+        await client.query(
+          `UPDATE positions SET status = 'closed', closed_strand_id = $2, closed_at = COALESCE(closed_at, now())
+            WHERE position_id = $1`,
+          [strand.positionId, strand.id],
+        );
+        await client.query('COMMIT');
+        return { written: res.rowCount === 1 };
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+
+    async setPositionStatus(input: { positionId: string; status: 'closing' | 'quarantined' }): Promise<void> {
+      await pool.query('UPDATE positions SET status = $2 WHERE position_id = $1 AND status <> $3', [
+        input.positionId, input.status, 'closed',
+      ]);
+    },
+
+    async quarantineClose(input: { strandId: string; reason: string; payload: unknown }): Promise<void> {
+      await quarantine(pool, { strandId: input.strandId, stage: 'position_close', reason: input.reason, payload: input.payload });
+    },
+  };
+}
+
+export type PositionActivities = ReturnType<typeof createPositionActivities>;

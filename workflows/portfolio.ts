@@ -1,0 +1,138 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  log,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { PositionActivities } from '../activities/positionActivities';
+import {
+  openPositionSignal,
+  openPositionUpdate,
+  positionFinishedSignal,
+  positionWorkflowId,
+  SA_POSITION_ID,
+  SA_POSITION_STATUS,
+  statusQuery,
+  type OpenPositionResult,
+} from '../src/contracts/temporal';
+import { describeZodError, openPositionInputSchema, type OpenPositionInput } from '../src/contracts/positions';
+import { positionLifecycle } from './positionLifecycle';
+
+export interface PortfolioInput {
+  book: string;
+  /** Positions open at the last continue-as-new: carried over so none is lost. */
+  open?: Record<string, { tradeId: string; openedAt: string }>;
+  /** History length that triggers continue-as-new (the server's suggestion triggers it too). */
+  maxHistoryEvents?: number;
+  openedTotal?: number;
+}
+
+export interface PortfolioStatus {
+  book: string;
+  openPositions: { positionId: string; tradeId: string; openedAt: string }[];
+  openedTotal: number;
+  historyLength: number;
+  runId: string;
+}
+
+const registry = proxyActivities<PositionActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['PositionConflict'] },
+});
+
+/**
+ * A book of positions: long-lived, starts one positionLifecycle child per opened position
+ * (ABANDON, so children outlive the parent's continue-as-new) and remembers which are open.
+ */
+export async function portfolio(input: PortfolioInput): Promise<void> {
+  const open = new Map(Object.entries(input.open ?? {}));
+  let openedTotal = input.openedTotal ?? 0;
+  const maxHistoryEvents = input.maxHistoryEvents ?? 5_000;
+
+  // Opens in flight, so a concurrent duplicate open (signal + update, a retried client) joins the first.
+  const pending = new Map<string, Promise<OpenPositionResult>>();
+  const openOne = async (raw: OpenPositionInput): Promise<OpenPositionResult> => {
+    const p = openPositionInputSchema.parse(raw);
+    const inFlight = pending.get(p.positionId);
+    if (inFlight) {
+      const first = await inFlight;
+      if (first.tradeId === p.tradeId) return { ...first, started: false };
+    }
+    const attempt = openNew(p);
+    pending.set(p.positionId, attempt);
+    try {
+      return await attempt;
+    } finally {
+      pending.delete(p.positionId);
+    }
+  };
+
+  const openNew = async (p: ReturnType<typeof openPositionInputSchema.parse>): Promise<OpenPositionResult> => {
+    const workflowId = positionWorkflowId(p.positionId);
+    const known = open.get(p.positionId);
+    if (known) {
+      if (known.tradeId === p.tradeId) return { positionId: p.positionId, tradeId: p.tradeId, workflowId, started: false };
+      throw ApplicationFailure.nonRetryable(
+        `position ${p.positionId} is already open with trade ${known.tradeId}`,
+        'PositionConflict',
+      );
+    }
+    const { created } = await registry.registerPosition({ ...p, book: input.book });
+    if (!created) {
+      throw ApplicationFailure.nonRetryable(
+        `position ${p.positionId} (trade ${p.tradeId}) was opened before and is no longer open`,
+        'PositionConflict',
+      );
+    }
+    await startChild(positionLifecycle, {
+      workflowId,
+      args: [{ ...p, book: input.book }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: [
+        { key: SA_POSITION_ID, value: p.positionId },
+        { key: SA_POSITION_STATUS, value: 'open' },
+      ],
+    });
+    open.set(p.positionId, { tradeId: p.tradeId, openedAt: new Date().toISOString() });
+    openedTotal++;
+    return { positionId: p.positionId, tradeId: p.tradeId, workflowId, started: true };
+  };
+
+  setHandler(openPositionUpdate, openOne, {
+    validator: (raw) => {
+      const r = openPositionInputSchema.safeParse(raw);
+      if (!r.success) throw new Error(`invalid openPosition: ${describeZodError(r.error)}`);
+    },
+  });
+  setHandler(openPositionSignal, async (raw) => {
+    try {
+      await openOne(raw);
+    } catch (err) {
+      log.warn('openPosition signal rejected', { error: String(err) });
+    }
+  });
+  setHandler(positionFinishedSignal, ({ positionId }) => {
+    open.delete(positionId);
+  });
+  setHandler(
+    statusQuery,
+    (): PortfolioStatus => ({
+      book: input.book,
+      openPositions: [...open.entries()].map(([positionId, v]) => ({ positionId, ...v })),
+      openedTotal,
+      historyLength: workflowInfo().historyLength,
+      runId: workflowInfo().runId,
+    }),
+  );
+
+  await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents);
+  // Finish in-flight opens first so no position is half-registered across the new run.
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof portfolio>({ book: input.book, open: Object.fromEntries(open), maxHistoryEvents, openedTotal });
+}

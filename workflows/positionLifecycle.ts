@@ -1,0 +1,166 @@
+import {
+
+  condition,
+  getExternalWorkflowHandle,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { PositionActivities } from '../activities/positionActivities';
+import {
+  positionClosedSignal,
+  positionFinishedSignal,
+  portfolioWorkflowId,
+  SA_POSITION_STATUS,
+  statusQuery,
+  type PositionStatus,
+} from '../src/contracts/temporal';
+import { describeZodError, positionClosedSignalSchema, type OpenPosition, type PositionClose } from '../src/contracts/positions';
+import { positionClosedStrandId, type GatheredAction } from '../src/contracts/strands';
+import { buildPositionClosedContent } from '../src/domain/positionClosed';
+
+export interface PositionLifecycleInput extends OpenPosition {
+  book: string;
+}
+
+export interface PositionLifecycleStatus {
+  positionId: string;
+  tradeId: string;
+  symbol: string;
+  status: PositionStatus;
+  entryPrice: number;
+  entryTime: string;
+  close: PositionClose | null;
+  closedStrandId: string | null;
+  strandWritten: boolean | null;
+  duplicateCloseSignals: number;
+  rejectedSignals: { reason: string; at: string }[];
+  error: string | null;
+}
+
+// Database work retries until the database is back (no attempt cap); bad data fails at once.
+const db = proxyActivities<PositionActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: ['PositionConflict', 'InvalidTrade'],
+  },
+});
+
+/**
+ * One position, from open to close. Waits durably (days or weeks) for `positionClosed`, then
+ * gathers the trade's pm_action v5 fields and writes one position_closed strand ("Option A").
+ */
+export async function positionLifecycle(input: PositionLifecycleInput): Promise<PositionLifecycleStatus> {
+  const state: PositionLifecycleStatus = {
+    positionId: input.positionId,
+    tradeId: input.tradeId,
+    symbol: input.symbol,
+    status: 'open',
+    entryPrice: input.entryPrice,
+    entryTime: input.entryTime,
+    close: null,
+    closedStrandId: null,
+    strandWritten: null,
+    duplicateCloseSignals: 0,
+    rejectedSignals: [],
+    error: null,
+  };
+
+  // Handlers first, so a signal delivered with the first task is never lost.
+  setHandler(statusQuery, () => state);
+  setHandler(positionClosedSignal, (raw) => {
+    const parsed = positionClosedSignalSchema.safeParse(raw);
+    const at = new Date().toISOString();
+    if (!parsed.success) {
+      const reason = `malformed positionClosed signal: ${describeZodError(parsed.error)}`;
+      log.warn(reason);
+      state.rejectedSignals.push({ reason, at });
+      return;
+    }
+    if (Date.parse(parsed.data.exitTime) < Date.parse(input.entryTime)) {
+      const reason = `positionClosed signal rejected: exitTime ${parsed.data.exitTime} is before entryTime ${input.entryTime}`;
+      log.warn(reason);
+      state.rejectedSignals.push({ reason, at });
+      return;
+    }
+    if (state.close) {
+      // The first valid close wins; later ones change nothing.
+      state.duplicateCloseSignals++;
+      log.info('duplicate positionClosed signal ignored', { positionId: input.positionId });
+      return;
+    }
+    state.close = parsed.data;
+  });
+
+  upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: 'open' }]);
+
+  await condition(() => state.close !== null);
+  const close = state.close!;
+  state.status = 'closing';
+  upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: 'closing' }]);
+  await db.setPositionStatus({ positionId: input.positionId, status: 'closing' });
+
+  const actions: GatheredAction[] = await db.gatherTradeActions({
+    positionId: input.positionId,
+    tradeId: input.tradeId,
+    module: input.module,
+  });
+  const bars = await db.loadPriceBars({
+    symbol: input.symbol,
+    timeframe: input.timeframe,
+    from: input.entryTime,
+    to: close.exitTime,
+  });
+
+  const strandId = positionClosedStrandId(input.positionId, input.tradeId);
+  let content;
+  try {
+    content = buildPositionClosedContent({ position: input, close, actions, bars });
+  } catch (err) {
+    // Bad numbers cannot become a trade: keep them, explained, and end the position.
+    const reason = err instanceof Error ? err.message : String(err);
+    state.status = 'quarantined';
+    state.error = reason;
+    await db.quarantineClose({ strandId, reason, payload: { position: input, close } });
+    await db.setPositionStatus({ positionId: input.positionId, status: 'quarantined' });
+    upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: 'quarantined' }]);
+    await notifyPortfolio(input, state.status);
+    return state;
+  }
+
+  const { written } = await db.writePositionClosed({
+    id: strandId,
+    module: input.module,
+    symbol: input.symbol,
+    timeframe: input.timeframe,
+    positionId: input.positionId,
+    tradeId: input.tradeId,
+    content: content.content,
+    regimeContext: content.regimeContext,
+  });
+  state.status = 'closed';
+  state.closedStrandId = strandId;
+  state.strandWritten = written;
+  upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: 'closed' }]);
+  await notifyPortfolio(input, state.status);
+  return state;
+}
+
+async function notifyPortfolio(input: PositionLifecycleInput, status: string): Promise<void> {
+  if (!workflowInfo().parent) return;
+  try {
+    await getExternalWorkflowHandle(portfolioWorkflowId(input.book)).signal(positionFinishedSignal, {
+      positionId: input.positionId,
+      status,
+    });
+  } catch (err) {
+    // The portfolio may be gone (terminated by an operator); the position's own result stands.
+    log.warn('could not notify portfolio', { error: String(err) });
+  }
+}
+
