@@ -1,0 +1,121 @@
+/**
+ * Client side of the position contracts: open (update-with-start on the portfolio), close (signal
+ * to the position), status. Every refusal is an error with a reason the caller can print.
+ */
+import {
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
+import {
+  DEFAULT_BOOK,
+  openPositionUpdate,
+  portfolioWorkflowId,
+  positionClosedSignal,
+  positionWorkflowId,
+  statusQuery,
+  WORKFLOW_TYPES,
+  type OpenPositionResult,
+} from '../contracts/temporal';
+import {
+  InvalidInputError,
+  openPositionInputSchema,
+  parseOrThrow,
+  positionClosedSignalSchema,
+  type OpenPositionInput,
+  type PositionClosedSignal,
+} from '../contracts/positions';
+import type { PositionLifecycleStatus } from '../../workflows/positionLifecycle';
+
+export class PositionNotOpenError extends Error {
+  override name = 'PositionNotOpenError';
+}
+
+export interface PositionClientOptions {
+  taskQueue: string;
+  book?: string;
+}
+
+export async function openPosition(
+  client: Client,
+  raw: OpenPositionInput,
+  opts: PositionClientOptions,
+): Promise<OpenPositionResult> {
+  const input = parseOrThrow(openPositionInputSchema, raw, 'openPosition input');
+  const book = opts.book ?? input.book ?? DEFAULT_BOOK;
+  const startWorkflowOperation = new WithStartWorkflowOperation(WORKFLOW_TYPES.portfolio, {
+    workflowId: portfolioWorkflowId(book),
+    taskQueue: opts.taskQueue,
+    args: [{ book }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+  return client.workflow.executeUpdateWithStart(openPositionUpdate, {
+    args: [{ ...raw, book }],
+    startWorkflowOperation,
+  });
+}
+
+async function describeOrNull(client: Client, workflowId: string): Promise<WorkflowExecutionDescription | null> {
+  try {
+    return await client.workflow.getHandle(workflowId).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
+}
+
+export interface ClosePositionResult {
+  positionId: string;
+  workflowId: string;
+  /** Present when waited for: the position's final status. */
+  final?: PositionLifecycleStatus;
+}
+
+/**
+ * Sends positionClosed. Validated here first so a malformed close is refused with its reason; a
+ * position that is unknown, already closing or closed is refused too (nothing is written twice).
+ */
+export async function closePosition(
+  client: Client,
+  positionId: string,
+  raw: PositionClosedSignal,
+  opts: { wait?: boolean } = {},
+): Promise<ClosePositionResult> {
+  const signal = parseOrThrow(positionClosedSignalSchema, raw, 'positionClosed signal');
+  const workflowId = positionWorkflowId(positionId);
+  const desc = await describeOrNull(client, workflowId);
+  if (!desc) throw new PositionNotOpenError(`unknown position ${positionId}: no workflow ${workflowId}`);
+  const handle = client.workflow.getHandle(workflowId);
+  if (desc.status.name !== 'RUNNING') {
+    const prior = desc.status.name === 'COMPLETED' ? ((await handle.result()) as PositionLifecycleStatus) : null;
+    throw new PositionNotOpenError(
+      `position ${positionId} is not open (workflow ${desc.status.name.toLowerCase()}${
+        prior ? `, status ${prior.status}, strand ${prior.closedStrandId}` : ''
+      }); nothing written`,
+    );
+  }
+  const status = (await handle.query(statusQuery)) as PositionLifecycleStatus;
+  if (status.close) {
+    throw new PositionNotOpenError(`position ${positionId} is already ${status.status} (exit at ${status.close.exitTime}); nothing written`);
+  }
+  if (Date.parse(signal.exitTime) < Date.parse(status.entryTime)) {
+    throw new InvalidInputError(`invalid positionClosed signal: exitTime ${signal.exitTime} is before entryTime ${status.entryTime}`);
+  }
+  await handle.signal(positionClosedSignal, raw);
+  if (!opts.wait) return { positionId, workflowId };
+  return { positionId, workflowId, final: (await handle.result()) as PositionLifecycleStatus };
+}
+
+/** The position's status: live from the query while open, else the workflow's result. */
+export async function positionStatus(client: Client, positionId: string): Promise<PositionLifecycleStatus & { workflowStatus: string }> {
+  const workflowId = positionWorkflowId(positionId);
+  const desc = await describeOrNull(client, workflowId);
+  if (!desc) throw new PositionNotOpenError(`unknown position ${positionId}: no workflow ${workflowId}`);
+  const handle = client.workflow.getHandle(workflowId);
+  const status =
+    desc.status.name === 'RUNNING'
+      ? ((await handle.query(statusQuery)) as PositionLifecycleStatus)
+      : ((await handle.result()) as PositionLifecycleStatus);
+  return { ...status, workflowStatus: desc.status.name };
+}
