@@ -1,0 +1,116 @@
+import type { Command } from 'commander';
+import {
+  backfillSchedule,
+  cycleStatus,
+  describeSchedule,
+  ensureLearningSchedule,
+  pauseSchedule,
+  runCycleNow,
+  summarizeSchedule,
+  triggerSchedule,
+  unpauseSchedule,
+} from '../../temporal/schedule';
+import { OverridesRuntime } from '../../pm/overridesRuntime';
+import { validateDataflow } from '../../validate/validator';
+import { readJsonArgument } from './action';
+import { CliError, emit, num } from '../output';
+import type { CliContext } from '../context';
+
+const date = (v: string, name: string) => {
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw new CliError(`${name} is not a date: ${v}`);
+  return d;
+};
+
+export function registerLearningCommands(program: Command, ctx: CliContext): void {
+  const cycle = program.command('cycle').description('steps 3-5: the learningCycle workflow');
+  cycle
+    .command('run')
+    .description('run one learning cycle now through Temporal and print its report')
+    .option('--module <module>', 'module', 'pm')
+    .option('--as-of <date>', 'learning day (default today)')
+    .option('--shards <n>', 'parallel aggregation shards', num, 1)
+    .option('--no-wait', 'return once started')
+    .option('--json', 'machine-readable output')
+    .action(async (o) => {
+      const r = await runCycleNow(await ctx.temporal(), { module: o.module, asOf: o.asOf, shards: o.shards }, { taskQueue: ctx.settings.taskQueue, wait: o.wait });
+      emit(r, o);
+    });
+  cycle
+    .command('status')
+    .description("a cycle's report (live while running)")
+    .argument('<workflowId>')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, o) => emit(await cycleStatus(await ctx.temporal(), id), o));
+
+  const schedule = program.command('schedule').description('the nightly schedule learning-nightly-pm');
+  schedule
+    .command('create')
+    .description('create the schedule if it does not exist (03:00 UTC daily, overlap SKIP, catch-up 1 day)')
+    .option('--hour <h>', 'UTC hour', num)
+    .option('--minute <m>', 'minute', num)
+    .option('--json', 'machine-readable output')
+    .action(async (o) => emit(await ensureLearningSchedule(await ctx.temporal(), { taskQueue: ctx.settings.taskQueue, hour: o.hour, minute: o.minute }), o));
+  schedule
+    .command('describe')
+    .description('calendar, policies, state, next and recent runs')
+    .option('--json', 'machine-readable output')
+    .action(async (o) => emit(summarizeSchedule(await describeSchedule(await ctx.temporal())), o));
+  schedule
+    .command('pause')
+    .description('pause the nightly runs')
+    .option('--note <text>', 'why', 'paused with pmctl')
+    .action(async (o) => {
+      await pauseSchedule(await ctx.temporal(), o.note);
+      emit({ paused: true }, o);
+    });
+  schedule
+    .command('unpause')
+    .description('resume the nightly runs')
+    .option('--note <text>', 'why', 'unpaused with pmctl')
+    .action(async (o) => {
+      await unpauseSchedule(await ctx.temporal(), o.note);
+      emit({ paused: false }, o);
+    });
+  schedule
+    .command('trigger')
+    .description('start a scheduled run now')
+    .action(async (o) => {
+      await triggerSchedule(await ctx.temporal());
+      emit({ triggered: true }, o);
+    });
+  schedule
+    .command('backfill')
+    .description('run the schedule for every slot in a date range, one after another')
+    .requiredOption('--from <date>', 'start (ISO date)')
+    .requiredOption('--to <date>', 'end (ISO date)')
+    .action(async (o) => {
+      await backfillSchedule(await ctx.temporal(), date(o.from, '--from'), date(o.to, '--to'));
+      emit({ backfilled: { from: o.from, to: o.to } }, o);
+    });
+
+  const overrides = program.command('overrides').description('step 6: apply learned overrides to a planned action');
+  overrides
+    .command('apply')
+    .description('apply overrides to a planned action (JSON inline, @file or -) and explain the result')
+    .argument('<json>', '{"decisionType":"entry","sizeFrac":0.5,"context":{...},"regimeContext":{...},"timeframe":"1h"} or {pattern_key, action_category, scope, size_frac}')
+    .option('--module <module>', 'module', 'pm')
+    .option('--json', 'machine-readable output')
+    .action(async (arg: string, o) => emit(await new OverridesRuntime(await ctx.database(), { module: o.module }).apply(readJsonArgument(arg, 'planned action')), o));
+
+  program
+    .command('validate')
+    .description('check, step by step, that data flows through the loop; exits 1 when a step is broken')
+    .option('--module <module>', 'module', 'pm')
+    .option('--max-override-age-hours <h>', 'older overrides are a warning', num, 36)
+    .option('--json', 'machine-readable output')
+    .action(async (o) => {
+      const report = await validateDataflow(await ctx.database(), { module: o.module, maxOverrideAgeHours: o.maxOverrideAgeHours });
+      if (o.json) emit(report, o);
+      else {
+        for (const s of report.steps) process.stdout.write(`[${s.verdict.toUpperCase().padEnd(7)}] ${s.step}: ${s.detail}\n`);
+        process.stdout.write(`overall: ${report.verdict}\n`);
+      }
+      if (report.verdict === 'broken') throw new CliError('at least one step of the dataflow is broken', 1);
+    });
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/**
+ * pmctl: one entry for every operation. commander gives --help on every command and clean
+ * argument errors; each failure prints a readable reason and exits non-zero.
+ */
+import { Command, CommanderError } from 'commander';
+import { CliContext } from './context';
+import { CliError } from './output';
+import { registerPositionCommands } from './commands/position';
+import { registerActionCommands } from './commands/action';
+import { registerOpsCommands } from './commands/ops';
+import { registerLearningCommands } from './commands/learning';
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('pmctl')
+    .description('Durable v5 learning loop for a trading PM, orchestrated by Temporal')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerOpsCommands(program, ctx);
+  registerPositionCommands(program, ctx);
+  registerActionCommands(program, ctx);
+  registerLearningCommands(program, ctx);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const ctx = new CliContext();
+  try {
+    await buildProgram(ctx).parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode; // commander already printed help / the error
+    const e = err as Error & { cause?: unknown };
+    const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
+    process.stderr.write(`error: ${e.message}${cause}\n`);
+    return err instanceof CliError ? err.exitCode : 1;
+  } finally {
+    await ctx.close();
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,0 +1,49 @@
+/** Output and failure conventions shared by every command. */
+export interface OutputOptions {
+  json?: boolean;
+}
+
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/** Prints a result: JSON for scripts (--json), else indented key: value lines for people. */
+export function emit(result: unknown, opts: OutputOptions): void {
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(human(result, 0) + '\n');
+}
+
+function human(v: unknown, depth: number): string {
+  const pad = '  '.repeat(depth);
+  if (v === null || v === undefined) return `${pad}-`;
+  if (typeof v !== 'object') return `${pad}${String(v)}`;
+  if (Array.isArray(v)) {
+    if (v.length === 0) return `${pad}(none)`;
+    return v.map((x) => (typeof x === 'object' && x !== null ? `${pad}-\n${human(x, depth + 1)}` : `${pad}- ${String(x)}`)).join('\n');
+  }
+  return Object.entries(v as Record<string, unknown>)
+    .map(([k, x]) =>
+      x !== null && typeof x === 'object' && (Array.isArray(x) ? x.length > 0 : Object.keys(x).length > 0)
+        ? `${pad}${k}:\n${human(x, depth + 1)}`
+        : `${pad}${k}: ${typeof x === 'object' && x !== null ? (Array.isArray(x) ? '[]' : '{}') : x ?? '-'}`,
+    )
+    .join('\n');
+}
+
+/** Parses a JSON option value with a readable error naming the option. */
+export function parseJsonOption(value: string, name: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch (err) {
+    throw new CliError(`${name} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** A number option: NaN and junk are refused by the zod schemas downstream with the field name. */
+export const num = (v: string) => (v.trim() === '' ? Number.NaN : Number(v));

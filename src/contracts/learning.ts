@@ -1,0 +1,16 @@
+/** Input of the learningCycle workflow (design §2), validated at every boundary. */
+import { z } from 'zod';
+
+export const learningCycleInputSchema = z.object({
+  module: z.string().trim().min(1).default('pm'),
+  asOf: z
+    .string()
+    .refine((s) => !Number.isNaN(Date.parse(s)), 'asOf must be an ISO-8601 date or date-time')
+    .optional(),
+  /** Aggregation shards run as parallel activities (statistics are additive). */
+  shards: z.number().int().min(1).max(64).default(1),
+  batchSize: z.number().int().min(1).max(100_000).optional(),
+});
+export type LearningCycleInput = z.input<typeof learningCycleInputSchema>;
+
+export type LearningStep = 'starting' | 'aggregate' | 'finalize' | 'lessons' | 'materialize' | 'done' | 'failed';

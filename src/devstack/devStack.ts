@@ -1,0 +1,93 @@
+/**
+ * The whole thing in one process: database (DATABASE_URL or embedded), Temporal dev server (Web UI,
+ * SQLite state under .data/ so it survives restarts), migrations, the worker, the nightly schedule
+ * and demo data. Stops everything on Ctrl-C.
+ */
+import type { Client } from '@temporalio/client';
+import { Connection, Client as TemporalClient } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { createPool, openDatabase } from '../db/database';
+import { startDevServer, temporalAnswers, type RunningDevServer } from '../temporal/devServer';
+import { registerSearchAttributes, temporalSettings } from '../temporal/connection';
+import { createWorker } from '../worker/createWorker';
+import { projectPath } from '../paths';
+import { ensureLearningSchedule } from '../temporal/schedule';
+import { seedDemo } from '../demo/seedDemo';
+
+export interface DevStackOptions {
+  demo: boolean;
+  uiPort: number;
+  log?: (msg: string) => void;
+}
+
+export async function runDevStack(opts: DevStackOptions): Promise<void> {
+  const log = opts.log ?? ((m: string) => console.error(m));
+  const settings = temporalSettings();
+
+  const db = await openDatabase();
+  const pool = createPool(db.url);
+
+  let server: RunningDevServer | null = null;
+  if (await temporalAnswers(settings.connectionOptions.address)) {
+    log(`[dev] using the Temporal server already at ${settings.connectionOptions.address}`);
+  } else {
+    const port = Number(settings.connectionOptions.address.split(':').pop() ?? 7233);
+    log(`[dev] starting Temporal dev server on ${port} (UI ${opts.uiPort}), state in .data/temporal/dev.db`);
+    server = await startDevServer({
+      port,
+      uiPort: opts.uiPort,
+      dbFile: projectPath('.data', 'temporal', 'dev.db'),
+      logFile: projectPath('.data', 'temporal', 'server.log'),
+      namespace: settings.namespace,
+    });
+  }
+  const address = server?.address ?? settings.connectionOptions.address;
+  const connection = await Connection.connect({ ...(settings.connectionOptions as object), address } as Parameters<typeof Connection.connect>[0]);
+  await registerSearchAttributes(connection, settings.namespace).catch((err) => log(`[dev] search attributes: ${err.message}`));
+  const client: Client = new TemporalClient({ connection, namespace: settings.namespace });
+
+  const nativeConnection = await NativeConnection.connect({ ...(settings.connectionOptions as object), address } as Parameters<typeof NativeConnection.connect>[0]);
+  const worker = await createWorker({ connection: nativeConnection, namespace: settings.namespace, taskQueue: settings.taskQueue, pool });
+  const running = worker.run();
+  log(`[dev] worker polling ${settings.taskQueue}`);
+
+  const schedule = await ensureLearningSchedule(client, { taskQueue: settings.taskQueue });
+  log(`[dev] schedule ${schedule.scheduleId}: ${schedule.created ? 'created' : 'already exists'}`);
+
+  if (opts.demo) {
+    const demo = await seedDemo({ client, pool, taskQueue: settings.taskQueue, log });
+    log(`[dev] demo: ${demo.opened} positions opened, ${demo.closed} closed, ${demo.leftOpen} left open${demo.skipped ? ' (already seeded)' : ''}`);
+  }
+
+  const ui = server?.uiUrl ?? `http://localhost:${opts.uiPort}`;
+  const dbShown = process.env.DATABASE_URL ? 'DATABASE_URL' : db.url;
+  process.stdout.write(
+    [
+      '',
+      'PM learning loop is running.',
+      `  Temporal Web UI : ${ui}/namespaces/${settings.namespace}/workflows`,
+      `  Schedule        : ${ui}/namespaces/${settings.namespace}/schedules/${schedule.scheduleId}`,
+      `  Temporal        : ${address} (namespace ${settings.namespace}, task queue ${settings.taskQueue})`,
+      `  Database        : ${dbShown}`,
+      '  Try             : npm run pmctl -- cycle run            (run one learning cycle now and print its report)',
+      '                    npm run pmctl -- validate             (does data flow through all six steps?)',
+      '                    npm run pmctl -- position status demo-001',
+      'Ctrl-C stops the worker, the dev server and the embedded database.',
+      '',
+    ].join('\n'),
+  );
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  log('[dev] shutting down');
+  worker.shutdown();
+  await running.catch(() => {});
+  await nativeConnection.close();
+  await connection.close();
+  await pool.end();
+  await server?.stop();
+  await db.stop();
+}

@@ -1,0 +1,66 @@
+/** Shared shapes of the aggregation step (spec §4). */
+import type { ActionCategory } from '../../domain/actionCategory';
+import type { Scope } from '../../domain/scope';
+import type { CfBucket } from '../../domain/tradeSummary';
+
+/** Where a trade's actions came from (spec §4.1), as recorded in the ledger. */
+export type TradePath = 'option_a' | 'option_b' | 'legacy';
+export type LedgerPath = TradePath | 'unresolved' | 'quarantined';
+
+/** A position_closed strand as read from ad_strands. */
+export interface ClosedStrandRow {
+  id: string;
+  position_id: string | null;
+  trade_id: string | null;
+  symbol: string | null;
+  timeframe: string | null;
+  content: unknown;
+  regime_context: unknown;
+  created_at: Date | string | null;
+}
+
+/** A trade's outcome, attributed to each of its executed actions. */
+export interface TradeOutcome {
+  rr: number;
+  holdDays: number;
+  tts3: number | null;
+  cfEntry: CfBucket | null;
+  cfExit: CfBucket | null;
+  closedAt: string | null;
+}
+
+/** One action of a trade with its v5 fields. */
+export interface ResolvedAction {
+  patternKey: string;
+  category: ActionCategory;
+  scope: Scope;
+  /** False when execution_status is 'failed' (spec §2: not attributed the outcome). */
+  executed: boolean;
+}
+
+/** A per-action fact (one learning_trade_facts row); every statistic is a pure function of these. */
+export interface Fact extends TradeOutcome {
+  strandId: string;
+  actionIndex: number;
+  patternKey: string;
+  category: ActionCategory;
+  scope: Scope;
+  positionId: string | null;
+  tradeId: string | null;
+}
+
+/** The decision about one strand of a batch, before the ledger transaction. */
+export type StrandPlan =
+  | { strandId: string; path: 'quarantined'; reason: string; payload: unknown; facts: []; trades: TradeCounts }
+  | { strandId: string; path: Exclude<LedgerPath, 'quarantined'>; facts: Fact[]; trades: TradeCounts };
+
+export interface TradeCounts {
+  option_a: number;
+  option_b: number;
+  legacy: number;
+  unresolved: number;
+  /** Actions of resolved trades left out because their execution failed. */
+  failedActions: number;
+}
+
+export const emptyTradeCounts = (): TradeCounts => ({ option_a: 0, option_b: 0, legacy: 0, unresolved: 0, failedActions: 0 });

@@ -1,0 +1,124 @@
+/**
+ * Step 4 of the learning cycle (spec §5) over the database: pattern_scope_stats → learning_lessons,
+ * plus learning_latent_factors. Everything happens in ONE transaction (with a per-module advisory
+ * lock), so a retried activity is idempotent and readers never see half a rebuild.
+ *
+ * Phases: load candidates + parents → latent factors (from learning_trade_facts) → edge history of the
+ * selected candidates → buildLessons (pure) → upsert drafts → deprecate lessons no longer built.
+ */
+import type pg from 'pg';
+import { buildLessons, lessonKey, selectCandidates, type LessonDraft } from '../../domain/lessons';
+import { factorIndex } from '../../domain/latentFactors';
+import { loadEdgeHistory, loadLessonStatsRows } from './loadStatsRows';
+import { rebuildLatentFactors } from './latentFactorStore';
+import { deprecateMissingLessons, LESSON_TYPE, loadLessonStatuses, upsertLessons } from './persistLessons';
+import { lessonsLockKey, type StepOptions } from './stepInput';
+import { withLockedTransaction } from './transaction';
+
+export interface LessonsGroupReport {
+  pattern_key: string;
+  action_category: string;
+  lessons: number;
+  active: number;
+  candidate: number;
+}
+
+export interface LessonsReport {
+  module: string;
+  cycleId: string;
+  /** ISO time written as last_validated. */
+  validatedAt: string;
+  /** Stats rows that passed the SQL prefilter (n ≥ max(10, N_min(k)), |edge| ≥ 0.5). */
+  candidatesConsidered: number;
+  /** Parent rows loaded for the incremental-edge check. */
+  parentsLoaded: number;
+  /** Malformed stats rows left out (bad category / scope / mask-hash mismatch). */
+  skippedRows: number;
+  /** Lessons built this run (= upserted). */
+  lessonsUpserted: number;
+  inserted: number;
+  updated: number;
+  /** Lessons that were deprecated and qualify again (same id, same created_at). */
+  reactivated: number;
+  /** Lessons built with a half-life (decaying edge). */
+  withHalfLife: number;
+  /** Totals in learning_lessons for the module after the run. */
+  active: number;
+  candidate: number;
+  deprecated: number;
+  /** Lessons deprecated by this run. */
+  newlyDeprecated: number;
+  newlyDeprecatedIds: string[];
+  /** Latent factors persisted for the module, and stale ones removed. */
+  latentFactors: number;
+  latentFactorsRemoved: number;
+  /** Patterns considered for latent factors (distinct pattern_keys in learning_trade_facts). */
+  patternsWithPositions: number;
+  byGroup: LessonsGroupReport[];
+}
+
+export async function buildLessonsStep(pool: pg.Pool, opts: StepOptions): Promise<LessonsReport> {
+  const { module, cycleId } = opts;
+  const now = opts.now ?? new Date();
+  const phase = opts.onPhase ?? (() => {});
+
+  return withLockedTransaction(pool, lessonsLockKey(module), async (db) => {
+    phase('load_stats');
+    const loaded = await loadLessonStatsRows(db, module);
+
+    phase('latent_factors');
+    const lf = await rebuildLatentFactors(db, module, now);
+
+    phase('edge_history');
+    // History only for the rows that will become lessons (buildLessons re-selects the same rows).
+    const selected = selectCandidates(loaded.rows).map((c) => c.row);
+    const edgeHistory = await loadEdgeHistory(db, module, selected);
+
+    phase('build');
+    const drafts: LessonDraft[] = buildLessons({ rows: loaded.rows, edgeHistory, factorOf: factorIndex(lf.factors), module });
+
+    phase('persist');
+    const before = await loadLessonStatuses(db, module);
+    const upserted = await upsertLessons(db, drafts, now);
+    const newlyDeprecatedIds = await deprecateMissingLessons(db, module, upserted.map((u) => u.id), now);
+
+    const counts = await db.query<{ status: string; c: number }>(
+      'SELECT status, count(*)::int AS c FROM learning_lessons WHERE module = $1 AND lesson_type = $2 GROUP BY status',
+      [module, LESSON_TYPE],
+    );
+    const total = (s: string) => counts.rows.find((r) => r.status === s)?.c ?? 0;
+
+    const statusByKey = new Map(drafts.map((d) => [lessonKey(d), d.status]));
+    const groups = new Map<string, LessonsGroupReport>();
+    for (const d of drafts) {
+      const g = `${d.pattern_key}\u0000${d.action_category}`;
+      let r = groups.get(g);
+      if (!r) groups.set(g, (r = { pattern_key: d.pattern_key, action_category: d.action_category, lessons: 0, active: 0, candidate: 0 }));
+      r.lessons++;
+      r[d.status]++;
+    }
+
+    return {
+      module,
+      cycleId,
+      validatedAt: now.toISOString(),
+      candidatesConsidered: loaded.candidatesConsidered,
+      parentsLoaded: loaded.parentsLoaded,
+      skippedRows: loaded.skippedRows,
+      lessonsUpserted: upserted.length,
+      inserted: upserted.filter((u) => u.inserted).length,
+      updated: upserted.filter((u) => !u.inserted).length,
+      reactivated: upserted.filter((u) => before.get(u.id) === 'deprecated' && statusByKey.has(u.key)).length,
+      withHalfLife: drafts.filter((d) => d.decay_halflife_hours != null).length,
+      active: total('active'),
+      candidate: total('candidate'),
+      deprecated: total('deprecated'),
+      newlyDeprecated: newlyDeprecatedIds.length,
+      newlyDeprecatedIds,
+      latentFactors: lf.factors.length,
+      latentFactorsRemoved: lf.removed,
+      patternsWithPositions: lf.patterns,
+      byGroup: [...groups.values()],
+    };
+  });
+}

@@ -1,0 +1,149 @@
+/**
+ * Step 5 of the learning cycle (spec §6) over the database: active lessons → learning_configs.
+ *
+ * Writes exactly four top-level keys of learning_configs[module].config_data — pattern_strength_overrides,
+ * pattern_overrides, override_updated_at, override_version — always, even when the lists are empty (so
+ * stale overrides disappear); every other key (feature_flags, runtime_params, ...) is left untouched
+ * (JSONB `||` replaces exactly the top-level keys it is given).
+ */
+import type pg from 'pg';
+import type { ActionCategory } from '../../domain/actionCategory';
+import type { LessonEffect, LessonStats } from '../../domain/lessons';
+import { materialize, type ActiveLesson } from '../../domain/materialize';
+import type { Scope } from '../../domain/scope';
+import { LESSON_TYPE } from '../lessons/persistLessons';
+import type { StepOptions } from '../lessons/stepInput';
+
+/** The config row exists but is not usable (config_data not a JSON object): fixing it needs a person. */
+export class BadConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadConfigurationError';
+  }
+}
+
+export const OVERRIDE_KEYS = ['pattern_strength_overrides', 'pattern_overrides', 'override_updated_at', 'override_version'] as const;
+
+export interface MaterializeReport {
+  module: string;
+  cycleId: string;
+  activeLessons: number;
+  strengthOverrides: number;
+  executionOverrides: number;
+  /** Overrides that merged two or more lessons of one latent factor. */
+  mergedGroups: number;
+  overrideVersion: string;
+  /** ISO time written as override_updated_at. */
+  updatedAt: string;
+  /** true when the config row did not exist and was created. */
+  createdConfig: boolean;
+}
+
+interface LessonDbRow {
+  id: string;
+  pattern_key: string;
+  action_category: string;
+  scope_values: Scope;
+  scope_dims: string[];
+  effect: LessonEffect;
+  stats: LessonStats;
+  lesson_strength: number;
+  decay_halflife_hours: number | null;
+  latent_factor_id: string | null;
+  created_at: Date;
+  lesson_type: string;
+}
+
+/** Active lessons (type pm_strength) of a module, as the pure materialize() expects them. */
+export async function loadActiveLessons(db: pg.ClientBase, module: string): Promise<ActiveLesson[]> {
+  const res = await db.query<LessonDbRow>(
+    `SELECT id, pattern_key, action_category, scope_values, scope_dims, effect, stats, lesson_strength,
+            decay_halflife_hours, latent_factor_id, created_at, lesson_type
+       FROM learning_lessons
+      WHERE module = $1 AND status = 'active' AND lesson_type = $2
+      ORDER BY id`,
+    [module, LESSON_TYPE],
+  );
+  return res.rows.map((r) => ({
+    id: r.id,
+    pattern_key: r.pattern_key,
+    action_category: r.action_category as ActionCategory,
+    scope_values: r.scope_values,
+    scope_dims: r.scope_dims,
+    effect: r.effect,
+    stats: r.stats,
+    lesson_strength: Number(r.lesson_strength),
+    decay_halflife_hours: r.decay_halflife_hours == null ? null : Number(r.decay_halflife_hours),
+    latent_factor_id: r.latent_factor_id,
+    created_at: new Date(r.created_at).toISOString(),
+    lesson_type: r.lesson_type,
+  }));
+}
+
+/**
+ * Reads the module's active lessons, materializes them (default options) and writes the override keys,
+ * in one transaction. The config row is locked (FOR UPDATE) before it is checked, so the check and the
+ * write see the same config_data. A config_data that is not a JSON object → BadConfigurationError
+ * (nothing written). No row yet → created with just the override keys.
+ */
+export async function materializeStep(pool: pg.Pool, opts: StepOptions): Promise<MaterializeReport> {
+  const { module, cycleId } = opts;
+  const now = opts.now ?? new Date();
+  const phase = opts.onPhase ?? (() => {});
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const cfg = await client.query<{ kind: string }>(
+      'SELECT jsonb_typeof(config_data) AS kind FROM learning_configs WHERE module_id = $1 FOR UPDATE',
+      [module],
+    );
+    const existing = cfg.rows[0];
+    if (existing && existing.kind !== 'object') {
+      throw new BadConfigurationError(
+        `learning_configs['${module}'].config_data is a JSON ${existing.kind}, not an object; fix the row before materializing`,
+      );
+    }
+
+    phase('load_active_lessons');
+    const lessons = await loadActiveLessons(client, module);
+
+    phase('materialize');
+    const overrides = materialize(lessons);
+    const updatedAt = now.toISOString();
+    const patch = {
+      pattern_strength_overrides: overrides.pattern_strength_overrides,
+      pattern_overrides: overrides.pattern_overrides,
+      override_updated_at: updatedAt,
+      override_version: cycleId,
+    };
+
+    phase('write_config');
+    await client.query(
+      `INSERT INTO learning_configs (module_id, config_data, updated_at, updated_by)
+       VALUES ($1, $2::jsonb, $3, 'learningCycle:' || $4)
+       ON CONFLICT (module_id) DO UPDATE SET
+         config_data = learning_configs.config_data || EXCLUDED.config_data,
+         updated_at = EXCLUDED.updated_at,
+         updated_by = EXCLUDED.updated_by`,
+      [module, JSON.stringify(patch), now, cycleId],
+    );
+    await client.query('COMMIT');
+
+    return {
+      module,
+      cycleId,
+      activeLessons: lessons.length,
+      strengthOverrides: overrides.pattern_strength_overrides.length,
+      executionOverrides: overrides.pattern_overrides.length,
+      mergedGroups: overrides.pattern_strength_overrides.filter((o) => o.merged_from.length > 1).length,
+      overrideVersion: cycleId,
+      updatedAt,
+      createdConfig: !existing,
+    };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,131 @@
+import {
+  ApplicationFailure,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { AggregateActivities } from '../activities/aggregateActivity';
+import type { LessonsActivities } from '../activities/lessonsActivity';
+import type { MaterializeActivities } from '../activities/materializeActivity';
+import type { CycleRunActivities } from '../activities/cycleRunActivity';
+import { SA_LEARNING_DAY, SA_SCHEDULED_START_TIME, statusQuery } from '../src/contracts/temporal';
+import { learningCycleInputSchema, type LearningCycleInput, type LearningStep } from '../src/contracts/learning';
+import { describeZodError } from '../src/contracts/positions';
+import { learningDay, sumReports } from '../src/learning/report';
+
+type AggregateReport = Awaited<ReturnType<AggregateActivities['aggregateClosedTrades']>>;
+type FinalizeReport = Awaited<ReturnType<AggregateActivities['finalizeAggregation']>>;
+type LessonsReport = Awaited<ReturnType<LessonsActivities['buildLessons']>>;
+type MaterializeReport = Awaited<ReturnType<MaterializeActivities['materializeOverrides']>>;
+
+export interface LearningCycleReport {
+  cycleId: string;
+  module: string;
+  learningDay: string;
+  step: LearningStep;
+  shards: number;
+  aggregate: AggregateReport | null;
+  finalize: FinalizeReport | null;
+  lessons: LessonsReport | null;
+  materialize: MaterializeReport | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+// Database outages are retried until the database is back; bad configuration fails at once.
+const retry = {
+  initialInterval: '2 seconds',
+  backoffCoefficient: 2,
+  maximumInterval: '1 minute',
+  nonRetryableErrorTypes: ['BadConfiguration'],
+};
+
+const aggregation = proxyActivities<AggregateActivities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '2 minutes', // a crashed worker's batch is retried from its last heartbeat
+  retry,
+});
+const lessons = proxyActivities<LessonsActivities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes', retry });
+const materialization = proxyActivities<MaterializeActivities>({ startToCloseTimeout: '5 minutes', retry });
+const runs = proxyActivities<CycleRunActivities>({ startToCloseTimeout: '30 seconds', retry });
+
+/**
+ * The nightly learning cycle (spec §4-6): aggregate closed trades → build lessons → materialize
+ * overrides. Each step is a retryable activity; every step is idempotent, so a retry or a re-run
+ * never counts a trade twice.
+ */
+export async function learningCycle(rawInput: LearningCycleInput): Promise<LearningCycleReport> {
+  const info = workflowInfo();
+  const report: LearningCycleReport = {
+    cycleId: info.workflowId,
+    module: typeof rawInput?.module === 'string' ? rawInput.module : 'pm',
+    learningDay: '',
+    step: 'starting',
+    shards: 1,
+    aggregate: null,
+    finalize: null,
+    lessons: null,
+    materialize: null,
+    startedAt: info.startTime.toISOString(),
+    finishedAt: null,
+  };
+  setHandler(statusQuery, () => report);
+
+  const parsed = learningCycleInputSchema.safeParse(rawInput ?? {});
+  if (!parsed.success) {
+    report.step = 'failed';
+    throw ApplicationFailure.nonRetryable(`invalid learningCycle input: ${describeZodError(parsed.error)}`, 'BadConfiguration');
+  }
+  const input = parsed.data;
+  const cycleId = info.workflowId;
+  // A scheduled (or backfilled) run learns for its slot's day; a manual run for asOf or today.
+  const scheduledAt = info.typedSearchAttributes.get(SA_SCHEDULED_START_TIME);
+  const day = learningDay(input.asOf ?? scheduledAt?.toISOString(), info.startTime);
+  report.module = input.module;
+  report.learningDay = day.toISOString().slice(0, 10);
+  report.shards = input.shards;
+  upsertSearchAttributes([{ key: SA_LEARNING_DAY, value: day }]);
+
+  const step = (s: LearningStep, details: string) => {
+    report.step = s;
+    setCurrentDetails(`**${s}** — ${details}`);
+    log.info(`learning cycle step ${s}`, { cycleId });
+  };
+
+  await runs.recordCycleStart({ cycleId, module: input.module });
+
+  step('aggregate', `aggregating closed trades in ${input.shards} shard(s)`);
+  const shardReports = await Promise.all(
+    Array.from({ length: input.shards }, (_, index) =>
+      aggregation.aggregateClosedTrades.executeWithOptions(
+        { staticSummary: `aggregate shard ${index + 1}/${input.shards}` } as never,
+        [{ module: input.module, cycleId, shard: input.shards > 1 ? { index, count: input.shards } : undefined, batchSize: input.batchSize }],
+      ),
+    ),
+  );
+  report.aggregate = input.shards === 1 ? shardReports[0] : sumReports(shardReports as unknown as Record<string, unknown>[]) as unknown as AggregateReport;
+
+  step('finalize', `recomputing edge_raw and edge history for rows touched by ${cycleId}`);
+  report.finalize = await aggregation.finalizeAggregation({ module: input.module, cycleId });
+
+  step('lessons', 'building lessons from pattern_scope_stats');
+  report.lessons = await lessons.buildLessons({ module: input.module, cycleId });
+
+  step('materialize', `writing overrides into learning_configs['${input.module}']`);
+  report.materialize = await materialization.materializeOverrides({ module: input.module, cycleId });
+
+  report.finishedAt = new Date().toISOString();
+  step('done', summaryLine(report));
+  await runs.recordCycleFinish({ cycleId, module: input.module, report });
+  return report;
+}
+
+function summaryLine(r: LearningCycleReport): string {
+  const a = r.aggregate as Record<string, unknown> | null;
+  const l = r.lessons as Record<string, unknown> | null;
+  const m = r.materialize as Record<string, unknown> | null;
+  return `trades ${a?.tradesAggregated ?? 0}, subset updates ${a?.subsetUpdates ?? 0}; lessons active ${l?.active ?? 0}; overrides ${m?.strengthOverrides ?? 0}/${m?.executionOverrides ?? 0}`;
+}
