@@ -1,0 +1,34 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type pg from 'pg';
+import { describeZodError } from '../src/contracts/positions';
+import { buildLessonsStep, type LessonsReport } from '../src/learning/lessons/buildLessonsStep';
+import { learningStepInputSchema, type LearningStepInput } from '../src/learning/lessons/stepInput';
+
+export interface LessonsActivityDeps {
+  pool: pg.Pool;
+}
+
+/** Validates a learning step's input; bad input fails once, non-retryably (type 'BadConfiguration'). */
+export function parseLearningStepInput(input: unknown, activity: string) {
+  const parsed = learningStepInputSchema.safeParse(input);
+  if (!parsed.success) {
+    throw ApplicationFailure.nonRetryable(`${activity}: invalid input: ${describeZodError(parsed.error)}`, 'BadConfiguration');
+  }
+  const { module, cycleId, now } = parsed.data;
+  return { module, cycleId, now: now === undefined ? undefined : new Date(now) };
+}
+
+/** Heartbeats with the phase name (the step calls it between phases). */
+export const heartbeatPhase = (phase: string): void => Context.current().heartbeat({ phase });
+
+/** Step 4 (build lessons) as a retryable activity: one transaction, idempotent on retry. */
+export function createLessonsActivities({ pool }: LessonsActivityDeps) {
+  return {
+    async buildLessons(input: LearningStepInput): Promise<LessonsReport> {
+      const opts = parseLearningStepInput(input, 'buildLessons');
+      return buildLessonsStep(pool, { ...opts, onPhase: heartbeatPhase });
+    },
+  };
+}
+
+export type LessonsActivities = ReturnType<typeof createLessonsActivities>;

@@ -1,0 +1,29 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type pg from 'pg';
+import { BadConfigurationError, materializeStep, type MaterializeReport } from '../src/learning/materialize/materializeStep';
+import type { LearningStepInput } from '../src/learning/lessons/stepInput';
+import { heartbeatPhase, parseLearningStepInput } from './lessonsActivity';
+
+export interface MaterializeActivityDeps {
+  pool: pg.Pool;
+}
+
+/**
+ * Step 5 (materialize overrides) as a retryable activity. Bad input, or a config row whose config_data
+ * is not a JSON object, fails non-retryably with type 'BadConfiguration' (a retry cannot fix either).
+ */
+export function createMaterializeActivities({ pool }: MaterializeActivityDeps) {
+  return {
+    async materializeOverrides(input: LearningStepInput): Promise<MaterializeReport> {
+      const opts = parseLearningStepInput(input, 'materializeOverrides');
+      try {
+        return await materializeStep(pool, { ...opts, onPhase: heartbeatPhase });
+      } catch (err) {
+        if (err instanceof BadConfigurationError) throw ApplicationFailure.nonRetryable(err.message, 'BadConfiguration');
+        throw err;
+      }
+    },
+  };
+}
+
+export type MaterializeActivities = ReturnType<typeof createMaterializeActivities>;
