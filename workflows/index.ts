@@ -1,3 +1,4 @@
 // The workflow bundle's entry point: every workflow type the worker serves.
 export { portfolio } from './portfolio';
 export { positionLifecycle } from './positionLifecycle';
+export { learningCycle } from './learningCycle';

@@ -2,6 +2,10 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type pg from 'pg';
 import { createPositionActivities } from '../../activities/positionActivities';
+import { createAggregateActivities } from '../../activities/aggregateActivity';
+import { createLessonsActivities } from '../../activities/lessonsActivity';
+import { createMaterializeActivities } from '../../activities/materializeActivity';
+import { createCycleRunActivities } from '../../activities/cycleRunActivity';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
@@ -17,7 +21,13 @@ export interface WorkerDeps {
 
 /** The activities of every workflow, over the injected database pool. */
 export function createActivities(pool: pg.Pool) {
-  return { ...createPositionActivities({ pool }) };
+  return {
+    ...createPositionActivities({ pool }),
+    ...createAggregateActivities({ pool }),
+    ...createLessonsActivities({ pool }),
+    ...createMaterializeActivities({ pool }),
+    ...createCycleRunActivities({ pool }),
+  };
 }
 
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {

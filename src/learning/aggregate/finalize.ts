@@ -1,0 +1,129 @@
+/**
+ * End of a cycle's aggregation (spec §4.4-4.5): for every pattern_scope_stats row this cycle touched
+ * (last_cycle_id = cycleId), recompute edge_raw and the `stats` view from the row's sufficient
+ * statistics, and write one learning_edge_history row when n ≥ N_min(k). Idempotent per cycle.
+ *
+ * The rows are streamed through Node in id-ordered chunks, so edge_raw is computed by exactly the
+ * domain function (edgeOfStats / statsView), bit for bit, rather than by an SQL re-statement of it
+ * (ln/tanh in PostgreSQL and V8 may differ in the last bit). Each chunk is written back in one
+ * transaction: COPY into a temp table, UPDATE .. FROM, INSERT INTO learning_edge_history ..
+ * ON CONFLICT DO NOTHING. A row is updated only if its n is still the n that was read (n grows on
+ * every merge): a cycle merging into the row meanwhile owns it and its own finalize recomputes it.
+ */
+import type pg from 'pg';
+import { scopeSignature, type Scope } from '../../domain/scope';
+import { popcount } from '../../domain/subsets';
+import { DEFAULT_RR_BASELINE, edgeOfStats, nMin, statsView, type SuffStats } from '../../domain/stats';
+import { copyLines, copyValue } from './copy';
+import { inTransaction } from './mergeBatch';
+
+export interface FinalizeOptions {
+  module: string;
+  cycleId: string;
+  rrBaseline?: number;
+  /** Rows per chunk (default 20,000). */
+  chunkSize?: number;
+  onProgress?: (p: { rowsTouched: number; lastId: string }) => void;
+}
+
+export interface FinalizeReport {
+  module: string;
+  cycleId: string;
+  /** Rows of this cycle whose edge_raw / stats were recomputed. */
+  rowsTouched: number;
+  /** Rows of this cycle with n ≥ N_min(k): each has exactly one edge-history row for the cycle. */
+  edgeHistoryRows: number;
+  /** Of those, the history rows written by this call (0 when a finished cycle is finalized again). */
+  edgeHistoryInserted: number;
+  /** Rows skipped because another cycle merged into them after they were read. */
+  rowsChangedConcurrently: number;
+}
+
+interface TouchedRow extends SuffStats {
+  id: string;
+  pattern_key: string;
+  action_category: string;
+  scope_mask: number;
+  scope_values_hash: string;
+  scope_values: unknown;
+}
+
+const TMP = `id, n, edge_raw, stats, pattern_key, action_category, scope_mask, scope_values_hash, signature, eligible`;
+
+export async function finalizeAggregation(pool: pg.Pool, opts: FinalizeOptions): Promise<FinalizeReport> {
+  const rrBaseline = opts.rrBaseline ?? DEFAULT_RR_BASELINE;
+  if (!Number.isFinite(rrBaseline)) throw new RangeError(`rrBaseline must be a finite number, got ${rrBaseline}`);
+  const chunkSize = opts.chunkSize ?? 20_000;
+  const report: FinalizeReport = {
+    module: opts.module,
+    cycleId: opts.cycleId,
+    rowsTouched: 0,
+    edgeHistoryRows: 0,
+    edgeHistoryInserted: 0,
+    rowsChangedConcurrently: 0,
+  };
+  let lastId = '0';
+  for (;;) {
+    const { rows } = await pool.query<TouchedRow>(
+      `SELECT id, pattern_key, action_category, scope_mask, scope_values_hash, scope_values,
+              n, sum_rr, sum_rr_sq, wins, sum_hold_days, n_tts3, sum_tts3
+         FROM pattern_scope_stats
+        WHERE module = $1 AND last_cycle_id = $2 AND id > $3
+        ORDER BY id
+        LIMIT $4`,
+      [opts.module, opts.cycleId, lastId, chunkSize],
+    );
+    if (rows.length === 0) break;
+    lastId = rows[rows.length - 1].id;
+
+    const lines: string[] = [];
+    let eligibleCount = 0;
+    for (const r of rows) {
+      const edge = edgeOfStats(r, rrBaseline);
+      const k = popcount(r.scope_mask);
+      let signature: string | null = null;
+      try {
+        signature = scopeSignature(r.scope_values as Scope);
+      } catch {
+        signature = null; // values this system did not write: no history row rather than a failed cycle
+      }
+      const eligible = signature !== null && k >= 1 && k <= 10 && r.n >= nMin(k);
+      if (eligible) eligibleCount++;
+      lines.push(
+        [r.id, String(r.n), copyValue(edge), copyValue(JSON.stringify(statsView(r, edge))), copyValue(r.pattern_key),
+         copyValue(r.action_category), String(r.scope_mask), copyValue(r.scope_values_hash), copyValue(signature), eligible ? 't' : 'f'].join('\t'),
+      );
+    }
+
+    const chunk = await inTransaction(pool, async (client) => {
+      await client.query(`CREATE TEMP TABLE agg_finalize_rows (
+          id BIGINT NOT NULL, n INT NOT NULL, edge_raw DOUBLE PRECISION NOT NULL, stats JSONB NOT NULL,
+          pattern_key TEXT NOT NULL, action_category TEXT NOT NULL, scope_mask INT NOT NULL, scope_values_hash TEXT NOT NULL,
+          signature TEXT, eligible BOOLEAN NOT NULL
+        ) ON COMMIT DROP`);
+      await copyLines(client, `COPY agg_finalize_rows (${TMP}) FROM STDIN`, lines);
+      const upd = await client.query(
+        `UPDATE pattern_scope_stats p SET edge_raw = t.edge_raw, stats = t.stats
+           FROM agg_finalize_rows t
+          WHERE p.id = t.id AND p.n = t.n`,
+      );
+      const hist = await client.query(
+        `INSERT INTO learning_edge_history (module, pattern_key, action_category, scope_signature, scope_mask,
+                                           scope_values_hash, edge_raw, n, ts, cycle_id)
+         SELECT $1, pattern_key, action_category, signature, scope_mask, scope_values_hash, edge_raw, n, now(), $2
+           FROM agg_finalize_rows WHERE eligible
+          ORDER BY id
+         ON CONFLICT (module, cycle_id, pattern_key, action_category, scope_mask, scope_values_hash) DO NOTHING`,
+        [opts.module, opts.cycleId],
+      );
+      return { updated: upd.rowCount ?? 0, inserted: hist.rowCount ?? 0 };
+    });
+    report.rowsTouched += rows.length;
+    report.rowsChangedConcurrently += rows.length - chunk.updated;
+    report.edgeHistoryRows += eligibleCount;
+    report.edgeHistoryInserted += chunk.inserted;
+    opts.onProgress?.({ rowsTouched: report.rowsTouched, lastId });
+    if (rows.length < chunkSize) break;
+  }
+  return report;
+}
