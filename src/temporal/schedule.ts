@@ -32,8 +32,9 @@ export function scheduleDefinition(opts: ScheduleOptions) {
   const module = opts.module ?? 'pm';
   const hour = opts.hour ?? LEARNING_SCHEDULE_DEFAULTS.hour;
   const minute = opts.minute ?? LEARNING_SCHEDULE_DEFAULTS.minute;
+  const scheduleId = opts.scheduleId ?? LEARNING_SCHEDULE_ID;
   return {
-    scheduleId: opts.scheduleId ?? LEARNING_SCHEDULE_ID,
+    scheduleId,
     spec: {
       calendars: [{ hour, minute, comment: `nightly learning cycle, ${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')} UTC` }],
       timezone: 'UTC',
@@ -41,7 +42,8 @@ export function scheduleDefinition(opts: ScheduleOptions) {
     action: {
       type: 'startWorkflow' as const,
       workflowType: WORKFLOW_TYPES.learningCycle,
-      workflowId: learningCycleWorkflowId(module, 'scheduled'),
+      // Temporal appends the slot's time: learning-nightly-pm-2026-11-24T03:00:00Z.
+      workflowId: scheduleId,
       taskQueue: opts.taskQueue,
       args: [{ module }],
       staticSummary: `Nightly v5 learning cycle for module ${module}: aggregate → lessons → materialize`,

@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type pg from 'pg';
-import { createWorker } from '../../src/worker/createWorker';
+import { createActivities, createWorker } from '../../src/worker/createWorker';
 
 let runtimeInstalled = false;
 /** Quiet SDK logs in tests unless TEST_LOG is set. */
@@ -27,7 +27,7 @@ export interface DevServerHarness {
   taskQueue: string;
   namespace: string;
   nativeConnection: NativeConnection;
-  startWorker(pool: pg.Pool): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  startWorker(pool: pg.Pool, wrap?: (activities: ReturnType<typeof createActivities>) => object): Promise<{ worker: Worker; stop(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -45,8 +45,15 @@ export async function devServerHarness(): Promise<DevServerHarness> {
     taskQueue,
     namespace,
     nativeConnection,
-    async startWorker(pool) {
-      const worker = await createWorker({ connection: nativeConnection, namespace, taskQueue, pool, workflowBundle: workflowBundle() });
+    async startWorker(pool, wrap) {
+      const worker = await createWorker({
+        connection: nativeConnection,
+        namespace,
+        taskQueue,
+        pool,
+        workflowBundle: workflowBundle(),
+        ...(wrap ? { extra: { activities: wrap(createActivities(pool)) } } : {}),
+      });
       const running = worker.run();
       return {
         worker,

@@ -1,0 +1,79 @@
+/** The nightly schedule on the real dev server: its calendar and policies, and a triggered run. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
+import { createTestDb, type TestDb } from '../support/db';
+import { devServerHarness, type DevServerHarness } from '../support/temporal';
+import {
+  describeSchedule,
+  ensureLearningSchedule,
+  pauseSchedule,
+  summarizeSchedule,
+  triggerSchedule,
+  unpauseSchedule,
+} from '../../src/temporal/schedule';
+import { LEARNING_SCHEDULE_ID, WORKFLOW_TYPES } from '../../src/contracts/temporal';
+import type { LearningCycleReport } from '../../workflows/learningCycle';
+
+let db: TestDb;
+let h: DevServerHarness;
+let stopWorker: () => Promise<void>;
+let scheduleId: string;
+
+beforeAll(async () => {
+  db = await createTestDb();
+  h = await devServerHarness();
+  stopWorker = (await h.startWorker(db.pool)).stop;
+  // Its own id on the shared server; the production id is the default.
+  scheduleId = `${LEARNING_SCHEDULE_ID}-${h.taskQueue}`;
+});
+afterAll(async () => {
+  await h?.client.schedule.getHandle(scheduleId).delete().catch(() => {});
+  await stopWorker?.();
+  await h?.close();
+  await db?.drop();
+});
+
+describe('learning-nightly-pm schedule', () => {
+  it('is created idempotently with 03:00 UTC daily, overlap SKIP and a 1-day catch-up window', async () => {
+    expect(await ensureLearningSchedule(h.client, { taskQueue: h.taskQueue, scheduleId })).toEqual({ scheduleId, created: true });
+    expect(await ensureLearningSchedule(h.client, { taskQueue: h.taskQueue, scheduleId })).toEqual({ scheduleId, created: false });
+    const d = await describeSchedule(h.client, scheduleId);
+    expect(d.spec.calendars).toHaveLength(1);
+    expect(d.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 3, end: 3, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] });
+    expect(d.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
+    expect(d.policies.catchupWindow).toBe(86_400_000);
+    const s = summarizeSchedule(d);
+    expect(s).toMatchObject({ workflowType: WORKFLOW_TYPES.learningCycle, taskQueue: h.taskQueue, args: [{ module: 'pm' }], paused: false });
+    for (const t of s.nextActionTimes) expect(t).toMatch(/T03:00:00\.000Z$/);
+  });
+
+  it('pauses and unpauses', async () => {
+    await pauseSchedule(h.client, 'maintenance', scheduleId);
+    expect((await describeSchedule(h.client, scheduleId)).state).toMatchObject({ paused: true, note: 'maintenance' });
+    await unpauseSchedule(h.client, 'back', scheduleId);
+    expect((await describeSchedule(h.client, scheduleId)).state.paused).toBe(false);
+  });
+
+  it('triggering it runs a learning cycle that sets LearningDay', async () => {
+    await triggerSchedule(h.client, scheduleId);
+    let workflowId: string | undefined;
+    for (let i = 0; i < 100 && !workflowId; i++) {
+      workflowId = (await describeSchedule(h.client, scheduleId)).info.recentActions.at(-1)?.action.workflow.workflowId;
+      if (!workflowId) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(workflowId).toMatch(new RegExp(`^${scheduleId}-`));
+    const handle = h.client.workflow.getHandle(workflowId!);
+    const report = (await handle.result()) as LearningCycleReport;
+    expect(report.step).toBe('done');
+    expect(report.cycleId).toBe(workflowId);
+    const desc = await handle.describe();
+    const day = desc.typedSearchAttributes.getAll().find((p) => p.key.name === 'LearningDay');
+    expect(day?.value).toEqual(new Date(`${report.learningDay}T00:00:00.000Z`));
+    const runs = await db.pool.query('SELECT report FROM learning_cycle_runs WHERE cycle_id = $1', [workflowId]);
+    expect(runs.rows[0].report.step).toBe('done');
+  });
+
+  it('describing a schedule that does not exist is a readable error', async () => {
+    await expect(describeSchedule(h.client, 'no-such-schedule')).rejects.toThrow(/schedule no-such-schedule does not exist/);
+  });
+});
