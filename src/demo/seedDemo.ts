@@ -40,16 +40,35 @@ interface Archetype {
 }
 
 const ARCHETYPES: Archetype[] = [
-  // A real positive edge: buy-flag entries while the macro regime is Good.
-  { name: 'buy_flag', context: { uptrend_state: 'S1', buy_flag: true }, macro: 'Good', rr: [2.6, 0.6] },
+  // A strong, consistent edge: buy-flag entries while the macro regime is Good. Strong enough that
+  // even its one-dimension overrides clear the runtime's minimum weight (spec §7) and visibly resize.
+  { name: 'buy_flag', context: { uptrend_state: 'S1', buy_flag: true }, macro: 'Good', rr: [8, 0.3] },
   // A real negative edge: first-dip buys in a Dip keep failing.
   { name: 'first_dip', context: { uptrend_state: 'S2', first_dip_buy_flag: true }, macro: 'Dip', rr: [-0.8, 0.5] },
   // No edge: reclaim entries hover around the baseline.
   { name: 'reclaim', context: { uptrend_state: 'S1', reclaimed_ema333: true }, macro: 'Recover', rr: [1.0, 1.2] },
 ];
 
+function demoRegime(macro: string) {
+  return {
+    macro: { phase: macro },
+    meso: { score: macro === 'Dip' ? -0.5 : 0.6 },
+    micro: { phase: 'Recover' },
+    bucket_rank: ['mid', 'micro', 'nano', 'big'],
+  };
+}
+
+/** A planned action in the demo's strongest pattern and regime: its overrides visibly resize it. */
+export const DEMO_PLANNED_ACTION = {
+  decisionType: 'entry',
+  sizeFrac: 0.5,
+  timeframe: '1h',
+  context: { uptrend_state: 'S1', buy_flag: true, bucket: 'micro', market_family: 'lowcaps', a_final: 0.5, e_final: 0.5 },
+  regimeContext: demoRegime('Good'),
+};
+
 export async function seedDemo(o: DemoOptions): Promise<{ opened: number; closed: number; leftOpen: number; skipped: boolean }> {
-  const total = o.positions ?? 150;
+  const total = o.positions ?? 180;
   const leaveOpen = o.leaveOpen ?? 6;
   const log = o.log ?? (() => {});
   const existing = await o.pool.query(`SELECT count(*)::int AS n FROM positions WHERE position_id LIKE 'demo-%'`);
@@ -71,12 +90,7 @@ export async function seedDemo(o: DemoOptions): Promise<{ opened: number; closed
   let closed = 0;
   const work = async (p: (typeof plans)[number]) => {
     const id = `demo-${String(p.i + 1).padStart(3, '0')}`;
-    const regime = {
-      macro: { phase: p.arch.macro },
-      meso: { score: p.arch.macro === 'Dip' ? -0.5 : 0.6 },
-      micro: { phase: 'Recover' },
-      bucket_rank: ['mid', 'micro', 'nano', 'big'],
-    };
+    const regime = demoRegime(p.arch.macro);
     const entryPrice = 1 + p.i / 100;
     await openPosition(
       o.client,

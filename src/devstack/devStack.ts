@@ -5,14 +5,14 @@
  */
 import type { Client } from '@temporalio/client';
 import { Connection, Client as TemporalClient } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createPool, openDatabase } from '../db/database';
 import { startDevServer, temporalAnswers, type RunningDevServer } from '../temporal/devServer';
 import { registerSearchAttributes, temporalSettings } from '../temporal/connection';
 import { createWorker } from '../worker/createWorker';
 import { projectPath } from '../paths';
-import { ensureLearningSchedule } from '../temporal/schedule';
-import { seedDemo } from '../demo/seedDemo';
+import { ensureLearningSchedule, runCycleNow } from '../temporal/schedule';
+import { DEMO_PLANNED_ACTION, seedDemo } from '../demo/seedDemo';
 
 export interface DevStackOptions {
   demo: boolean;
@@ -22,6 +22,8 @@ export interface DevStackOptions {
 
 export async function runDevStack(opts: DevStackOptions): Promise<void> {
   const log = opts.log ?? ((m: string) => console.error(m));
+  // Workflow and worker chatter at INFO drowns the stack's own output; LOG_LEVEL=INFO brings it back.
+  Runtime.install({ logger: new DefaultLogger((process.env.LOG_LEVEL ?? 'WARN') as 'WARN') });
   const settings = temporalSettings();
 
   const db = await openDatabase();
@@ -57,6 +59,11 @@ export async function runDevStack(opts: DevStackOptions): Promise<void> {
   if (opts.demo) {
     const demo = await seedDemo({ client, pool, taskQueue: settings.taskQueue, log });
     log(`[dev] demo: ${demo.opened} positions opened, ${demo.closed} closed, ${demo.leftOpen} left open${demo.skipped ? ' (already seeded)' : ''}`);
+    if (!demo.skipped) {
+      // A first cycle now, so lessons and overrides exist before the first night.
+      const { workflowId, report } = await runCycleNow(client, { module: 'pm' }, { taskQueue: settings.taskQueue });
+      log(`[dev] first learning cycle ${workflowId}: ${report?.aggregate?.tradesAggregated} trades, ${report?.lessons?.active} active lessons, ${report?.materialize?.strengthOverrides} strength overrides`);
+    }
   }
 
   const ui = server?.uiUrl ?? `http://localhost:${opts.uiPort}`;
@@ -71,7 +78,8 @@ export async function runDevStack(opts: DevStackOptions): Promise<void> {
       `  Database        : ${dbShown}`,
       '  Try             : npm run pmctl -- cycle run            (run one learning cycle now and print its report)',
       '                    npm run pmctl -- validate             (does data flow through all six steps?)',
-      '                    npm run pmctl -- position status demo-001',
+      '                    npm run pmctl -- position status demo-001   (left open: waiting for its close)',
+      `                    npm run pmctl -- overrides apply '${JSON.stringify(DEMO_PLANNED_ACTION)}'`,
       'Ctrl-C stops the worker, the dev server and the embedded database.',
       '',
     ].join('\n'),
@@ -83,7 +91,8 @@ export async function runDevStack(opts: DevStackOptions): Promise<void> {
     process.once('SIGTERM', stop);
   });
   log('[dev] shutting down');
-  worker.shutdown();
+  // The SDK's runtime also reacts to SIGINT/SIGTERM and may already be draining the worker.
+  if (worker.getState() === 'RUNNING') worker.shutdown();
   await running.catch(() => {});
   await nativeConnection.close();
   await connection.close();

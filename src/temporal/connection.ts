@@ -1,7 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
-import { temporal } from '@temporalio/proto';
+// Default import: @temporalio/proto is CommonJS whose named exports Node's ESM loader cannot see.
+import proto from '@temporalio/proto';
 import { CUSTOM_SEARCH_ATTRIBUTES, DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../contracts/temporal';
 
 export interface TemporalSettings {
@@ -36,7 +37,7 @@ export async function connectWorkerConnection(settings = temporalSettings()): Pr
   return NativeConnection.connect(settings.connectionOptions as Parameters<typeof NativeConnection.connect>[0]);
 }
 
-const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
+const IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
 const INDEXED_TYPE: Record<string, number> = {
   KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,

@@ -5,7 +5,7 @@
  * subset's row. Memory is bounded by the batch: one entry per distinct (pattern, category, subset).
  */
 import type { ActionCategory } from '../../domain/actionCategory';
-import { scopeSignature, type Scope } from '../../domain/scope';
+import { SCOPE_DIMS, type Scope, type ScopeValue } from '../../domain/scope';
 import { popcount, presentMask, scopeFragments, signatureHash, subsetMasks, subsetSignature, subsetValues } from '../../domain/subsets';
 import type { CfBucket } from '../../domain/tradeSummary';
 
@@ -69,28 +69,46 @@ const zeroAcc = (patternKey: string, category: ActionCategory): Acc => ({
   cfExit: [0, 0, 0, 0],
 });
 
-function addInto(to: Acc, from: Acc): void {
-  to.n += from.n;
-  to.sumRr += from.sumRr;
-  to.sumRrSq += from.sumRrSq;
-  to.wins += from.wins;
-  to.sumHold += from.sumHold;
-  to.nTts3 += from.nTts3;
-  to.sumTts3 += from.sumTts3;
-  for (let i = 0; i < 4; i++) {
-    to.cfEntry[i] += from.cfEntry[i];
-    to.cfExit[i] += from.cfExit[i];
+/** Small integer ids of (pattern, category) pairs and of each dim's values, for short Map keys. */
+class Interner {
+  private readonly pcs = new Map<string, number>();
+  private readonly values = SCOPE_DIMS.map(() => new Map<ScopeValue, number>());
+  pc(patternKey: string, category: string): number {
+    const k = `${patternKey}\u0001${category}`;
+    let id = this.pcs.get(k);
+    if (id === undefined) this.pcs.set(k, (id = this.pcs.size + 1));
+    return id;
+  }
+  /** Codes of a (pattern, category, scope): [pc hi, pc lo, then hi/lo of each dim's value id (0 = absent)]. */
+  codes(pc: number, scope: Scope): number[] {
+    const c = new Array<number>(2 + 2 * SCOPE_DIMS.length).fill(0);
+    c[0] = pc >>> 16;
+    c[1] = pc & 0xffff;
+    for (let d = 0; d < SCOPE_DIMS.length; d++) {
+      const v = scope[SCOPE_DIMS[d]];
+      if (v === undefined || v === null) continue;
+      const m = this.values[d];
+      let id = m.get(v);
+      if (id === undefined) m.set(v, (id = m.size + 1));
+      c[2 + 2 * d] = id >>> 16;
+      c[3 + 2 * d] = id & 0xffff;
+    }
+    return c;
   }
 }
 
+const keyOf = (codes: number[]) => String.fromCharCode.apply(null, codes);
+
 export function expandFacts(facts: Iterable<ExpandableFact>): Expansion {
-  // 1. Group identical (pattern, category, scope) facts.
-  const groups = new Map<string, { scope: Scope; acc: Acc }>();
+  const ids = new Interner();
+  // 1. Group identical (pattern, category, scope) facts (key: interned ids, no signature needed).
+  const groups = new Map<string, { scope: Scope; codes: number[]; acc: Acc }>();
   for (const f of facts) {
-    const key = `${f.patternKey}\u0001${f.category}\u0001${scopeSignature(f.scope)}`;
+    const codes = ids.codes(ids.pc(f.patternKey, f.category), f.scope);
+    const key = keyOf(codes);
     let g = groups.get(key);
     if (!g) {
-      g = { scope: f.scope, acc: zeroAcc(f.patternKey, f.category) };
+      g = { scope: f.scope, codes, acc: zeroAcc(f.patternKey, f.category) };
       groups.set(key, g);
     }
     const a = g.acc;
@@ -107,26 +125,84 @@ export function expandFacts(facts: Iterable<ExpandableFact>): Expansion {
     if (f.cfExit) a.cfExit[CF_INDEX[f.cfExit]] += 1;
   }
 
-  // 2. Expand each group once into its subsets.
-  const rows = new Map<string, SubsetRow>();
-  const bySubsetSize: Record<number, number> = {};
+  // 2. Expand each group once into its subsets. A subset's key is the group's codes with the dims
+  //    outside the mask zeroed. Sums live in one flat Float64Array (stride W) while accumulating, so
+  //    the hot loop allocates nothing but the key; signature, hash and values are computed once per
+  //    distinct row at the end.
+  const W = 15;
+  const index = new Map<string, number>();
+  let cap = 1024;
+  let sums = new Float64Array(cap * W);
+  let rowGroup = new Int32Array(cap);
+  let rowMask = new Int32Array(cap);
+  const groupList = [...groups.values()];
+  const bySize = new Array<number>(SCOPE_DIMS.length + 1).fill(0);
   let subsetUpdates = 0;
-  for (const { scope, acc } of groups.values()) {
-    const frags = scopeFragments(scope);
-    const prefix = `${acc.patternKey}\u0001${acc.category}\u0001`;
+  for (let gi = 0; gi < groupList.length; gi++) {
+    const { scope, codes, acc } = groupList[gi];
+    const add = [acc.n, acc.sumRr, acc.sumRrSq, acc.wins, acc.sumHold, acc.nTts3, acc.sumTts3, ...acc.cfEntry, ...acc.cfExit];
+    const sub = codes.slice();
     for (const mask of subsetMasks(presentMask(scope))) {
-      const sig = subsetSignature(frags, mask);
-      const key = prefix + sig;
-      let row = rows.get(key);
-      if (!row) {
-        row = { ...zeroAcc(acc.patternKey, acc.category), mask, hash: signatureHash(sig), values: JSON.stringify(subsetValues(scope, mask)) };
-        rows.set(key, row);
+      for (let d = 0; d < SCOPE_DIMS.length; d++) {
+        const on = (mask >>> d) & 1;
+        sub[2 + 2 * d] = on ? codes[2 + 2 * d] : 0;
+        sub[3 + 2 * d] = on ? codes[3 + 2 * d] : 0;
       }
-      addInto(row, acc);
-      const k = popcount(mask);
-      bySubsetSize[k] = (bySubsetSize[k] ?? 0) + acc.n;
+      const key = keyOf(sub);
+      let r = index.get(key);
+      if (r === undefined) {
+        r = index.size;
+        if (r === cap) {
+          cap *= 2;
+          const s2 = new Float64Array(cap * W);
+          s2.set(sums);
+          sums = s2;
+          const g2 = new Int32Array(cap);
+          g2.set(rowGroup);
+          rowGroup = g2;
+          const m2 = new Int32Array(cap);
+          m2.set(rowMask);
+          rowMask = m2;
+        }
+        index.set(key, r);
+        rowGroup[r] = gi;
+        rowMask[r] = mask;
+      }
+      const o = r * W;
+      for (let j = 0; j < W; j++) sums[o + j] += add[j];
+      bySize[popcount(mask)] += acc.n;
       subsetUpdates += acc.n;
     }
   }
-  return { rows: [...rows.values()], groups: groups.size, subsetUpdates, bySubsetSize };
+  const rows: SubsetRow[] = new Array(index.size);
+  const fragsOf = new Map<number, (string | undefined)[]>();
+  for (let r = 0; r < index.size; r++) {
+    const gi = rowGroup[r];
+    const { scope, acc } = groupList[gi];
+    let frags = fragsOf.get(gi);
+    if (!frags) fragsOf.set(gi, (frags = scopeFragments(scope)));
+    const mask = rowMask[r];
+    const o = r * W;
+    rows[r] = {
+      patternKey: acc.patternKey,
+      category: acc.category,
+      mask,
+      hash: signatureHash(subsetSignature(frags, mask)),
+      values: JSON.stringify(subsetValues(scope, mask)),
+      n: sums[o],
+      sumRr: sums[o + 1],
+      sumRrSq: sums[o + 2],
+      wins: sums[o + 3],
+      sumHold: sums[o + 4],
+      nTts3: sums[o + 5],
+      sumTts3: sums[o + 6],
+      cfEntry: [sums[o + 7], sums[o + 8], sums[o + 9], sums[o + 10]],
+      cfExit: [sums[o + 11], sums[o + 12], sums[o + 13], sums[o + 14]],
+    };
+  }
+  const bySubsetSize: Record<number, number> = {};
+  bySize.forEach((v, k) => {
+    if (v > 0) bySubsetSize[k] = v;
+  });
+  return { rows, groups: groups.size, subsetUpdates, bySubsetSize };
 }

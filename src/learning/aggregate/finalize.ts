@@ -102,6 +102,8 @@ export async function finalizeAggregation(pool: pg.Pool, opts: FinalizeOptions):
           signature TEXT, eligible BOOLEAN NOT NULL
         ) ON COMMIT DROP`);
       await copyLines(client, `COPY agg_finalize_rows (${TMP}) FROM STDIN`, lines);
+      // Statistics for the planner: without them it may hash-join against the whole stats table.
+      await client.query('ANALYZE agg_finalize_rows');
       const upd = await client.query(
         `UPDATE pattern_scope_stats p SET edge_raw = t.edge_raw, stats = t.stats
            FROM agg_finalize_rows t
