@@ -106,7 +106,10 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
       ),
     ),
   );
-  report.aggregate = input.shards === 1 ? shardReports[0] : sumReports(shardReports as unknown as Record<string, unknown>[]) as unknown as AggregateReport;
+  report.aggregate =
+    input.shards === 1
+      ? shardReports[0]
+      : ({ ...sumReports(shardReports as unknown as Record<string, unknown>[]), shard: null } as unknown as AggregateReport);
 
   step('finalize', `recomputing edge_raw and edge history for rows touched by ${cycleId}`);
   report.finalize = await aggregation.finalizeAggregation({ module: input.module, cycleId });

@@ -5,6 +5,7 @@
 import {
   WithStartWorkflowOperation,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
   type Client,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
@@ -50,10 +51,22 @@ export async function openPosition(
     args: [{ book }],
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
-  return client.workflow.executeUpdateWithStart(openPositionUpdate, {
-    args: [{ ...raw, book }],
-    startWorkflowOperation,
-  });
+  try {
+    return await client.workflow.executeUpdateWithStart(openPositionUpdate, {
+      args: [{ ...raw, book }],
+      startWorkflowOperation,
+    });
+  } catch (err) {
+    // The portfolio's refusal (conflict, invalid input) is the cause; surface it, not the wrapper.
+    if (err instanceof WorkflowUpdateFailedError && err.cause instanceof Error) {
+      throw new PositionConflictError(`cannot open position ${input.positionId}: ${err.cause.message}`, { cause: err.cause });
+    }
+    throw err;
+  }
+}
+
+export class PositionConflictError extends Error {
+  override name = 'PositionConflictError';
 }
 
 async function describeOrNull(client: Client, workflowId: string): Promise<WorkflowExecutionDescription | null> {

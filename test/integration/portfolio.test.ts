@@ -1,0 +1,75 @@
+/**
+ * The portfolio on the real dev server: many opens across continue-as-new, no position lost,
+ * children survive (ABANDON), conflicting opens refused with a reason.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDb, type TestDb } from '../support/db';
+import { devServerHarness, type DevServerHarness } from '../support/temporal';
+import { closePosition, openPosition } from '../../src/positions/client';
+import { portfolioWorkflowId, statusQuery, WORKFLOW_TYPES } from '../../src/contracts/temporal';
+import type { PortfolioStatus } from '../../workflows/portfolio';
+
+let db: TestDb;
+let h: DevServerHarness;
+let stopWorker: () => Promise<void>;
+let book: string;
+
+beforeAll(async () => {
+  db = await createTestDb();
+  h = await devServerHarness();
+  stopWorker = (await h.startWorker(db.pool)).stop;
+  book = `can-${h.taskQueue}`;
+});
+afterAll(async () => {
+  await h?.client.workflow.getHandle(portfolioWorkflowId(book)).terminate('test done').catch(() => {});
+  await stopWorker?.();
+  await h?.close();
+  await db?.drop();
+});
+
+const open = (id: string, trade = 'T') =>
+  openPosition(h.client, { positionId: id, tradeId: trade, symbol: 'X', timeframe: '15m', entryPrice: 2, entryTime: '2026-11-01T00:00:00Z' }, { taskQueue: h.taskQueue, book });
+
+describe('portfolio', () => {
+  it('keeps every open position across continue-as-new', async () => {
+    // A tiny history limit forces several continue-as-new rounds while positions are opened.
+    const first = await h.client.workflow.start(WORKFLOW_TYPES.portfolio, {
+      workflowId: portfolioWorkflowId(book),
+      taskQueue: h.taskQueue,
+      args: [{ book, maxHistoryEvents: 40 }],
+    });
+    const ids = Array.from({ length: 12 }, (_, i) => `cp${i}`);
+    for (const id of ids) expect((await open(id)).started).toBe(true);
+    for (const id of ids.slice(0, 3)) {
+      await closePosition(h.client, id, { exitPrice: 3, exitTime: '2026-11-02T00:00:00Z', exitReason: 'x', minPrice: 1.5 }, { wait: true });
+    }
+    // Let the finished-position signals land.
+    let status: PortfolioStatus | undefined;
+    for (let i = 0; i < 50; i++) {
+      status = (await h.client.workflow.getHandle(portfolioWorkflowId(book)).query(statusQuery)) as PortfolioStatus;
+      if (status.openPositions.length === 9) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(status?.runId).not.toBe(first.firstExecutionRunId); // it did continue-as-new
+    expect(status?.openedTotal).toBe(12);
+    expect(status?.openPositions.map((p) => p.positionId).sort()).toEqual(ids.slice(3).sort());
+    // Every child is still running (or closed) on its own.
+    for (const id of ids.slice(3)) {
+      expect((await h.client.workflow.getHandle(`position-${id}`).describe()).status.name).toBe('RUNNING');
+    }
+    const rows = await db.pool.query(`SELECT status, count(*)::int AS n FROM positions GROUP BY status ORDER BY status`);
+    expect(rows.rows).toEqual([{ status: 'closed', n: 3 }, { status: 'open', n: 9 }]);
+  });
+
+  it('re-opening the same trade is idempotent; another trade on an open or closed id is refused', async () => {
+    expect((await open('cp5')).started).toBe(false);
+    await expect(open('cp5', 'OTHER')).rejects.toThrow(/already open with trade T/);
+    await expect(open('cp0')).rejects.toThrow(/was opened before and is no longer open/);
+  });
+
+  it('refuses a malformed open with the field that is wrong', async () => {
+    await expect(
+      openPosition(h.client, { positionId: 'bad', tradeId: 'T', symbol: 'X', timeframe: '2h' as never, entryPrice: 0, entryTime: 'soon' }, { taskQueue: h.taskQueue, book }),
+    ).rejects.toThrow(/invalid openPosition input: timeframe: .*entryPrice: .*entryTime/);
+  });
+});
