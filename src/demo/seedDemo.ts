@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { openPosition, closePosition } from '../positions/client';
 import { recordAction } from '../pm/recordAction';
+import { seededRandom } from '../domain/random';
 
 export interface DemoOptions {
   client: Client;
@@ -17,18 +18,6 @@ export interface DemoOptions {
   leaveOpen?: number;
   now?: Date;
   log?: (m: string) => void;
-}
-
-/** mulberry32: a tiny seeded PRNG, so the demo is the same on every machine. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Archetype {
@@ -74,7 +63,7 @@ export async function seedDemo(o: DemoOptions): Promise<{ opened: number; closed
   const existing = await o.pool.query(`SELECT count(*)::int AS n FROM positions WHERE position_id LIKE 'demo-%'`);
   if (existing.rows[0].n > 0) return { opened: 0, closed: 0, leftOpen: 0, skipped: true };
 
-  const rand = rng(20261124);
+  const rand = seededRandom(20261124);
   const now = (o.now ?? new Date()).getTime();
   const DAY = 86_400_000;
   const plans = Array.from({ length: total }, (_, i) => {

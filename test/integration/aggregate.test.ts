@@ -3,6 +3,7 @@
  * against an independent computation in this file; exactly once under re-runs, overlapping runs,
  * shards and resumption; the activity's heartbeats and resume.
  */
+import { seededRandom } from '../../src/domain/random';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure, type Logger } from '@temporalio/common';
@@ -42,23 +43,12 @@ interface StrandInsert {
   created_at?: string;
 }
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function buildFixture() {
   const strands: StrandInsert[] = [];
   const facts: ExpectedFact[] = [];
   let failed = 0;
-  const rnd = prng(42);
+  const rnd = seededRandom(42);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
 
   // (a) 40 Option A strands, 1-3 actions each, random scopes over few values so rows repeat (n ≥ N_min).

@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { ACTION_CATEGORIES, type ActionCategory } from '../../domain/actionCategory';
 import { edgeHistoryKey, HALF_LIFE_MAX_POINTS, MIN_ABS_EDGE, MIN_CANDIDATE_N, type EdgePoint, type StatsRow } from '../../domain/lessons';
 import { DIM_BIT, dimsOfMask, isScopeDim, scopeMask, scopeValuesHash, type Scope, type ScopeDim } from '../../domain/scope';
-import { deriveStats, N_MIN } from '../../domain/stats';
+import { deriveStats, N_MIN, type SuffStats } from '../../domain/stats';
 
 export const CF_BUCKETS = ['none', 'small', 'medium', 'large'] as const;
 export type CfBucket = (typeof CF_BUCKETS)[number];
@@ -37,19 +37,12 @@ export function mostCommonBucket(counts: Partial<CfCounts>): CfBucket | null {
 }
 
 /** Raw pattern_scope_stats columns read by this step. */
-export interface StatsDbRow {
+export interface StatsDbRow extends SuffStats {
   pattern_key: string;
   action_category: string;
   scope_mask: number;
   scope_values_hash: string;
   scope_values: unknown;
-  n: number;
-  sum_rr: number;
-  sum_rr_sq: number;
-  wins: number;
-  sum_hold_days: number;
-  n_tts3: number;
-  sum_tts3: number;
   cf_entry_none: number;
   cf_entry_small: number;
   cf_entry_medium: number;

@@ -39,20 +39,8 @@ export interface MaterializeReport {
   createdConfig: boolean;
 }
 
-interface LessonDbRow {
-  id: string;
-  pattern_key: string;
-  action_category: string;
-  scope_values: Scope;
-  scope_dims: string[];
-  effect: LessonEffect;
-  stats: LessonStats;
-  lesson_strength: number;
-  decay_halflife_hours: number | null;
-  latent_factor_id: string | null;
-  created_at: Date;
-  lesson_type: string;
-}
+/** ActiveLesson as PostgreSQL returns it: a category string and created_at as a Date. */
+type LessonDbRow = Omit<ActiveLesson, 'action_category' | 'created_at'> & { action_category: string; created_at: Date };
 
 /** Active lessons (type pm_strength) of a module, as the pure materialize() expects them. */
 export async function loadActiveLessons(db: pg.ClientBase, module: string): Promise<ActiveLesson[]> {
