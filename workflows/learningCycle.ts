@@ -101,7 +101,7 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
   const shardReports = await Promise.all(
     Array.from({ length: input.shards }, (_, index) =>
       aggregation.aggregateClosedTrades.executeWithOptions(
-        { staticSummary: `aggregate shard ${index + 1}/${input.shards}` } as never,
+        { summary: `aggregate shard ${index + 1}/${input.shards}` },
         [{ module: input.module, cycleId, shard: input.shards > 1 ? { index, count: input.shards } : undefined, batchSize: input.batchSize }],
       ),
     ),
