@@ -10,7 +10,7 @@ import {
   triggerSchedule,
   unpauseSchedule,
 } from '../../temporal/schedule';
-import { OverridesRuntime } from '../../pm/overridesRuntime';
+import { OverridesRuntime, toPlannedAction } from '../../pm/overridesRuntime';
 import { validateDataflow } from '../../validate/validator';
 import { readJsonArgument } from './action';
 import { CliError, emit, num } from '../output';
@@ -96,7 +96,10 @@ export function registerLearningCommands(program: Command, ctx: CliContext): voi
     .argument('<json>', '{"decisionType":"entry","sizeFrac":0.5,"context":{...},"regimeContext":{...},"timeframe":"1h"} or {pattern_key, action_category, scope, size_frac}')
     .option('--module <module>', 'module', 'pm')
     .option('--json', 'machine-readable output')
-    .action(async (arg: string, o) => emit(await new OverridesRuntime(await ctx.database(), { module: o.module }).apply(readJsonArgument(arg, 'planned action')), o));
+    .action(async (arg: string, o) => {
+      const planned = toPlannedAction(readJsonArgument(arg, 'planned action'));
+      emit(await new OverridesRuntime(await ctx.database(), { module: o.module }).apply(planned), o);
+    });
 
   program
     .command('validate')

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { openPosition, closePosition, positionStatus } from '../../positions/client';
 import { emit, num, parseJsonOption } from '../output';
+import { openPositionInputSchema, parseOrThrow, positionClosedSignalSchema } from '../../contracts/positions';
 import type { CliContext } from '../context';
 
 export function registerPositionCommands(program: Command, ctx: CliContext): void {
@@ -20,9 +21,7 @@ export function registerPositionCommands(program: Command, ctx: CliContext): voi
     .option('--book <book>', 'portfolio book', 'main')
     .option('--json', 'machine-readable output')
     .action(async (o) => {
-      const result = await openPosition(
-        await ctx.temporal(),
-        {
+      const input = {
           positionId: o.id,
           tradeId: o.trade,
           symbol: o.symbol,
@@ -31,10 +30,10 @@ export function registerPositionCommands(program: Command, ctx: CliContext): voi
           entryTime: o.entryTime ?? new Date().toISOString(),
           entryContext: o.context ? (parseJsonOption(o.context, '--context') as Record<string, unknown>) : undefined,
           regimeContext: o.regime ? (parseJsonOption(o.regime, '--regime') as Record<string, unknown>) : undefined,
-        },
-        { taskQueue: ctx.settings.taskQueue, book: o.book },
-      );
-      emit(result, o);
+      };
+      // Bad input is refused before anything is contacted.
+      parseOrThrow(openPositionInputSchema, input, 'openPosition input');
+      emit(await openPosition(await ctx.temporal(), input, { taskQueue: ctx.settings.taskQueue, book: o.book }), o);
     });
 
   position
@@ -50,20 +49,16 @@ export function registerPositionCommands(program: Command, ctx: CliContext): voi
     .option('--no-wait', 'return once the signal is sent')
     .option('--json', 'machine-readable output')
     .action(async (positionId: string, o) => {
-      const result = await closePosition(
-        await ctx.temporal(),
-        positionId,
-        {
+      const signal = {
           exitPrice: o.exitPrice,
           exitTime: o.exitTime ?? new Date().toISOString(),
           exitReason: o.exitReason,
           minPrice: o.minPrice,
           maxPrice: o.maxPrice,
           avgEntryPrice: o.avgEntryPrice,
-        },
-        { wait: o.wait },
-      );
-      emit(result, o);
+      };
+      parseOrThrow(positionClosedSignalSchema, signal, 'positionClosed signal');
+      emit(await closePosition(await ctx.temporal(), positionId, signal, { wait: o.wait }), o);
     });
 
   position

@@ -1,0 +1,113 @@
+/** pmctl as a user runs it: a real process against the real dev server and PostgreSQL. */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { createTestDb, type TestDb } from '../support/db';
+import { devServerHarness, type DevServerHarness } from '../support/temporal';
+import { projectPath } from '../../src/paths';
+
+const run = promisify(execFile);
+let db: TestDb;
+let h: DevServerHarness;
+let stopWorker: () => Promise<void>;
+
+async function pmctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(projectPath('bin', 'pmctl'), args, {
+      env: { ...process.env, DATABASE_URL: db.url, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: h.taskQueue },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  db = await createTestDb();
+  h = await devServerHarness();
+  stopWorker = (await h.startWorker(db.pool)).stop;
+});
+afterAll(async () => {
+  await stopWorker?.();
+  await h?.close();
+  await db?.drop();
+});
+
+describe('pmctl', () => {
+  it('has --help on every command', async () => {
+    const top = await pmctl('--help');
+    expect(top.code).toBe(0);
+    for (const cmd of ['dev', 'worker', 'migrate', 'position', 'action', 'cycle', 'schedule', 'overrides', 'validate']) expect(top.stdout).toContain(cmd);
+    const sub = await pmctl('schedule', 'backfill', '--help');
+    expect(sub.code).toBe(0);
+    expect(sub.stdout).toContain('--from <date>');
+  });
+
+  it('refuses bad input with a readable reason and a non-zero exit', async () => {
+    const bad = await pmctl('position', 'close', 'p', '--exit-price', 'abc', '--exit-reason', 'r');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/error: invalid positionClosed signal: exitPrice/);
+    const badJson = await pmctl('action', 'record', '{"positionId":');
+    expect(badJson.code).toBe(1);
+    expect(badJson.stderr).toMatch(/error: action is not valid JSON/);
+    const unknown = await pmctl('position', 'close', 'ghost', '--exit-price', '1', '--exit-reason', 'r');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/error: unknown position ghost/);
+    const missing = await pmctl('position', 'open', '--id', 'x');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/required option/);
+  });
+
+  it('opens, records, closes, runs a cycle and validates, with --json output', async () => {
+    const regime = JSON.stringify({ macro: { phase: 'Good' } });
+    const opened = await pmctl('position', 'open', '--id', 'cli1', '--trade', 't', '--symbol', 'CLI', '--timeframe', '4h', '--entry-price', '2', '--entry-time', '2026-11-01T00:00:00Z', '--regime', regime, '--book', `cli-${h.taskQueue}`, '--json');
+    expect(opened.code, opened.stderr).toBe(0);
+    expect(JSON.parse(opened.stdout)).toMatchObject({ positionId: 'cli1', started: true });
+
+    const action = JSON.stringify({ positionId: 'cli1', ts: '2026-11-01T00:00:00Z', decisionType: 'entry', sizeFrac: 0.4, context: { uptrend_state: 'S1', buy_flag: true }, regimeContext: { macro: { phase: 'Good' } } });
+    const recorded = await pmctl('action', 'record', action, '--json');
+    expect(recorded.code, recorded.stderr).toBe(0);
+    expect(JSON.parse(recorded.stdout).v5).toMatchObject({ pattern_key: 'module=pm|pattern_key=uptrend.S1.buy_flag', action_category: 'entry', scope: { macro_phase: 'Good', timeframe: '4h' } });
+
+    const closed = await pmctl('position', 'close', 'cli1', '--exit-price', '2.5', '--exit-time', '2026-11-03T00:00:00Z', '--exit-reason', 'target', '--min-price', '1.9', '--json');
+    expect(closed.code, closed.stderr).toBe(0);
+    expect(JSON.parse(closed.stdout).final).toMatchObject({ status: 'closed', closedStrandId: 'position_closed:cli1:t' });
+    const again = await pmctl('position', 'close', 'cli1', '--exit-price', '2.5', '--exit-reason', 'again');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/position cli1 is not open .*nothing written/);
+
+    const status = await pmctl('position', 'status', 'cli1', '--json');
+    expect(JSON.parse(status.stdout)).toMatchObject({ status: 'closed', workflowStatus: 'COMPLETED' });
+
+    const before = await pmctl('validate', '--json');
+    expect(before.code).toBe(0);
+    expect(JSON.parse(before.stdout).steps[2].numbers.pending).toBe(1);
+
+    const cycle = await pmctl('cycle', 'run', '--json');
+    expect(cycle.code, cycle.stderr).toBe(0);
+    expect(JSON.parse(cycle.stdout).report.aggregate).toMatchObject({ tradesAggregated: 1, actionsAggregated: 1 });
+
+    const after = await pmctl('validate', '--json');
+    const report = JSON.parse(after.stdout);
+    expect(report.steps[2]).toMatchObject({ verdict: 'ok', numbers: { byPath: { option_a: 1 }, pending: 0 } });
+
+    const applied = await pmctl('overrides', 'apply', JSON.stringify({ pattern_key: 'module=pm|pattern_key=uptrend.S1.buy_flag', action_category: 'entry', scope: { macro_phase: 'Good' }, size_frac: 0.3 }), '--json');
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(JSON.parse(applied.stdout)).toMatchObject({ size_frac: 0.3, size_mult: 1 }); // one trade: no lesson yet
+  });
+
+  it('validate exits 1 when a step is broken', async () => {
+    // Active lessons but no overrides written: step 5 is broken.
+    await db.pool.query(
+      `INSERT INTO learning_lessons (id, module, pattern_key, action_category, lesson_type, scope_mask, scope_values_hash, scope_dims, scope_values, effect, stats, lesson_strength, status)
+       VALUES ('ls_x', 'pm', 'k', 'entry', 'pm_strength', 1, 'h', '{macro_phase}', '{"macro_phase":"Good"}', '{}', '{}', 0.1, 'active')`,
+    );
+    await db.pool.query(`UPDATE learning_configs SET config_data = config_data - 'pattern_strength_overrides' WHERE module_id = 'pm'`);
+    const v = await pmctl('validate');
+    expect(v.code).toBe(1);
+    expect(v.stdout).toMatch(/\[BROKEN \] 5\. overrides materialized/);
+    expect(v.stderr).toMatch(/error: at least one step of the dataflow is broken/);
+  });
+});
