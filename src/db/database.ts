@@ -70,6 +70,12 @@ export function createPool(url: string, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max, application_name: 'pm-learning' });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', (err) => console.error(`[db] idle client error: ${err.message}`));
+  // A CHECKED-OUT client (pool.connect(): every transaction) losing its connection emits 'error' on
+  // the client itself, where the pool has no listener while it is checked out: an unhandled 'error'
+  // event that killed the whole worker process (test/integration/dbOutage.test.ts). The query in
+  // flight, or the next one, fails anyway, so the caller (and Temporal's retry) sees the error; the
+  // pool drops the dead client on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

@@ -1,0 +1,312 @@
+/**
+ * Synthetic Option A position_closed strands, inserted straight into ad_strands (no workflows), for
+ * tests and scripts that need hundreds of realistic closed trades fast (crash / outage tests).
+ *
+ * Each trade is built exactly as the position workflow builds it: v5 fields per action from
+ * deriveV5Fields (the step-1 derivation), the strand content from buildPositionClosedContent. The
+ * regimes carry macro/meso/micro phases and a bucket rank, the contexts a market family and A/E
+ * modes, so most actions have 8-10 scope dims (255-1023 subsets each) and aggregation does real work.
+ * Deterministic per seed: the same call gives the same strands in any database.
+ */
+import type pg from 'pg';
+import { buildPositionClosedContent } from '../../src/domain/positionClosed';
+import { deriveV5Fields } from '../../src/domain/v5Fields';
+import { positionClosedStrandId, STRAND_KINDS, type GatheredAction } from '../../src/contracts/strands';
+import type { OpenPosition } from '../../src/contracts/positions';
+import { createScratchDatabase } from '../../src/db/scratchDatabase';
+import { aggregateClosedTrades, finalizeAggregation } from '../../src/learning/aggregate/aggregate';
+import { buildLessonsStep } from '../../src/learning/lessons/buildLessonsStep';
+
+export interface ClosedStrandsOptions {
+  /** Number of trades (one strand each). */
+  count: number;
+  seed?: number;
+  module?: string;
+  /** Position id prefix (strand ids are position_closed:<prefix><i>:T<i>). */
+  prefix?: string;
+}
+
+export interface SyntheticStrand {
+  id: string;
+  module: string;
+  symbol: string;
+  timeframe: string;
+  positionId: string;
+  tradeId: string;
+  content: Record<string, unknown>;
+  regimeContext: Record<string, unknown> | null;
+  /** Actions in the trade, and those not marked failed (each executed action becomes one fact). */
+  actions: number;
+  executedActions: number;
+}
+
+export interface InsertedStrands {
+  strands: number;
+  actions: number;
+  executedActions: number;
+}
+
+/** mulberry32: a small deterministic PRNG (tests must build the same trades in every database). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Few, correlated values per dim (a regime moves its three levels together, a market family trades on
+// its own timeframe, A and E modes go together), as in real data: subset rows are shared by many
+// trades, so a few hundred trades give tens of thousands of stats rows, not millions.
+const REGIMES = [{ phase: 'Good', score: 0.5 }, { phase: 'Dip', score: -0.5 }];
+const BUCKETS = ['micro', 'mid'];
+const RANKS = [['micro', 'mid', 'big'], ['mid', 'micro', 'big']];
+const FAMILIES = [{ family: 'lowcaps', timeframe: '1h' }, { family: 'perps', timeframe: '4h' }] as const;
+const MODES = [{ A_mode: 'patient', E_mode: 'patient' }, { A_mode: 'aggressive', E_mode: 'aggressive' }];
+const DAY = 86_400_000;
+
+export function buildClosedStrands(opts: ClosedStrandsOptions): SyntheticStrand[] {
+  const rnd = prng(opts.seed ?? 42);
+  const module = opts.module ?? 'pm';
+  const prefix = opts.prefix ?? 'S';
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
+  const out: SyntheticStrand[] = [];
+
+  for (let i = 0; i < opts.count; i++) {
+    const positionId = `${prefix}${String(i).padStart(5, '0')}`;
+    const tradeId = `T${i}`;
+    const { family, timeframe } = pick(FAMILIES);
+    const bucket = pick(BUCKETS);
+    const r = pick(REGIMES);
+    // Some regimes lack the meso level or the bucket rank: 8-10 dims rather than always 10.
+    const regime: Record<string, unknown> = {
+      macro: { phase: r.phase },
+      ...(rnd() < 0.8 ? { meso: { phase: r.phase } } : {}),
+      micro: { score: r.score },
+      ...(rnd() < 0.85 ? { bucket_rank: pick(RANKS) } : {}),
+    };
+    const modes = pick(MODES);
+    const entryMs = Date.UTC(2026, 0, 1) + Math.floor(rnd() * 200) * DAY + Math.floor(rnd() * 24) * 3_600_000;
+    const holdDays = 0.5 + Math.floor(rnd() * 20) / 2;
+    const exitMs = entryMs + holdDays * DAY;
+    const entryTime = new Date(entryMs).toISOString();
+    const exitTime = new Date(exitMs).toISOString();
+
+    const position: OpenPosition = {
+      positionId,
+      tradeId,
+      symbol: `SYM${i % 37}`,
+      timeframe,
+      entryPrice: 1,
+      entryTime,
+      entryContext: { uptrend_state: 'S1', market_family: family },
+      regimeContext: regime,
+      module,
+    };
+
+    // entry, optional add (sometimes failed), optional trim, exit (in S3, so time_to_s3 is set for most).
+    const steps: { decision: string; ctx: Record<string, unknown>; at: number; status?: string }[] = [];
+    const flag = pick(['buy_flag', 'first_dip_buy_flag']);
+    steps.push({ decision: 'entry', ctx: { uptrend_state: 'S1', [flag]: true }, at: 0 });
+    if (rnd() < 0.5) steps.push({ decision: 'add', ctx: { uptrend_state: 'S2', exhaustion: rnd() < 0.3 }, at: 0.3, status: rnd() < 0.15 ? 'failed' : 'filled' });
+    if (rnd() < 0.4) steps.push({ decision: 'trim', ctx: { uptrend_state: 'S2', at_support: rnd() < 0.5 }, at: 0.6 });
+    steps.push({ decision: 'exit', ctx: { uptrend_state: rnd() < 0.8 ? 'S3' : 'S2' }, at: 1 });
+
+    const actions: GatheredAction[] = steps.map((s, k) => {
+      const ctx = { ...s.ctx, market_family: family, bucket, ...modes, signals: { TS: Math.round(rnd() * 100) / 100 } };
+      const v5 = deriveV5Fields(module, s.decision, ctx, regime, { timeframe, bucket });
+      return {
+        strand_id: `pm_action:${positionId}:${k}`,
+        ts: new Date(entryMs + s.at * (exitMs - entryMs)).toISOString(),
+        decision_type: s.decision,
+        pattern_key: v5.pattern_key,
+        action_category: v5.action_category,
+        scope: v5.scope as Record<string, string | number>,
+        controls: v5.controls as unknown as Record<string, unknown>,
+        execution_status: s.status ?? 'filled',
+        regime_context: regime,
+      };
+    });
+
+    // R/R in about [-1, 4]: min 0.9 (10% drawdown), exit 0.9 .. 1.4.
+    const exitPrice = Math.round((0.9 + rnd() * 0.5) * 1e4) / 1e4;
+    const close = { exitPrice, exitTime, exitReason: 'synthetic', minPrice: 0.9, maxPrice: Math.max(1, exitPrice) + 0.05 };
+    const built = buildPositionClosedContent({ position, close, actions, bars: [] });
+    out.push({
+      id: positionClosedStrandId(positionId, tradeId),
+      module,
+      symbol: position.symbol,
+      timeframe,
+      positionId,
+      tradeId,
+      content: built.content as unknown as Record<string, unknown>,
+      regimeContext: built.regimeContext as Record<string, unknown> | null,
+      actions: actions.length,
+      executedActions: actions.filter((a) => a.execution_status !== 'failed').length,
+    });
+  }
+  return out;
+}
+
+/** Inserts the strands (as the position workflow's writePositionClosed would), in chunks. */
+export async function insertClosedStrands(pool: pg.Pool, opts: ClosedStrandsOptions): Promise<InsertedStrands> {
+  const strands = buildClosedStrands(opts);
+  for (let i = 0; i < strands.length; i += 200) {
+    const chunk = strands.slice(i, i + 200);
+    await pool.query(
+      `INSERT INTO ad_strands (id, module, kind, symbol, timeframe, position_id, trade_id, content, regime_context, tags)
+       SELECT u.id, u.module, $1, u.symbol, u.timeframe, u.position_id, u.trade_id, u.content::jsonb, u.regime::jsonb,
+              '["v5", "option_a"]'::jsonb
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+           AS u(id, module, symbol, timeframe, position_id, trade_id, content, regime)
+       ON CONFLICT (id) DO NOTHING`,
+      [
+        STRAND_KINDS.positionClosed,
+        chunk.map((s) => s.id),
+        chunk.map((s) => s.module),
+        chunk.map((s) => s.symbol),
+        chunk.map((s) => s.timeframe),
+        chunk.map((s) => s.positionId),
+        chunk.map((s) => s.tradeId),
+        chunk.map((s) => JSON.stringify(s.content)),
+        chunk.map((s) => (s.regimeContext === null ? null : JSON.stringify(s.regimeContext))),
+      ],
+    );
+  }
+  return {
+    strands: strands.length,
+    actions: strands.reduce((a, s) => a + s.actions, 0),
+    executedActions: strands.reduce((a, s) => a + s.executedActions, 0),
+  };
+}
+
+/** Everything a learning cycle produces that must not depend on crashes, retries or batch boundaries. */
+export interface LearningSnapshot {
+  /** pattern_scope_stats by key (pattern_key | category | mask | hash). */
+  stats: Map<string, StatsRow>;
+  ledger: number;
+  ledgerByPath: Record<string, number>;
+  facts: number;
+  quarantined: number;
+  /** Edge-history rows (one per eligible row per cycle; the snapshot is taken after one cycle). */
+  edgeHistory: number;
+  lessons: Map<string, { status: string; strength: number }>;
+}
+
+export interface StatsRow {
+  n: number;
+  wins: number;
+  n_tts3: number;
+  cf: number[];
+  sum_rr: number;
+  sum_rr_sq: number;
+  sum_hold_days: number;
+  sum_tts3: number;
+  edge_raw: number | null;
+}
+
+export async function learningSnapshot(pool: pg.Pool, module = 'pm'): Promise<LearningSnapshot> {
+  const { rows } = await pool.query(
+    `SELECT pattern_key, action_category, scope_mask, scope_values_hash, n, wins, n_tts3,
+            cf_entry_none, cf_entry_small, cf_entry_medium, cf_entry_large,
+            cf_exit_none, cf_exit_small, cf_exit_medium, cf_exit_large,
+            sum_rr, sum_rr_sq, sum_hold_days, sum_tts3, edge_raw
+       FROM pattern_scope_stats WHERE module = $1`,
+    [module],
+  );
+  const stats = new Map<string, StatsRow>();
+  for (const r of rows) {
+    stats.set(`${r.pattern_key}|${r.action_category}|${r.scope_mask}|${r.scope_values_hash}`, {
+      n: r.n,
+      wins: r.wins,
+      n_tts3: r.n_tts3,
+      cf: [r.cf_entry_none, r.cf_entry_small, r.cf_entry_medium, r.cf_entry_large, r.cf_exit_none, r.cf_exit_small, r.cf_exit_medium, r.cf_exit_large],
+      sum_rr: r.sum_rr,
+      sum_rr_sq: r.sum_rr_sq,
+      sum_hold_days: r.sum_hold_days,
+      sum_tts3: r.sum_tts3,
+      edge_raw: r.edge_raw,
+    });
+  }
+  const one = async (sql: string) => Number((await pool.query(sql, [module])).rows[0].n);
+  const byPath = await pool.query(`SELECT path, count(*)::int AS n FROM learning_aggregated_strands WHERE module = $1 GROUP BY path`, [module]);
+  const lessons = await pool.query(`SELECT id, status, lesson_strength FROM learning_lessons WHERE module = $1`, [module]);
+  return {
+    stats,
+    ledger: await one(`SELECT count(*) AS n FROM learning_aggregated_strands WHERE module = $1`),
+    ledgerByPath: Object.fromEntries(byPath.rows.map((r) => [r.path, r.n])),
+    facts: await one(`SELECT count(*) AS n FROM learning_trade_facts WHERE module = $1`),
+    quarantined: await one(`SELECT count(*) AS n FROM learning_quarantine q JOIN learning_aggregated_strands l ON l.strand_id = q.strand_id WHERE l.module = $1`),
+    edgeHistory: await one(`SELECT count(*) AS n FROM learning_edge_history WHERE module = $1`),
+    lessons: new Map(lessons.rows.map((l) => [l.id, { status: l.status, strength: l.lesson_strength }])),
+  };
+}
+
+const close = (a: number | null, b: number | null, rel: number) =>
+  a === b || (a !== null && b !== null && Math.abs(a - b) <= rel * Math.max(1, Math.abs(a), Math.abs(b)));
+
+/**
+ * Differences between two snapshots (empty when equal): counts exact (n, wins, n_tts3, cf buckets,
+ * ledger, facts, lessons' status), sums and edges to `rel` relative (summation order may differ
+ * when a crash moved the batch boundaries). At most `limit` differences are listed.
+ */
+export function diffSnapshots(actual: LearningSnapshot, expected: LearningSnapshot, rel = 1e-9, limit = 20): string[] {
+  const out: string[] = [];
+  const push = (s: string) => {
+    if (out.length < limit) out.push(s);
+  };
+  for (const k of ['ledger', 'facts', 'quarantined', 'edgeHistory'] as const) {
+    if (actual[k] !== expected[k]) push(`${k}: ${actual[k]} ≠ expected ${expected[k]}`);
+  }
+  if (JSON.stringify(actual.ledgerByPath) !== JSON.stringify(expected.ledgerByPath)) {
+    push(`ledger paths: ${JSON.stringify(actual.ledgerByPath)} ≠ expected ${JSON.stringify(expected.ledgerByPath)}`);
+  }
+  if (actual.stats.size !== expected.stats.size) push(`stats rows: ${actual.stats.size} ≠ expected ${expected.stats.size}`);
+  for (const [key, e] of expected.stats) {
+    const a = actual.stats.get(key);
+    if (!a) {
+      push(`missing stats row ${key}`);
+      continue;
+    }
+    for (const f of ['n', 'wins', 'n_tts3'] as const) if (a[f] !== e[f]) push(`${key}: ${f} ${a[f]} ≠ expected ${e[f]}`);
+    if (a.cf.join() !== e.cf.join()) push(`${key}: cf ${a.cf.join()} ≠ expected ${e.cf.join()}`);
+    for (const f of ['sum_rr', 'sum_rr_sq', 'sum_hold_days', 'sum_tts3', 'edge_raw'] as const) {
+      if (!close(a[f], e[f], rel)) push(`${key}: ${f} ${a[f]} ≠ expected ${e[f]}`);
+    }
+  }
+  for (const key of actual.stats.keys()) if (!expected.stats.has(key)) push(`unexpected stats row ${key}`);
+  if (actual.lessons.size !== expected.lessons.size) push(`lessons: ${actual.lessons.size} ≠ expected ${expected.lessons.size}`);
+  for (const [id, e] of expected.lessons) {
+    const a = actual.lessons.get(id);
+    if (!a) push(`missing lesson ${id}`);
+    else if (a.status !== e.status || !close(a.strength, e.strength, rel)) push(`lesson ${id}: ${JSON.stringify(a)} ≠ expected ${JSON.stringify(e)}`);
+  }
+  return out;
+}
+
+/**
+ * The fault-free result for the same strands: a fresh scratch database, aggregate + finalize + build
+ * lessons called directly (no Temporal, no crash), snapshotted, dropped.
+ */
+export async function faultFreeSnapshot(
+  adminUrl: string,
+  strands: ClosedStrandsOptions,
+  opts: { batchSize?: number } = {},
+): Promise<{ snapshot: LearningSnapshot; inserted: InsertedStrands; ms: number }> {
+  const started = Date.now();
+  const db = await createScratchDatabase(adminUrl, 'pmref');
+  try {
+    const inserted = await insertClosedStrands(db.pool, strands);
+    const module = strands.module ?? 'pm';
+    const cycleId = 'fault-free-reference';
+    await aggregateClosedTrades(db.pool, { module, cycleId, batchSize: opts.batchSize });
+    await finalizeAggregation(db.pool, { module, cycleId });
+    await buildLessonsStep(db.pool, { module, cycleId });
+    return { snapshot: await learningSnapshot(db.pool, module), inserted, ms: Date.now() - started };
+  } finally {
+    await db.drop();
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The real worker as an OS process (`tsx worker.ts`), for crash tests: spawned in a process group of
+ * its own (detached), so kill9() takes down the tsx wrapper AND the node process running the worker
+ * (with Temporal Core's native threads) at once, exactly like `kill -9` of a worker host.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Client } from '@temporalio/client';
+import { projectPath } from '../../src/paths';
+
+export interface WorkerProcessOptions {
+  temporalAddress: string;
+  databaseUrl: string;
+  taskQueue: string;
+  namespace?: string;
+  /** How long to wait for "[worker] polling" (the worker bundles the workflows first). */
+  readyTimeoutMs?: number;
+  /** Extra environment. */
+  env?: Record<string, string>;
+  /** A label for error messages. */
+  name?: string;
+}
+
+export interface WorkerProcess {
+  /** Process group id (= the tsx wrapper's pid). */
+  pid: number;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** Resolves when the whole process group is gone. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL to the whole process group, then waits until no process of the group is left. */
+  kill9(): Promise<void>;
+  /** SIGTERM (graceful worker shutdown), SIGKILL after graceMs. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const MAX_OUTPUT = 2_000_000;
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (groupAlive(pgid)) {
+    if (Date.now() > until) return false;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return true;
+}
+
+export async function spawnWorkerProcess(o: WorkerProcessOptions): Promise<WorkerProcess> {
+  const name = o.name ?? 'worker';
+  const child: ChildProcess = spawn(projectPath('node_modules', '.bin', 'tsx'), ['worker.ts'], {
+    cwd: projectPath(),
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: o.temporalAddress,
+      TEMPORAL_NAMESPACE: o.namespace ?? 'default',
+      TEMPORAL_TASK_QUEUE: o.taskQueue,
+      DATABASE_URL: o.databaseUrl,
+      ...o.env,
+    },
+  });
+  if (child.pid === undefined) throw new Error(`${name}: spawn failed`);
+  const pid = child.pid;
+  let out = '';
+  const append = (b: Buffer) => {
+    if (out.length < MAX_OUTPUT) out += b.toString('utf8');
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      // The wrapper is gone; wait for the rest of its group (the node process it started).
+      void waitGroupGone(pid, 10_000).then(() => resolve({ code, signal }));
+    });
+  });
+
+  const timeoutMs = o.readyTimeoutMs ?? 90_000;
+  await new Promise<void>((resolve, reject) => {
+    const started = Date.now();
+    const timer = setInterval(() => {
+      if (out.includes('[worker] polling')) {
+        clearInterval(timer);
+        resolve();
+      } else if (child.exitCode !== null || child.signalCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`${name} exited before polling (${child.exitCode ?? child.signalCode}):\n${out.slice(-4000)}`));
+      } else if (Date.now() - started > timeoutMs) {
+        clearInterval(timer);
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        reject(new Error(`${name} not polling after ${timeoutMs} ms:\n${out.slice(-4000)}`));
+      }
+    }, 50);
+  });
+
+  return {
+    pid,
+    output: () => out,
+    exited,
+    async kill9() {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+      }
+      if (!(await waitGroupGone(pid, 10_000))) throw new Error(`${name}: process group ${pid} survived SIGKILL`);
+      await exited;
+    },
+    async stop(graceMs = 10_000) {
+      if (!groupAlive(pid)) return;
+      try {
+        process.kill(-pid, 'SIGTERM');
+      } catch {
+        return;
+      }
+      if (await waitGroupGone(pid, graceMs)) return;
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+      await waitGroupGone(pid, 10_000);
+    },
+  };
+}
+
+/** Polls `check` every `everyMs` until it returns true; throws after timeoutMs naming `what`. */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface ActivityAttempt {
+  /** The attempt that completed (history records only the last attempt of a retried activity). */
+  attempt: number;
+  /** The failure of the attempt before it (e.g. "activity Heartbeat timeout"). */
+  lastFailure: string | null;
+}
+
+/** Per activity type of a workflow run: its last attempt number and the failure that caused it. */
+export async function activityAttempts(client: Client, workflowId: string): Promise<Record<string, ActivityAttempt>> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const types = new Map<string, string>();
+  const out: Record<string, ActivityAttempt> = {};
+  for (const e of history.events ?? []) {
+    const id = String(e.eventId);
+    if (e.activityTaskScheduledEventAttributes) types.set(id, e.activityTaskScheduledEventAttributes.activityType?.name ?? '?');
+    const s = e.activityTaskStartedEventAttributes;
+    if (s) {
+      const type = types.get(String(s.scheduledEventId)) ?? '?';
+      const attempt = s.attempt ?? 1;
+      if (!out[type] || out[type].attempt < attempt) {
+        const f = s.lastFailure;
+        out[type] = { attempt, lastFailure: f ? [f.message, f.cause?.message].filter(Boolean).join(': ') : null };
+      }
+    }
+  }
+  return out;
+}
