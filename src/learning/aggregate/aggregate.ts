@@ -13,6 +13,7 @@ import type pg from 'pg';
 import { commitBatch, type BatchCounts } from './mergeBatch';
 import { readPendingBatch, validateShard, AggregateConfigError, type ShardSpec } from './readPending';
 import { planBatch } from './resolveActions';
+import { DEFAULT_RR_BASELINE } from '../../domain/stats';
 
 export { finalizeAggregation, type FinalizeOptions, type FinalizeReport } from './finalize';
 export { AggregateConfigError, validateShard, type ShardSpec } from './readPending';
@@ -55,7 +56,11 @@ export interface AggregateOptions {
   /** Strands per batch (default 500). */
   batchSize?: number;
   shard?: ShardSpec;
-  /** Accepted for symmetry with finalize; aggregation itself does not use it (edge is computed at finalize). */
+  /**
+   * rr_baseline for the edge_raw / stats of rows this aggregation creates (default 1.0). Finalize
+   * recomputes every touched row's edge with its own baseline and rewrites those that differ, so this
+   * only saves work when it is the baseline finalize will use.
+   */
   rrBaseline?: number;
   onProgress?: (p: AggregateProgress) => void | Promise<void>;
   /** Strand id cursor from a heartbeat: strands with id ≤ it were committed (or are handled by the ledger). */
@@ -116,6 +121,8 @@ export function validateAggregateOptions(opts: AggregateOptions): { shard: Shard
 
 export async function aggregateClosedTrades(pool: pg.Pool, opts: AggregateOptions): Promise<AggregateReport> {
   const { shard, batchSize } = validateAggregateOptions(opts);
+  const rrBaseline = opts.rrBaseline ?? DEFAULT_RR_BASELINE;
+  if (!Number.isFinite(rrBaseline)) throw new AggregateConfigError(`rrBaseline must be a finite number, got ${opts.rrBaseline}`);
   const counts = restore(opts.resumeCounts);
   let cursor: string | null = opts.resumeAfter ?? counts.lastStrandId ?? null;
   counts.lastStrandId = cursor;
@@ -123,7 +130,7 @@ export async function aggregateClosedTrades(pool: pg.Pool, opts: AggregateOption
     const rows = await readPendingBatch(pool, { module: opts.module, after: cursor, limit: batchSize, shard });
     if (rows.length === 0) break;
     const plans = await planBatch(pool, opts.module, rows);
-    const b = await commitBatch(pool, opts.module, opts.cycleId, plans);
+    const b = await commitBatch(pool, opts.module, opts.cycleId, plans, rrBaseline);
     counts.strandsRead += rows.length;
     add(counts, b);
     counts.batches += 1;

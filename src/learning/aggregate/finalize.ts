@@ -5,15 +5,18 @@
  *
  * The rows are streamed through Node in id-ordered chunks, so edge_raw is computed by exactly the
  * domain function (edgeOfStats / statsView), bit for bit, rather than by an SQL re-statement of it
- * (ln/tanh in PostgreSQL and V8 may differ in the last bit). Each chunk is written back in one
- * transaction: COPY into a temp table, UPDATE .. FROM, INSERT INTO learning_edge_history ..
- * ON CONFLICT DO NOTHING. A row is updated only if its n is still the n that was read (n grows on
- * every merge): a cycle merging into the row meanwhile owns it and its own finalize recomputes it.
+ * (ln/tanh in PostgreSQL and V8 may differ in the last bit). A row is written only when what it holds
+ * differs from the recomputation (stats.n ≠ n, or edge_raw / stats.edge_raw ≠ the edge): rows the
+ * merge inserted already hold their exact edge and stats (mergeBatch.ts), so a full rebuild does not
+ * write most rows twice. Each chunk with something to write is one transaction: COPY into a temp
+ * table, UPDATE .. FROM, INSERT INTO learning_edge_history .. ON CONFLICT DO NOTHING. A row is
+ * updated only if its n is still the n that was read (n grows on every merge): a cycle merging into
+ * the row meanwhile owns it and its own finalize recomputes it.
  */
 import type pg from 'pg';
 import { scopeSignature, type Scope } from '../../domain/scope';
 import { popcount } from '../../domain/subsets';
-import { DEFAULT_RR_BASELINE, edgeOfStats, nMin, statsView, type SuffStats } from '../../domain/stats';
+import { DEFAULT_RR_BASELINE, edgeOfStats, N_MIN, nMin, statsView, type SuffStats } from '../../domain/stats';
 import { copyLines, copyValue } from './copy';
 import { inTransaction } from './mergeBatch';
 
@@ -41,14 +44,18 @@ export interface FinalizeReport {
 
 interface TouchedRow extends SuffStats {
   id: string;
-  pattern_key: string;
-  action_category: string;
   scope_mask: number;
-  scope_values_hash: string;
+  edge_raw: number | null;
+  /** stats->'n' = n: the stats view was computed from the row's current sums (n grows on every merge). */
+  stats_n_current: boolean | null;
+  /** stats->>'edge_raw' as text (JSON numbers round-trip exactly through their shortest decimal form). */
+  stats_edge: string | null;
+  /** Only for rows with n ≥ the smallest N_min (the others get no history row and need no signature). */
   scope_values: unknown;
 }
 
-const TMP = `id, n, edge_raw, stats, pattern_key, action_category, scope_mask, scope_values_hash, signature, eligible`;
+const TMP = `id, n, edge_raw, stats, signature, eligible, needs_write`;
+const MIN_N_MIN = Math.min(...N_MIN.filter((x) => Number.isFinite(x)));
 
 export async function finalizeAggregation(pool: pg.Pool, opts: FinalizeOptions): Promise<FinalizeReport> {
   const rrBaseline = opts.rrBaseline ?? DEFAULT_RR_BASELINE;
@@ -65,63 +72,73 @@ export async function finalizeAggregation(pool: pg.Pool, opts: FinalizeOptions):
   let lastId = '0';
   for (;;) {
     const { rows } = await pool.query<TouchedRow>(
-      `SELECT id, pattern_key, action_category, scope_mask, scope_values_hash, scope_values,
-              n, sum_rr, sum_rr_sq, wins, sum_hold_days, n_tts3, sum_tts3
+      `SELECT id, scope_mask, n, sum_rr, sum_rr_sq, wins, sum_hold_days, n_tts3, sum_tts3, edge_raw,
+              (stats->'n') = to_jsonb(n) AS stats_n_current, stats->>'edge_raw' AS stats_edge,
+              CASE WHEN n >= $5 THEN scope_values END AS scope_values
          FROM pattern_scope_stats
         WHERE module = $1 AND last_cycle_id = $2 AND id > $3
         ORDER BY id
         LIMIT $4`,
-      [opts.module, opts.cycleId, lastId, chunkSize],
+      [opts.module, opts.cycleId, lastId, chunkSize, MIN_N_MIN],
     );
     if (rows.length === 0) break;
     lastId = rows[rows.length - 1].id;
 
+    // Only rows whose stored edge_raw / stats differ from the recomputed ones are written (rows the
+    // merge inserted already hold them, bit for bit); eligible rows also get their history row.
     const lines: string[] = [];
     let eligibleCount = 0;
+    let writes = 0;
     for (const r of rows) {
       const edge = edgeOfStats(r, rrBaseline);
+      const current = r.stats_n_current === true && r.edge_raw === edge && r.stats_edge !== null && Number(r.stats_edge) === edge;
       const k = popcount(r.scope_mask);
+      let eligible = false;
       let signature: string | null = null;
-      try {
-        signature = scopeSignature(r.scope_values as Scope);
-      } catch {
-        signature = null; // values this system did not write: no history row rather than a failed cycle
+      if (k >= 1 && k <= 10 && r.n >= nMin(k)) {
+        try {
+          signature = scopeSignature(r.scope_values as Scope);
+          eligible = true;
+        } catch {
+          signature = null; // values this system did not write: no history row rather than a failed cycle
+        }
       }
-      const eligible = signature !== null && k >= 1 && k <= 10 && r.n >= nMin(k);
       if (eligible) eligibleCount++;
+      if (current && !eligible) continue;
+      if (!current) writes++;
       lines.push(
-        [r.id, String(r.n), copyValue(edge), copyValue(JSON.stringify(statsView(r, edge))), copyValue(r.pattern_key),
-         copyValue(r.action_category), String(r.scope_mask), copyValue(r.scope_values_hash), copyValue(signature), eligible ? 't' : 'f'].join('\t'),
+        [r.id, String(r.n), copyValue(edge), current ? '\\N' : copyValue(JSON.stringify(statsView(r, edge))), copyValue(signature),
+         eligible ? 't' : 'f', current ? 'f' : 't'].join('\t'),
       );
     }
 
-    const chunk = await inTransaction(pool, async (client) => {
+    const chunk = lines.length === 0 ? { updated: 0, inserted: 0 } : await inTransaction(pool, async (client) => {
       await client.query(`CREATE TEMP TABLE agg_finalize_rows (
-          id BIGINT NOT NULL, n INT NOT NULL, edge_raw DOUBLE PRECISION NOT NULL, stats JSONB NOT NULL,
-          pattern_key TEXT NOT NULL, action_category TEXT NOT NULL, scope_mask INT NOT NULL, scope_values_hash TEXT NOT NULL,
-          signature TEXT, eligible BOOLEAN NOT NULL
+          id BIGINT NOT NULL, n INT NOT NULL, edge_raw DOUBLE PRECISION NOT NULL, stats JSONB,
+          signature TEXT, eligible BOOLEAN NOT NULL, needs_write BOOLEAN NOT NULL
         ) ON COMMIT DROP`);
       await copyLines(client, `COPY agg_finalize_rows (${TMP}) FROM STDIN`, lines);
       // Statistics for the planner: without them it may hash-join against the whole stats table.
       await client.query('ANALYZE agg_finalize_rows');
-      const upd = await client.query(
+      const upd = writes === 0 ? { rowCount: 0 } : await client.query(
         `UPDATE pattern_scope_stats p SET edge_raw = t.edge_raw, stats = t.stats
            FROM agg_finalize_rows t
-          WHERE p.id = t.id AND p.n = t.n`,
+          WHERE p.id = t.id AND p.n = t.n AND t.needs_write`,
       );
-      const hist = await client.query(
+      const hist = eligibleCount === 0 ? { rowCount: 0 } : await client.query(
         `INSERT INTO learning_edge_history (module, pattern_key, action_category, scope_signature, scope_mask,
                                            scope_values_hash, edge_raw, n, ts, cycle_id)
-         SELECT $1, pattern_key, action_category, signature, scope_mask, scope_values_hash, edge_raw, n, now(), $2
-           FROM agg_finalize_rows WHERE eligible
-          ORDER BY id
+         SELECT $1, p.pattern_key, p.action_category, t.signature, p.scope_mask, p.scope_values_hash, t.edge_raw, t.n, now(), $2
+           FROM agg_finalize_rows t JOIN pattern_scope_stats p ON p.id = t.id
+          WHERE t.eligible
+          ORDER BY t.id
          ON CONFLICT (module, cycle_id, pattern_key, action_category, scope_mask, scope_values_hash) DO NOTHING`,
         [opts.module, opts.cycleId],
       );
       return { updated: upd.rowCount ?? 0, inserted: hist.rowCount ?? 0 };
     });
+    report.rowsChangedConcurrently += writes - chunk.updated;
     report.rowsTouched += rows.length;
-    report.rowsChangedConcurrently += rows.length - chunk.updated;
     report.edgeHistoryRows += eligibleCount;
     report.edgeHistoryInserted += chunk.inserted;
     opts.onProgress?.({ rowsTouched: report.rowsTouched, lastId });

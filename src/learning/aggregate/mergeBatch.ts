@@ -8,10 +8,15 @@
  *      contribute, so pattern_scope_stats stays a pure function of learning_trade_facts;
  *   4. expand those facts in Node, COPY the batch's subset rows into a temp table and merge them with
  *      one INSERT .. SELECT .. ORDER BY <unique key> ON CONFLICT DO UPDATE (additive), marking each
- *      row with this cycle's id for finalize.
+ *      row with this cycle's id for finalize. A row the merge INSERTS holds exactly the batch's sums,
+ *      so its edge_raw and `stats` are computed here, in Node, by the domain functions (bit for bit
+ *      what finalize computes) and written with it; finalize then finds them current and does not
+ *      write the row a second time. A row the merge UPDATES keeps its old edge_raw / stats until
+ *      finalize recomputes it (as before): its stats.n no longer equals n.
  * Deadlocks / serialization failures between parallel shards retry the whole transaction.
  */
 import type pg from 'pg';
+import { DEFAULT_RR_BASELINE, edgeOfStats, statsView, type SuffStats } from '../../domain/stats';
 import { presentMask } from '../../domain/subsets';
 import { copyLines, copyValue } from './copy';
 import { expandFacts, type SubsetRow } from './expand';
@@ -69,7 +74,13 @@ const TMP_COLUMNS = `pattern_key, action_category, scope_mask, scope_values_hash
   sum_hold_days, n_tts3, sum_tts3, cf_entry_none, cf_entry_small, cf_entry_medium, cf_entry_large,
   cf_exit_none, cf_exit_small, cf_exit_medium, cf_exit_large`;
 
-function rowLine(r: SubsetRow): string {
+const suffStats = (r: SubsetRow): SuffStats => ({
+  n: r.n, sum_rr: r.sumRr, sum_rr_sq: r.sumRrSq, wins: r.wins, sum_hold_days: r.sumHold, n_tts3: r.nTts3, sum_tts3: r.sumTts3,
+});
+
+function rowLine(r: SubsetRow, rrBaseline: number): string {
+  const s = suffStats(r);
+  const edge = edgeOfStats(s, rrBaseline);
   return [
     copyValue(r.patternKey),
     copyValue(r.category),
@@ -85,26 +96,33 @@ function rowLine(r: SubsetRow): string {
     copyValue(r.sumTts3),
     ...r.cfEntry.map(String),
     ...r.cfExit.map(String),
+    copyValue(edge),
+    copyValue(JSON.stringify(statsView(s, edge))),
   ].join('\t');
 }
 
-/** Additively merges subset rows into pattern_scope_stats (one COPY + one INSERT .. SELECT). */
-export async function mergeSubsetRows(client: pg.PoolClient, module: string, cycleId: string, rows: readonly SubsetRow[]): Promise<number> {
+/**
+ * Additively merges subset rows into pattern_scope_stats (one COPY + one INSERT .. SELECT). New rows
+ * get edge_raw / stats computed with `rrBaseline`; finalize rewrites them only if its baseline differs.
+ */
+export async function mergeSubsetRows(client: pg.PoolClient, module: string, cycleId: string, rows: readonly SubsetRow[],
+  rrBaseline: number = DEFAULT_RR_BASELINE): Promise<number> {
   if (rows.length === 0) return 0;
   await client.query(`CREATE TEMP TABLE agg_batch_rows (
       pattern_key TEXT NOT NULL, action_category TEXT NOT NULL, scope_mask INT NOT NULL, scope_values_hash TEXT NOT NULL,
       scope_values JSONB NOT NULL, n INT NOT NULL, sum_rr DOUBLE PRECISION NOT NULL, sum_rr_sq DOUBLE PRECISION NOT NULL,
       wins INT NOT NULL, sum_hold_days DOUBLE PRECISION NOT NULL, n_tts3 INT NOT NULL, sum_tts3 DOUBLE PRECISION NOT NULL,
       cf_entry_none INT NOT NULL, cf_entry_small INT NOT NULL, cf_entry_medium INT NOT NULL, cf_entry_large INT NOT NULL,
-      cf_exit_none INT NOT NULL, cf_exit_small INT NOT NULL, cf_exit_medium INT NOT NULL, cf_exit_large INT NOT NULL
+      cf_exit_none INT NOT NULL, cf_exit_small INT NOT NULL, cf_exit_medium INT NOT NULL, cf_exit_large INT NOT NULL,
+      edge_raw DOUBLE PRECISION NOT NULL, stats JSONB NOT NULL
     ) ON COMMIT DROP`);
-  await copyLines(client, `COPY agg_batch_rows (${TMP_COLUMNS}) FROM STDIN`, (function* () {
-    for (const r of rows) yield rowLine(r);
+  await copyLines(client, `COPY agg_batch_rows (${TMP_COLUMNS}, edge_raw, stats) FROM STDIN`, (function* () {
+    for (const r of rows) yield rowLine(r, rrBaseline);
   })());
   // ORDER BY the unique key: parallel shards take row locks in the same order (no lock cycles).
   const res = await client.query(
-    `INSERT INTO pattern_scope_stats (module, ${TMP_COLUMNS}, last_cycle_id)
-     SELECT $1, ${TMP_COLUMNS}, $2 FROM agg_batch_rows
+    `INSERT INTO pattern_scope_stats (module, ${TMP_COLUMNS}, edge_raw, stats, last_cycle_id)
+     SELECT $1, ${TMP_COLUMNS}, edge_raw, stats, $2 FROM agg_batch_rows
       ORDER BY pattern_key, action_category, scope_mask, scope_values_hash
      ON CONFLICT (module, pattern_key, action_category, scope_mask, scope_values_hash) DO UPDATE SET
        n = pattern_scope_stats.n + EXCLUDED.n,
@@ -186,7 +204,8 @@ export function emptyBatchCounts(): BatchCounts {
 }
 
 /** Commits a planned batch exactly once (see the file comment). */
-export async function commitBatch(pool: pg.Pool, module: string, cycleId: string, plans: readonly StrandPlan[]): Promise<BatchCounts> {
+export async function commitBatch(pool: pg.Pool, module: string, cycleId: string, plans: readonly StrandPlan[],
+  rrBaseline: number = DEFAULT_RR_BASELINE): Promise<BatchCounts> {
   if (plans.length === 0) return emptyBatchCounts();
   const sorted = [...plans].sort((a, b) => (a.strandId < b.strandId ? -1 : a.strandId > b.strandId ? 1 : 0));
   return inTransaction(pool, async (client) => {
@@ -234,7 +253,7 @@ export async function commitBatch(pool: pg.Pool, module: string, cycleId: string
     const expansion = expandFacts(contributed);
     counts.subsetUpdates = expansion.subsetUpdates;
     counts.bySubsetSize = expansion.bySubsetSize;
-    counts.rowsTouched = await mergeSubsetRows(client, module, cycleId, expansion.rows);
+    counts.rowsTouched = await mergeSubsetRows(client, module, cycleId, expansion.rows, rrBaseline);
     return counts;
   });
 }
