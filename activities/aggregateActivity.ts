@@ -6,6 +6,7 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type pg from 'pg';
+import { withHeartbeats } from './heartbeat';
 import {
   aggregateClosedTrades,
   AggregateConfigError,
@@ -70,13 +71,19 @@ export function createAggregateActivities({ pool }: AggregateActivityDeps) {
       if (previous?.lastStrandId) {
         ctx.log.info('aggregation resuming from heartbeat', { lastStrandId: previous.lastStrandId, batches: previous.batches });
       }
+      const rrBaseline = await rrBaselineOf(pool, opts.module);
       try {
-        return await aggregateClosedTrades(pool, {
-          ...opts,
-          resumeAfter: previous?.lastStrandId ?? null,
-          resumeCounts: previous ?? null,
-          onProgress: (p) => ctx.heartbeat(p),
-        });
+        return await withHeartbeats(
+          (beat) =>
+            aggregateClosedTrades(pool, {
+              ...opts,
+              rrBaseline,
+              resumeAfter: previous?.lastStrandId ?? null,
+              resumeCounts: previous ?? null,
+              onProgress: beat,
+            }),
+          { initial: previous },
+        );
       } catch (e) {
         return badConfig(e);
       }
@@ -86,15 +93,11 @@ export function createAggregateActivities({ pool }: AggregateActivityDeps) {
       if (!input || typeof input.module !== 'string' || !input.module || typeof input.cycleId !== 'string' || !input.cycleId) {
         throw ApplicationFailure.nonRetryable(`finalizeAggregation needs {module, cycleId}, got ${JSON.stringify(input)}`, 'BadConfiguration');
       }
-      const ctx = Context.current();
       const rrBaseline = input.rrBaseline ?? (await rrBaselineOf(pool, input.module));
       try {
-        return await finalizeAggregation(pool, {
-          module: input.module,
-          cycleId: input.cycleId,
-          rrBaseline,
-          onProgress: (p) => ctx.heartbeat(p),
-        });
+        return await withHeartbeats((beat) =>
+          finalizeAggregation(pool, { module: input.module, cycleId: input.cycleId, rrBaseline, onProgress: beat }),
+        );
       } catch (e) {
         return badConfig(e);
       }

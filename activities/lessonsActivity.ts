@@ -1,4 +1,5 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
+import { withHeartbeats } from './heartbeat';
 import type pg from 'pg';
 import { describeZodError } from '../src/contracts/positions';
 import { buildLessonsStep, type LessonsReport } from '../src/learning/lessons/buildLessonsStep';
@@ -18,15 +19,13 @@ export function parseLearningStepInput(input: unknown, activity: string) {
   return { module, cycleId, now: now === undefined ? undefined : new Date(now) };
 }
 
-/** Heartbeats with the phase name (the step calls it between phases). */
-export const heartbeatPhase = (phase: string): void => Context.current().heartbeat({ phase });
 
 /** Step 4 (build lessons) as a retryable activity: one transaction, idempotent on retry. */
 export function createLessonsActivities({ pool }: LessonsActivityDeps) {
   return {
     async buildLessons(input: LearningStepInput): Promise<LessonsReport> {
       const opts = parseLearningStepInput(input, 'buildLessons');
-      return buildLessonsStep(pool, { ...opts, onPhase: heartbeatPhase });
+      return withHeartbeats((beat) => buildLessonsStep(pool, { ...opts, onPhase: (phase) => beat({ phase }) }));
     },
   };
 }

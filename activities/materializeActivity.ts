@@ -2,7 +2,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
 import { BadConfigurationError, materializeStep, type MaterializeReport } from '../src/learning/materialize/materializeStep';
 import type { LearningStepInput } from '../src/learning/lessons/stepInput';
-import { heartbeatPhase, parseLearningStepInput } from './lessonsActivity';
+import { parseLearningStepInput } from './lessonsActivity';
+import { withHeartbeats } from './heartbeat';
 
 export interface MaterializeActivityDeps {
   pool: pg.Pool;
@@ -17,7 +18,7 @@ export function createMaterializeActivities({ pool }: MaterializeActivityDeps) {
     async materializeOverrides(input: LearningStepInput): Promise<MaterializeReport> {
       const opts = parseLearningStepInput(input, 'materializeOverrides');
       try {
-        return await materializeStep(pool, { ...opts, onPhase: heartbeatPhase });
+        return await withHeartbeats((beat) => materializeStep(pool, { ...opts, onPhase: (phase) => beat({ phase }) }));
       } catch (err) {
         if (err instanceof BadConfigurationError) throw ApplicationFailure.nonRetryable(err.message, 'BadConfiguration');
         throw err;

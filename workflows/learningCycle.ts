@@ -45,17 +45,13 @@ const retry = {
 
 const aggregation = proxyActivities<AggregateActivities>({
   startToCloseTimeout: '2 hours',
-  // A crashed worker's activity is retried from its last heartbeat once this timeout passes, so it is
-  // also how long a kill -9 stalls the cycle. Aggregation heartbeats after every committed batch and
-  // finalize after every 20,000-row chunk: measured on 2 cores, a default 500-strand batch of 8-10-dim
-  // scopes takes 3-5 s, a 50-strand batch ~1.5-2 s, a finalize chunk ~1.5 s, so 30 s leaves a 6-10x
-  // margin for a slower machine. A batch slower than this (pathological data: every subset row new)
-  // is not lost or counted twice — its transaction still commits and the ledger makes the retry
-  // skip it — but it wastes an attempt: lower batchSize for such data.
+  // A killed worker's activity moves to another worker once this timeout passes, resuming from its
+  // last heartbeat. The activities re-send their latest heartbeat every 5 s while they work
+  // (activities/heartbeat.ts), so a long batch never trips it; only a dead worker does.
   heartbeatTimeout: '30 seconds',
   retry,
 });
-const lessons = proxyActivities<LessonsActivities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes', retry });
+const lessons = proxyActivities<LessonsActivities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', retry });
 const materialization = proxyActivities<MaterializeActivities>({ startToCloseTimeout: '5 minutes', retry });
 const runs = proxyActivities<CycleRunActivities>({ startToCloseTimeout: '30 seconds', retry });
 

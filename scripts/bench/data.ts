@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import { copyLines, copyValue } from '../../src/learning/aggregate/copy';
-import { prng } from './prng';
+import { seededRandom as prng } from '../../src/domain/random';
 
 export const BENCH_MODULE = 'pm';
 

@@ -8,6 +8,7 @@
  * modes, so most actions have 8-10 scope dims (255-1023 subsets each) and aggregation does real work.
  * Deterministic per seed: the same call gives the same strands in any database.
  */
+import { seededRandom } from '../../src/domain/random';
 import type pg from 'pg';
 import { buildPositionClosedContent } from '../../src/domain/positionClosed';
 import { deriveV5Fields } from '../../src/domain/v5Fields';
@@ -46,17 +47,6 @@ export interface InsertedStrands {
   executedActions: number;
 }
 
-/** mulberry32: a small deterministic PRNG (tests must build the same trades in every database). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Few, correlated values per dim (a regime moves its three levels together, a market family trades on
 // its own timeframe, A and E modes go together), as in real data: subset rows are shared by many
@@ -69,7 +59,7 @@ const MODES = [{ A_mode: 'patient', E_mode: 'patient' }, { A_mode: 'aggressive',
 const DAY = 86_400_000;
 
 export function buildClosedStrands(opts: ClosedStrandsOptions): SyntheticStrand[] {
-  const rnd = prng(opts.seed ?? 42);
+  const rnd = seededRandom(opts.seed ?? 42);
   const module = opts.module ?? 'pm';
   const prefix = opts.prefix ?? 'S';
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];

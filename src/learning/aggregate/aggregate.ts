@@ -130,7 +130,7 @@ export async function aggregateClosedTrades(pool: pg.Pool, opts: AggregateOption
     const rows = await readPendingBatch(pool, { module: opts.module, after: cursor, limit: batchSize, shard });
     if (rows.length === 0) break;
     const plans = await planBatch(pool, opts.module, rows);
-    const b = await commitBatch(pool, opts.module, opts.cycleId, plans, rrBaseline);
+    const b = await commitBatch(pool, opts.module, opts.cycleId, plans, rrBaseline, shardKey(shard));
     counts.strandsRead += rows.length;
     add(counts, b);
     counts.batches += 1;
@@ -139,6 +139,27 @@ export async function aggregateClosedTrades(pool: pg.Pool, opts: AggregateOption
     await opts.onProgress?.({ ...counts, paths: { ...counts.paths }, bySubsetSize: { ...counts.bySubsetSize } });
     if (rows.length < batchSize) break;
   }
-  const { batches: _b, ...rest } = counts;
-  return { module: opts.module, cycleId: opts.cycleId, shard, ...rest };
+  const { batches: _b, ...rest } = { ...counts, ...(await committedCounts(pool, opts.module, opts.cycleId, shard)) };
+  return { module: opts.module, cycleId: opts.cycleId, shard, ...rest, lastStrandId: counts.lastStrandId };
+}
+
+const shardKey = (shard: ShardSpec | null) => (shard ? `${shard.index}/${shard.count}` : 'all');
+
+/**
+ * The counts of every batch this cycle (and shard) committed, from learning_aggregate_batches: exact
+ * even when a crash lost the heartbeats of batches that had committed (their strands are then
+ * skipped by the resumed run, so in-memory counts would miss them).
+ */
+async function committedCounts(pool: pg.Pool, module: string, cycleId: string, shard: ShardSpec | null): Promise<AggregateProgress> {
+  const { rows } = await pool.query<{ counts: BatchCounts & { strandsRead: number } }>(
+    `SELECT counts FROM learning_aggregate_batches WHERE module = $1 AND cycle_id = $2 AND shard_key = $3 ORDER BY id`,
+    [module, cycleId, shardKey(shard)],
+  );
+  const total = emptyCounts();
+  for (const { counts } of rows) {
+    total.strandsRead += counts.strandsRead;
+    add(total, counts);
+    total.batches += 1;
+  }
+  return total;
 }

@@ -205,7 +205,7 @@ export function emptyBatchCounts(): BatchCounts {
 
 /** Commits a planned batch exactly once (see the file comment). */
 export async function commitBatch(pool: pg.Pool, module: string, cycleId: string, plans: readonly StrandPlan[],
-  rrBaseline: number = DEFAULT_RR_BASELINE): Promise<BatchCounts> {
+  rrBaseline: number = DEFAULT_RR_BASELINE, shardKey = 'all'): Promise<BatchCounts> {
   if (plans.length === 0) return emptyBatchCounts();
   const sorted = [...plans].sort((a, b) => (a.strandId < b.strandId ? -1 : a.strandId > b.strandId ? 1 : 0));
   return inTransaction(pool, async (client) => {
@@ -254,6 +254,11 @@ export async function commitBatch(pool: pg.Pool, module: string, cycleId: string
     counts.subsetUpdates = expansion.subsetUpdates;
     counts.bySubsetSize = expansion.bySubsetSize;
     counts.rowsTouched = await mergeSubsetRows(client, module, cycleId, expansion.rows, rrBaseline);
+    // Committed with the batch, so the cycle's report can be summed exactly after any crash.
+    await client.query(
+      `INSERT INTO learning_aggregate_batches (module, cycle_id, shard_key, counts) VALUES ($1, $2, $3, $4)`,
+      [module, cycleId, shardKey, JSON.stringify({ ...counts, strandsRead: plans.length })],
+    );
     return counts;
   });
 }

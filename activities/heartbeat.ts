@@ -1,0 +1,25 @@
+import { Context } from '@temporalio/activity';
+
+/**
+ * Runs fn while re-sending the latest heartbeat every `everyMs`, so one long step (a big batch's
+ * merge statement, loading millions of stats rows) never trips the heartbeat timeout while the
+ * worker is alive — and a killed worker still stops heartbeating at once, which is what lets a
+ * short heartbeat timeout move the work to another worker quickly.
+ */
+export async function withHeartbeats<T>(
+  fn: (beat: (details: unknown) => void) => Promise<T>,
+  opts: { initial?: unknown; everyMs?: number } = {},
+): Promise<T> {
+  const ctx = Context.current();
+  let latest = opts.initial;
+  const beat = (details: unknown) => {
+    latest = details;
+    ctx.heartbeat(details);
+  };
+  const timer = setInterval(() => ctx.heartbeat(latest), opts.everyMs ?? 5_000);
+  try {
+    return await fn(beat);
+  } finally {
+    clearInterval(timer);
+  }
+}
