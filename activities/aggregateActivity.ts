@@ -40,7 +40,7 @@ export interface FinalizeInput {
 export type AggregateHeartbeat = AggregateProgress;
 
 function badConfig(e: unknown): never {
-  if (e instanceof AggregateConfigError || e instanceof RangeError) throw ApplicationFailure.nonRetryable(e.message, 'BadConfiguration');
+  if (e instanceof AggregateConfigError) throw ApplicationFailure.nonRetryable(e.message, 'BadConfiguration');
   throw e;
 }
 
@@ -94,10 +94,31 @@ export function createAggregateActivities({ pool }: AggregateActivityDeps) {
         throw ApplicationFailure.nonRetryable(`finalizeAggregation needs {module, cycleId}, got ${JSON.stringify(input)}`, 'BadConfiguration');
       }
       const rrBaseline = input.rrBaseline ?? (await rrBaselineOf(pool, input.module));
-      try {
-        return await withHeartbeats((beat) =>
-          finalizeAggregation(pool, { module: input.module, cycleId: input.cycleId, rrBaseline, onProgress: beat }),
+      const finalizeOne = async (cycleId: string, beat: (d: unknown) => void) => {
+        const report = await finalizeAggregation(pool, { module: input.module, cycleId, rrBaseline, onProgress: beat });
+        await pool.query(
+          `INSERT INTO learning_finalized_cycles (module, cycle_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+          [input.module, cycleId],
         );
+        return report;
+      };
+      try {
+        return await withHeartbeats(async (beat) => {
+          // Earlier cycles that aggregated but never finalized (terminated between the steps): their
+          // rows would otherwise keep a stale edge_raw, which the lessons read.
+          const { rows } = await pool.query<{ cycle_id: string }>(
+            `SELECT DISTINCT b.cycle_id FROM learning_aggregate_batches b
+              WHERE b.module = $1 AND b.cycle_id <> $2
+                AND NOT EXISTS (SELECT 1 FROM learning_finalized_cycles f WHERE f.module = b.module AND f.cycle_id = b.cycle_id)
+              ORDER BY 1`,
+            [input.module, input.cycleId],
+          );
+          for (const r of rows) {
+            Context.current().log.warn('finalizing an earlier cycle that never finalized', { cycleId: r.cycle_id });
+            await finalizeOne(r.cycle_id, beat);
+          }
+          return finalizeOne(input.cycleId, beat);
+        });
       } catch (e) {
         return badConfig(e);
       }

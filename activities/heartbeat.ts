@@ -11,12 +11,18 @@ export async function withHeartbeats<T>(
   opts: { initial?: unknown; everyMs?: number } = {},
 ): Promise<T> {
   const ctx = Context.current();
+  const everyMs = opts.everyMs ?? 5_000;
   let latest = opts.initial;
+  let lastBeat = Date.now();
   const beat = (details: unknown) => {
     latest = details;
+    lastBeat = Date.now();
     ctx.heartbeat(details);
   };
-  const timer = setInterval(() => ctx.heartbeat(latest), opts.everyMs ?? 5_000);
+  // Only when the step itself has been quiet for a while: its own beats carry the progress.
+  const timer = setInterval(() => {
+    if (Date.now() - lastBeat >= everyMs) beat(latest);
+  }, everyMs);
   try {
     return await fn(beat);
   } finally {

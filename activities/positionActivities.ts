@@ -1,13 +1,8 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type pg from 'pg';
 import type { OpenPosition } from '../src/contracts/positions';
-import {
-  completedActionSchema,
-  pmActionContentSchema,
-  STRAND_KINDS,
-  type GatheredAction,
-} from '../src/contracts/strands';
-import { describeZodError } from '../src/contracts/positions';
+import { completedActionSchema, STRAND_KINDS, type GatheredAction } from '../src/contracts/strands';
+import { pmActionV5 } from '../src/learning/pmActionV5';
 import type { PriceBar } from '../src/domain/tradeSummary';
 import { quarantine } from '../src/db/quarantine';
 import { barDurationMs } from '../src/domain/timeframes';
@@ -30,7 +25,11 @@ export interface PositionClosedStrand {
 /** Activities of the position lifecycle: registry, gathering, price bars, the close strand. */
 export function createPositionActivities({ pool }: PositionActivityDeps) {
   return {
-    /** Registers an opened position; re-registering the same trade is a no-op. */
+    /**
+     * Registers an opened position. Re-registering the same open trade succeeds (a retry whose first
+     * attempt committed but whose reply was lost must not strand the position); another trade on
+     * this id, or a position that is no longer open, is refused.
+     */
     async registerPosition(p: OpenPosition & { book: string }): Promise<{ created: boolean }> {
       const res = await pool.query(
         `INSERT INTO positions (position_id, trade_id, module, book, symbol, timeframe, entry_price, entry_time,
@@ -41,15 +40,15 @@ export function createPositionActivities({ pool }: PositionActivityDeps) {
          p.entryContext ?? null, p.regimeContext ?? null],
       );
       if (res.rowCount === 1) return { created: true };
-      const existing = await pool.query('SELECT trade_id, status FROM positions WHERE position_id = $1', [p.positionId]);
+      const existing = await pool.query('SELECT trade_id, status, book FROM positions WHERE position_id = $1', [p.positionId]);
       const row = existing.rows[0];
-      if (row && row.trade_id !== p.tradeId) {
-        throw ApplicationFailure.nonRetryable(
-          `position ${p.positionId} already exists with trade ${row.trade_id} (status ${row.status}); a new trade needs a new position id`,
-          'PositionConflict',
-        );
-      }
-      return { created: false };
+      if (row && row.trade_id === p.tradeId && row.status === 'open' && row.book === p.book) return { created: false };
+      throw ApplicationFailure.nonRetryable(
+        row && row.trade_id !== p.tradeId
+          ? `position ${p.positionId} already exists with trade ${row.trade_id} (status ${row.status}); a new trade needs a new position id`
+          : `position ${p.positionId} (trade ${p.tradeId}) was opened before and is ${row?.status ?? 'gone'}${row && row.book !== p.book ? ` in book ${row.book}` : ''}`,
+        'PositionConflict',
+      );
     },
 
     /**
@@ -58,31 +57,21 @@ export function createPositionActivities({ pool }: PositionActivityDeps) {
      */
     async gatherTradeActions(input: { positionId: string; tradeId: string; module: string }): Promise<GatheredAction[]> {
       const { rows } = await pool.query(
-        `SELECT id, content, regime_context FROM ad_strands
+        `SELECT id, module, content, regime_context, timeframe, created_at FROM ad_strands
           WHERE kind = $1 AND position_id = $2 AND trade_id = $3 AND module = $4
           ORDER BY (content->>'ts') ASC NULLS LAST, created_at ASC, id ASC`,
         [STRAND_KINDS.pmAction, input.positionId, input.tradeId, input.module],
       );
       const actions: GatheredAction[] = [];
       for (const row of rows) {
-        const parsed = pmActionContentSchema.safeParse(row.content);
-        if (!parsed.success) {
-          const reason = `malformed pm_action strand: ${describeZodError(parsed.error)}`;
-          log.warn(reason, { strandId: row.id });
-          await quarantine(pool, { strandId: row.id, stage: 'position_close', reason, payload: row.content });
+        const v5 = pmActionV5(row.content, row);
+        if (!v5.ok) {
+          log.warn(v5.reason, { strandId: row.id });
+          await quarantine(pool, { strandId: row.id, stage: 'position_close', reason: v5.reason, payload: row.content });
           continue;
         }
-        const c = parsed.data;
-        const action = completedActionSchema.parse({
-          strand_id: row.id,
-          ts: c.ts,
-          decision_type: c.decision_type,
-          pattern_key: c.pattern_key,
-          action_category: c.action_category,
-          scope: c.scope,
-          controls: c.controls ?? null,
-          execution_status: c.execution_result?.status ?? null,
-        });
+        if (v5.rebuilt) log.info('pm_action without v5 fields: rebuilt from its action_context', { strandId: row.id });
+        const action = completedActionSchema.parse({ strand_id: row.id, ...v5.action });
         actions.push({ ...action, regime_context: row.regime_context ?? null });
       }
       return actions;

@@ -10,6 +10,7 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { PositionActivities } from '../activities/positionActivities';
 import {
   openPositionSignal,
@@ -83,22 +84,22 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
         'PositionConflict',
       );
     }
-    const { created } = await registry.registerPosition({ ...p, book: input.book });
-    if (!created) {
-      throw ApplicationFailure.nonRetryable(
-        `position ${p.positionId} (trade ${p.tradeId}) was opened before and is no longer open`,
-        'PositionConflict',
-      );
+    // Refuses (PositionConflict) anything but a new position or a re-registration of this open trade.
+    await registry.registerPosition({ ...p, book: input.book });
+    try {
+      await startChild(positionLifecycle, {
+        workflowId,
+        args: [{ ...p, book: input.book }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        typedSearchAttributes: [
+          { key: SA_POSITION_ID, value: p.positionId },
+          { key: SA_POSITION_STATUS, value: 'open' },
+        ],
+      });
+    } catch (err) {
+      // Started by an earlier run of this book (before a continue-as-new) and still open: keep it.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
-    await startChild(positionLifecycle, {
-      workflowId,
-      args: [{ ...p, book: input.book }],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      typedSearchAttributes: [
-        { key: SA_POSITION_ID, value: p.positionId },
-        { key: SA_POSITION_STATUS, value: 'open' },
-      ],
-    });
     open.set(p.positionId, { tradeId: p.tradeId, openedAt: new Date().toISOString() });
     openedTotal++;
     return { positionId: p.positionId, tradeId: p.tradeId, workflowId, started: true };

@@ -13,6 +13,7 @@ import {
   positionClosedSignal,
   positionFinishedSignal,
   portfolioWorkflowId,
+  SA_POSITION_ID,
   SA_POSITION_STATUS,
   statusQuery,
   type PositionStatus,
@@ -97,7 +98,10 @@ export async function positionLifecycle(input: PositionLifecycleInput): Promise<
     state.close = parsed.data;
   });
 
-  upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: 'open' }]);
+  upsertSearchAttributes([
+    { key: SA_POSITION_ID, value: input.positionId },
+    { key: SA_POSITION_STATUS, value: 'open' },
+  ]);
 
   await condition(() => state.close !== null);
   const close = state.close!;
@@ -122,8 +126,10 @@ export async function positionLifecycle(input: PositionLifecycleInput): Promise<
   try {
     content = buildPositionClosedContent({ position: input, close, actions, bars });
   } catch (err) {
-    // Bad numbers cannot become a trade: keep them, explained, and end the position.
-    const reason = err instanceof Error ? err.message : String(err);
+    // Bad numbers cannot become a trade: keep them, explained, and end the position. Anything else
+    // is a bug: rethrow, so the workflow task retries until a fixed worker is deployed.
+    if (!(err instanceof Error && err.name === 'InvalidTradeError')) throw err;
+    const reason = err.message;
     state.status = 'quarantined';
     state.error = reason;
     await db.quarantineClose({ strandId, reason, payload: { position: input, close } });

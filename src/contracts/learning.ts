@@ -1,8 +1,16 @@
 /** Input of the learningCycle workflow (design §2), validated at every boundary. */
 import { z } from 'zod';
 
+/** A module id ('pm', 'dm', ...): one rule for the cycle and every step, so bad config fails first. */
+export const moduleIdSchema = z
+  .string()
+  .trim()
+  .min(1, 'module must not be empty')
+  .max(64)
+  .regex(/^[a-z][a-z0-9_]*$/, 'module must be a lower-case identifier such as "pm"');
+
 export const learningCycleInputSchema = z.object({
-  module: z.string().trim().min(1).default('pm'),
+  module: moduleIdSchema.default('pm'),
   asOf: z
     .string()
     .refine((s) => !Number.isNaN(Date.parse(s)), 'asOf must be an ISO-8601 date or date-time')

@@ -3,17 +3,23 @@
  * validated, because other tools write these tables too.
  */
 import { z } from 'zod';
+import { parsePatternKey } from '../domain/patternKey';
 
 export const STRAND_KINDS = { pmAction: 'pm_action', positionClosed: 'position_closed' } as const;
 
-const scopeSchema = z.record(z.string(), z.union([z.string(), z.number()]));
+// Bounded: these values become index keys, and an oversized one would fail every batch it is in.
+const scopeSchema = z.record(z.string().max(64), z.union([z.string().max(64), z.number().int().finite()]));
+const patternKeySchema = z
+  .string()
+  .max(256)
+  .refine((k) => parsePatternKey(k) !== null, 'pattern_key must look like module=<m>|pattern_key=<family>.<state>.<motif>');
 
 /** The v5 action entry carried by a position_closed strand (spec §3.1, "Option A"). */
 export const completedActionSchema = z.object({
   strand_id: z.string(),
   ts: z.string(),
   decision_type: z.string(),
-  pattern_key: z.string().min(1),
+  pattern_key: patternKeySchema,
   action_category: z.enum(['entry', 'add', 'trim', 'exit']),
   scope: scopeSchema,
   controls: z.record(z.string(), z.unknown()).nullable().optional(),
@@ -27,7 +33,7 @@ export const pmActionContentSchema = z
     trade_id: z.string().min(1),
     ts: z.string(),
     decision_type: z.string().min(1),
-    pattern_key: z.string().min(1),
+    pattern_key: patternKeySchema,
     action_category: z.enum(['entry', 'add', 'trim', 'exit']),
     scope: scopeSchema,
     controls: z.record(z.string(), z.unknown()).nullable().optional(),

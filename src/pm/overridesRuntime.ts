@@ -1,7 +1,9 @@
 /**
  * Step 6 (spec §7): the PM applies the learned overrides to a planned action. The config is cached
- * and reloaded only when learning_configs[module].config_data.override_version changes (checked at
- * most every `checkIntervalMs`), so the hot path is a Map lookup, not a database read.
+ * and reloaded only when learning_configs[module] changes — its override_version (a new cycle) or its
+ * updated_at (an operator flipping learning_overrides_enabled or editing runtime_params must take
+ * effect without waiting for the next cycle) — checked at most every `checkIntervalMs`, so the hot
+ * path is an in-memory computation, not a database read.
  */
 import { z } from 'zod';
 import type pg from 'pg';
@@ -63,6 +65,7 @@ export interface OverridesRuntimeOptions {
 export class OverridesRuntime {
   private config: Record<string, unknown> = {};
   private version: string | null | undefined = undefined;
+  private stamp: string | undefined = undefined;
   private lastCheck = 0;
   private readonly module: string;
   private readonly checkIntervalMs: number;
@@ -82,14 +85,16 @@ export class OverridesRuntime {
     if (this.version === undefined || nowMs - this.lastCheck >= this.checkIntervalMs) {
       this.lastCheck = nowMs;
       const { rows } = await this.pool.query(
-        `SELECT config_data->>'override_version' AS version FROM learning_configs WHERE module_id = $1`,
+        `SELECT config_data->>'override_version' AS version, updated_at FROM learning_configs WHERE module_id = $1`,
         [this.module],
       );
       const version: string | null = rows[0]?.version ?? null;
-      if (version !== this.version) {
+      const stamp = `${version}@${rows[0]?.updated_at?.toISOString?.() ?? ''}`;
+      if (stamp !== this.stamp) {
         const full = await this.pool.query('SELECT config_data FROM learning_configs WHERE module_id = $1', [this.module]);
         this.config = (full.rows[0]?.config_data as Record<string, unknown>) ?? {};
         this.version = version;
+        this.stamp = stamp;
         this.loads++;
       }
     }

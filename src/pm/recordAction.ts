@@ -73,12 +73,16 @@ export async function recordAction(
   }
 
   const { rows } = await pool.query(
-    'SELECT trade_id, status, symbol, timeframe FROM positions WHERE position_id = $1',
+    'SELECT trade_id, status, symbol, timeframe, module FROM positions WHERE position_id = $1',
     [a.positionId],
   );
   const position = rows[0];
   if (!position) throw new ActionRejectedError(`unknown position ${a.positionId}: open it first (pmctl position open)`);
   if (position.status !== 'open') throw new ActionRejectedError(`position ${a.positionId} is ${position.status}; actions can only be recorded on an open position`);
+  if (position.module !== a.module) {
+    // The close gathers the position's actions by its module: another module's action would be lost.
+    throw new ActionRejectedError(`position ${a.positionId} belongs to module ${position.module}, not ${a.module}`);
+  }
   const tradeId = a.tradeId ?? position.trade_id;
   if (tradeId !== position.trade_id) {
     throw new ActionRejectedError(`position ${a.positionId} is open with trade ${position.trade_id}, not ${tradeId}`);

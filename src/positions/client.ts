@@ -59,7 +59,10 @@ export async function openPosition(
   } catch (err) {
     // The portfolio's refusal (conflict, invalid input) is the cause; surface it, not the wrapper.
     if (err instanceof WorkflowUpdateFailedError && err.cause instanceof Error) {
-      throw new PositionConflictError(`cannot open position ${input.positionId}: ${err.cause.message}`, { cause: err.cause });
+      // The refusal may come from the workflow or from its registry activity (ActivityFailure → cause).
+      let root: Error = err.cause;
+      while (root.cause instanceof Error) root = root.cause;
+      throw new PositionConflictError(`cannot open position ${input.positionId}: ${root.message}`, { cause: root });
     }
     throw err;
   }

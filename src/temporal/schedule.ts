@@ -109,8 +109,8 @@ export async function unpauseSchedule(client: Client, note: string, scheduleId =
 
 export async function triggerSchedule(client: Client, scheduleId = LEARNING_SCHEDULE_ID) {
   await describeSchedule(client, scheduleId);
-  // ALLOW_ALL: a manual trigger is a deliberate request, not to be skipped silently.
-  await client.schedule.getHandle(scheduleId).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+  // The schedule's own policy (SKIP): a trigger while a cycle runs does not start a second one.
+  await client.schedule.getHandle(scheduleId).trigger();
 }
 
 /** Runs the schedule for every slot in [from, to], one after another (BUFFER_ALL). */

@@ -559,5 +559,23 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
       const shards = await env.run(acts.listAggregateShards, { module: MODULE });
       expect(shards).toEqual([{ index: 0, count: 1 }]);
     });
+
+    it('finalize also finalizes an earlier cycle that aggregated but never finalized', async () => {
+      const d = await freshDb();
+      const acts = createAggregateActivities({ pool: d.pool });
+      const quiet: Logger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+      // Cycle "lost" aggregates everything, then is terminated before its finalize step.
+      await aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'lost' });
+      const stale = await d.pool.query(`SELECT count(*)::int AS n FROM pattern_scope_stats WHERE last_cycle_id = 'lost'`);
+      expect(stale.rows[0].n).toBeGreaterThan(0);
+      // The next cycle has nothing new to aggregate; its finalize repairs the lost cycle's rows.
+      await aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'next' });
+      await new MockActivityEnvironment(undefined, { logger: quiet }).run(acts.finalizeAggregation, { module: MODULE, cycleId: 'next' });
+      expectSameStats(await snapshot(d.pool), single);
+      const done = await d.pool.query(`SELECT cycle_id FROM learning_finalized_cycles ORDER BY cycle_id`);
+      expect(done.rows.map((r) => r.cycle_id)).toEqual(['lost', 'next']);
+      const history = await d.pool.query(`SELECT count(*)::int AS n FROM learning_edge_history WHERE cycle_id = 'lost'`);
+      expect(history.rows[0].n).toBeGreaterThan(0);
+    });
   });
 });

@@ -143,7 +143,8 @@ describe('learningCycle through Temporal', () => {
 
     // The constants are defaults that config_data may override (and the cycle leaves such keys alone).
     await db.pool.query(`UPDATE learning_configs SET config_data = config_data || '{"runtime_params": {"min_weight": 0.001}}'::jsonb WHERE module_id = 'pm'`);
-    const tuned = await new OverridesRuntime(db.pool, { checkIntervalMs: 0 }).apply(planned);
+    const tuned = await runtime.apply(planned); // the same runtime sees the edit: updated_at changed
+    expect(runtime.loads).toBe(2);
     expect(tuned.explanation.matched.filter((m) => m.kind === 'strength')).toHaveLength(3);
     const c = Math.max(-0.1, Math.min(0.1, 0.001 * a.edge)); // every matched lever is 1 + c, so the blend is 1 + min(c, 0.02)
     expect(tuned.size_mult).toBeCloseTo(1 + Math.min(c, 0.02), 12);

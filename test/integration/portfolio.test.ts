@@ -64,7 +64,16 @@ describe('portfolio', () => {
   it('re-opening the same trade is idempotent; another trade on an open or closed id is refused', async () => {
     expect((await open('cp5')).started).toBe(false);
     await expect(open('cp5', 'OTHER')).rejects.toThrow(/already open with trade T/);
-    await expect(open('cp0')).rejects.toThrow(/was opened before and is no longer open/);
+    await expect(open('cp0')).rejects.toThrow(/was opened before and is closed/);
+  });
+
+  it('a registration whose reply was lost (row already there, same open trade) still starts the child', async () => {
+    await db.pool.query(
+      `INSERT INTO positions (position_id, trade_id, book, symbol, timeframe, entry_price, entry_time) VALUES ('lost1', 'T', $1, 'X', '15m', 2, '2026-11-01T00:00:00Z')`,
+      [book],
+    );
+    expect((await open('lost1')).started).toBe(true);
+    expect((await h.client.workflow.getHandle('position-lost1').describe()).status.name).toBe('RUNNING');
   });
 
   it('refuses a malformed open with the field that is wrong', async () => {

@@ -72,6 +72,13 @@ describe('position lifecycle on the real dev server', () => {
     });
     expect(exit.written).toBe(true);
 
+    // An action logged before v5 (no v5 fields, only its action_context) is rebuilt, not dropped.
+    await db.pool.query(
+      `INSERT INTO ad_strands (id, module, kind, symbol, timeframe, position_id, trade_id, content, regime_context)
+       VALUES ('legacy-trim', 'pm', 'pm_action', 'PEPE', '1h', $1, 't1', $2, $3)`,
+      [positionId, { position_id: positionId, trade_id: 't1', ts: '2026-11-02T12:00:00.000Z', decision_type: 'trim', size_frac: 0.3, action_context: { uptrend_state: 'S2', at_support: true, bucket: 'micro' } }, regime],
+    );
+
     // Bad input gets a clear error and writes nothing.
     await expect(recordAction(db.pool, { positionId, decisionType: 'moonshot', sizeFrac: 0.1 })).rejects.toThrow(/not a learnable action/);
     await expect(recordAction(db.pool, { positionId: 'nope', decisionType: 'add', sizeFrac: 0.1 })).rejects.toThrow(/unknown position nope/);
@@ -109,7 +116,8 @@ describe('position lifecycle on the real dev server', () => {
     const actions = c.completed_trades[0].actions;
     expect(c.completed_trades).toHaveLength(1);
     expect(c.completed_trades[0].trade_id).toBe('t1');
-    expect(actions.map((a: { decision_type: string }) => a.decision_type)).toEqual(['entry', 'add', 'exit']);
+    expect(actions.map((a: { decision_type: string }) => a.decision_type)).toEqual(['entry', 'add', 'trim', 'exit']);
+    expect(actions[2]).toMatchObject({ strand_id: 'legacy-trim', pattern_key: 'module=pm|pattern_key=uptrend.S2.support_trim', action_category: 'trim', scope: { macro_phase: 'Recover', bucket: 'micro', timeframe: '1h' } });
     expect(actions[0]).toMatchObject({
       strand_id: entry.written ? entry.strandId : '',
       pattern_key: 'module=pm|pattern_key=uptrend.S1.buy_flag',
@@ -122,11 +130,11 @@ describe('position lifecycle on the real dev server', () => {
       execution_status: null,
     });
     expect(actions[1]).toMatchObject({ pattern_key: 'module=pm|pattern_key=uptrend.S3.exhaustion_add', action_category: 'add', execution_status: 'failed' });
-    expect(actions[2]).toMatchObject({ pattern_key: 'module=pm|pattern_key=uptrend.S3.exit', action_category: 'exit' });
+    expect(actions[3]).toMatchObject({ pattern_key: 'module=pm|pattern_key=uptrend.S3.exit', action_category: 'exit' });
     // Option A fields on the summary: those of the most recent action (the exit).
     expect(s.pattern_key).toBe('module=pm|pattern_key=uptrend.S3.exit');
     expect(s.action_category).toBe('exit');
-    expect(scopeValuesHash(s.scope)).toBe(scopeValuesHash(actions[2].scope));
+    expect(scopeValuesHash(s.scope)).toBe(scopeValuesHash(actions[3].scope));
     expect(rows[0].regime_context).toMatchObject({ macro: { phase: 'Recover' } });
 
     // Closing twice: refused with a reason, nothing new written.

@@ -3,7 +3,8 @@
  * (a) Option A entries of completed_trades[].actions, (b) pm_action strand contents,
  * (c) legacy entries with an `action_context`, reconstructed with the one v5 derivation.
  */
-import { completedActionSchema, pmActionContentSchema } from '../../contracts/strands';
+import { pmActionV5 } from '../pmActionV5';
+import { completedActionSchema } from '../../contracts/strands';
 import { describeZodError } from '../../contracts/positions';
 import { parseActionContextLenient, parseRegimeContextLenient } from '../../domain/actionContext';
 import { tryActionCategory } from '../../domain/actionCategory';
@@ -61,17 +62,20 @@ export function optionAActions(entries: unknown[]): { ok: true; actions: Resolve
   return { ok: true, actions };
 }
 
-/** Option B: a pm_action strand's content, or null when it does not validate (it is left out). */
-export function pmActionToAction(content: unknown): ResolvedAction | null {
-  const parsed = pmActionContentSchema.safeParse(content);
-  if (!parsed.success) return null;
-  const scope = normalizeScope(parsed.data.scope);
+/**
+ * Option B: a pm_action strand as an action (its v5 fields, or rebuilt from its action_context when
+ * it predates v5), or null when neither works (it is left out).
+ */
+export function pmActionToAction(content: unknown, row: Parameters<typeof pmActionV5>[1]): ResolvedAction | null {
+  const v5 = pmActionV5(content, row);
+  if (!v5.ok) return null;
+  const scope = normalizeScope(v5.action.scope);
   if (!scope.ok) return null;
   return {
-    patternKey: parsed.data.pattern_key,
-    category: parsed.data.action_category,
+    patternKey: v5.action.pattern_key,
+    category: v5.action.action_category,
     scope: scope.scope,
-    executed: isExecuted(parsed.data.execution_result?.status),
+    executed: isExecuted(v5.action.execution_status),
   };
 }
 

@@ -19,6 +19,7 @@ import { popcount } from '../../domain/subsets';
 import { DEFAULT_RR_BASELINE, edgeOfStats, N_MIN, nMin, statsView, type SuffStats } from '../../domain/stats';
 import { copyLines, copyValue } from './copy';
 import { inTransaction } from './mergeBatch';
+import { AggregateConfigError } from './readPending';
 
 export interface FinalizeOptions {
   module: string;
@@ -59,7 +60,7 @@ const MIN_N_MIN = Math.min(...N_MIN.filter((x) => Number.isFinite(x)));
 
 export async function finalizeAggregation(pool: pg.Pool, opts: FinalizeOptions): Promise<FinalizeReport> {
   const rrBaseline = opts.rrBaseline ?? DEFAULT_RR_BASELINE;
-  if (!Number.isFinite(rrBaseline)) throw new RangeError(`rrBaseline must be a finite number, got ${rrBaseline}`);
+  if (!Number.isFinite(rrBaseline)) throw new AggregateConfigError(`rrBaseline must be a finite number, got ${rrBaseline}`);
   const chunkSize = opts.chunkSize ?? 20_000;
   const report: FinalizeReport = {
     module: opts.module,

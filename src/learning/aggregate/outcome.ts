@@ -11,6 +11,7 @@
  *   else is bad input;
  * - an unknown cf bucket label is treated as absent (null), not as bad input.
  */
+import { RR_CLAMP } from '../../domain/tradeSummary';
 import type { CfBucket } from '../../domain/tradeSummary';
 import type { TradeOutcome } from './types';
 
@@ -36,12 +37,18 @@ const show = (v: unknown) => {
   }
 };
 
+/** A century: longer holds are data errors, and bounding them keeps the sums finite. */
+const MAX_DAYS = 36_500;
+
 export type OutcomeResult = { ok: true; outcome: TradeOutcome } | { ok: false; reason: string };
 
 /** Reads the outcome of one trade summary; `fallbackClosedAt` is used when it has no exit_time. */
 export function parseOutcome(summary: Json, fallbackClosedAt: string | null): OutcomeResult {
   const rr = summary.rr;
   if (typeof rr !== 'number' || !Number.isFinite(rr)) return { ok: false, reason: `rr is not a finite number (got ${show(rr)})` };
+  // §3.2 clamps rr to [-10, 10]: anything outside was not written by that rule, and a huge value
+  // would overflow the sums (and stall every batch it is in), so it is quarantined, not clamped.
+  if (Math.abs(rr) > RR_CLAMP) return { ok: false, reason: `rr ${rr} is outside [-${RR_CLAMP}, ${RR_CLAMP}] (spec §3.2)` };
 
   let holdDays: number;
   const h = summary.hold_time_days;
@@ -53,11 +60,13 @@ export function parseOutcome(summary: Json, fallbackClosedAt: string | null): Ou
   } else if (typeof h === 'number' && Number.isFinite(h)) holdDays = h;
   else return { ok: false, reason: `hold_time_days is not a finite number (got ${show(h)})` };
   if (holdDays < 0) return { ok: false, reason: `hold_time_days is negative (${holdDays})` };
+  if (holdDays > MAX_DAYS) return { ok: false, reason: `hold_time_days ${holdDays} is beyond ${MAX_DAYS} days` };
 
   let tts3: number | null = null;
   const t = summary.time_to_s3;
   if (t !== undefined && t !== null) {
     if (typeof t !== 'number' || !Number.isFinite(t)) return { ok: false, reason: `time_to_s3 is not a finite number or null (got ${show(t)})` };
+    if (t > MAX_DAYS) return { ok: false, reason: `time_to_s3 ${t} is beyond ${MAX_DAYS} days` };
     tts3 = Math.max(0, t);
   }
 

@@ -19,8 +19,16 @@ export async function loadOptionBActions(
 ): Promise<Map<string, ResolvedAction[]>> {
   const out = new Map<string, ResolvedAction[]>();
   if (pairs.length === 0) return out;
-  const { rows } = await db.query<{ position_id: string; trade_id: string; content: unknown }>(
-    `SELECT s.position_id, s.trade_id, s.content
+  const { rows } = await db.query<{
+    position_id: string;
+    trade_id: string;
+    content: unknown;
+    module: string;
+    regime_context: unknown;
+    timeframe: string | null;
+    created_at: Date;
+  }>(
+    `SELECT s.position_id, s.trade_id, s.content, s.module, s.regime_context, s.timeframe, s.created_at
        FROM ad_strands s
        JOIN (SELECT DISTINCT * FROM unnest($3::text[], $4::text[])) AS p(position_id, trade_id)
          ON s.position_id = p.position_id AND s.trade_id = p.trade_id
@@ -29,8 +37,9 @@ export async function loadOptionBActions(
     [STRAND_KINDS.pmAction, module, pairs.map((p) => p.positionId), pairs.map((p) => p.tradeId)],
   );
   for (const r of rows) {
-    // A malformed pm_action is left out here (the close quarantines it, stage position_close).
-    const a = pmActionToAction(r.content);
+    // A pm_action without v5 fields is rebuilt from its action_context; one that cannot be is left
+    // out here (the close quarantines it, stage position_close).
+    const a = pmActionToAction(r.content, r);
     if (!a) continue;
     const k = pairKey(r.position_id, r.trade_id);
     const list = out.get(k);

@@ -3,15 +3,11 @@
  * activity boundary, so a bad input fails once, non-retryably, instead of being retried forever.
  */
 import { z } from 'zod';
+import { moduleIdSchema } from '../../contracts/learning';
 
 export const learningStepInputSchema = z.object({
   /** Module whose lessons/config are built ('pm', 'dm', ...): a lower-case identifier. */
-  module: z
-    .string()
-    .trim()
-    .min(1, 'module must not be empty')
-    .max(64)
-    .regex(/^[a-z][a-z0-9_]*$/, 'module must be a lower-case identifier such as "pm"'),
+  module: moduleIdSchema,
   /** The learning cycle's id (becomes override_version and part of updated_by). */
   cycleId: z.string().trim().min(1, 'cycleId must not be empty').max(200),
   /**
