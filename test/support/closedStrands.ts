@@ -8,6 +8,7 @@
  * modes, so most actions have 8-10 scope dims (255-1023 subsets each) and aggregation does real work.
  * Deterministic per seed: the same call gives the same strands in any database.
  */
+import type { PositionClosedStrand } from '../../activities/positionActivities';
 import { seededRandom } from '../../src/domain/random';
 import type pg from 'pg';
 import { buildPositionClosedContent } from '../../src/domain/positionClosed';
@@ -27,15 +28,7 @@ export interface ClosedStrandsOptions {
   prefix?: string;
 }
 
-export interface SyntheticStrand {
-  id: string;
-  module: string;
-  symbol: string;
-  timeframe: string;
-  positionId: string;
-  tradeId: string;
-  content: Record<string, unknown>;
-  regimeContext: Record<string, unknown> | null;
+export interface SyntheticStrand extends PositionClosedStrand {
   /** Actions in the trade, and those not marked failed (each executed action becomes one fact). */
   actions: number;
   executedActions: number;
