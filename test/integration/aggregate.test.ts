@@ -13,6 +13,8 @@ import { aggregateClosedTrades, finalizeAggregation, AggregateConfigError, type 
 import { createAggregateActivities } from '../../activities/aggregateActivity';
 import { scopeSignature, scopeValuesHash, SCOPE_DIMS, type Scope } from '../../src/domain/scope';
 import { edgeRaw, nMin } from '../../src/domain/stats';
+import { decideTrades } from '../../src/learning/aggregate/tradeGuard';
+import { emptyTradeCounts, type StrandPlan } from '../../src/learning/aggregate/types';
 
 const MODULE = 'pm';
 const PK = (state: string, motif: string) => `module=pm|pattern_key=uptrend.${state}.${motif}`;
@@ -577,5 +579,214 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
       const history = await d.pool.query(`SELECT count(*)::int AS n FROM learning_edge_history WHERE cycle_id = 'lost'`);
       expect(history.rows[0].n).toBeGreaterThan(0);
     });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Exactly once per TRADE: several position_closed strands of one (module, position_id, trade_id).
+
+describe('exactly once per trade (several strands of one trade)', () => {
+  const dbs: TestDb[] = [];
+  const newDb = async () => {
+    const d = await createTestDb();
+    dbs.push(d);
+    return d;
+  };
+  afterAll(async () => {
+    for (const d of dbs) await d.drop();
+  });
+
+  const SCOPE: Scope = { macro_phase: 'Good', bucket: 'micro' };
+  /** An Option A close of one trade, one entry action (scope SCOPE). */
+  const optionA = (id: string, positionId: string, tradeId: string | null, rr: number) => ({
+    id,
+    position_id: positionId,
+    trade_id: tradeId,
+    content: {
+      position_id: positionId,
+      ...(tradeId === null ? {} : { trade_id: tradeId }),
+      completed_trades: [{ ...(tradeId === null ? {} : { trade_id: tradeId }), summary: { rr, hold_time_days: 1 },
+        actions: [{ strand_id: `pm_action:${id}`, ts: '2026-10-01T00:00:00Z', decision_type: 'entry', pattern_key: PK('S1', 'entry'),
+          action_category: 'entry', scope: SCOPE }] }],
+    },
+  });
+  /** A legacy writer's close holding several trades of one position (rr on each entry, an action_context each). */
+  const legacyMulti = (id: string, positionId: string, trades: { tradeId: string; rr: number }[]) => ({
+    id,
+    position_id: positionId,
+    trade_id: null,
+    content: {
+      position_id: positionId,
+      completed_trades: trades.map((t) => ({ trade_id: t.tradeId, rr: t.rr, hold_time_days: 1, decision_type: 'entry',
+        action_context: { uptrend_state: 'S1', bucket: 'micro' } })),
+    },
+    regime_context: { macro: { phase: 'Good' } },
+  });
+  type Close = { id: string; position_id: string; trade_id: string | null; content: unknown; regime_context?: unknown };
+  const insert = async (pool: pg.Pool, strands: Close[]) => {
+    for (const s of strands) {
+      await pool.query(
+        `INSERT INTO ad_strands (id, module, kind, position_id, trade_id, content, regime_context) VALUES ($1, 'pm', 'position_closed', $2, $3, $4, $5)`,
+        [s.id, s.position_id, s.trade_id, JSON.stringify(s.content), s.regime_context === undefined ? null : JSON.stringify(s.regime_context)],
+      );
+    }
+  };
+  const factsOf = async (pool: pg.Pool) =>
+    (await pool.query<{ strand_id: string; position_id: string | null; trade_id: string | null; rr: number }>(
+      `SELECT strand_id, position_id, trade_id, rr FROM learning_trade_facts ORDER BY strand_id, action_index`)).rows;
+  const quarantineOf = async (pool: pg.Pool) =>
+    (await pool.query<{ strand_id: string; stage: string; reason: string; payload: unknown; path: string }>(
+      `SELECT q.strand_id, q.stage, q.reason, q.payload, l.path FROM learning_quarantine q
+         LEFT JOIN learning_aggregated_strands l ON l.strand_id = q.strand_id AND l.module = 'pm' ORDER BY q.strand_id`)).rows;
+  const guardOf = async (pool: pg.Pool) =>
+    (await pool.query<{ position_id: string; trade_id: string; strand_id: string }>(
+      `SELECT position_id, trade_id, strand_id FROM learning_counted_trades WHERE module = 'pm' ORDER BY position_id, trade_id`)).rows;
+  /** n of the 1-dim row {macro_phase: Good} of the entry pattern: how many times a trade's outcome was counted. */
+  const nGood = async (pool: pg.Pool, patternKey = PK('S1', 'entry')) => {
+    const { rows } = await pool.query(`SELECT n, sum_rr FROM pattern_scope_stats WHERE module = 'pm' AND pattern_key = $1 AND scope_values_hash = $2`,
+      [patternKey, scopeValuesHash({ macro_phase: 'Good' })]);
+    return rows[0] ? { n: rows[0].n as number, sumRr: rows[0].sum_rr as number } : { n: 0, sumRr: 0 };
+  };
+
+  it('decideTrades: first by strand id wins; a multi-trade strand is quarantined whole and claims none of its trades', () => {
+    const plan = (strandId: string, keys: [string, string][]): StrandPlan => ({
+      strandId, path: 'legacy', facts: [], trades: emptyTradeCounts(), tradeKeys: keys.map(([positionId, tradeId]) => ({ positionId, tradeId })),
+    });
+    const d = decideTrades([plan('a', [['p', '1']]), plan('b', [['p', '1'], ['p', '2']]), plan('c', [['p', '2']]), plan('d', [['p', '3'], ['p', '3']])],
+      new Map([['p\u00003', 'zz']]));
+    expect([...d.claims.entries()].map(([, v]) => [v.key.tradeId, v.strandId])).toEqual([['1', 'a'], ['2', 'c']]);
+    expect([...d.rejected.keys()]).toEqual(['b', 'd']);
+    expect(d.rejected.get('b')!.reason).toMatch(/trade_id "1"\) already counted by strand a \(same batch/);
+    expect(d.rejected.get('d')!.reason).toMatch(/already counted by strand zz/);
+    expect(d.rejected.get('d')!.reason).toMatch(/listed more than once/);
+  });
+
+  it('two strands of one trade in one batch: counted once (first by strand id), the other quarantined naming it', async () => {
+    const d = await newDb();
+    // A legacy writer's id sorts before ours ('legacy…' < 'position_closed…'): it counts the trade.
+    await insert(d.pool, [
+      optionA('legacy:close:pd1:t1', 'pd1', 't1', 2),
+      optionA('position_closed:pd1:t1', 'pd1', 't1', 3),
+      // No trade_id: cannot be deduplicated, both counted as before.
+      optionA('position_closed:pn1:x', 'pn1', null, 1),
+      optionA('position_closed:pn1:y', 'pn1', null, 1),
+    ]);
+    const r = await aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'd1' });
+    expect(r.strandsRead).toBe(4);
+    expect(r.tradesAggregated).toBe(3);
+    expect(r.paths).toEqual({ option_a: 3, option_b: 0, legacy: 0, unresolved: 0 });
+    expect([r.quarantined, r.duplicateTrades]).toEqual([1, 1]);
+    expect(r.actionsAggregated).toBe(3);
+    const facts = await factsOf(d.pool);
+    expect(facts.map((f) => [f.strand_id, f.rr])).toEqual([['legacy:close:pd1:t1', 2], ['position_closed:pn1:x', 1], ['position_closed:pn1:y', 1]]);
+    const q = await quarantineOf(d.pool);
+    expect(q).toHaveLength(1);
+    expect(q[0]).toMatchObject({ strand_id: 'position_closed:pd1:t1', stage: 'aggregate', path: 'quarantined' });
+    expect(q[0].reason).toMatch(/trade \(position_id "pd1", trade_id "t1"\) already counted by strand legacy:close:pd1:t1/);
+    expect(q[0].payload).toEqual({ duplicate_trades: [{ position_id: 'pd1', trade_id: 't1', counted_by: 'legacy:close:pd1:t1', counted_in: 'this_batch' }] });
+    const ledger = await d.pool.query(`SELECT strand_id, path, n_actions FROM learning_aggregated_strands WHERE strand_id = 'position_closed:pd1:t1'`);
+    expect(ledger.rows[0]).toMatchObject({ path: 'quarantined', n_actions: 0 });
+    expect(await guardOf(d.pool)).toEqual([{ position_id: 'pd1', trade_id: 't1', strand_id: 'legacy:close:pd1:t1' }]);
+    await finalizeAggregation(d.pool, { module: MODULE, cycleId: 'd1' });
+    const good = await nGood(d.pool);
+    expect(good.n).toBe(3);
+    expect(close(good.sumRr, 4)).toBe(true);
+    // The quarantined strand is in the ledger: never read again.
+    const again = await aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'd2' });
+    expect(again.strandsRead).toBe(0);
+  });
+
+  it('across cycles: a later strand of a counted trade is quarantined; a multi-trade strand is quarantined whole and leaves its other trades free', async () => {
+    const d = await newDb();
+    await insert(d.pool, [optionA('position_closed:pd2:a', 'pd2', 'a', 1.5)]);
+    const c1 = await aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'e1' });
+    expect([c1.tradesAggregated, c1.quarantined]).toEqual([1, 0]);
+    await finalizeAggregation(d.pool, { module: MODULE, cycleId: 'e1' });
+
+    // Next cycle: ours again for trade a (a retried writer with another id), a legacy strand of trades a and b,
+    // and ours for trade b, which sorts after the legacy strand but must still count b.
+    await insert(d.pool, [
+      optionA('position_closed:pd2:a:dup', 'pd2', 'a', 9),
+      legacyMulti('legacy:pd2', 'pd2', [{ tradeId: 'a', rr: 7 }, { tradeId: 'b', rr: 8 }]),
+      optionA('position_closed:pd2:b', 'pd2', 'b', -0.5),
+    ]);
+    const c2 = await aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'e2', batchSize: 2 });
+    expect(c2.strandsRead).toBe(3);
+    expect([c2.tradesAggregated, c2.quarantined, c2.duplicateTrades]).toEqual([1, 2, 2]);
+    expect(c2.paths).toEqual({ option_a: 1, option_b: 0, legacy: 0, unresolved: 0 });
+    const q = await quarantineOf(d.pool);
+    expect(q.map((x) => [x.strand_id, x.path, x.stage])).toEqual([
+      ['legacy:pd2', 'quarantined', 'aggregate'],
+      ['position_closed:pd2:a:dup', 'quarantined', 'aggregate'],
+    ]);
+    expect(q[0].reason).toMatch(/trade \(position_id "pd2", trade_id "a"\) already counted by strand position_closed:pd2:a;.*whole strand/);
+    expect(q[1].reason).toMatch(/already counted by strand position_closed:pd2:a$/);
+    // No guard row of the quarantined legacy strand's trade b: ours counted it.
+    expect(await guardOf(d.pool)).toEqual([
+      { position_id: 'pd2', trade_id: 'a', strand_id: 'position_closed:pd2:a' },
+      { position_id: 'pd2', trade_id: 'b', strand_id: 'position_closed:pd2:b' },
+    ]);
+    expect((await factsOf(d.pool)).map((f) => [f.strand_id, f.trade_id, f.rr])).toEqual([
+      ['position_closed:pd2:a', 'a', 1.5],
+      ['position_closed:pd2:b', 'b', -0.5],
+    ]);
+    await finalizeAggregation(d.pool, { module: MODULE, cycleId: 'e2' });
+    const good = await nGood(d.pool);
+    expect(good.n).toBe(2);
+    expect(close(good.sumRr, 1)).toBe(true);
+    expect((await nGood(d.pool, PK('S1', 'entry'))).n).toBe(2);
+    const legacyRows = await d.pool.query(`SELECT count(*)::int AS n FROM pattern_scope_stats WHERE pattern_key <> $1`, [PK('S1', 'entry')]);
+    expect(legacyRows.rows[0].n).toBe(0);
+  });
+
+  it('concurrent aggregations over strands of the same trades count every trade exactly once', async () => {
+    const TRADES = 30;
+    for (let round = 0; round < 3; round++) {
+      const d = await newDb();
+      const strands: Close[] = [];
+      for (let i = 0; i < TRADES; i++) {
+        const pos = `pc${String(i).padStart(3, '0')}`;
+        // Same outcome in each strand of a trade: the statistics are then the same whichever strand wins.
+        const rr = (i % 7) - 2;
+        strands.push(optionA(`position_closed:${pos}:t1`, pos, 't1', rr));
+        strands.push(optionA(`legacy:${pos}`, pos, 't1', rr));
+        if (i % 3 === 0) strands.push(optionA(`z-writer:${pos}`, pos, 't1', rr));
+      }
+      await insert(d.pool, strands);
+      const runs = await Promise.all([
+        aggregateClosedTrades(d.pool, { module: MODULE, cycleId: `k${round}a`, batchSize: 3 }),
+        aggregateClosedTrades(d.pool, { module: MODULE, cycleId: `k${round}b`, batchSize: 7 }),
+        aggregateClosedTrades(d.pool, { module: MODULE, cycleId: `k${round}c`, batchSize: 5, shard: { index: 0, count: 2 } }),
+        aggregateClosedTrades(d.pool, { module: MODULE, cycleId: `k${round}c`, batchSize: 5, shard: { index: 1, count: 2 } }),
+      ]);
+      const sum = (f: (r: AggregateReport) => number) => runs.reduce((a, r) => a + f(r), 0);
+      expect(sum((r) => r.tradesAggregated)).toBe(TRADES);
+      expect(sum((r) => r.actionsAggregated)).toBe(TRADES);
+      expect(sum((r) => r.quarantined)).toBe(strands.length - TRADES);
+      expect(sum((r) => r.duplicateTrades)).toBe(strands.length - TRADES);
+
+      const facts = await factsOf(d.pool);
+      expect(facts).toHaveLength(TRADES);
+      expect(new Set(facts.map((f) => `${f.position_id}|${f.trade_id}`)).size).toBe(TRADES);
+      const guard = await guardOf(d.pool);
+      expect(guard).toHaveLength(TRADES);
+      const winner = new Map(guard.map((g) => [g.position_id, g.strand_id]));
+      expect(facts.every((f) => winner.get(f.position_id!) === f.strand_id)).toBe(true);
+      const q = await quarantineOf(d.pool);
+      expect(q).toHaveLength(strands.length - TRADES);
+      for (const x of q) {
+        const pos = x.strand_id.replace(/^(position_closed:|legacy:|z-writer:)/, '').replace(/:t1$/, '');
+        expect(x.path).toBe('quarantined');
+        expect(x.reason).toContain(`already counted by strand ${winner.get(pos)}`);
+      }
+      const ledger = await d.pool.query(`SELECT count(*)::int AS n FROM learning_aggregated_strands`);
+      expect(ledger.rows[0].n).toBe(strands.length);
+
+      await Promise.all([...new Set(runs.map((r) => r.cycleId))].map((cycleId) => finalizeAggregation(d.pool, { module: MODULE, cycleId })));
+      const good = await nGood(d.pool);
+      expect(good.n).toBe(TRADES);
+      const expectedSum = Array.from({ length: TRADES }, (_, i) => (i % 7) - 2).reduce((a, b) => a + b, 0);
+      expect(close(good.sumRr, expectedSum)).toBe(true);
+    }
   });
 });

@@ -5,7 +5,8 @@
  * Streaming and set-based: batches of `batchSize` strands by id (keyset cursor + anti-join with the
  * ledger) → one Option B query per batch → expansion in Node → one transaction per batch (ledger,
  * quarantine, facts, COPY + one INSERT .. ON CONFLICT merge). Memory is bounded by one batch.
- * Exactly once: only the strands whose ledger row the batch transaction inserted contribute.
+ * Exactly once: only the strands whose ledger row the batch transaction inserted contribute, and each
+ * trade (module, position_id, trade_id) only through the first strand that counted it (tradeGuard.ts).
  * Shardable: `shard` selects strands by a stable hash of their id; merges are additive.
  * finalizeAggregation (finalize.ts) then recomputes edge_raw for the rows the cycle touched.
  */
@@ -27,7 +28,10 @@ export interface AggregateCounts {
   actionsAggregated: number;
   actionsSkippedFailed: number;
   paths: { option_a: number; option_b: number; legacy: number; unresolved: number };
+  /** Strands quarantined (malformed, or describing a trade another strand already counted). */
   quarantined: number;
+  /** Of those, strands quarantined because a trade of theirs was already counted (exactly once per trade). */
+  duplicateTrades: number;
   /** Total subset-row increments (Σ over aggregated actions of 2^dims − 1). */
   subsetUpdates: number;
   /** Row upserts: distinct rows per batch, summed over batches (a row merged by two batches counts twice). */
@@ -77,6 +81,7 @@ export function emptyCounts(): AggregateProgress {
     actionsSkippedFailed: 0,
     paths: { option_a: 0, option_b: 0, legacy: 0, unresolved: 0 },
     quarantined: 0,
+    duplicateTrades: 0,
     subsetUpdates: 0,
     rowsTouched: 0,
     edgeHistoryRows: 0,
@@ -90,7 +95,7 @@ function restore(c: Partial<AggregateProgress> | null | undefined): AggregatePro
   const out = emptyCounts();
   if (!c || typeof c !== 'object') return out;
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-  for (const k of ['strandsRead', 'tradesAggregated', 'actionsAggregated', 'actionsSkippedFailed', 'quarantined', 'subsetUpdates',
+  for (const k of ['strandsRead', 'tradesAggregated', 'actionsAggregated', 'actionsSkippedFailed', 'quarantined', 'duplicateTrades', 'subsetUpdates',
     'rowsTouched', 'batches'] as const) out[k] = num(c[k]);
   for (const k of ['option_a', 'option_b', 'legacy', 'unresolved'] as const) out.paths[k] = num(c.paths?.[k]);
   for (const [k, v] of Object.entries(c.bySubsetSize ?? {})) out.bySubsetSize[Number(k)] = num(v);
@@ -104,6 +109,7 @@ function add(into: AggregateProgress, b: BatchCounts): void {
   into.actionsSkippedFailed += b.actionsSkippedFailed;
   for (const k of ['option_a', 'option_b', 'legacy', 'unresolved'] as const) into.paths[k] += b.paths[k];
   into.quarantined += b.quarantined;
+  into.duplicateTrades += b.duplicateTrades ?? 0; // absent from batches committed before the trade guard
   into.subsetUpdates += b.subsetUpdates;
   into.rowsTouched += b.rowsTouched;
   for (const [k, v] of Object.entries(b.bySubsetSize)) into.bySubsetSize[Number(k)] = (into.bySubsetSize[Number(k)] ?? 0) + v;

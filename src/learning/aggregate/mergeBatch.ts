@@ -3,10 +3,13 @@
  *   1. insert the batch's ledger rows ON CONFLICT DO NOTHING RETURNING strand_id — only strands this
  *      transaction inserted go on (an overlapping run blocks on the unique index until the other
  *      commits, then inserts nothing, so no trade is ever counted twice);
- *   2. quarantine rows for the owned malformed strands;
- *   3. insert the owned strands' facts ON CONFLICT DO NOTHING RETURNING — only facts inserted here
+ *   2. claim the owned strands' trades in learning_counted_trades (tradeGuard.ts): a strand a trade of
+ *      which another strand already counted is quarantined whole instead (its ledger row becomes
+ *      path 'quarantined'), so each trade (module, position_id, trade_id) is counted exactly once;
+ *   3. quarantine rows for the owned malformed (and duplicate-trade) strands;
+ *   4. insert the owned strands' facts ON CONFLICT DO NOTHING RETURNING — only facts inserted here
  *      contribute, so pattern_scope_stats stays a pure function of learning_trade_facts;
- *   4. expand those facts in Node, COPY the batch's subset rows into a temp table and merge them with
+ *   5. expand those facts in Node, COPY the batch's subset rows into a temp table and merge them with
  *      one INSERT .. SELECT .. ORDER BY <unique key> ON CONFLICT DO UPDATE (additive), marking each
  *      row with this cycle's id for finalize. A row the merge INSERTS holds exactly the batch's sums,
  *      so its edge_raw and `stats` are computed here, in Node, by the domain functions (bit for bit
@@ -20,7 +23,8 @@ import { DEFAULT_RR_BASELINE, edgeOfStats, statsView, type SuffStats } from '../
 import { presentMask } from '../../domain/subsets';
 import { copyLines, copyValue } from './copy';
 import { expandFacts, type SubsetRow } from './expand';
-import type { Fact, StrandPlan } from './types';
+import { claimTrades } from './tradeGuard';
+import { emptyTradeCounts, type Fact, type StrandPlan } from './types';
 
 export const AGGREGATE_STAGE = 'aggregate';
 
@@ -30,7 +34,10 @@ export interface BatchCounts {
   actionsAggregated: number;
   actionsSkippedFailed: number;
   paths: { option_a: number; option_b: number; legacy: number; unresolved: number };
+  /** Strands quarantined: malformed, or (also counted in duplicateTrades) describing an already counted trade. */
   quarantined: number;
+  /** Strands quarantined because a trade of theirs was already counted by another strand. */
+  duplicateTrades: number;
   subsetUpdates: number;
   rowsTouched: number;
   bySubsetSize: Record<number, number>;
@@ -197,6 +204,7 @@ export function emptyBatchCounts(): BatchCounts {
     actionsSkippedFailed: 0,
     paths: { option_a: 0, option_b: 0, legacy: 0, unresolved: 0 },
     quarantined: 0,
+    duplicateTrades: 0,
     subsetUpdates: 0,
     rowsTouched: 0,
     bySubsetSize: {},
@@ -220,8 +228,23 @@ export async function commitBatch(pool: pg.Pool, module: string, cycleId: string
       [module, sorted.map((p) => p.strandId), sorted.map((p) => p.path), sorted.map((p) => p.facts.length), cycleId],
     );
     const owned = new Set(ins.rows.map((r) => r.strand_id));
-    const mine = sorted.filter((p) => owned.has(p.strandId));
-    counts.strandsOwned = mine.length;
+    const ownedPlans = sorted.filter((p) => owned.has(p.strandId));
+    counts.strandsOwned = ownedPlans.length;
+
+    // Exactly once per trade: strands whose trade another strand already counted become quarantined.
+    const duplicates = await claimTrades(client, module, cycleId, ownedPlans);
+    const mine: StrandPlan[] = ownedPlans.map((p) => {
+      const d = duplicates.get(p.strandId);
+      return d ? { strandId: p.strandId, path: 'quarantined', reason: d.reason, payload: d.payload, facts: [], trades: emptyTradeCounts(), tradeKeys: [] } : p;
+    });
+    if (duplicates.size > 0) {
+      await client.query(
+        `UPDATE learning_aggregated_strands SET path = 'quarantined', n_actions = 0
+          WHERE module = $1 AND strand_id = ANY($2::text[])`,
+        [module, [...duplicates.keys()].sort()],
+      );
+      counts.duplicateTrades = duplicates.size;
+    }
 
     const quarantined = mine.filter((p): p is Extract<StrandPlan, { path: 'quarantined' }> => p.path === 'quarantined');
     if (quarantined.length > 0) {

@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { STRAND_KINDS } from '../../contracts/strands';
 import { pmActionToAction } from './actions';
 import { parseStrand, type PreStrand } from './parseStrand';
-import { emptyTradeCounts, type ClosedStrandRow, type Fact, type LedgerPath, type ResolvedAction, type StrandPlan, type TradePath } from './types';
+import { emptyTradeCounts, type ClosedStrandRow, type Fact, type LedgerPath, type ResolvedAction, type StrandPlan, type TradeKey, type TradePath } from './types';
 
 const pairKey = (positionId: string, tradeId: string) => `${positionId}\u0000${tradeId}`;
 
@@ -62,8 +62,9 @@ const PATH_RANK: Record<Exclude<LedgerPath, 'quarantined'>, number> = { option_a
  */
 export function planStrand(pre: PreStrand, optionB: Map<string, ResolvedAction[]>): StrandPlan {
   const trades = emptyTradeCounts();
-  if (pre.kind === 'quarantine') return { strandId: pre.strandId, path: 'quarantined', reason: pre.reason, payload: pre.payload, facts: [], trades };
+  if (pre.kind === 'quarantine') return { strandId: pre.strandId, path: 'quarantined', reason: pre.reason, payload: pre.payload, facts: [], trades, tradeKeys: [] };
   const facts: Fact[] = [];
+  const tradeKeys: TradeKey[] = [];
   let path: Exclude<LedgerPath, 'quarantined'> = 'option_a';
   let actionIndex = 0;
   for (const t of pre.trades) {
@@ -81,9 +82,13 @@ export function planStrand(pre: PreStrand, optionB: Map<string, ResolvedAction[]
         payload: pre.content ?? null,
         facts: [],
         trades: emptyTradeCounts(),
+        tradeKeys: [],
       };
     }
     trades[tp] += 1;
+    // Only trades this strand resolves claim the per-trade guard: an unresolved trade contributes
+    // nothing, so it must not keep a later strand that resolves the same trade from counting it.
+    if (tp !== 'unresolved' && t.positionId && t.tradeId) tradeKeys.push({ positionId: t.positionId, tradeId: t.tradeId });
     if (PATH_RANK[tp] > PATH_RANK[path]) path = tp;
     for (const a of actions ?? []) {
       const index = actionIndex++;
@@ -103,7 +108,7 @@ export function planStrand(pre: PreStrand, optionB: Map<string, ResolvedAction[]
       });
     }
   }
-  return { strandId: pre.strandId, path, facts, trades };
+  return { strandId: pre.strandId, path, facts, trades, tradeKeys };
 }
 
 /** Parses and resolves a whole batch: one Option B query for every trade that needs it. */

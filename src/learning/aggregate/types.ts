@@ -49,10 +49,20 @@ export interface Fact extends TradeOutcome {
   tradeId: string | null;
 }
 
-/** The decision about one strand of a batch, before the ledger transaction. */
+/** A trade's identity for the exactly-once-per-trade guard (learning_counted_trades, with the module). */
+export interface TradeKey {
+  positionId: string;
+  tradeId: string;
+}
+
+/**
+ * The decision about one strand of a batch, before the ledger transaction. `tradeKeys`: the resolved
+ * trades of the strand that have both a position_id and a trade_id (in strand order), i.e. the trades
+ * the strand would count; the batch transaction quarantines the strand instead if any was already counted.
+ */
 export type StrandPlan =
-  | { strandId: string; path: 'quarantined'; reason: string; payload: unknown; facts: []; trades: TradeCounts }
-  | { strandId: string; path: Exclude<LedgerPath, 'quarantined'>; facts: Fact[]; trades: TradeCounts };
+  | { strandId: string; path: 'quarantined'; reason: string; payload: unknown; facts: []; trades: TradeCounts; tradeKeys: [] }
+  | { strandId: string; path: Exclude<LedgerPath, 'quarantined'>; facts: Fact[]; trades: TradeCounts; tradeKeys: TradeKey[] };
 
 export interface TradeCounts {
   option_a: number;
