@@ -14,6 +14,7 @@ import type pg from 'pg';
 import { commitBatch, type BatchCounts } from './mergeBatch';
 import { readPendingBatch, validateShard, AggregateConfigError, type ShardSpec } from './readPending';
 import { planBatch } from './resolveActions';
+import type { WorkCounts } from './types';
 import { DEFAULT_RR_BASELINE } from '../../domain/stats';
 
 export { finalizeAggregation, type FinalizeOptions, type FinalizeReport } from './finalize';
@@ -22,24 +23,10 @@ export { AggregateConfigError, validateShard, type ShardSpec } from './readPendi
 export const DEFAULT_BATCH_SIZE = 500;
 export const MAX_BATCH_SIZE = 100_000;
 
-export interface AggregateCounts {
+export interface AggregateCounts extends WorkCounts {
   strandsRead: number;
-  tradesAggregated: number;
-  actionsAggregated: number;
-  actionsSkippedFailed: number;
-  paths: { option_a: number; option_b: number; legacy: number; unresolved: number };
-  /** Strands quarantined (malformed, or describing a trade another strand already counted). */
-  quarantined: number;
-  /** Of those, strands quarantined because a trade of theirs was already counted (exactly once per trade). */
-  duplicateTrades: number;
-  /** Total subset-row increments (Σ over aggregated actions of 2^dims − 1). */
-  subsetUpdates: number;
-  /** Row upserts: distinct rows per batch, summed over batches (a row merged by two batches counts twice). */
-  rowsTouched: number;
   /** Always 0 here: edge history is written by finalizeAggregation. */
   edgeHistoryRows: number;
-  /** subsetUpdates by subset size k. */
-  bySubsetSize: Record<number, number>;
   lastStrandId: string | null;
 }
 

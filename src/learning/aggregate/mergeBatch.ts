@@ -24,23 +24,12 @@ import { presentMask } from '../../domain/subsets';
 import { copyLines, copyValue } from './copy';
 import { expandFacts, type SubsetRow } from './expand';
 import { claimTrades } from './tradeGuard';
-import { emptyTradeCounts, type Fact, type StrandPlan } from './types';
+import { emptyTradeCounts, type Fact, type StrandPlan, type WorkCounts } from './types';
 
 export const AGGREGATE_STAGE = 'aggregate';
 
-export interface BatchCounts {
+export interface BatchCounts extends WorkCounts {
   strandsOwned: number;
-  tradesAggregated: number;
-  actionsAggregated: number;
-  actionsSkippedFailed: number;
-  paths: { option_a: number; option_b: number; legacy: number; unresolved: number };
-  /** Strands quarantined: malformed, or (also counted in duplicateTrades) describing an already counted trade. */
-  quarantined: number;
-  /** Strands quarantined because a trade of theirs was already counted by another strand. */
-  duplicateTrades: number;
-  subsetUpdates: number;
-  rowsTouched: number;
-  bySubsetSize: Record<number, number>;
 }
 
 const RETRYABLE = new Set(['40P01', '40001']);

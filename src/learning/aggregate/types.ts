@@ -74,3 +74,21 @@ export interface TradeCounts {
 }
 
 export const emptyTradeCounts = (): TradeCounts => ({ option_a: 0, option_b: 0, legacy: 0, unresolved: 0, failedActions: 0 });
+
+/** The additive counts of aggregated work, shared by a batch's counts and the run's report. */
+export interface WorkCounts {
+  tradesAggregated: number;
+  actionsAggregated: number;
+  actionsSkippedFailed: number;
+  paths: { option_a: number; option_b: number; legacy: number; unresolved: number };
+  /** Strands quarantined (malformed, or describing a trade another strand already counted). */
+  quarantined: number;
+  /** Of those, strands quarantined because a trade of theirs was already counted (exactly once per trade). */
+  duplicateTrades: number;
+  /** Total subset-row increments (Σ over aggregated actions of 2^dims − 1). */
+  subsetUpdates: number;
+  /** Row upserts: distinct rows per batch, summed over batches (a row merged by two batches counts twice). */
+  rowsTouched: number;
+  /** subsetUpdates by subset size k. */
+  bySubsetSize: Record<number, number>;
+}
