@@ -34,6 +34,8 @@ export interface FinalizeInput {
   module: string;
   cycleId: string;
   rrBaseline?: number;
+  /** ISO time of this cycle's edge-history points (the schedule slot); default now. */
+  historyTs?: string;
 }
 
 /** Heartbeat details: the cursor and the counts so far. */
@@ -94,8 +96,11 @@ export function createAggregateActivities({ pool }: AggregateActivityDeps) {
         throw ApplicationFailure.nonRetryable(`finalizeAggregation needs {module, cycleId}, got ${JSON.stringify(input)}`, 'BadConfiguration');
       }
       const rrBaseline = input.rrBaseline ?? (await rrBaselineOf(pool, input.module));
-      const finalizeOne = async (cycleId: string, beat: (d: unknown) => void) => {
-        const report = await finalizeAggregation(pool, { module: input.module, cycleId, rrBaseline, onProgress: beat });
+      if (input.historyTs !== undefined && Number.isNaN(Date.parse(input.historyTs))) {
+        throw ApplicationFailure.nonRetryable(`finalizeAggregation: historyTs is not a date: ${input.historyTs}`, 'BadConfiguration');
+      }
+      const finalizeOne = async (cycleId: string, beat: (d: unknown) => void, historyTs?: string) => {
+        const report = await finalizeAggregation(pool, { module: input.module, cycleId, rrBaseline, historyTs, onProgress: beat });
         await pool.query(
           `INSERT INTO learning_finalized_cycles (module, cycle_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
           [input.module, cycleId],
@@ -117,7 +122,7 @@ export function createAggregateActivities({ pool }: AggregateActivityDeps) {
             Context.current().log.warn('finalizing an earlier cycle that never finalized', { cycleId: r.cycle_id });
             await finalizeOne(r.cycle_id, beat);
           }
-          return finalizeOne(input.cycleId, beat);
+          return finalizeOne(input.cycleId, beat, input.historyTs);
         });
       } catch (e) {
         return badConfig(e);

@@ -115,7 +115,12 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
       : ({ ...sumReports(shardReports as unknown as Record<string, unknown>[]), shard: null } as unknown as AggregateReport);
 
   step('finalize', `recomputing edge_raw and edge history for rows touched by ${cycleId}`);
-  report.finalize = await aggregation.finalizeAggregation({ module: input.module, cycleId });
+  // Edge-history points at the slot time (else the run's start), so nightly points are a day apart.
+  report.finalize = await aggregation.finalizeAggregation({
+    module: input.module,
+    cycleId,
+    historyTs: (input.asOf ? new Date(input.asOf) : scheduledAt ?? info.startTime).toISOString(),
+  });
 
   step('lessons', 'building lessons from pattern_scope_stats');
   report.lessons = await lessons.buildLessons({ module: input.module, cycleId });

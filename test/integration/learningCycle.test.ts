@@ -115,6 +115,16 @@ describe('learningCycle through Temporal', () => {
       expect.arrayContaining([{ macro_phase: 'Good' }, { market_family: 'lowcaps' }, { bucket: 'micro' }]),
     );
     expect(cfg.pattern_strength_overrides.some((o: { pattern_key: string }) => o.pattern_key === PK_B)).toBe(false);
+
+    // Edge history: one point per row with n ≥ N_min(k), all at the run's time (its slot, for scheduled runs).
+    const hist = await db.pool.query(`SELECT DISTINCT ts FROM learning_edge_history WHERE cycle_id = $1`, [report?.cycleId]);
+    expect(hist.rows.map((r) => r.ts.toISOString())).toEqual([report?.startedAt]);
+    const eligible = await db.pool.query(
+      `SELECT count(*)::int AS n FROM pattern_scope_stats
+        WHERE n >= (ARRAY[10,10,20,20,30,30,50,50,50,50])[length(replace(scope_mask::bit(10)::text, '0', ''))]`,
+    );
+    const written = await db.pool.query(`SELECT count(*)::int AS n FROM learning_edge_history WHERE cycle_id = $1`, [report?.cycleId]);
+    expect(written.rows[0].n).toBe(eligible.rows[0].n);
   });
 
   it('the runtime weighs the overrides of a planned A entry exactly as §7 says, and explains it', async () => {

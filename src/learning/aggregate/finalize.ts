@@ -27,6 +27,12 @@ export interface FinalizeOptions {
   rrBaseline?: number;
   /** Rows per chunk (default 20,000). */
   chunkSize?: number;
+  /**
+   * The time of the cycle's edge-history points (default: now). The workflow passes its schedule
+   * slot, so nightly points sit a day apart however long a run takes or when a retry lands — the
+   * half-life fit (§5.3) reads these times.
+   */
+  historyTs?: string;
   onProgress?: (p: { rowsTouched: number; lastId: string }) => void;
 }
 
@@ -129,12 +135,13 @@ export async function finalizeAggregation(pool: pg.Pool, opts: FinalizeOptions):
       const hist = eligibleCount === 0 ? { rowCount: 0 } : await client.query(
         `INSERT INTO learning_edge_history (module, pattern_key, action_category, scope_signature, scope_mask,
                                            scope_values_hash, edge_raw, n, ts, cycle_id)
-         SELECT $1, p.pattern_key, p.action_category, t.signature, p.scope_mask, p.scope_values_hash, t.edge_raw, t.n, now(), $2
+         SELECT $1, p.pattern_key, p.action_category, t.signature, p.scope_mask, p.scope_values_hash, t.edge_raw, t.n,
+                COALESCE($3::timestamptz, now()), $2
            FROM agg_finalize_rows t JOIN pattern_scope_stats p ON p.id = t.id
           WHERE t.eligible
           ORDER BY t.id
          ON CONFLICT (module, cycle_id, pattern_key, action_category, scope_mask, scope_values_hash) DO NOTHING`,
-        [opts.module, opts.cycleId],
+        [opts.module, opts.cycleId, opts.historyTs ?? null],
       );
       return { updated: upd.rowCount ?? 0, inserted: hist.rowCount ?? 0 };
     });
