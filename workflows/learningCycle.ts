@@ -89,7 +89,6 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
   const day = learningDay(input.asOf ?? scheduledAt?.toISOString(), info.startTime);
   report.module = input.module;
   report.learningDay = day.toISOString().slice(0, 10);
-  report.shards = input.shards;
   upsertSearchAttributes([{ key: SA_LEARNING_DAY, value: day }]);
 
   const step = (s: LearningStep, details: string) => {
@@ -100,17 +99,22 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
 
   await runs.recordCycleStart({ cycleId, module: input.module });
 
-  step('aggregate', `aggregating closed trades in ${input.shards} shard(s)`);
+  const shards =
+    input.shards === 'auto'
+      ? (await aggregation.listAggregateShards({ module: input.module })).length
+      : input.shards;
+  report.shards = shards;
+  step('aggregate', `aggregating closed trades in ${shards} shard(s)`);
   const shardReports = await Promise.all(
-    Array.from({ length: input.shards }, (_, index) =>
+    Array.from({ length: shards }, (_, index) =>
       aggregation.aggregateClosedTrades.executeWithOptions(
-        { summary: `aggregate shard ${index + 1}/${input.shards}` },
-        [{ module: input.module, cycleId, shard: input.shards > 1 ? { index, count: input.shards } : undefined, batchSize: input.batchSize }],
+        { summary: `aggregate shard ${index + 1}/${shards}` },
+        [{ module: input.module, cycleId, shard: shards > 1 ? { index, count: shards } : undefined, batchSize: input.batchSize }],
       ),
     ),
   );
   report.aggregate =
-    input.shards === 1
+    shards === 1
       ? shardReports[0]
       : ({ ...sumReports(shardReports as unknown as Record<string, unknown>[]), shard: null } as unknown as AggregateReport);
 

@@ -15,8 +15,11 @@ export const learningCycleInputSchema = z.object({
     .string()
     .refine((s) => !Number.isNaN(Date.parse(s)), 'asOf must be an ISO-8601 date or date-time')
     .optional(),
-  /** Aggregation shards run as parallel activities (statistics are additive). */
-  shards: z.number().int().min(1).max(64).default(1),
+  /**
+   * Aggregation shards, run as parallel activities (statistics are additive): a number, or 'auto'
+   * (the default) for one shard per 5,000 pending strands, at most 8.
+   */
+  shards: z.union([z.number().int().min(1).max(64), z.literal('auto')]).default('auto'),
   batchSize: z.number().int().min(1).max(100_000).optional(),
 });
 export type LearningCycleInput = z.input<typeof learningCycleInputSchema>;

@@ -29,7 +29,7 @@ export function registerLearningCommands(program: Command, ctx: CliContext): voi
     .description('run one learning cycle now through Temporal and print its report')
     .option('--module <module>', 'module', 'pm')
     .option('--as-of <date>', 'learning day (default today)')
-    .option('--shards <n>', 'parallel aggregation shards', num, 1)
+    .option('--shards <n>', "parallel aggregation shards, or 'auto' (one per 5,000 pending strands, max 8)", (v: string) => (v === 'auto' ? 'auto' : num(v)), 'auto')
     .option('--no-wait', 'return once started')
     .option('--json', 'machine-readable output')
     .action(async (o) => {
