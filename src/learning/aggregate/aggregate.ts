@@ -14,7 +14,7 @@ import type pg from 'pg';
 import { commitBatch, type BatchCounts } from './mergeBatch';
 import { readPendingBatch, validateShard, AggregateConfigError, type ShardSpec } from './readPending';
 import { planBatch } from './resolveActions';
-import type { WorkCounts } from './types';
+import { emptyWorkCounts, type WorkCounts } from './types';
 import { DEFAULT_RR_BASELINE } from '../../domain/stats';
 
 export { finalizeAggregation, type FinalizeOptions, type FinalizeReport } from './finalize';
@@ -61,21 +61,7 @@ export interface AggregateOptions {
 }
 
 export function emptyCounts(): AggregateProgress {
-  return {
-    strandsRead: 0,
-    tradesAggregated: 0,
-    actionsAggregated: 0,
-    actionsSkippedFailed: 0,
-    paths: { option_a: 0, option_b: 0, legacy: 0, unresolved: 0 },
-    quarantined: 0,
-    duplicateTrades: 0,
-    subsetUpdates: 0,
-    rowsTouched: 0,
-    edgeHistoryRows: 0,
-    bySubsetSize: {},
-    lastStrandId: null,
-    batches: 0,
-  };
+  return { ...emptyWorkCounts(), strandsRead: 0, edgeHistoryRows: 0, lastStrandId: null, batches: 0 };
 }
 
 function restore(c: Partial<AggregateProgress> | null | undefined): AggregateProgress {

@@ -24,7 +24,7 @@ import { presentMask } from '../../domain/subsets';
 import { copyLines, copyValue } from './copy';
 import { expandFacts, type SubsetRow } from './expand';
 import { claimTrades } from './tradeGuard';
-import { emptyTradeCounts, type Fact, type StrandPlan, type WorkCounts } from './types';
+import { emptyTradeCounts, emptyWorkCounts, type Fact, type StrandPlan, type WorkCounts } from './types';
 
 export const AGGREGATE_STAGE = 'aggregate';
 
@@ -186,18 +186,7 @@ async function insertFacts(client: pg.PoolClient, module: string, cycleId: strin
 }
 
 export function emptyBatchCounts(): BatchCounts {
-  return {
-    strandsOwned: 0,
-    tradesAggregated: 0,
-    actionsAggregated: 0,
-    actionsSkippedFailed: 0,
-    paths: { option_a: 0, option_b: 0, legacy: 0, unresolved: 0 },
-    quarantined: 0,
-    duplicateTrades: 0,
-    subsetUpdates: 0,
-    rowsTouched: 0,
-    bySubsetSize: {},
-  };
+  return { ...emptyWorkCounts(), strandsOwned: 0 };
 }
 
 /** Commits a planned batch exactly once (see the file comment). */

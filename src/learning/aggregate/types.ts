@@ -92,3 +92,17 @@ export interface WorkCounts {
   /** subsetUpdates by subset size k. */
   bySubsetSize: Record<number, number>;
 }
+
+export function emptyWorkCounts(): WorkCounts {
+  return {
+    tradesAggregated: 0,
+    actionsAggregated: 0,
+    actionsSkippedFailed: 0,
+    paths: { option_a: 0, option_b: 0, legacy: 0, unresolved: 0 },
+    quarantined: 0,
+    duplicateTrades: 0,
+    subsetUpdates: 0,
+    rowsTouched: 0,
+    bySubsetSize: {},
+  };
+}
