@@ -48,7 +48,7 @@ const db = proxyActivities<PositionActivities>({
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
-    nonRetryableErrorTypes: ['PositionConflict', 'InvalidTrade'],
+    nonRetryableErrorTypes: ['PositionConflict'],
   },
 });
 

@@ -8,9 +8,7 @@
  */
 import type pg from 'pg';
 import type { ActionCategory } from '../../domain/actionCategory';
-import type { LessonEffect, LessonStats } from '../../domain/lessons';
 import { materialize, type ActiveLesson } from '../../domain/materialize';
-import type { Scope } from '../../domain/scope';
 import { LESSON_TYPE } from '../lessons/persistLessons';
 import type { StepOptions } from '../lessons/stepInput';
 
