@@ -3,12 +3,11 @@
  * SQLite state under .data/ so it survives restarts), migrations, the worker, the nightly schedule
  * and demo data. Stops everything on Ctrl-C.
  */
-import type { Client } from '@temporalio/client';
-import { Connection, Client as TemporalClient } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import type { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createPool, openDatabase } from '../db/database';
 import { startDevServer, temporalAnswers, type RunningDevServer } from '../temporal/devServer';
-import { registerSearchAttributes, temporalSettings } from '../temporal/connection';
+import { connectClient, connectWorkerConnection, registerSearchAttributes, temporalSettings } from '../temporal/connection';
 import { createWorker } from '../worker/createWorker';
 import { projectPath } from '../paths';
 import { ensureLearningSchedule, runCycleNow } from '../temporal/schedule';
@@ -44,11 +43,12 @@ export async function runDevStack(opts: DevStackOptions): Promise<void> {
     });
   }
   const address = server?.address ?? settings.connectionOptions.address;
-  const connection = await Connection.connect({ ...(settings.connectionOptions as object), address } as Parameters<typeof Connection.connect>[0]);
+  const target = { ...settings, connectionOptions: { ...settings.connectionOptions, address } };
+  const client: Client = await connectClient(target);
+  const connection = client.connection as Connection; // connectClient builds a concrete Connection
   await registerSearchAttributes(connection, settings.namespace).catch((err) => log(`[dev] search attributes: ${err.message}`));
-  const client: Client = new TemporalClient({ connection, namespace: settings.namespace });
 
-  const nativeConnection = await NativeConnection.connect({ ...(settings.connectionOptions as object), address } as Parameters<typeof NativeConnection.connect>[0]);
+  const nativeConnection = await connectWorkerConnection(target);
   const worker = await createWorker({ connection: nativeConnection, namespace: settings.namespace, taskQueue: settings.taskQueue, pool });
   const running = worker.run();
   log(`[dev] worker polling ${settings.taskQueue}`);
