@@ -12,7 +12,9 @@ export async function runWorker(): Promise<void> {
   const pool = createPool(db.url);
   const connection = await connectWorkerConnection(settings);
   const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue: settings.taskQueue, pool });
-  console.error(`[worker] polling task queue ${settings.taskQueue} on ${settings.connectionOptions.address} (${settings.namespace})`);
+  console.error(
+    `[worker] polling task queue ${settings.taskQueue} on ${settings.connectionOptions.address} (${settings.namespace})`,
+  );
   try {
     await worker.run();
   } finally {

@@ -71,7 +71,10 @@ export function createAggregateActivities({ pool }: AggregateActivityDeps) {
       const ctx = Context.current();
       const previous = ctx.info.heartbeatDetails as AggregateHeartbeat | undefined;
       if (previous?.lastStrandId) {
-        ctx.log.info('aggregation resuming from heartbeat', { lastStrandId: previous.lastStrandId, batches: previous.batches });
+        ctx.log.info('aggregation resuming from heartbeat', {
+          lastStrandId: previous.lastStrandId,
+          batches: previous.batches,
+        });
       }
       const rrBaseline = await rrBaselineOf(pool, opts.module);
       try {
@@ -92,15 +95,33 @@ export function createAggregateActivities({ pool }: AggregateActivityDeps) {
     },
 
     async finalizeAggregation(input: FinalizeInput): Promise<FinalizeReport> {
-      if (!input || typeof input.module !== 'string' || !input.module || typeof input.cycleId !== 'string' || !input.cycleId) {
-        throw ApplicationFailure.nonRetryable(`finalizeAggregation needs {module, cycleId}, got ${JSON.stringify(input)}`, 'BadConfiguration');
+      if (
+        !input ||
+        typeof input.module !== 'string' ||
+        !input.module ||
+        typeof input.cycleId !== 'string' ||
+        !input.cycleId
+      ) {
+        throw ApplicationFailure.nonRetryable(
+          `finalizeAggregation needs {module, cycleId}, got ${JSON.stringify(input)}`,
+          'BadConfiguration',
+        );
       }
       const rrBaseline = input.rrBaseline ?? (await rrBaselineOf(pool, input.module));
       if (input.historyTs !== undefined && Number.isNaN(Date.parse(input.historyTs))) {
-        throw ApplicationFailure.nonRetryable(`finalizeAggregation: historyTs is not a date: ${input.historyTs}`, 'BadConfiguration');
+        throw ApplicationFailure.nonRetryable(
+          `finalizeAggregation: historyTs is not a date: ${input.historyTs}`,
+          'BadConfiguration',
+        );
       }
       const finalizeOne = async (cycleId: string, beat: (d: unknown) => void, historyTs?: string) => {
-        const report = await finalizeAggregation(pool, { module: input.module, cycleId, rrBaseline, historyTs, onProgress: beat });
+        const report = await finalizeAggregation(pool, {
+          module: input.module,
+          cycleId,
+          rrBaseline,
+          historyTs,
+          onProgress: beat,
+        });
         await pool.query(
           `INSERT INTO learning_finalized_cycles (module, cycle_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
           [input.module, cycleId],
@@ -133,7 +154,11 @@ export function createAggregateActivities({ pool }: AggregateActivityDeps) {
      * A shard plan for the pending strands: one shard per `strandsPerShard` (default 5,000) pending
      * strands, between 1 and maxShards (default 8).
      */
-    async listAggregateShards(input: { module: string; maxShards?: number; strandsPerShard?: number }): Promise<ShardSpec[]> {
+    async listAggregateShards(input: {
+      module: string;
+      maxShards?: number;
+      strandsPerShard?: number;
+    }): Promise<ShardSpec[]> {
       const max = input?.maxShards ?? 8;
       const per = input?.strandsPerShard ?? 5_000;
       if (!Number.isInteger(max) || max < 1 || !Number.isInteger(per) || per < 1) {

@@ -13,12 +13,14 @@ export interface LessonsActivityDeps {
 export function parseLearningStepInput(input: unknown, activity: string) {
   const parsed = learningStepInputSchema.safeParse(input);
   if (!parsed.success) {
-    throw ApplicationFailure.nonRetryable(`${activity}: invalid input: ${describeZodError(parsed.error)}`, 'BadConfiguration');
+    throw ApplicationFailure.nonRetryable(
+      `${activity}: invalid input: ${describeZodError(parsed.error)}`,
+      'BadConfiguration',
+    );
   }
   const { module, cycleId, now } = parsed.data;
   return { module, cycleId, now: now === undefined ? undefined : new Date(now) };
 }
-
 
 /** Step 4 (build lessons) as a retryable activity: one transaction, idempotent on retry. */
 export function createLessonsActivities({ pool }: LessonsActivityDeps) {

@@ -1,6 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
-import { BadConfigurationError, materializeStep, type MaterializeReport } from '../src/learning/materialize/materializeStep';
+import {
+  BadConfigurationError,
+  materializeStep,
+  type MaterializeReport,
+} from '../src/learning/materialize/materializeStep';
 import type { LearningStepInput } from '../src/learning/lessons/stepInput';
 import { parseLearningStepInput } from './lessonsActivity';
 import { withHeartbeats } from './heartbeat';
@@ -20,7 +24,8 @@ export function createMaterializeActivities({ pool }: MaterializeActivityDeps) {
       try {
         return await withHeartbeats((beat) => materializeStep(pool, { ...opts, onPhase: (phase) => beat({ phase }) }));
       } catch (err) {
-        if (err instanceof BadConfigurationError) throw ApplicationFailure.nonRetryable(err.message, 'BadConfiguration');
+        if (err instanceof BadConfigurationError)
+          throw ApplicationFailure.nonRetryable(err.message, 'BadConfiguration');
         throw err;
       }
     },

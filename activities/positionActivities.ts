@@ -36,11 +36,23 @@ export function createPositionActivities({ pool }: PositionActivityDeps) {
                                 entry_context, regime_context)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
          ON CONFLICT (position_id) DO NOTHING`,
-        [p.positionId, p.tradeId, p.module, p.book, p.symbol, p.timeframe, p.entryPrice, p.entryTime,
-         p.entryContext ?? null, p.regimeContext ?? null],
+        [
+          p.positionId,
+          p.tradeId,
+          p.module,
+          p.book,
+          p.symbol,
+          p.timeframe,
+          p.entryPrice,
+          p.entryTime,
+          p.entryContext ?? null,
+          p.regimeContext ?? null,
+        ],
       );
       if (res.rowCount === 1) return { created: true };
-      const existing = await pool.query('SELECT trade_id, status, book FROM positions WHERE position_id = $1', [p.positionId]);
+      const existing = await pool.query('SELECT trade_id, status, book FROM positions WHERE position_id = $1', [
+        p.positionId,
+      ]);
       const row = existing.rows[0];
       if (row && row.trade_id === p.tradeId && row.status === 'open' && row.book === p.book) return { created: false };
       throw ApplicationFailure.nonRetryable(
@@ -55,7 +67,11 @@ export function createPositionActivities({ pool }: PositionActivityDeps) {
      * Every pm_action strand of this position AND trade, oldest first, including the closing
      * action (spec §3.1). A strand whose content is malformed is quarantined and left out.
      */
-    async gatherTradeActions(input: { positionId: string; tradeId: string; module: string }): Promise<GatheredAction[]> {
+    async gatherTradeActions(input: {
+      positionId: string;
+      tradeId: string;
+      module: string;
+    }): Promise<GatheredAction[]> {
       const { rows } = await pool.query(
         `SELECT id, module, content, regime_context, timeframe, created_at FROM ad_strands
           WHERE kind = $1 AND position_id = $2 AND trade_id = $3 AND module = $4
@@ -67,7 +83,12 @@ export function createPositionActivities({ pool }: PositionActivityDeps) {
         const v5 = pmActionV5(row.content, row);
         if (!v5.ok) {
           log.warn(v5.reason, { strandId: row.id });
-          await quarantine(pool, { strandId: row.id, stage: 'position_close', reason: v5.reason, payload: row.content });
+          await quarantine(pool, {
+            strandId: row.id,
+            stage: 'position_close',
+            reason: v5.reason,
+            payload: row.content,
+          });
           continue;
         }
         if (v5.rebuilt) log.info('pm_action without v5 fields: rebuilt from its action_context', { strandId: row.id });
@@ -105,8 +126,18 @@ export function createPositionActivities({ pool }: PositionActivityDeps) {
         const res = await client.query(
           `INSERT INTO ad_strands (id, module, kind, symbol, timeframe, position_id, trade_id, content, regime_context, tags)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (id) DO NOTHING`,
-          [strand.id, strand.module, STRAND_KINDS.positionClosed, strand.symbol, strand.timeframe, strand.positionId,
-           strand.tradeId, strand.content, strand.regimeContext, JSON.stringify(['v5', 'option_a'])],
+          [
+            strand.id,
+            strand.module,
+            STRAND_KINDS.positionClosed,
+            strand.symbol,
+            strand.timeframe,
+            strand.positionId,
+            strand.tradeId,
+            strand.content,
+            strand.regimeContext,
+            JSON.stringify(['v5', 'option_a']),
+          ],
         );
         await client.query(
           `UPDATE positions SET status = 'closed', closed_strand_id = $2, closed_at = COALESCE(closed_at, now())
@@ -125,12 +156,19 @@ export function createPositionActivities({ pool }: PositionActivityDeps) {
 
     async setPositionStatus(input: { positionId: string; status: 'closing' | 'quarantined' }): Promise<void> {
       await pool.query('UPDATE positions SET status = $2 WHERE position_id = $1 AND status <> $3', [
-        input.positionId, input.status, 'closed',
+        input.positionId,
+        input.status,
+        'closed',
       ]);
     },
 
     async quarantineClose(input: { strandId: string; reason: string; payload: unknown }): Promise<void> {
-      await quarantine(pool, { strandId: input.strandId, stage: 'position_close', reason: input.reason, payload: input.payload });
+      await quarantine(pool, {
+        strandId: input.strandId,
+        stage: 'position_close',
+        reason: input.reason,
+        payload: input.payload,
+      });
     },
   };
 }

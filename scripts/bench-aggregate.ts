@@ -47,8 +47,17 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { trades: 1000, seed: 1, batchSize: DEFAULT_BATCH_SIZE, incrementalPct: 1, perSubsetTrades: 20, sqlWorkMem: '256MB',
-    skipSql: false, skipPerSubset: false, profile: false };
+  const a: Args = {
+    trades: 1000,
+    seed: 1,
+    batchSize: DEFAULT_BATCH_SIZE,
+    incrementalPct: 1,
+    perSubsetTrades: 20,
+    sqlWorkMem: '256MB',
+    skipSql: false,
+    skipPerSubset: false,
+    profile: false,
+  };
   const num = (name: string, v: string | undefined, min: number) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < min) throw new Error(`${name} needs a number ≥ ${min}, got ${JSON.stringify(v)}`);
@@ -67,8 +76,10 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--skip-per-subset') a.skipPerSubset = true;
     else if (k === '--profile') a.profile = true;
     else if (k === '--help' || k === '-h') {
-      console.log('usage: npm run bench -- [--trades N] [--seed S] [--batch-size B] [--incremental-pct P] [--per-subset-trades T] ' +
-        '[--sql-work-mem M] [--skip-sql] [--skip-per-subset] [--profile]');
+      console.log(
+        'usage: npm run bench -- [--trades N] [--seed S] [--batch-size B] [--incremental-pct P] [--per-subset-trades T] ' +
+          '[--sql-work-mem M] [--skip-sql] [--skip-per-subset] [--profile]',
+      );
       process.exit(0);
     } else throw new Error(`unknown option ${k} (see --help)`);
   }
@@ -90,7 +101,11 @@ async function checkpoint(pool: pg.Pool): Promise<void> {
   await pool.query('CHECKPOINT').catch(() => {});
 }
 
-interface TableDigest { rows: number; sumN: number; checksum: string }
+interface TableDigest {
+  rows: number;
+  sumN: number;
+  checksum: string;
+}
 
 /** Order-independent digest of pattern_scope_stats' keys, counts and values (not the float sums). */
 async function digest(pool: pg.Pool): Promise<TableDigest> {
@@ -99,7 +114,9 @@ async function digest(pool: pg.Pool): Promise<TableDigest> {
             coalesce(sum(('x' || substr(md5(pattern_key || '|' || action_category || '|' || scope_mask || '|' || scope_values_hash
               || '|' || n || '|' || wins || '|' || n_tts3 || '|' || cf_entry_none || cf_entry_small || cf_entry_medium || cf_entry_large
               || cf_exit_none || cf_exit_small || cf_exit_medium || cf_exit_large || '|' || scope_values::text), 1, 12))::bit(48)::bigint), 0) AS checksum
-       FROM pattern_scope_stats WHERE module = $1`, [BENCH_MODULE]);
+       FROM pattern_scope_stats WHERE module = $1`,
+    [BENCH_MODULE],
+  );
   return { rows: Number(rows[0].rows), sumN: Number(rows[0].sum_n), checksum: rows[0].checksum };
 }
 
@@ -108,13 +125,17 @@ async function edgeDiff(a: pg.Pool, b: pg.Pool): Promise<{ compared: number; max
   const q = `SELECT pattern_key, action_category, scope_mask, scope_values_hash, edge_raw FROM pattern_scope_stats
               WHERE module = $1 AND scope_values_hash LIKE '0%' AND scope_values_hash LIKE '_0%'`;
   const [ra, rb] = await Promise.all([a.query(q, [BENCH_MODULE]), b.query(q, [BENCH_MODULE])]);
-  const key = (r: Record<string, unknown>) => `${r.pattern_key}|${r.action_category}|${r.scope_mask}|${r.scope_values_hash}`;
+  const key = (r: Record<string, unknown>) =>
+    [r.pattern_key, r.action_category, r.scope_mask, r.scope_values_hash].map(String).join('|');
   const mb = new Map(rb.rows.map((r) => [key(r), Number(r.edge_raw)]));
   let maxRel = 0;
   let compared = 0;
   for (const r of ra.rows) {
     const e2 = mb.get(key(r));
-    if (e2 === undefined) { maxRel = Infinity; continue; }
+    if (e2 === undefined) {
+      maxRel = Infinity;
+      continue;
+    }
     const e1 = Number(r.edge_raw);
     compared++;
     const rel = Math.abs(e1 - e2) / Math.max(1e-12, Math.abs(e1));
@@ -123,7 +144,12 @@ async function edgeDiff(a: pg.Pool, b: pg.Pool): Promise<{ compared: number; max
   return { compared, maxRel };
 }
 
-interface Verdict { name: string; value: string; target: string; met: boolean | null }
+interface Verdict {
+  name: string;
+  value: string;
+  target: string;
+  met: boolean | null;
+}
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
@@ -136,7 +162,8 @@ async function main(): Promise<void> {
     return s;
   };
   const cleanup = async () => {
-    for (const s of scratch.splice(0)) await s.drop().catch((e) => console.error(`drop failed: ${(e as Error).message}`));
+    for (const s of scratch.splice(0))
+      await s.drop().catch((e) => console.error(`drop failed: ${(e as Error).message}`));
     await handle.stop().catch(() => {});
   };
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
@@ -152,9 +179,13 @@ async function main(): Promise<void> {
       await c.connect();
       const v = await c.query<{ server_version: string }>('SHOW server_version');
       await c.end();
-      log(`aggregation benchmark — ${fmt(args.trades)} Option A trades × 1 action × 1023 subsets = ${fmt(expectedUpdates)} subset updates`);
-      log(`seed ${args.seed}, batch size ${args.batchSize}, PostgreSQL ${v.rows[0].server_version}${handle.embedded ? ' (embedded)' : ''}, ` +
-        `node ${process.version}`);
+      log(
+        `aggregation benchmark — ${fmt(args.trades)} Option A trades × 1 action × 1023 subsets = ${fmt(expectedUpdates)} subset updates`,
+      );
+      log(
+        `seed ${args.seed}, batch size ${args.batchSize}, PostgreSQL ${v.rows[0].server_version}${handle.embedded ? ' (embedded)' : ''}, ` +
+          `node ${process.version}`,
+      );
       log('');
     }
 
@@ -164,7 +195,9 @@ async function main(): Promise<void> {
     await checkpoint(dbA.pool);
     const profile = args.profile ? installQueryProfile() : null;
     rss.resetPhase();
-    const agg = await time(() => aggregateClosedTrades(dbA.pool, { module: BENCH_MODULE, cycleId: 'bench-full', batchSize: args.batchSize }));
+    const agg = await time(() =>
+      aggregateClosedTrades(dbA.pool, { module: BENCH_MODULE, cycleId: 'bench-full', batchSize: args.batchSize }),
+    );
     const fin = await time(() => finalizeAggregation(dbA.pool, { module: BENCH_MODULE, cycleId: 'bench-full' }));
     const oursRss = rss.phasePeakSince();
     profile?.uninstall();
@@ -173,14 +206,19 @@ async function main(): Promise<void> {
     const oursDigest = await digest(dbA.pool);
     const upd = ours.subsetUpdates;
     log(`(a) ours, full rebuild          ${secs(oursMs)}  (aggregate ${secs(agg.ms)} + finalize ${secs(fin.ms)})`);
-    log(`    ${fmt(upd)} subset updates → ${fmt(oursDigest.rows)} rows; ${fmt(upd / (oursMs / 1000))} subset updates/s ` +
-      `(aggregate alone ${fmt(upd / (agg.ms / 1000))}/s); edge history rows ${fmt(fin.out.edgeHistoryRows)}; peak RSS ${mib(oursRss)}`);
+    log(
+      `    ${fmt(upd)} subset updates → ${fmt(oursDigest.rows)} rows; ${fmt(upd / (oursMs / 1000))} subset updates/s ` +
+        `(aggregate alone ${fmt(upd / (agg.ms / 1000))}/s); edge history rows ${fmt(fin.out.edgeHistoryRows)}; peak RSS ${mib(oursRss)}`,
+    );
     if (ours.tradesAggregated !== args.trades || upd !== expectedUpdates) {
-      log(`    WARNING: expected ${args.trades} trades / ${expectedUpdates} updates, got ${ours.tradesAggregated} / ${upd}`);
+      log(
+        `    WARNING: expected ${args.trades} trades / ${expectedUpdates} updates, got ${ours.tradesAggregated} / ${upd}`,
+      );
     }
     if (profile) {
       log('    profile (wall time per statement kind, ours):');
-      for (const e of profile.entries().slice(0, 12)) log(`      ${secs(e.ms).padStart(9)}  ${String(e.calls).padStart(5)}×  ${e.label}`);
+      for (const e of profile.entries().slice(0, 12))
+        log(`      ${secs(e.ms).padStart(9)}  ${String(e.calls).padStart(5)}×  ${e.label}`);
     }
 
     // (b) the best single SQL statement, same facts, fresh database.
@@ -192,13 +230,23 @@ async function main(): Promise<void> {
       const sql = await time(() => runSingleStatement(dbB.pool, BENCH_MODULE, 'bench-sql', args.sqlWorkMem));
       sqlMs = sql.ms;
       const sqlDigest = await digest(dbB.pool);
-      const same = sqlDigest.rows === oursDigest.rows && sqlDigest.sumN === oursDigest.sumN && sqlDigest.checksum === oursDigest.checksum;
-      log(`(b) single SQL statement        ${secs(sql.ms)}  (${fmt(nFacts)} facts → ${fmt(sql.out)} rows; work_mem ${args.sqlWorkMem ?? 'server default'}; ` +
-        `${fmt(upd / (sql.ms / 1000))} subset updates/s)`);
+      const same =
+        sqlDigest.rows === oursDigest.rows &&
+        sqlDigest.sumN === oursDigest.sumN &&
+        sqlDigest.checksum === oursDigest.checksum;
+      log(
+        `(b) single SQL statement        ${secs(sql.ms)}  (${fmt(nFacts)} facts → ${fmt(sql.out)} rows; work_mem ${args.sqlWorkMem ?? 'server default'}; ` +
+          `${fmt(upd / (sql.ms / 1000))} subset updates/s)`,
+      );
       const ed = await edgeDiff(dbA.pool, dbB.pool);
-      if (!same) log(`    note: digest differs from ours (rows ${sqlDigest.rows} vs ${oursDigest.rows}, Σn ${sqlDigest.sumN} vs ${oursDigest.sumN})`);
+      if (!same)
+        log(
+          `    note: digest differs from ours (rows ${sqlDigest.rows} vs ${oursDigest.rows}, Σn ${sqlDigest.sumN} vs ${oursDigest.sumN})`,
+        );
       else log('    same rows, keys, counts and scope_values as ours (digest match)');
-      log(`    edge_raw vs ours on ${fmt(ed.compared)} sampled rows: max relative difference ${ed.maxRel.toExponential(2)} (float sums in another order)`);
+      log(
+        `    edge_raw vs ours on ${fmt(ed.compared)} sampled rows: max relative difference ${ed.maxRel.toExponential(2)} (float sums in another order)`,
+      );
       await dbB.drop();
       scratch.splice(scratch.indexOf(dbB), 1);
     }
@@ -206,11 +254,15 @@ async function main(): Promise<void> {
     // (d) incremental: P% new trades on top of (a).
     await insertStrands(dbA.pool, extra);
     await checkpoint(dbA.pool);
-    const incAgg = await time(() => aggregateClosedTrades(dbA.pool, { module: BENCH_MODULE, cycleId: 'bench-incr', batchSize: args.batchSize }));
+    const incAgg = await time(() =>
+      aggregateClosedTrades(dbA.pool, { module: BENCH_MODULE, cycleId: 'bench-incr', batchSize: args.batchSize }),
+    );
     const incFin = await time(() => finalizeAggregation(dbA.pool, { module: BENCH_MODULE, cycleId: 'bench-incr' }));
     const incMs = incAgg.ms + incFin.ms;
-    log(`(d) incremental +${args.incrementalPct}% (${fmt(incTrades)} trades) ${secs(incMs)}  (aggregate ${secs(incAgg.ms)} + finalize ${secs(incFin.ms)}); ` +
-      `${fmt(incFin.out.rowsTouched)} rows recomputed`);
+    log(
+      `(d) incremental +${args.incrementalPct}% (${fmt(incTrades)} trades) ${secs(incMs)}  (aggregate ${secs(incAgg.ms)} + finalize ${secs(incFin.ms)}); ` +
+        `${fmt(incFin.out.rowsTouched)} rows recomputed`,
+    );
 
     // (c) per-subset upserts on a sample, extrapolated.
     let perSubsetMsPerUpdate: number | null = null;
@@ -220,8 +272,10 @@ async function main(): Promise<void> {
       await checkpoint(dbC.pool);
       const ps = await time(() => perSubsetUpserts(dbC.pool, BENCH_MODULE, 'bench-per-subset', facts));
       perSubsetMsPerUpdate = ps.ms / ps.out;
-      log(`(c) per-subset upserts          ${secs(ps.ms)} for ${fmt(ps.out)} round trips (sample of ${args.perSubsetTrades} trades) = ` +
-        `${perSubsetMsPerUpdate.toFixed(3)} ms per subset update → EXTRAPOLATED to ${fmt(upd)} updates: ${secs(perSubsetMsPerUpdate * upd)}`);
+      log(
+        `(c) per-subset upserts          ${secs(ps.ms)} for ${fmt(ps.out)} round trips (sample of ${args.perSubsetTrades} trades) = ` +
+          `${perSubsetMsPerUpdate.toFixed(3)} ms per subset update → EXTRAPOLATED to ${fmt(upd)} updates: ${secs(perSubsetMsPerUpdate * upd)}`,
+      );
       await dbC.drop();
       scratch.splice(scratch.indexOf(dbC), 1);
     }
@@ -234,19 +288,36 @@ async function main(): Promise<void> {
 
     if (sqlMs !== null) {
       const r = sqlMs / oursMs;
-      verdicts.push({ name: 'ours vs single SQL statement (speed-up)', value: `${r.toFixed(2)}×`, target: '≥ 5×', met: r >= 5 });
+      verdicts.push({
+        name: 'ours vs single SQL statement (speed-up)',
+        value: `${r.toFixed(2)}×`,
+        target: '≥ 5×',
+        met: r >= 5,
+      });
     }
     if (perSubsetMsPerUpdate !== null) {
       const r = (perSubsetMsPerUpdate * upd) / oursMs;
-      verdicts.push({ name: 'ours vs per-subset upserts (extrapolated)', value: `${fmt(r, 0)}×`, target: '≥ 100×', met: r >= 100 });
+      verdicts.push({
+        name: 'ours vs per-subset upserts (extrapolated)',
+        value: `${fmt(r, 0)}×`,
+        target: '≥ 100×',
+        met: r >= 100,
+      });
     }
     const inc = incMs / oursMs;
-    verdicts.push({ name: `incremental ${args.incrementalPct}% / full rebuild`, value: `${(inc * 100).toFixed(2)}%`, target: '≤ 3%', met: inc <= 0.03 });
+    verdicts.push({
+      name: `incremental ${args.incrementalPct}% / full rebuild`,
+      value: `${(inc * 100).toFixed(2)}%`,
+      target: '≤ 3%',
+      met: inc <= 0.03,
+    });
     verdicts.push({ name: 'peak RSS', value: mib(rss.peak), target: '≤ 1024 MiB', met: rss.peak <= 2 ** 30 });
     const w = Math.max(...verdicts.map((v) => v.name.length));
     log(`${'ratio'.padEnd(w)}  ${'value'.padStart(10)}  ${'target'.padEnd(10)}  verdict`);
-    for (const v of verdicts) log(`${v.name.padEnd(w)}  ${v.value.padStart(10)}  ${v.target.padEnd(10)}  ${v.met ? 'MET' : 'NOT MET'}`);
-    if (args.trades < 10_000) log(`\n(the design's targets are stated at 10,000 trades: npm run bench -- --trades 10000)`);
+    for (const v of verdicts)
+      log(`${v.name.padEnd(w)}  ${v.value.padStart(10)}  ${v.target.padEnd(10)}  ${v.met ? 'MET' : 'NOT MET'}`);
+    if (args.trades < 10_000)
+      log(`\n(the design's targets are stated at 10,000 trades: npm run bench -- --trades 10000)`);
   } finally {
     await cleanup();
   }

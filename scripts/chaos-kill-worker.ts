@@ -42,7 +42,13 @@ import { DEFAULT_NAMESPACE } from '../src/contracts/temporal';
 import { seededRandom } from '../src/domain/random';
 import { aggregateClosedTrades, finalizeAggregation } from '../src/learning/aggregate/aggregate';
 import { buildLessonsStep } from '../src/learning/lessons/buildLessonsStep';
-import { diffSnapshots, insertClosedStrands, learningSnapshot, type ClosedStrandsOptions, type LearningSnapshot } from '../test/support/closedStrands';
+import {
+  diffSnapshots,
+  insertClosedStrands,
+  learningSnapshot,
+  type ClosedStrandsOptions,
+  type LearningSnapshot,
+} from '../test/support/closedStrands';
 import { activityAttempts, spawnWorkerProcess, type WorkerProcess } from '../test/support/workerProcess';
 import type { LearningCycleReport } from '../workflows/learningCycle';
 
@@ -89,7 +95,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** google.protobuf.Timestamp (seconds may be a Long) → epoch ms. */
 function tsToMs(ts: { seconds?: unknown; nanos?: number | null }): number {
   const s = ts.seconds;
-  const secs = typeof s === 'number' ? s : s && typeof (s as { toNumber?: unknown }).toNumber === 'function' ? (s as { toNumber(): number }).toNumber() : Number(s ?? 0);
+  const secs =
+    typeof s === 'number'
+      ? s
+      : s && typeof (s as { toNumber?: unknown }).toNumber === 'function'
+        ? (s as { toNumber(): number }).toNumber()
+        : Number(s ?? 0);
   return secs * 1000 + Math.floor((ts.nanos ?? 0) / 1e6);
 }
 
@@ -100,11 +111,18 @@ interface RunningActivity {
 }
 
 /** The workflow's state: closed or not, and its activity attempts currently started (on some worker). */
-async function workflowState(client: Client, workflowId: string): Promise<{ running: boolean; started: RunningActivity[] }> {
+async function workflowState(
+  client: Client,
+  workflowId: string,
+): Promise<{ running: boolean; started: RunningActivity[] }> {
   const d = await client.workflow.getHandle(workflowId).describe();
   const started = (d.raw.pendingActivities ?? [])
     .filter((p) => p.state === STARTED)
-    .map((p) => ({ type: p.activityType?.name ?? '?', attempt: p.attempt ?? 1, startedAtMs: p.lastStartedTime ? tsToMs(p.lastStartedTime) : 0 }));
+    .map((p) => ({
+      type: p.activityType?.name ?? '?',
+      attempt: p.attempt ?? 1,
+      startedAtMs: p.lastStartedTime ? tsToMs(p.lastStartedTime) : 0,
+    }));
   return { running: d.status.name === 'RUNNING', started };
 }
 
@@ -125,11 +143,13 @@ async function main(): Promise<number> {
   let cleaned: Promise<void> | undefined;
   const cleanup = () =>
     (cleaned ??= (async () => {
-      for (const w of workers) await w.kill9().catch((e) => console.error(`[chaos] kill worker ${w.pid}: ${(e as Error).message}`));
+      for (const w of workers)
+        await w.kill9().catch((e) => console.error(`[chaos] kill worker ${w.pid}: ${(e as Error).message}`));
       await reference?.catch(() => {});
       await connection?.close().catch(() => {});
       await server?.stop().catch((e) => console.error(`[chaos] stop dev server: ${(e as Error).message}`));
-      for (const s of scratch.splice(0)) await s.drop().catch((e) => console.error(`[chaos] drop scratch db: ${(e as Error).message}`));
+      for (const s of scratch.splice(0))
+        await s.drop().catch((e) => console.error(`[chaos] drop scratch db: ${(e as Error).message}`));
       await handle?.stop().catch(() => {});
     })());
   const onSignal = (sig: NodeJS.Signals) => {
@@ -151,7 +171,9 @@ async function main(): Promise<number> {
     server = srv;
     log(`temporal dev server at ${server.address}; scratch database ${new URL(db.url).pathname.slice(1)}`);
     const inserted = await insertClosedStrands(db.pool, strandsOpts);
-    log(`inserted ${inserted.strands} position_closed strands (${inserted.actions} actions, ${inserted.executedActions} executed)`);
+    log(
+      `inserted ${inserted.strands} position_closed strands (${inserted.actions} actions, ${inserted.executedActions} executed)`,
+    );
 
     connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection, namespace: DEFAULT_NAMESPACE });
@@ -170,7 +192,11 @@ async function main(): Promise<number> {
 
     let worker = await startWorker();
     log(`worker 1 polling (pgid ${worker.pid})`);
-    const { workflowId } = await runCycleNow(client, { module: MODULE, batchSize: args.batchSize }, { taskQueue, wait: false });
+    const { workflowId } = await runCycleNow(
+      client,
+      { module: MODULE, batchSize: args.batchSize },
+      { taskQueue, wait: false },
+    );
     log(`learning cycle ${workflowId} started`);
 
     // The fault-free reference, in its own scratch database, while the chaos runs.
@@ -187,7 +213,10 @@ async function main(): Promise<number> {
     reference.catch(() => {}); // awaited below; no unhandled rejection meanwhile
 
     const ledgerCount = async () =>
-      Number((await db.pool.query('SELECT count(*) AS n FROM learning_aggregated_strands WHERE module = $1', [MODULE])).rows[0].n);
+      Number(
+        (await db.pool.query('SELECT count(*) AS n FROM learning_aggregated_strands WHERE module = $1', [MODULE]))
+          .rows[0].n,
+      );
 
     // The chaos: K kills, each while the live worker runs an activity attempt it started.
     let killsDone = 0;
@@ -218,7 +247,8 @@ async function main(): Promise<number> {
           target = mine[0];
           break;
         }
-        if (now > deadline) throw new Error(`kill ${k}: the fresh worker got no activity within ${RESUME_TIMEOUT_MS / 1000} s`);
+        if (now > deadline)
+          throw new Error(`kill ${k}: the fresh worker got no activity within ${RESUME_TIMEOUT_MS / 1000} s`);
         await sleep(100);
       }
       if (cycleEnded) break;
@@ -249,17 +279,23 @@ async function main(): Promise<number> {
 
     const attempts = await activityAttempts(client, workflowId);
     const totalAttempts = Object.values(attempts).reduce((a, x) => a + x.attempt, 0);
-    const resumedFromHeartbeat = workers.filter((w) => w.output().includes('aggregation resuming from heartbeat')).length;
+    const resumedFromHeartbeat = workers.filter((w) =>
+      w.output().includes('aggregation resuming from heartbeat'),
+    ).length;
 
     const expected = await reference;
     const actual = await learningSnapshot(db.pool, MODULE);
     const problems: string[] = [];
     if (report.step !== 'done') problems.push(`cycle step ${report.step} ≠ done`);
     if (actual.ledger !== inserted.strands) problems.push(`ledger ${actual.ledger} ≠ strands ${inserted.strands}`);
-    if (actual.facts !== inserted.executedActions) problems.push(`facts ${actual.facts} ≠ executed actions ${inserted.executedActions}`);
-    if (expected.snapshot.ledger !== inserted.strands) problems.push(`reference ledger ${expected.snapshot.ledger} ≠ strands ${inserted.strands}`);
-    if (expected.snapshot.facts !== inserted.executedActions) problems.push(`reference facts ${expected.snapshot.facts} ≠ executed actions ${inserted.executedActions}`);
-    if (report.aggregate?.strandsRead !== inserted.strands) problems.push(`report strandsRead ${report.aggregate?.strandsRead} ≠ ${inserted.strands}`);
+    if (actual.facts !== inserted.executedActions)
+      problems.push(`facts ${actual.facts} ≠ executed actions ${inserted.executedActions}`);
+    if (expected.snapshot.ledger !== inserted.strands)
+      problems.push(`reference ledger ${expected.snapshot.ledger} ≠ strands ${inserted.strands}`);
+    if (expected.snapshot.facts !== inserted.executedActions)
+      problems.push(`reference facts ${expected.snapshot.facts} ≠ executed actions ${inserted.executedActions}`);
+    if (report.aggregate?.strandsRead !== inserted.strands)
+      problems.push(`report strandsRead ${report.aggregate?.strandsRead} ≠ ${inserted.strands}`);
     problems.push(...diffSnapshots(actual, expected.snapshot));
 
     const verdict = problems.length === 0 ? 'MATCH' : 'MISMATCH';
@@ -286,7 +322,9 @@ async function main(): Promise<number> {
       return 1;
     }
     if (killsDone < args.kills) {
-      console.log(`INCONCLUSIVE: only ${killsDone} of ${args.kills} kills landed before the cycle finished (use more --trades)`);
+      console.log(
+        `INCONCLUSIVE: only ${killsDone} of ${args.kills} kills landed before the cycle finished (use more --trades)`,
+      );
       return 2;
     }
     return 0;

@@ -32,12 +32,49 @@ async function main() {
   try {
     await worker.runUntil(async () => {
       const book = 'fixture';
-      for (const [id, rr] of [['h1', 2], ['h2', -0.5]] as const) {
-        await openPosition(client, { positionId: id, tradeId: 't', symbol: 'HST', timeframe: '1h', entryPrice: 1, entryTime: '2026-11-01T00:00:00Z', regimeContext: { macro: { phase: 'Good' } } }, { taskQueue, book });
-        await recordAction(db.pool, { positionId: id, ts: '2026-11-01T00:00:00Z', decisionType: 'entry', sizeFrac: 0.5, context: { uptrend_state: 'S1', buy_flag: true, bucket: 'micro' }, regimeContext: { macro: { phase: 'Good' } } });
-        await closePosition(client, id, { exitPrice: 1 + 0.1 * rr, exitTime: '2026-11-02T00:00:00Z', exitReason: 'fixture', minPrice: 0.9, maxPrice: 1.3 }, { wait: true });
+      for (const [id, rr] of [
+        ['h1', 2],
+        ['h2', -0.5],
+      ] as const) {
+        await openPosition(
+          client,
+          {
+            positionId: id,
+            tradeId: 't',
+            symbol: 'HST',
+            timeframe: '1h',
+            entryPrice: 1,
+            entryTime: '2026-11-01T00:00:00Z',
+            regimeContext: { macro: { phase: 'Good' } },
+          },
+          { taskQueue, book },
+        );
+        await recordAction(db.pool, {
+          positionId: id,
+          ts: '2026-11-01T00:00:00Z',
+          decisionType: 'entry',
+          sizeFrac: 0.5,
+          context: { uptrend_state: 'S1', buy_flag: true, bucket: 'micro' },
+          regimeContext: { macro: { phase: 'Good' } },
+        });
+        await closePosition(
+          client,
+          id,
+          {
+            exitPrice: 1 + 0.1 * rr,
+            exitTime: '2026-11-02T00:00:00Z',
+            exitReason: 'fixture',
+            minPrice: 0.9,
+            maxPrice: 1.3,
+          },
+          { wait: true },
+        );
       }
-      const { workflowId } = await runCycleNow(client, { module: 'pm' }, { taskQueue, workflowId: 'learning-cycle-fixture' });
+      const { workflowId } = await runCycleNow(
+        client,
+        { module: 'pm' },
+        { taskQueue, workflowId: 'learning-cycle-fixture' },
+      );
       const save = async (name: string, wfId: string) => {
         const history = await client.workflow.getHandle(wfId).fetchHistory();
         writeFileSync(`${outDir}/${name}.json`, historyToJSON(history));

@@ -14,7 +14,7 @@ import type { CycleRunActivities } from '../activities/cycleRunActivity';
 import { SA_LEARNING_DAY, SA_SCHEDULED_START_TIME, statusQuery } from '../src/contracts/temporal';
 import { learningCycleInputSchema, type LearningCycleInput, type LearningStep } from '../src/contracts/learning';
 import { describeZodError } from '../src/contracts/positions';
-import { learningDay, sumReports } from '../src/learning/report';
+import { learningDay, sumReports } from '../src/domain/cycleReport';
 
 type AggregateReport = Awaited<ReturnType<AggregateActivities['aggregateClosedTrades']>>;
 type FinalizeReport = Awaited<ReturnType<AggregateActivities['finalizeAggregation']>>;
@@ -51,7 +51,11 @@ const aggregation = proxyActivities<AggregateActivities>({
   heartbeatTimeout: '30 seconds',
   retry,
 });
-const lessons = proxyActivities<LessonsActivities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', retry });
+const lessons = proxyActivities<LessonsActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry,
+});
 const materialization = proxyActivities<MaterializeActivities>({ startToCloseTimeout: '5 minutes', retry });
 const runs = proxyActivities<CycleRunActivities>({ startToCloseTimeout: '30 seconds', retry });
 
@@ -80,7 +84,10 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
   const parsed = learningCycleInputSchema.safeParse(rawInput ?? {});
   if (!parsed.success) {
     report.step = 'failed';
-    throw ApplicationFailure.nonRetryable(`invalid learningCycle input: ${describeZodError(parsed.error)}`, 'BadConfiguration');
+    throw ApplicationFailure.nonRetryable(
+      `invalid learningCycle input: ${describeZodError(parsed.error)}`,
+      'BadConfiguration',
+    );
   }
   const input = parsed.data;
   const cycleId = info.workflowId;
@@ -100,30 +107,35 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
   await runs.recordCycleStart({ cycleId, module: input.module });
 
   const shards =
-    input.shards === 'auto'
-      ? (await aggregation.listAggregateShards({ module: input.module })).length
-      : input.shards;
+    input.shards === 'auto' ? (await aggregation.listAggregateShards({ module: input.module })).length : input.shards;
   report.shards = shards;
   step('aggregate', `aggregating closed trades in ${shards} shard(s)`);
   const shardReports = await Promise.all(
     Array.from({ length: shards }, (_, index) =>
-      aggregation.aggregateClosedTrades.executeWithOptions(
-        { summary: `aggregate shard ${index + 1}/${shards}` },
-        [{ module: input.module, cycleId, shard: shards > 1 ? { index, count: shards } : undefined, batchSize: input.batchSize }],
-      ),
+      aggregation.aggregateClosedTrades.executeWithOptions({ summary: `aggregate shard ${index + 1}/${shards}` }, [
+        {
+          module: input.module,
+          cycleId,
+          shard: shards > 1 ? { index, count: shards } : undefined,
+          batchSize: input.batchSize,
+        },
+      ]),
     ),
   );
   report.aggregate =
     shards === 1
       ? shardReports[0]
-      : ({ ...sumReports(shardReports as unknown as Record<string, unknown>[]), shard: null } as unknown as AggregateReport);
+      : ({
+          ...sumReports(shardReports as unknown as Record<string, unknown>[]),
+          shard: null,
+        } as unknown as AggregateReport);
 
   step('finalize', `recomputing edge_raw and edge history for rows touched by ${cycleId}`);
   // Edge-history points at the slot time (else the run's start), so nightly points are a day apart.
   report.finalize = await aggregation.finalizeAggregation({
     module: input.module,
     cycleId,
-    historyTs: (input.asOf ? new Date(input.asOf) : scheduledAt ?? info.startTime).toISOString(),
+    historyTs: (input.asOf ? new Date(input.asOf) : (scheduledAt ?? info.startTime)).toISOString(),
   });
 
   step('lessons', 'building lessons from pattern_scope_stats');
@@ -139,8 +151,10 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
 }
 
 function summaryLine(r: LearningCycleReport): string {
-  const a = r.aggregate as Record<string, unknown> | null;
-  const l = r.lessons as Record<string, unknown> | null;
-  const m = r.materialize as Record<string, unknown> | null;
-  return `trades ${a?.tradesAggregated ?? 0}, subset updates ${a?.subsetUpdates ?? 0}; lessons active ${l?.active ?? 0}; overrides ${m?.strengthOverrides ?? 0}/${m?.executionOverrides ?? 0}`;
+  const a = r.aggregate;
+  const m = r.materialize;
+  return (
+    `trades ${a?.tradesAggregated ?? 0}, subset updates ${a?.subsetUpdates ?? 0}; ` +
+    `lessons active ${r.lessons?.active ?? 0}; overrides ${m?.strengthOverrides ?? 0}/${m?.executionOverrides ?? 0}`
+  );
 }

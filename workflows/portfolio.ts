@@ -78,7 +78,8 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
     const workflowId = positionWorkflowId(p.positionId);
     const known = open.get(p.positionId);
     if (known) {
-      if (known.tradeId === p.tradeId) return { positionId: p.positionId, tradeId: p.tradeId, workflowId, started: false };
+      if (known.tradeId === p.tradeId)
+        return { positionId: p.positionId, tradeId: p.tradeId, workflowId, started: false };
       throw ApplicationFailure.nonRetryable(
         `position ${p.positionId} is already open with trade ${known.tradeId}`,
         'PositionConflict',
@@ -121,19 +122,21 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
   setHandler(positionFinishedSignal, ({ positionId }) => {
     open.delete(positionId);
   });
-  setHandler(
-    statusQuery,
-    (): PortfolioStatus => ({
-      book: input.book,
-      openPositions: [...open.entries()].map(([positionId, v]) => ({ positionId, ...v })),
-      openedTotal,
-      historyLength: workflowInfo().historyLength,
-      runId: workflowInfo().runId,
-    }),
-  );
+  setHandler(statusQuery, (): PortfolioStatus => ({
+    book: input.book,
+    openPositions: [...open.entries()].map(([positionId, v]) => ({ positionId, ...v })),
+    openedTotal,
+    historyLength: workflowInfo().historyLength,
+    runId: workflowInfo().runId,
+  }));
 
   await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents);
   // Finish in-flight opens first so no position is half-registered across the new run.
   await condition(allHandlersFinished);
-  await continueAsNew<typeof portfolio>({ book: input.book, open: Object.fromEntries(open), maxHistoryEvents, openedTotal });
+  await continueAsNew<typeof portfolio>({
+    book: input.book,
+    open: Object.fromEntries(open),
+    maxHistoryEvents,
+    openedTotal,
+  });
 }

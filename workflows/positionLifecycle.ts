@@ -1,5 +1,4 @@
 import {
-
   condition,
   getExternalWorkflowHandle,
   log,
@@ -18,7 +17,12 @@ import {
   statusQuery,
   type PositionStatus,
 } from '../src/contracts/temporal';
-import { describeZodError, positionClosedSignalSchema, type OpenPosition, type PositionClose } from '../src/contracts/positions';
+import {
+  describeZodError,
+  positionClosedSignalSchema,
+  type OpenPosition,
+  type PositionClose,
+} from '../src/contracts/positions';
 import { positionClosedStrandId, type GatheredAction } from '../src/contracts/strands';
 import { buildPositionClosedContent } from '../src/domain/positionClosed';
 
@@ -169,4 +173,3 @@ async function notifyPortfolio(input: PositionLifecycleInput, status: string): P
     log.warn('could not notify portfolio', { error: String(err) });
   }
 }
-

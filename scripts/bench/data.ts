@@ -63,21 +63,39 @@ export function generateStrands(seed: number, from: number, count: number): Benc
     const day = 1 + (i % 28);
     const exitTime = `2026-10-${String(day).padStart(2, '0')}T12:00:00.000Z`;
     const summary = {
-      rr, hold_time_days: hold, time_to_s3: tts3,
-      cf_entry_improvement_bucket: skew(CF), cf_exit_improvement_bucket: skew(CF),
-      exit_time: exitTime, position_id: pid, trade_id: 't1',
-      pattern_key: patternKey, action_category: category, scope,
+      rr,
+      hold_time_days: hold,
+      time_to_s3: tts3,
+      cf_entry_improvement_bucket: skew(CF),
+      cf_exit_improvement_bucket: skew(CF),
+      exit_time: exitTime,
+      position_id: pid,
+      trade_id: 't1',
+      pattern_key: patternKey,
+      action_category: category,
+      scope,
     };
     const action = {
-      strand_id: `pm_action:${pid}:t1:0`, ts: '2026-09-30T00:00:00.000Z', decision_type: category,
-      pattern_key: patternKey, action_category: category, scope, controls: null, execution_status: 'success',
+      strand_id: `pm_action:${pid}:t1:0`,
+      ts: '2026-09-30T00:00:00.000Z',
+      decision_type: category,
+      pattern_key: patternKey,
+      action_category: category,
+      scope,
+      controls: null,
+      execution_status: 'success',
     };
     out.push({
       id: `position_closed:${pid}:t1`,
       positionId: pid,
       tradeId: 't1',
       timeframe,
-      content: { position_id: pid, trade_id: 't1', trade_summary: summary, completed_trades: [{ trade_id: 't1', actions: [action], summary }] },
+      content: {
+        position_id: pid,
+        trade_id: 't1',
+        trade_summary: summary,
+        completed_trades: [{ trade_id: 't1', actions: [action], summary }],
+      },
       createdAt: exitTime,
     });
   }
@@ -88,9 +106,23 @@ export function generateStrands(seed: number, from: number, count: number): Benc
 export async function insertStrands(pool: pg.Pool, strands: readonly BenchStrand[]): Promise<void> {
   const client = await pool.connect();
   try {
-    await copyLines(client, 'COPY ad_strands (id, module, kind, symbol, timeframe, position_id, trade_id, content, created_at) FROM STDIN',
-      strands.map((s) => [copyValue(s.id), BENCH_MODULE, 'position_closed', 'BENCH', copyValue(s.timeframe), copyValue(s.positionId),
-        copyValue(s.tradeId), copyValue(JSON.stringify(s.content)), s.createdAt].join('\t')));
+    await copyLines(
+      client,
+      'COPY ad_strands (id, module, kind, symbol, timeframe, position_id, trade_id, content, created_at) FROM STDIN',
+      strands.map((s) =>
+        [
+          copyValue(s.id),
+          BENCH_MODULE,
+          'position_closed',
+          'BENCH',
+          copyValue(s.timeframe),
+          copyValue(s.positionId),
+          copyValue(s.tradeId),
+          copyValue(JSON.stringify(s.content)),
+          s.createdAt,
+        ].join('\t'),
+      ),
+    );
     await client.query('ANALYZE ad_strands');
   } finally {
     client.release();

@@ -5,7 +5,13 @@
  * sample of facts and extrapolated per subset update by the caller.
  */
 import type pg from 'pg';
-import { presentMask, scopeFragments, subsetMasks, subsetSignatureAndHash, subsetValues } from '../../src/domain/subsets';
+import {
+  presentMask,
+  scopeFragments,
+  subsetMasks,
+  subsetSignatureAndHash,
+  subsetValues,
+} from '../../src/domain/subsets';
 import type { Scope } from '../../src/domain/scope';
 
 interface FactRow {
@@ -50,7 +56,12 @@ export async function sampleFacts(pool: pg.Pool, cycleId: string, trades: number
 }
 
 /** One upsert round trip per subset; returns the number of subset updates done. */
-export async function perSubsetUpserts(pool: pg.Pool, module: string, cycleId: string, facts: readonly FactRow[]): Promise<number> {
+export async function perSubsetUpserts(
+  pool: pg.Pool,
+  module: string,
+  cycleId: string,
+  facts: readonly FactRow[],
+): Promise<number> {
   const client = await pool.connect();
   let updates = 0;
   try {
@@ -62,9 +73,23 @@ export async function perSubsetUpserts(pool: pg.Pool, module: string, cycleId: s
         await client.query({
           name: 'bench_per_subset_upsert',
           text: UPSERT,
-          values: [module, f.pattern_key, f.action_category, mask, hash, JSON.stringify(subsetValues(f.scope, mask)),
-            f.rr, f.rr * f.rr, f.rr > 0 ? 1 : 0, f.hold_time_days, tts3 ? 1 : 0, tts3 ? f.time_to_s3 : 0,
-            ...CF.map((b) => (f.cf_entry_bucket === b ? 1 : 0)), ...CF.map((b) => (f.cf_exit_bucket === b ? 1 : 0)), cycleId],
+          values: [
+            module,
+            f.pattern_key,
+            f.action_category,
+            mask,
+            hash,
+            JSON.stringify(subsetValues(f.scope, mask)),
+            f.rr,
+            f.rr * f.rr,
+            f.rr > 0 ? 1 : 0,
+            f.hold_time_days,
+            tts3 ? 1 : 0,
+            tts3 ? f.time_to_s3 : 0,
+            ...CF.map((b) => (f.cf_entry_bucket === b ? 1 : 0)),
+            ...CF.map((b) => (f.cf_exit_bucket === b ? 1 : 0)),
+            cycleId,
+          ],
         });
         updates++;
       }

@@ -5,14 +5,23 @@
  */
 import pg from 'pg';
 
-export interface ProfileEntry { label: string; calls: number; ms: number }
+export interface ProfileEntry {
+  label: string;
+  calls: number;
+  ms: number;
+}
 
 export function installQueryProfile(): { entries(): ProfileEntry[]; reset(): void; uninstall(): void } {
   const proto = pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
   const original = proto.query;
   const table = new Map<string, ProfileEntry>();
   const label = (q: unknown): string => {
-    const text = typeof q === 'string' ? q : (q as { text?: string; name?: string })?.text ?? (q as { constructor?: { name?: string } })?.constructor?.name ?? '?';
+    const text =
+      typeof q === 'string'
+        ? q
+        : ((q as { text?: string; name?: string })?.text ??
+          (q as { constructor?: { name?: string } })?.constructor?.name ??
+          '?');
     return String(text).replace(/\s+/g, ' ').trim().slice(0, 60);
   };
   const add = (l: string, ms: number) => {
@@ -35,11 +44,21 @@ export function installQueryProfile(): { entries(): ProfileEntry[]; reset(): voi
     }
     const out = original.apply(this, args) as { then?: unknown; on?: (ev: string, f: () => void) => void };
     if (out && typeof (out as Promise<unknown>).then === 'function') {
-      (out as Promise<unknown>).then(() => add(l, performance.now() - t0), () => add(l, performance.now() - t0));
+      (out as Promise<unknown>).then(
+        () => add(l, performance.now() - t0),
+        () => add(l, performance.now() - t0),
+      );
     } else if (out && typeof out.on === 'function') {
-      const copyLabel = `COPY ${String((args[0] as { text?: string })?.text ?? '').replace(/\s+/g, ' ').slice(5, 40)}`;
+      const copyLabel = `COPY ${String((args[0] as { text?: string })?.text ?? '')
+        .replace(/\s+/g, ' ')
+        .slice(5, 40)}`;
       let done = false;
-      const fin = () => { if (!done) { done = true; add(copyLabel, performance.now() - t0); } };
+      const fin = () => {
+        if (!done) {
+          done = true;
+          add(copyLabel, performance.now() - t0);
+        }
+      };
       out.on('finish', fin);
       out.on('error', fin);
     }
@@ -48,6 +67,8 @@ export function installQueryProfile(): { entries(): ProfileEntry[]; reset(): voi
   return {
     entries: () => [...table.values()].sort((a, b) => b.ms - a.ms),
     reset: () => table.clear(),
-    uninstall: () => { proto.query = original; },
+    uninstall: () => {
+      proto.query = original;
+    },
   };
 }

@@ -20,14 +20,19 @@ const CF = ['none', 'small', 'medium', 'large'] as const;
 /** Python json.dumps signature of the subset, built from the grouped scope_values (ASCII values). */
 function signatureSql(vals: string, mask: string): string {
   const sorted = [...SCOPE_DIMS].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const parts = sorted.map((d) => `CASE WHEN ${mask} & ${DIM_BIT[d]} <> 0 THEN '["${d}", ' || (${vals}->'${d}')::text || ']' END`);
+  const parts = sorted.map(
+    (d) => `CASE WHEN ${mask} & ${DIM_BIT[d]} <> 0 THEN '["${d}", ' || (${vals}->'${d}')::text || ']' END`,
+  );
   return `'[' || concat_ws(', ', ${parts.join(',\n      ')}) || ']'`;
 }
 
 export function singleStatementSql(): string {
   const dropArrays = SCOPE_DIMS.map((d, i) => `CASE WHEN m & ${1 << i} = 0 THEN '${d}' END`).join(', ');
   const cfCols = [...CF.map((b) => `cf_entry_${b}`), ...CF.map((b) => `cf_exit_${b}`)];
-  const cfAggs = [...CF.map((b) => `count(*) FILTER (WHERE f.cf_entry_bucket = '${b}')`), ...CF.map((b) => `count(*) FILTER (WHERE f.cf_exit_bucket = '${b}')`)];
+  const cfAggs = [
+    ...CF.map((b) => `count(*) FILTER (WHERE f.cf_entry_bucket = '${b}')`),
+    ...CF.map((b) => `count(*) FILTER (WHERE f.cf_exit_bucket = '${b}')`),
+  ];
   return `
 WITH masks AS (
   SELECT m AS mask, array_remove(ARRAY[${dropArrays}], NULL) AS dropped FROM generate_series(1, 1023) AS m
@@ -64,7 +69,12 @@ SELECT $1, e.pattern_key, e.action_category, e.mask,
   FROM edged e`;
 }
 
-export async function runSingleStatement(pool: pg.Pool, module: string, cycleId: string, workMem: string | null): Promise<number> {
+export async function runSingleStatement(
+  pool: pg.Pool,
+  module: string,
+  cycleId: string,
+  workMem: string | null,
+): Promise<number> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -86,7 +96,9 @@ const FACT_COLUMNS = `module, strand_id, action_index, pattern_key, action_categ
 /** Copies the facts of one cycle from one database to another (setup of the SQL baseline, not timed). */
 export async function copyFacts(from: pg.Pool, to: pg.Pool, cycleId: string): Promise<number> {
   const { rows } = await from.query(
-    `SELECT ${FACT_COLUMNS} FROM learning_trade_facts WHERE cycle_id = $1 ORDER BY strand_id, action_index`, [cycleId]);
+    `SELECT ${FACT_COLUMNS} FROM learning_trade_facts WHERE cycle_id = $1 ORDER BY strand_id, action_index`,
+    [cycleId],
+  );
   const cols = FACT_COLUMNS.split(',').map((c) => c.trim());
   const client = await to.connect();
   try {

@@ -12,7 +12,9 @@ export class CliContext {
 
   async temporal(): Promise<Client> {
     this.client ??= await connectClient(this.settings).catch((err: Error) => {
-      throw new Error(`cannot reach Temporal at ${this.settings.connectionOptions.address}: ${err.message} (is \`pmctl dev\` running?)`);
+      throw new Error(
+        `cannot reach Temporal at ${this.settings.connectionOptions.address}: ${err.message} (is \`pmctl dev\` running?)`,
+      );
     });
     return this.client;
   }

@@ -30,7 +30,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode; // commander already printed help / the error
-    const e = err instanceof Error ? (err as Error & { cause?: unknown }) : new Error(`unexpected failure: ${String(err)}`);
+    const e =
+      err instanceof Error ? (err as Error & { cause?: unknown }) : new Error(`unexpected failure: ${String(err)}`);
     const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
     process.stderr.write(`error: ${e.message}${cause}\n`);
     return err instanceof CliError ? err.exitCode : 1;
@@ -39,4 +40,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => process.exit(code));
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -4,7 +4,10 @@ export interface OutputOptions {
 }
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = 'CliError';
   }
@@ -22,16 +25,19 @@ export function emit(result: unknown, opts: OutputOptions): void {
 function human(v: unknown, depth: number): string {
   const pad = '  '.repeat(depth);
   if (v === null || v === undefined) return `${pad}-`;
-  if (typeof v !== 'object') return `${pad}${String(v)}`;
+  if (typeof v === 'string') return `${pad}${v}`;
+  if (typeof v !== 'object') return `${pad}${JSON.stringify(v) ?? typeof v}`; // numbers and booleans
   if (Array.isArray(v)) {
     if (v.length === 0) return `${pad}(none)`;
-    return v.map((x) => (typeof x === 'object' && x !== null ? `${pad}-\n${human(x, depth + 1)}` : `${pad}- ${String(x)}`)).join('\n');
+    return v
+      .map((x) => (typeof x === 'object' && x !== null ? `${pad}-\n${human(x, depth + 1)}` : `${pad}- ${String(x)}`))
+      .join('\n');
   }
   return Object.entries(v as Record<string, unknown>)
     .map(([k, x]) =>
       x !== null && typeof x === 'object' && (Array.isArray(x) ? x.length > 0 : Object.keys(x).length > 0)
         ? `${pad}${k}:\n${human(x, depth + 1)}`
-        : `${pad}${k}: ${typeof x === 'object' && x !== null ? (Array.isArray(x) ? '[]' : '{}') : x ?? '-'}`,
+        : `${pad}${k}: ${typeof x === 'object' && x !== null ? (Array.isArray(x) ? '[]' : '{}') : String((x as string | number | boolean | undefined) ?? '-')}`,
     )
     .join('\n');
 }

@@ -10,7 +10,12 @@ const isoTime = z
   .transform((s) => new Date(s).toISOString());
 
 const price = z.number().finite().positive();
-const id = z.string().trim().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits and . _ : - only');
+const id = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits and . _ : - only');
 
 export const TIMEFRAMES = ['1m', '15m', '1h', '4h', '1d'] as const;
 

@@ -12,7 +12,10 @@ const scopeSchema = z.record(z.string().max(64), z.union([z.string().max(64), z.
 const patternKeySchema = z
   .string()
   .max(256)
-  .refine((k) => parsePatternKey(k) !== null, 'pattern_key must look like module=<m>|pattern_key=<family>.<state>.<motif>');
+  .refine(
+    (k) => parsePatternKey(k) !== null,
+    'pattern_key must look like module=<m>|pattern_key=<family>.<state>.<motif>',
+  );
 
 /** The v5 action entry carried by a position_closed strand (spec §3.1, "Option A"). */
 export const completedActionSchema = z.object({

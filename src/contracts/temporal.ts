@@ -45,7 +45,10 @@ export const SA_POSITION_ID = defineSearchAttributeKey('PositionId', SearchAttri
 export const SA_POSITION_STATUS = defineSearchAttributeKey('PositionStatus', SearchAttributeType.KEYWORD);
 export const SA_LEARNING_DAY = defineSearchAttributeKey('LearningDay', SearchAttributeType.DATETIME);
 /** Set by Temporal on workflows a schedule starts: the slot's time (also for backfills). */
-export const SA_SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+export const SA_SCHEDULED_START_TIME = defineSearchAttributeKey(
+  'TemporalScheduledStartTime',
+  SearchAttributeType.DATETIME,
+);
 export const CUSTOM_SEARCH_ATTRIBUTES = [SA_POSITION_ID, SA_POSITION_STATUS, SA_LEARNING_DAY];
 
 export type PositionStatus = 'open' | 'closing' | 'closed' | 'quarantined';

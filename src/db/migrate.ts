@@ -17,6 +17,6 @@ export async function migrateUp(databaseUrl: string, opts: { quiet?: boolean } =
     checkOrder: true,
     advisoryLockMode: 'wait',
     log: opts.quiet ? () => {} : (msg: string) => console.error(`[migrate] ${msg}`),
-  } as Parameters<typeof runner>[0]);
+  });
   return done.map((m) => m.name);
 }

@@ -52,11 +52,20 @@ export const DEMO_PLANNED_ACTION = {
   decisionType: 'entry',
   sizeFrac: 0.5,
   timeframe: '1h',
-  context: { uptrend_state: 'S1', buy_flag: true, bucket: 'micro', market_family: 'lowcaps', a_final: 0.5, e_final: 0.5 },
+  context: {
+    uptrend_state: 'S1',
+    buy_flag: true,
+    bucket: 'micro',
+    market_family: 'lowcaps',
+    a_final: 0.5,
+    e_final: 0.5,
+  },
   regimeContext: demoRegime('Good'),
 };
 
-export async function seedDemo(o: DemoOptions): Promise<{ opened: number; closed: number; leftOpen: number; skipped: boolean }> {
+export async function seedDemo(
+  o: DemoOptions,
+): Promise<{ opened: number; closed: number; leftOpen: number; skipped: boolean }> {
   const total = o.positions ?? 180;
   const leaveOpen = o.leaveOpen ?? 6;
   const log = o.log ?? (() => {});
@@ -83,12 +92,38 @@ export async function seedDemo(o: DemoOptions): Promise<{ opened: number; closed
     const entryPrice = 1 + p.i / 100;
     await openPosition(
       o.client,
-      { positionId: id, tradeId: `${id}-t1`, symbol: `DEMO${p.i % 17}`, timeframe: '1h', entryPrice, entryTime: p.entryTime.toISOString(), regimeContext: regime, entryContext: { archetype: p.arch.name } },
+      {
+        positionId: id,
+        tradeId: `${id}-t1`,
+        symbol: `DEMO${p.i % 17}`,
+        timeframe: '1h',
+        entryPrice,
+        entryTime: p.entryTime.toISOString(),
+        regimeContext: regime,
+        entryContext: { archetype: p.arch.name },
+      },
       { taskQueue: o.taskQueue },
     );
     opened++;
-    const context = { ...p.arch.context, market_family: 'lowcaps', bucket: p.bucket, a_final: p.aFinal, e_final: p.eFinal, signals: { TS: 0.4 + p.aFinal / 2, OX: p.eFinal / 2 }, applied_knobs: { entry_delay_bars: 1, phase1_frac: 0.5 } };
-    await recordAction(o.pool, { positionId: id, ts: p.entryTime.toISOString(), decisionType: 'entry', sizeFrac: 0.5, chain: 'solana', context, regimeContext: regime, executionResult: { status: 'success', price: entryPrice } });
+    const context = {
+      ...p.arch.context,
+      market_family: 'lowcaps',
+      bucket: p.bucket,
+      a_final: p.aFinal,
+      e_final: p.eFinal,
+      signals: { TS: 0.4 + p.aFinal / 2, OX: p.eFinal / 2 },
+      applied_knobs: { entry_delay_bars: 1, phase1_frac: 0.5 },
+    };
+    await recordAction(o.pool, {
+      positionId: id,
+      ts: p.entryTime.toISOString(),
+      decisionType: 'entry',
+      sizeFrac: 0.5,
+      chain: 'solana',
+      context,
+      regimeContext: regime,
+      executionResult: { status: 'success', price: entryPrice },
+    });
     if (p.i < leaveOpen) return;
     const exitTime = new Date(p.entryTime.getTime() + p.holdDays * DAY);
     await recordAction(o.pool, {
@@ -96,7 +131,13 @@ export async function seedDemo(o: DemoOptions): Promise<{ opened: number; closed
       ts: exitTime.toISOString(),
       decisionType: 'exit',
       sizeFrac: 1,
-      context: { uptrend_state: 'S3', market_family: 'lowcaps', bucket: p.bucket, signals: { exhaustion: p.rr > 2 }, applied_knobs: { trail_speed: 1 } },
+      context: {
+        uptrend_state: 'S3',
+        market_family: 'lowcaps',
+        bucket: p.bucket,
+        signals: { exhaustion: p.rr > 2 },
+        applied_knobs: { trail_speed: 1 },
+      },
       regimeContext: regime,
     });
     // R/R is return / drawdown: with a 5% drawdown, the exit sits at entry·(1 + rr·5%).
@@ -105,7 +146,13 @@ export async function seedDemo(o: DemoOptions): Promise<{ opened: number; closed
     await closePosition(
       o.client,
       id,
-      { exitPrice, exitTime: exitTime.toISOString(), exitReason: p.rr > 0 ? 'target' : 'stop', minPrice: entryPrice * (1 - drawdown), maxPrice: Math.max(exitPrice, entryPrice) * 1.03 },
+      {
+        exitPrice,
+        exitTime: exitTime.toISOString(),
+        exitReason: p.rr > 0 ? 'target' : 'stop',
+        minPrice: entryPrice * (1 - drawdown),
+        maxPrice: Math.max(exitPrice, entryPrice) * 1.03,
+      },
       { wait: true },
     );
     closed++;

@@ -7,7 +7,12 @@ import type { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createPool, openDatabase } from '../db/database';
 import { startDevServer, temporalAnswers, type RunningDevServer } from '../temporal/devServer';
-import { connectClient, connectWorkerConnection, registerSearchAttributes, temporalSettings } from '../temporal/connection';
+import {
+  connectClient,
+  connectWorkerConnection,
+  registerSearchAttributes,
+  temporalSettings,
+} from '../temporal/connection';
 import { createWorker } from '../worker/createWorker';
 import { projectPath } from '../paths';
 import { ensureLearningSchedule, runCycleNow } from '../temporal/schedule';
@@ -46,10 +51,17 @@ export async function runDevStack(opts: DevStackOptions): Promise<void> {
   const target = { ...settings, connectionOptions: { ...settings.connectionOptions, address } };
   const client: Client = await connectClient(target);
   const connection = client.connection as Connection; // connectClient builds a concrete Connection
-  await registerSearchAttributes(connection, settings.namespace).catch((err) => log(`[dev] search attributes: ${err.message}`));
+  await registerSearchAttributes(connection, settings.namespace).catch((err) =>
+    log(`[dev] search attributes: ${err.message}`),
+  );
 
   const nativeConnection = await connectWorkerConnection(target);
-  const worker = await createWorker({ connection: nativeConnection, namespace: settings.namespace, taskQueue: settings.taskQueue, pool });
+  const worker = await createWorker({
+    connection: nativeConnection,
+    namespace: settings.namespace,
+    taskQueue: settings.taskQueue,
+    pool,
+  });
   const running = worker.run();
   log(`[dev] worker polling ${settings.taskQueue}`);
 
@@ -58,11 +70,15 @@ export async function runDevStack(opts: DevStackOptions): Promise<void> {
 
   if (opts.demo) {
     const demo = await seedDemo({ client, pool, taskQueue: settings.taskQueue, log });
-    log(`[dev] demo: ${demo.opened} positions opened, ${demo.closed} closed, ${demo.leftOpen} left open${demo.skipped ? ' (already seeded)' : ''}`);
+    log(
+      `[dev] demo: ${demo.opened} positions opened, ${demo.closed} closed, ${demo.leftOpen} left open${demo.skipped ? ' (already seeded)' : ''}`,
+    );
     if (!demo.skipped) {
       // A first cycle now, so lessons and overrides exist before the first night.
       const { workflowId, report } = await runCycleNow(client, { module: 'pm' }, { taskQueue: settings.taskQueue });
-      log(`[dev] first learning cycle ${workflowId}: ${report?.aggregate?.tradesAggregated} trades, ${report?.lessons?.active} active lessons, ${report?.materialize?.strengthOverrides} strength overrides`);
+      log(
+        `[dev] first learning cycle ${workflowId}: ${report?.aggregate?.tradesAggregated} trades, ${report?.lessons?.active} active lessons, ${report?.materialize?.strengthOverrides} strength overrides`,
+      );
     }
   }
 

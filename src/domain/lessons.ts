@@ -5,7 +5,7 @@
  */
 import type { ActionCategory } from './actionCategory';
 import { nMin } from './stats';
-import { DIM_BIT, dimsOfMask, scopeSignature, scopeValuesHash, type Scope, type ScopeDim } from './scope';
+import { DIM_BIT, dimsOfMask, scopeSignature, scopeValuesHash, type Scope } from './scope';
 
 /** One pattern_scope_stats row, as read for lesson building. */
 export interface StatsRow {
@@ -77,7 +77,7 @@ export function incrementalEdge(row: StatsRow, lookup: StatsLookup): number {
   if (dims.length > 1) {
     for (const dim of dims) {
       const parentScope: Scope = { ...row.scope_values };
-      delete parentScope[dim as ScopeDim];
+      delete parentScope[dim];
       const parentMask = row.scope_mask & ~DIM_BIT[dim];
       const parent = lookup.get(
         statsLookupKey(row.pattern_key, row.action_category, parentMask, scopeValuesHash(parentScope)),
@@ -103,7 +103,11 @@ function compareCandidates(a: Candidate, b: Candidate): number {
   const eb = Math.abs(b.row.edge_raw);
   if (ea !== eb) return eb - ea;
   if (a.row.scope_mask !== b.row.scope_mask) return a.row.scope_mask - b.row.scope_mask;
-  return a.row.scope_values_hash < b.row.scope_values_hash ? -1 : a.row.scope_values_hash > b.row.scope_values_hash ? 1 : 0;
+  return a.row.scope_values_hash < b.row.scope_values_hash
+    ? -1
+    : a.row.scope_values_hash > b.row.scope_values_hash
+      ? 1
+      : 0;
 }
 
 /**
@@ -217,11 +221,13 @@ export function levers(
   };
   const ex: ExecutionLevers = {};
   if (isEntrySide) {
-    if (cfEntryBucket != null && Object.hasOwn(ENTRY_DELAY_BARS, cfEntryBucket)) ex.entry_delay_bars = ENTRY_DELAY_BARS[cfEntryBucket];
+    if (cfEntryBucket != null && Object.hasOwn(ENTRY_DELAY_BARS, cfEntryBucket))
+      ex.entry_delay_bars = ENTRY_DELAY_BARS[cfEntryBucket];
     if (edge > 0.5) ex.phase1_frac_mult = Math.min(1.5, 1 + 2 * c);
     else if (edge < -0.5) ex.phase1_frac_mult = Math.max(0.5, 1 + 2 * c);
   } else {
-    if (cfExitBucket != null && Object.hasOwn(TRIM_DELAY_MULT, cfExitBucket)) ex.trim_delay_mult = TRIM_DELAY_MULT[cfExitBucket];
+    if (cfExitBucket != null && Object.hasOwn(TRIM_DELAY_MULT, cfExitBucket))
+      ex.trim_delay_mult = TRIM_DELAY_MULT[cfExitBucket];
     if (edge > 0.5) ex.trail_mult = clamp(1 + c, 0.5, 2);
     else if (edge < -0.5) ex.trail_mult = clamp(1 - c, 0.5, 2);
   }
@@ -262,8 +268,15 @@ export interface LessonDraft {
 }
 
 /** Key of the learning_lessons unique constraint (module, pattern_key, action_category, lesson_type, scope_mask, scope_values_hash). */
-export function lessonKey(d: Pick<LessonDraft, 'module' | 'pattern_key' | 'action_category' | 'lesson_type' | 'scope_mask' | 'scope_values_hash'>): string {
-  return [d.module, d.pattern_key, d.action_category, d.lesson_type, String(d.scope_mask), d.scope_values_hash].join('|');
+export function lessonKey(
+  d: Pick<
+    LessonDraft,
+    'module' | 'pattern_key' | 'action_category' | 'lesson_type' | 'scope_mask' | 'scope_values_hash'
+  >,
+): string {
+  return [d.module, d.pattern_key, d.action_category, d.lesson_type, String(d.scope_mask), d.scope_values_hash].join(
+    '|',
+  );
 }
 
 /** Key of an edge-history series: `${pattern_key}|${action_category}|${scopeSignature}`. */

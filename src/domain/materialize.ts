@@ -124,7 +124,7 @@ export function mergeLevers<T>(items: readonly { levers: unknown; weight: number
     let node = out;
     for (const p of parts.slice(0, -1)) {
       if (typeof node[p] !== 'object') node[p] = {};
-      node = node[p] as Tree;
+      node = node[p];
     }
     node[parts[parts.length - 1]] = value;
   }
@@ -145,7 +145,8 @@ export function materialize(lessons: readonly ActiveLesson[], opts: MaterializeO
   for (const l of lessons) {
     const key =
       l.latent_factor_id != null
-        ? `f\u0000${l.latent_factor_id}\u0000${l.action_category}` + (opts.groupByScope ? `\u0000${scopeSignature(l.scope_values)}` : '')
+        ? `f\u0000${l.latent_factor_id}\u0000${l.action_category}` +
+          (opts.groupByScope ? `\u0000${scopeSignature(l.scope_values)}` : '')
         : `l\u0000${l.id}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = []));
@@ -158,8 +159,12 @@ export function materialize(lessons: readonly ActiveLesson[], opts: MaterializeO
     const sorted = [...group].sort(compareRepresentative);
     const rep = sorted[0];
     const weights = sorted.map((l) => ({ l, weight: mergeWeight(l) }));
-    const capital = mergeLevers<CapitalLevers>(weights.map(({ l, weight }) => ({ levers: l.effect?.capital_levers, weight })));
-    const exec = mergeLevers<ExecutionLevers>(weights.map(({ l, weight }) => ({ levers: l.effect?.execution_levers, weight })));
+    const capital = mergeLevers<CapitalLevers>(
+      weights.map(({ l, weight }) => ({ levers: l.effect?.capital_levers, weight })),
+    );
+    const exec = mergeLevers<ExecutionLevers>(
+      weights.map(({ l, weight }) => ({ levers: l.effect?.execution_levers, weight })),
+    );
     const base = {
       pattern_key: rep.pattern_key,
       action_category: rep.action_category,

@@ -5,7 +5,9 @@ export const UPTREND_STATES = ['S0', 'S1', 'S2', 'S3'] as const;
 export type UptrendState = (typeof UPTREND_STATES)[number] | 'Unknown';
 
 export function patternFamily(module: string): string {
-  const m = String(module ?? '').trim().toLowerCase();
+  const m = String(module ?? '')
+    .trim()
+    .toLowerCase();
   if (m === 'pm') return 'uptrend';
   if (m === 'dm') return 'dm_pattern';
   return 'unknown';
@@ -37,7 +39,9 @@ const EXIT_T = new Set(['cut', 'emergency_exit', 'panic_exit', 'exit']);
  * context or U alike (the spec says U; a top-level flag is accepted too, as for the other flags).
  */
 export function patternMotif(decisionType: string, ctx: ActionContext): string {
-  const t = String(decisionType ?? '').trim().toLowerCase();
+  const t = String(decisionType ?? '')
+    .trim()
+    .toLowerCase();
   if (ENTRY_T.has(t)) {
     if (flagSet(ctx, 'buy_flag')) return 'buy_flag';
     if (flagSet(ctx, 'first_dip_buy_flag')) return 'first_dip_buy';

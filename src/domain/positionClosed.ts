@@ -24,7 +24,7 @@ export function buildPositionClosedContent({ position, close, actions, bars }: P
     bars,
   });
   const last = actions.length ? actions[actions.length - 1] : null;
-  const regimeContext = last?.regime_context ?? (position.regimeContext as Record<string, unknown> | undefined) ?? null;
+  const regimeContext = last?.regime_context ?? position.regimeContext ?? null;
   const completedActions: CompletedAction[] = actions.map(({ regime_context: _r, ...a }) => a);
 
   const tradeSummary = {

@@ -103,12 +103,15 @@ export function resolveRuntimeParams(configData: unknown): ResolvedRuntimeConfig
   if (cfg.runtime_params !== undefined) {
     const parsed = RuntimeParamsSchema.safeParse(cfg.runtime_params);
     if (!parsed.success) {
-      warnings.push(`runtime_params invalid, defaults used: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+      warnings.push(
+        `runtime_params invalid, defaults used: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+      );
     } else {
       const merged = { ...params, ...parsed.data };
       const bad: string[] = [];
       if (merged.size_mult_min > merged.size_mult_max) bad.push('size_mult_min > size_mult_max');
-      if (merged.aggression_mult_min > merged.aggression_mult_max) bad.push('aggression_mult_min > aggression_mult_max');
+      if (merged.aggression_mult_min > merged.aggression_mult_max)
+        bad.push('aggression_mult_min > aggression_mult_max');
       if (merged.exec_min > merged.exec_max) bad.push('exec_min > exec_max');
       if (bad.length) warnings.push(`runtime_params invalid, defaults used: ${bad.join('; ')}`);
       else params = merged;
@@ -327,7 +330,10 @@ function parseOverrides(list: unknown, name: string, warnings: string[]): Runtim
   list.forEach((item, i) => {
     const p = RuntimeOverrideSchema.safeParse(item);
     if (p.success) out.push(p.data);
-    else warnings.push(`${name}[${i}] malformed, skipped: ${p.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
+    else
+      warnings.push(
+        `${name}[${i}] malformed, skipped: ${p.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`,
+      );
   });
   return out;
 }
@@ -386,16 +392,20 @@ export function applyOverrides(
   });
 
   if (!flags.learning_overrides_enabled) return unchanged('learning_overrides_enabled is false');
-  const scope = planned.scope as Record<string, unknown>;
+  const scope = planned.scope as Record<string, string | number | undefined>;
   if (flags.learning_overrides_enabled_regimes.length > 0) {
     const regime = scope.macro_phase;
     if (regime === undefined || !flags.learning_overrides_enabled_regimes.includes(String(regime)))
-      return unchanged(`regime ${regime === undefined ? '(none)' : String(regime)} not in learning_overrides_enabled_regimes`);
+      return unchanged(
+        `regime ${regime === undefined ? '(none)' : String(regime)} not in learning_overrides_enabled_regimes`,
+      );
   }
   if (flags.learning_overrides_enabled_buckets.length > 0) {
     const bucket = scope.bucket;
     if (bucket === undefined || !flags.learning_overrides_enabled_buckets.includes(String(bucket)))
-      return unchanged(`bucket ${bucket === undefined ? '(none)' : String(bucket)} not in learning_overrides_enabled_buckets`);
+      return unchanged(
+        `bucket ${bucket === undefined ? '(none)' : String(bucket)} not in learning_overrides_enabled_buckets`,
+      );
   }
 
   const strengthList = parseOverrides(cfg.pattern_strength_overrides, 'pattern_strength_overrides', warnings);
@@ -451,18 +461,26 @@ export function applyOverrides(
     const a = acc.get(lever)!;
     if (!(a.sw > 0)) continue;
     const leverValue = a.swv / a.sw;
-    const targets: { container: Record<string, number>; key: string; knob: string; mode: 'multiplier' | 'absolute' }[] = [];
+    const targets: { container: Record<string, number>; key: string; knob: string; mode: 'multiplier' | 'absolute' }[] =
+      [];
     const knobs = controls?.applied_knobs;
     const thresholds = controls?.signal_thresholds;
     if (lever.startsWith('signal_thresholds.')) {
       const name = lever.slice('signal_thresholds.'.length);
-      if (thresholds && typeof thresholds[name] === 'number') targets.push({ container: thresholds, key: name, knob: `signal_thresholds.${name}`, mode: 'absolute' });
-      if (knobs && typeof knobs[name] === 'number') targets.push({ container: knobs, key: name, knob: `applied_knobs.${name}`, mode: 'absolute' });
+      if (thresholds && typeof thresholds[name] === 'number')
+        targets.push({ container: thresholds, key: name, knob: `signal_thresholds.${name}`, mode: 'absolute' });
+      if (knobs && typeof knobs[name] === 'number')
+        targets.push({ container: knobs, key: name, knob: `applied_knobs.${name}`, mode: 'absolute' });
     } else {
       const known = KNOWN_EXEC_LEVERS[lever];
       const name = lever.split('.').pop()!;
-      const { knob, mode } = known ?? (name.endsWith('_mult') ? { knob: name.slice(0, -'_mult'.length), mode: 'multiplier' as const } : { knob: name, mode: 'absolute' as const });
-      if (knobs && typeof knobs[knob] === 'number') targets.push({ container: knobs, key: knob, knob: `applied_knobs.${knob}`, mode });
+      const { knob, mode } =
+        known ??
+        (name.endsWith('_mult')
+          ? { knob: name.slice(0, -'_mult'.length), mode: 'multiplier' as const }
+          : { knob: name, mode: 'absolute' as const });
+      if (knobs && typeof knobs[knob] === 'number')
+        targets.push({ container: knobs, key: knob, knob: `applied_knobs.${knob}`, mode });
     }
     if (targets.length === 0) {
       execution_skipped.push({ lever, reason: 'plan has no such threshold/knob' });
@@ -473,7 +491,15 @@ export function applyOverrides(
       const target = t.mode === 'multiplier' ? base * leverValue : leverValue;
       const next = clamp(base + clamp(target - base, -p.exec_step, p.exec_step), p.exec_min, p.exec_max);
       t.container[t.key] = next;
-      execution_adjustments.push({ lever, knob: t.knob, mode: t.mode, lever_value: leverValue, base, target, new: next });
+      execution_adjustments.push({
+        lever,
+        knob: t.knob,
+        mode: t.mode,
+        lever_value: leverValue,
+        base,
+        target,
+        new: next,
+      });
     }
   }
 
@@ -488,7 +514,9 @@ export function applyOverrides(
       matched,
       dropped,
       multipliers: { size_mult, entry_mult, exit_mult },
-      size: note ? { base: planned.size_frac, adjusted: size_frac, note } : { base: planned.size_frac, adjusted: size_frac },
+      size: note
+        ? { base: planned.size_frac, adjusted: size_frac, note }
+        : { base: planned.size_frac, adjusted: size_frac },
       execution_adjustments,
       execution_skipped,
       warnings,

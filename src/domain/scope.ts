@@ -19,9 +19,10 @@ export type ScopeValue = string | number;
 /** A scope (or a subset of one): only present dimensions appear as keys. */
 export type Scope = Partial<Record<ScopeDim, ScopeValue>>;
 
-export const DIM_BIT: Record<ScopeDim, number> = Object.fromEntries(
-  SCOPE_DIMS.map((d, i) => [d, 1 << i]),
-) as Record<ScopeDim, number>;
+export const DIM_BIT: Record<ScopeDim, number> = Object.fromEntries(SCOPE_DIMS.map((d, i) => [d, 1 << i])) as Record<
+  ScopeDim,
+  number
+>;
 
 export function isScopeDim(key: string): key is ScopeDim {
   return (SCOPE_DIMS as readonly string[]).includes(key);

@@ -88,8 +88,8 @@ export interface ExtractScopeInput {
 }
 
 export function extractScope(input: ExtractScopeInput): Scope {
-  const ctx = (input.ctx ?? {}) as ActionContext;
-  const regime = (input.regime ?? {}) as RegimeContext;
+  const ctx = input.ctx ?? {};
+  const regime = input.regime ?? {};
   const out: Partial<Record<ScopeDim, ScopeValue | undefined>> = {};
 
   out.macro_phase = levelPhase(regime.macro);

@@ -104,7 +104,8 @@ export function edgeRaw(x: EdgeInput, rrBaseline: number = DEFAULT_RR_BASELINE):
 export const N_MIN: readonly number[] = Object.freeze([NaN, 10, 10, 20, 20, 30, 30, 50, 50, 50, 50]);
 
 export function nMin(k: number): number {
-  if (!Number.isInteger(k) || k < 1 || k > 10) throw new RangeError(`subset size k must be an integer in 1..10, got ${k}`);
+  if (!Number.isInteger(k) || k < 1 || k > 10)
+    throw new RangeError(`subset size k must be an integer in 1..10, got ${k}`);
   return N_MIN[k];
 }
 

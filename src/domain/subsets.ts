@@ -48,7 +48,7 @@ export function scopeFragments(scope: Scope): (string | undefined)[] {
     const v = scope[d];
     if (!present(v)) continue;
     // scopeSignature of a one-dim scope is `[[...]]`; strip the outer brackets to get the fragment.
-    frags[i] = scopeSignature({ [d]: v } as Scope).slice(1, -1);
+    frags[i] = scopeSignature({ [d]: v }).slice(1, -1);
   }
   return frags;
 }
@@ -88,7 +88,10 @@ export function signatureHash(signature: string): string {
   return h;
 }
 
-export function subsetSignatureAndHash(frags: (string | undefined)[], mask: number): { signature: string; hash: string } {
+export function subsetSignatureAndHash(
+  frags: (string | undefined)[],
+  mask: number,
+): { signature: string; hash: string } {
   const signature = subsetSignature(frags, mask);
   return { signature, hash: signatureHash(signature) };
 }
@@ -99,7 +102,7 @@ export function subsetValues(scope: Scope, mask: number): Scope {
   for (let i = 0; i < SCOPE_DIMS.length; i++) {
     if (mask & (1 << i)) {
       const d: ScopeDim = SCOPE_DIMS[i];
-      out[d] = scope[d] as ScopeValue;
+      out[d] = scope[d];
     }
   }
   return out;

@@ -110,8 +110,10 @@ const validPrice = (p: unknown): p is number => typeof p === 'number' && Number.
  */
 export function computeTradeSummary(i: TradeSummaryInput): TradeSummary {
   const { entryPrice: entry, exitPrice: exit } = i;
-  if (!validPrice(entry)) throw new InvalidTradeError(`entry price must be a positive finite number, got ${String(entry)}`);
-  if (!validPrice(exit)) throw new InvalidTradeError(`exit price must be a positive finite number, got ${String(exit)}`);
+  if (!validPrice(entry))
+    throw new InvalidTradeError(`entry price must be a positive finite number, got ${String(entry)}`);
+  if (!validPrice(exit))
+    throw new InvalidTradeError(`exit price must be a positive finite number, got ${String(exit)}`);
   const t0 = parseTime(i.entryTime);
   const t1 = parseTime(i.exitTime);
   if (Number.isNaN(t0)) throw new InvalidTradeError(`entry time is not a valid date: ${JSON.stringify(i.entryTime)}`);

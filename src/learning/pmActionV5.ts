@@ -9,8 +9,7 @@ import { parseActionContextLenient, parseRegimeContextLenient } from '../domain/
 import { deriveV5Fields } from '../domain/v5Fields';
 
 export type PmActionV5 =
-  | { ok: true; action: Omit<CompletedAction, 'strand_id'>; rebuilt: boolean }
-  | { ok: false; reason: string };
+  { ok: true; action: Omit<CompletedAction, 'strand_id'>; rebuilt: boolean } | { ok: false; reason: string };
 
 export function pmActionV5(
   content: unknown,
@@ -39,9 +38,15 @@ export function pmActionV5(
     return { ok: false, reason: `malformed pm_action strand: ${describeZodError(parsed.error)}` };
   }
   try {
-    const v5 = deriveV5Fields(row.module, decisionType, parseActionContextLenient(c.action_context), parseRegimeContextLenient(row.regime_context), {
-      timeframe: row.timeframe,
-    });
+    const v5 = deriveV5Fields(
+      row.module,
+      decisionType,
+      parseActionContextLenient(c.action_context),
+      parseRegimeContextLenient(row.regime_context),
+      {
+        timeframe: row.timeframe,
+      },
+    );
     const exec = c.execution_result as { status?: unknown } | null | undefined;
     return {
       ok: true,
@@ -51,7 +56,7 @@ export function pmActionV5(
         decision_type: decisionType.toLowerCase(),
         pattern_key: v5.pattern_key,
         action_category: v5.action_category,
-        scope: v5.scope as Record<string, string | number>,
+        scope: v5.scope,
         controls: { ...v5.controls },
         execution_status: typeof exec?.status === 'string' ? exec.status : null,
       },

@@ -48,12 +48,23 @@ export function toPlannedAction(raw: unknown): PlannedAction {
   const r = plannedActionInputSchema.safeParse(raw);
   if (!r.success) throw new InvalidInputError(`invalid planned action: ${describeZodError(r.error)}`);
   const a = r.data;
-  if ('pattern_key' in a) return a as PlannedAction;
+  if ('pattern_key' in a) return a;
   if (!tryActionCategory(a.decisionType)) {
-    throw new InvalidInputError(`decision type "${a.decisionType}" is not a learnable action (expected one of ${LEARNABLE_DECISION_TYPES.join(', ')})`);
+    throw new InvalidInputError(
+      `decision type "${a.decisionType}" is not a learnable action (expected one of ${LEARNABLE_DECISION_TYPES.join(', ')})`,
+    );
   }
-  const v5 = deriveV5Fields(a.module, a.decisionType, a.context, a.regimeContext, { timeframe: a.timeframe ?? null, bucket: a.bucket ?? null });
-  return { pattern_key: v5.pattern_key, action_category: v5.action_category, scope: v5.scope, size_frac: a.sizeFrac, controls: a.controls };
+  const v5 = deriveV5Fields(a.module, a.decisionType, a.context, a.regimeContext, {
+    timeframe: a.timeframe ?? null,
+    bucket: a.bucket ?? null,
+  });
+  return {
+    pattern_key: v5.pattern_key,
+    action_category: v5.action_category,
+    scope: v5.scope,
+    size_frac: a.sizeFrac,
+    controls: a.controls,
+  };
 }
 
 export interface OverridesRuntimeOptions {
@@ -73,7 +84,10 @@ export class OverridesRuntime {
   /** How many times the full config was (re)loaded: lets callers and tests see the cache work. */
   loads = 0;
 
-  constructor(private readonly pool: pg.Pool, opts: OverridesRuntimeOptions = {}) {
+  constructor(
+    private readonly pool: pg.Pool,
+    opts: OverridesRuntimeOptions = {},
+  ) {
     this.module = opts.module ?? 'pm';
     this.checkIntervalMs = opts.checkIntervalMs ?? 5_000;
     this.clock = opts.clock ?? (() => new Date());
@@ -91,7 +105,9 @@ export class OverridesRuntime {
       const version: string | null = rows[0]?.version ?? null;
       const stamp = `${version}@${rows[0]?.updated_at?.toISOString?.() ?? ''}`;
       if (stamp !== this.stamp) {
-        const full = await this.pool.query('SELECT config_data FROM learning_configs WHERE module_id = $1', [this.module]);
+        const full = await this.pool.query('SELECT config_data FROM learning_configs WHERE module_id = $1', [
+          this.module,
+        ]);
         this.config = (full.rows[0]?.config_data as Record<string, unknown>) ?? {};
         this.version = version;
         this.stamp = stamp;

@@ -18,7 +18,12 @@ export const recordActionInputSchema = z.object({
   /** Defaults to the trade the position was opened with. */
   tradeId: z.string().trim().min(1).optional(),
   tokenContract: z.string().trim().min(1).optional(),
-  chain: z.string().trim().min(1).transform((s) => s.toLowerCase()).optional(),
+  chain: z
+    .string()
+    .trim()
+    .min(1)
+    .transform((s) => s.toLowerCase())
+    .optional(),
   ts: z
     .string()
     .refine((s) => !Number.isNaN(Date.parse(s)), 'ts must be an ISO-8601 date-time')
@@ -78,7 +83,10 @@ export async function recordAction(
   );
   const position = rows[0];
   if (!position) throw new ActionRejectedError(`unknown position ${a.positionId}: open it first (pmctl position open)`);
-  if (position.status !== 'open') throw new ActionRejectedError(`position ${a.positionId} is ${position.status}; actions can only be recorded on an open position`);
+  if (position.status !== 'open')
+    throw new ActionRejectedError(
+      `position ${a.positionId} is ${position.status}; actions can only be recorded on an open position`,
+    );
   if (position.module !== a.module) {
     // The close gathers the position's actions by its module: another module's action would be lost.
     throw new ActionRejectedError(`position ${a.positionId} belongs to module ${position.module}, not ${a.module}`);
@@ -120,9 +128,21 @@ export async function recordAction(
   const res = await pool.query(
     `INSERT INTO ad_strands (id, module, kind, symbol, timeframe, position_id, trade_id, content, regime_context, tags, created_at)
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT (id) DO NOTHING`,
-    [strandId, a.module, STRAND_KINDS.pmAction, position.symbol, position.timeframe, a.positionId, tradeId, content,
-     a.regimeContext, JSON.stringify(['v5']), ts],
+    [
+      strandId,
+      a.module,
+      STRAND_KINDS.pmAction,
+      position.symbol,
+      position.timeframe,
+      a.positionId,
+      tradeId,
+      content,
+      a.regimeContext,
+      JSON.stringify(['v5']),
+      ts,
+    ],
   );
-  if (res.rowCount === 0) return { written: false, strandId, reason: 'already recorded (same position, trade, time and decision)', v5 };
+  if (res.rowCount === 0)
+    return { written: false, strandId, reason: 'already recorded (same position, trade, time and decision)', v5 };
   return { written: true, strandId, v5 };
 }

@@ -113,10 +113,14 @@ export async function closePosition(
   }
   const status = (await handle.query(statusQuery)) as PositionLifecycleStatus;
   if (status.close) {
-    throw new PositionNotOpenError(`position ${positionId} is already ${status.status} (exit at ${status.close.exitTime}); nothing written`);
+    throw new PositionNotOpenError(
+      `position ${positionId} is already ${status.status} (exit at ${status.close.exitTime}); nothing written`,
+    );
   }
   if (Date.parse(signal.exitTime) < Date.parse(status.entryTime)) {
-    throw new InvalidInputError(`invalid positionClosed signal: exitTime ${signal.exitTime} is before entryTime ${status.entryTime}`);
+    throw new InvalidInputError(
+      `invalid positionClosed signal: exitTime ${signal.exitTime} is before entryTime ${status.entryTime}`,
+    );
   }
   await handle.signal(positionClosedSignal, raw);
   if (!opts.wait) return { positionId, workflowId };
@@ -124,7 +128,10 @@ export async function closePosition(
 }
 
 /** The position's status: live from the query while open, else the workflow's result. */
-export async function positionStatus(client: Client, positionId: string): Promise<PositionLifecycleStatus & { workflowStatus: string }> {
+export async function positionStatus(
+  client: Client,
+  positionId: string,
+): Promise<PositionLifecycleStatus & { workflowStatus: string }> {
   const workflowId = positionWorkflowId(positionId);
   const desc = await describeOrNull(client, workflowId);
   if (!desc) throw new PositionNotOpenError(`unknown position ${positionId}: no workflow ${workflowId}`);

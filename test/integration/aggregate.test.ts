@@ -3,13 +3,20 @@
  * against an independent computation in this file; exactly once under re-runs, overlapping runs,
  * shards and resumption; the activity's heartbeats and resume.
  */
+import { runActivity } from '../support/activityEnv';
 import { seededRandom } from '../../src/domain/random';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure, type Logger } from '@temporalio/common';
 import type pg from 'pg';
 import { createTestDb, type TestDb } from '../support/db';
-import { aggregateClosedTrades, finalizeAggregation, AggregateConfigError, type AggregateProgress, type AggregateReport, type FinalizeReport } from '../../src/learning/aggregate/aggregate';
+import {
+  aggregateClosedTrades,
+  finalizeAggregation,
+  AggregateConfigError,
+  type AggregateProgress,
+  type AggregateReport,
+} from '../../src/learning/aggregate/aggregate';
 import { createAggregateActivities } from '../../activities/aggregateActivity';
 import { scopeSignature, scopeValuesHash, SCOPE_DIMS, type Scope } from '../../src/domain/scope';
 import { edgeRaw, nMin } from '../../src/domain/stats';
@@ -44,7 +51,6 @@ interface StrandInsert {
   regime_context?: unknown;
   created_at?: string;
 }
-
 
 function buildFixture() {
   const strands: StrandInsert[] = [];
@@ -83,23 +89,60 @@ function buildFixture() {
       if (status === 'failed') failed++;
       else facts.push({ strandId: id, patternKey, category, scope, rr, hold, tts3, cfEntry: cfE, cfExit: cfX });
     }
-    const summary = { rr, hold_time_days: hold, time_to_s3: tts3, cf_entry_improvement_bucket: cfE, cf_exit_improvement_bucket: cfX,
-      exit_time: '2026-10-20T00:00:00.000Z', position_id: `pa${i}`, trade_id: 't1' };
-    strands.push({ id, kind: 'position_closed', position_id: `pa${i}`, trade_id: 't1', timeframe: '1h',
-      content: { position_id: `pa${i}`, trade_id: 't1', trade_summary: summary, completed_trades: [{ trade_id: 't1', actions, summary }] } });
+    const summary = {
+      rr,
+      hold_time_days: hold,
+      time_to_s3: tts3,
+      cf_entry_improvement_bucket: cfE,
+      cf_exit_improvement_bucket: cfX,
+      exit_time: '2026-10-20T00:00:00.000Z',
+      position_id: `pa${i}`,
+      trade_id: 't1',
+    };
+    strands.push({
+      id,
+      kind: 'position_closed',
+      position_id: `pa${i}`,
+      trade_id: 't1',
+      timeframe: '1h',
+      content: {
+        position_id: `pa${i}`,
+        trade_id: 't1',
+        trade_summary: summary,
+        completed_trades: [{ trade_id: 't1', actions, summary }],
+      },
+    });
   }
 
   // (b) Option B: no v5 actions in the close; pm_action strands of (pb1, t1) — and one of another trade (t0) that must not count.
   const bId = 'position_closed:pb1:t1';
   const bScope1: Scope = { macro_phase: 'Good', bucket: 'micro', timeframe: '1h' };
   const bScope2: Scope = { macro_phase: 'Good', meso_phase: 'Recover' };
-  const pmAction = (ts: string, decision: string, category: string, patternKey: string, scope: Scope, status?: string, trade = 't1') => ({
+  const pmAction = (
+    ts: string,
+    decision: string,
+    category: string,
+    patternKey: string,
+    scope: Scope,
+    status?: string,
+    trade = 't1',
+  ) => ({
     id: `pm_action:pb1:${trade}:${ts}:${decision}`,
     kind: 'pm_action' as const,
     position_id: 'pb1',
     trade_id: trade,
-    content: { position_id: 'pb1', trade_id: trade, ts, decision_type: decision, size_frac: 0.5, pattern_key: patternKey,
-      action_category: category, scope, controls: {}, execution_result: status ? { status } : null },
+    content: {
+      position_id: 'pb1',
+      trade_id: trade,
+      ts,
+      decision_type: decision,
+      size_frac: 0.5,
+      pattern_key: patternKey,
+      action_category: category,
+      scope,
+      controls: {},
+      execution_result: status ? { status } : null,
+    },
     created_at: ts,
   });
   strands.push(pmAction('2026-10-01T00:00:00.000Z', 'entry', 'entry', PK('S1', 'buy_flag'), bScope1, 'success'));
@@ -107,48 +150,183 @@ function buildFixture() {
   strands.push(pmAction('2026-10-03T00:00:00.000Z', 'add', 'add', PK('S2', 'add'), bScope1, 'failed'));
   strands.push(pmAction('2026-09-01T00:00:00.000Z', 'entry', 'entry', PK('S1', 'entry'), bScope1, undefined, 't0'));
   failed++;
-  strands.push({ id: bId, kind: 'position_closed', position_id: 'pb1', trade_id: 't1', timeframe: '1h',
-    content: { position_id: 'pb1', trade_id: 't1', completed_trades: [{ trade_id: 't1', summary: { rr: -1.25, hold_time_days: 4, time_to_s3: 2 } }] } });
-  facts.push({ strandId: bId, patternKey: PK('S1', 'buy_flag'), category: 'entry', scope: bScope1, rr: -1.25, hold: 4, tts3: 2, cfEntry: null, cfExit: null });
-  facts.push({ strandId: bId, patternKey: PK('S3', 'trim'), category: 'trim', scope: bScope2, rr: -1.25, hold: 4, tts3: 2, cfEntry: null, cfExit: null });
+  strands.push({
+    id: bId,
+    kind: 'position_closed',
+    position_id: 'pb1',
+    trade_id: 't1',
+    timeframe: '1h',
+    content: {
+      position_id: 'pb1',
+      trade_id: 't1',
+      completed_trades: [{ trade_id: 't1', summary: { rr: -1.25, hold_time_days: 4, time_to_s3: 2 } }],
+    },
+  });
+  facts.push({
+    strandId: bId,
+    patternKey: PK('S1', 'buy_flag'),
+    category: 'entry',
+    scope: bScope1,
+    rr: -1.25,
+    hold: 4,
+    tts3: 2,
+    cfEntry: null,
+    cfExit: null,
+  });
+  facts.push({
+    strandId: bId,
+    patternKey: PK('S3', 'trim'),
+    category: 'trim',
+    scope: bScope2,
+    rr: -1.25,
+    hold: 4,
+    tts3: 2,
+    cfEntry: null,
+    cfExit: null,
+  });
 
   // (c) Legacy: no v5 fields anywhere, a trade_summary and an action_context (spec §2.1-2.3 by hand).
   const regime = { macro: { phase: 'Good' }, meso: { score: -0.5 }, bucket_rank: ['micro', 'mid'] };
   const lId = 'position_closed:pl1:legacy';
-  strands.push({ id: lId, kind: 'position_closed', position_id: 'pl1', trade_id: null, timeframe: '4h', regime_context: regime,
+  strands.push({
+    id: lId,
+    kind: 'position_closed',
+    position_id: 'pl1',
+    trade_id: null,
+    timeframe: '4h',
+    regime_context: regime,
     content: {
       position_id: 'pl1',
       trade_summary: { rr: 0.75, hold_time_days: 2.5, cf_entry_improvement_bucket: 'medium' },
-      completed_trades: [{ decision_type: 'entry', action_context: { uptrend_state: 'S2', buy_flag: true, market_family: 'lowcaps', market_cap_usd: 2e6, a_final: 0.2 } }],
-    } });
-  const legacyScope: Scope = { macro_phase: 'Good', meso_phase: 'Dip', bucket_leader: 'micro', bucket_rank_position: 1, market_family: 'lowcaps',
-    bucket: 'micro', timeframe: '4h', A_mode: 'patient' };
-  facts.push({ strandId: lId, patternKey: PK('S2', 'buy_flag'), category: 'entry', scope: legacyScope, rr: 0.75, hold: 2.5, tts3: null, cfEntry: 'medium', cfExit: null });
+      completed_trades: [
+        {
+          decision_type: 'entry',
+          action_context: {
+            uptrend_state: 'S2',
+            buy_flag: true,
+            market_family: 'lowcaps',
+            market_cap_usd: 2e6,
+            a_final: 0.2,
+          },
+        },
+      ],
+    },
+  });
+  const legacyScope: Scope = {
+    macro_phase: 'Good',
+    meso_phase: 'Dip',
+    bucket_leader: 'micro',
+    bucket_rank_position: 1,
+    market_family: 'lowcaps',
+    bucket: 'micro',
+    timeframe: '4h',
+    A_mode: 'patient',
+  };
+  facts.push({
+    strandId: lId,
+    patternKey: PK('S2', 'buy_flag'),
+    category: 'entry',
+    scope: legacyScope,
+    rr: 0.75,
+    hold: 2.5,
+    tts3: null,
+    cfEntry: 'medium',
+    cfExit: null,
+  });
 
   // (c') Legacy strand holding two trades, each entry its own summary (rr on the entry) and context.
   const l2 = 'position_closed:pl2:multi';
-  strands.push({ id: l2, kind: 'position_closed', position_id: 'pl2', timeframe: '1h', regime_context: { macro: { phase: 'Dip' } },
-    content: { position_id: 'pl2', completed_trades: [
-      { trade_id: 'a', rr: 3, hold_time_days: 1, decision_type: 'exit', action_context: { uptrend_state: 'S3', bucket: 'mid' } },
-      { trade_id: 'b', rr: -2, hold_time_days: 6, time_to_s3: 0.5, decision_type: 'trim', action_context: { uptrend_state: 's1', at_support: true, E_mode: 'aggressive' },
-        execution_result: { status: 'filled' } },
-    ] } });
-  facts.push({ strandId: l2, patternKey: PK('S3', 'exit'), category: 'exit', scope: { macro_phase: 'Dip', bucket: 'mid', timeframe: '1h' }, rr: 3, hold: 1, tts3: null, cfEntry: null, cfExit: null });
-  facts.push({ strandId: l2, patternKey: PK('S1', 'support_trim'), category: 'trim', scope: { macro_phase: 'Dip', timeframe: '1h', E_mode: 'aggressive' }, rr: -2, hold: 6, tts3: 0.5, cfEntry: null, cfExit: null });
+  strands.push({
+    id: l2,
+    kind: 'position_closed',
+    position_id: 'pl2',
+    timeframe: '1h',
+    regime_context: { macro: { phase: 'Dip' } },
+    content: {
+      position_id: 'pl2',
+      completed_trades: [
+        {
+          trade_id: 'a',
+          rr: 3,
+          hold_time_days: 1,
+          decision_type: 'exit',
+          action_context: { uptrend_state: 'S3', bucket: 'mid' },
+        },
+        {
+          trade_id: 'b',
+          rr: -2,
+          hold_time_days: 6,
+          time_to_s3: 0.5,
+          decision_type: 'trim',
+          action_context: { uptrend_state: 's1', at_support: true, E_mode: 'aggressive' },
+          execution_result: { status: 'filled' },
+        },
+      ],
+    },
+  });
+  facts.push({
+    strandId: l2,
+    patternKey: PK('S3', 'exit'),
+    category: 'exit',
+    scope: { macro_phase: 'Dip', bucket: 'mid', timeframe: '1h' },
+    rr: 3,
+    hold: 1,
+    tts3: null,
+    cfEntry: null,
+    cfExit: null,
+  });
+  facts.push({
+    strandId: l2,
+    patternKey: PK('S1', 'support_trim'),
+    category: 'trim',
+    scope: { macro_phase: 'Dip', timeframe: '1h', E_mode: 'aggressive' },
+    rr: -2,
+    hold: 6,
+    tts3: 0.5,
+    cfEntry: null,
+    cfExit: null,
+  });
 
   // Unresolved: a summary but no actions anywhere.
-  strands.push({ id: 'position_closed:pu1:t9', kind: 'position_closed', position_id: 'pu1', trade_id: 't9',
-    content: { completed_trades: [{ trade_id: 't9', summary: { rr: 1, hold_time_days: 1 } }] } });
+  strands.push({
+    id: 'position_closed:pu1:t9',
+    kind: 'position_closed',
+    position_id: 'pu1',
+    trade_id: 't9',
+    content: { completed_trades: [{ trade_id: 't9', summary: { rr: 1, hold_time_days: 1 } }] },
+  });
 
   // Malformed: rr not finite; content not an object; Option A entries malformed with no fallback.
-  strands.push({ id: 'position_closed:pm1:bad', kind: 'position_closed', position_id: 'pm1', trade_id: 'bad',
-    content: { completed_trades: [{ trade_id: 'bad', actions: [], summary: { rr: 'NaN', hold_time_days: 1 } }] } });
+  strands.push({
+    id: 'position_closed:pm1:bad',
+    kind: 'position_closed',
+    position_id: 'pm1',
+    trade_id: 'bad',
+    content: { completed_trades: [{ trade_id: 'bad', actions: [], summary: { rr: 'NaN', hold_time_days: 1 } }] },
+  });
   strands.push({ id: 'position_closed:pm2:bad', kind: 'position_closed', content: [1, 2, 3] });
-  strands.push({ id: 'position_closed:pm3:bad', kind: 'position_closed', position_id: 'pm3', trade_id: 'x',
-    content: { completed_trades: [{ trade_id: 'x', actions: [{ pattern_key: PK('S1', 'entry'), action_category: 'hold', scope: {} }], summary: { rr: 1, hold_time_days: 1 } }] } });
+  strands.push({
+    id: 'position_closed:pm3:bad',
+    kind: 'position_closed',
+    position_id: 'pm3',
+    trade_id: 'x',
+    content: {
+      completed_trades: [
+        {
+          trade_id: 'x',
+          actions: [{ pattern_key: PK('S1', 'entry'), action_category: 'hold', scope: {} }],
+          summary: { rr: 1, hold_time_days: 1 },
+        },
+      ],
+    },
+  });
 
   // Another module's strand: never read by module pm.
-  strands.push({ id: 'position_closed:dm1:t1', kind: 'position_closed', content: { trade_summary: { rr: 1, hold_time_days: 1 } } });
+  strands.push({
+    id: 'position_closed:dm1:t1',
+    kind: 'position_closed',
+    content: { trade_summary: { rr: 1, hold_time_days: 1 } },
+  });
   return { strands, facts, failed };
 }
 
@@ -159,8 +337,17 @@ async function seed(pool: pg.Pool) {
     await pool.query(
       `INSERT INTO ad_strands (id, module, kind, position_id, trade_id, timeframe, content, regime_context, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9::timestamptz, now()))`,
-      [s.id, s.id.startsWith('position_closed:dm') ? 'dm' : MODULE, s.kind, s.position_id ?? null, s.trade_id ?? null, s.timeframe ?? null,
-       JSON.stringify(s.content), s.regime_context === undefined ? null : JSON.stringify(s.regime_context), s.created_at ?? null],
+      [
+        s.id,
+        s.id.startsWith('position_closed:dm') ? 'dm' : MODULE,
+        s.kind,
+        s.position_id ?? null,
+        s.trade_id ?? null,
+        s.timeframe ?? null,
+        JSON.stringify(s.content),
+        s.regime_context === undefined ? null : JSON.stringify(s.regime_context),
+        s.created_at ?? null,
+      ],
     );
   }
 }
@@ -183,7 +370,17 @@ interface Naive {
   cf_entry: Record<string, number>;
 }
 
-function naiveStats(facts: { patternKey: string; category: string; scope: Scope; rr: number; hold: number; tts3: number | null; cfEntry: string | null }[]) {
+function naiveStats(
+  facts: {
+    patternKey: string;
+    category: string;
+    scope: Scope;
+    rr: number;
+    hold: number;
+    tts3: number | null;
+    cfEntry: string | null;
+  }[],
+) {
   const out = new Map<string, Naive>();
   for (const f of facts) {
     const dims = SCOPE_DIMS.filter((d) => f.scope[d] !== undefined);
@@ -198,8 +395,20 @@ function naiveStats(facts: { patternKey: string; category: string; scope: Scope;
       });
       const hash = scopeValuesHash(sub);
       const key = `${f.patternKey}|${f.category}|${mask}|${hash}`;
-      const r = out.get(key) ?? { patternKey: f.patternKey, category: f.category, mask, hash, n: 0, sum_rr: 0, sum_rr_sq: 0, wins: 0,
-        sum_hold_days: 0, n_tts3: 0, sum_tts3: 0, cf_entry: {} };
+      const r = out.get(key) ?? {
+        patternKey: f.patternKey,
+        category: f.category,
+        mask,
+        hash,
+        n: 0,
+        sum_rr: 0,
+        sum_rr_sq: 0,
+        wins: 0,
+        sum_hold_days: 0,
+        n_tts3: 0,
+        sum_tts3: 0,
+        cf_entry: {},
+      };
       r.n++;
       r.sum_rr += f.rr;
       r.sum_rr_sq += f.rr * f.rr;
@@ -254,8 +463,20 @@ async function snapshot(pool: pg.Pool): Promise<StatsRowDb[]> {
 }
 
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
-const INT_COLS = ['n', 'wins', 'n_tts3', 'scope_mask', 'cf_entry_none', 'cf_entry_small', 'cf_entry_medium', 'cf_entry_large',
-  'cf_exit_none', 'cf_exit_small', 'cf_exit_medium', 'cf_exit_large'] as const;
+const INT_COLS = [
+  'n',
+  'wins',
+  'n_tts3',
+  'scope_mask',
+  'cf_entry_none',
+  'cf_entry_small',
+  'cf_entry_medium',
+  'cf_entry_large',
+  'cf_exit_none',
+  'cf_exit_small',
+  'cf_exit_medium',
+  'cf_exit_large',
+] as const;
 const FLOAT_COLS = ['sum_rr', 'sum_rr_sq', 'sum_hold_days', 'sum_tts3', 'edge_raw'] as const;
 
 /** Equal statistics: integers exactly, float sums up to rounding (addition order differs across runs/shards). */
@@ -263,13 +484,22 @@ function expectSameStats(a: StatsRowDb[], b: StatsRowDb[]) {
   expect(a.length).toBe(b.length);
   for (let i = 0; i < a.length; i++) {
     const [x, y] = [a[i], b[i]];
-    expect(`${x.pattern_key}|${x.action_category}|${x.scope_values_hash}`).toBe(`${y.pattern_key}|${y.action_category}|${y.scope_values_hash}`);
+    expect(`${x.pattern_key}|${x.action_category}|${x.scope_values_hash}`).toBe(
+      `${y.pattern_key}|${y.action_category}|${y.scope_values_hash}`,
+    );
     for (const c of INT_COLS) expect(x[c], c).toBe(y[c]);
     for (const c of FLOAT_COLS) expect(close(x[c] as number, y[c] as number), `${c}: ${x[c]} vs ${y[c]}`).toBe(true);
   }
 }
 
-function expectedEdge(r: { n: number; sum_rr: number; sum_rr_sq: number; sum_hold_days: number; n_tts3: number; sum_tts3: number }) {
+function expectedEdge(r: {
+  n: number;
+  sum_rr: number;
+  sum_rr_sq: number;
+  sum_hold_days: number;
+  n_tts3: number;
+  sum_tts3: number;
+}) {
   const avg = r.sum_rr / r.n;
   const variance = Math.max(0, r.sum_rr_sq / r.n - avg * avg);
   const avgHold = r.sum_hold_days / r.n;
@@ -292,8 +522,15 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
 
   it('aggregates every path, quarantines malformed strands, and counts each path', async () => {
     const progress: AggregateProgress[] = [];
-    const report = await aggregateClosedTrades(db.pool, { module: MODULE, cycleId: 'c1', batchSize: 7, onProgress: (p) => void progress.push(p) });
-    const closedPm = fixture.strands.filter((s) => s.kind === 'position_closed' && !s.id.startsWith('position_closed:dm'));
+    const report = await aggregateClosedTrades(db.pool, {
+      module: MODULE,
+      cycleId: 'c1',
+      batchSize: 7,
+      onProgress: (p) => void progress.push(p),
+    });
+    const closedPm = fixture.strands.filter(
+      (s) => s.kind === 'position_closed' && !s.id.startsWith('position_closed:dm'),
+    );
     expect(report.strandsRead).toBe(closedPm.length);
     expect(report.paths).toEqual({ option_a: 40, option_b: 1, legacy: 3, unresolved: 1 });
     expect(report.tradesAggregated).toBe(44);
@@ -301,7 +538,12 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
     expect(report.actionsAggregated).toBe(fixture.facts.length);
     expect(report.actionsSkippedFailed).toBe(fixture.failed);
     expect(report.shard).toBeNull();
-    expect(report.lastStrandId).toBe(closedPm.map((s) => s.id).sort().at(-1));
+    expect(report.lastStrandId).toBe(
+      closedPm
+        .map((s) => s.id)
+        .sort()
+        .at(-1),
+    );
     expect(progress.length).toBe(Math.ceil(closedPm.length / 7));
     expect(progress.at(-1)!.lastStrandId).toBe(report.lastStrandId);
 
@@ -314,7 +556,10 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
       expect(report.bySubsetSize[k] ?? 0, `k=${k}`).toBe(exp);
     }
 
-    const ledger = await db.pool.query(`SELECT strand_id, path, n_actions, cycle_id FROM learning_aggregated_strands WHERE module = $1 ORDER BY strand_id`, [MODULE]);
+    const ledger = await db.pool.query(
+      `SELECT strand_id, path, n_actions, cycle_id FROM learning_aggregated_strands WHERE module = $1 ORDER BY strand_id`,
+      [MODULE],
+    );
     expect(ledger.rows).toHaveLength(closedPm.length);
     const path = (id: string) => ledger.rows.find((r) => r.strand_id === id)?.path;
     expect(path('position_closed:pa000:t1')).toBe('option_a');
@@ -326,7 +571,11 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
     expect(ledger.rows.find((r) => r.strand_id === 'position_closed:pb1:t1')?.n_actions).toBe(2);
 
     const q = await db.pool.query(`SELECT strand_id, stage, reason FROM learning_quarantine ORDER BY strand_id`);
-    expect(q.rows.map((r) => r.strand_id)).toEqual(['position_closed:pm1:bad', 'position_closed:pm2:bad', 'position_closed:pm3:bad']);
+    expect(q.rows.map((r) => r.strand_id)).toEqual([
+      'position_closed:pm1:bad',
+      'position_closed:pm2:bad',
+      'position_closed:pm3:bad',
+    ]);
     expect(q.rows.every((r) => r.stage === 'aggregate')).toBe(true);
     expect(q.rows[0].reason).toMatch(/completed_trades\[0\]: rr is not a finite number \(got "NaN"\)/);
     expect(q.rows[1].reason).toMatch(/content is not a JSON object/);
@@ -336,19 +585,30 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
   it('writes one fact per executed action with the trade outcome', async () => {
     const { rows } = await db.pool.query(
       `SELECT strand_id, action_index, pattern_key, action_category, scope, scope_mask, rr, hold_time_days, time_to_s3, cf_entry_bucket, trade_id, cycle_id
-         FROM learning_trade_facts WHERE module = $1 ORDER BY strand_id, action_index`, [MODULE]);
+         FROM learning_trade_facts WHERE module = $1 ORDER BY strand_id, action_index`,
+      [MODULE],
+    );
     expect(rows).toHaveLength(fixture.facts.length);
     const key = (f: { strandId: string; patternKey: string; category: string; scope: Scope }) =>
       `${f.strandId}|${f.patternKey}|${f.category}|${scopeSignature(f.scope)}`;
-    const got = rows.map((r) => key({ strandId: r.strand_id, patternKey: r.pattern_key, category: r.action_category, scope: r.scope })).sort();
+    const got = rows
+      .map((r) =>
+        key({ strandId: r.strand_id, patternKey: r.pattern_key, category: r.action_category, scope: r.scope }),
+      )
+      .sort();
     expect(got).toEqual(fixture.facts.map(key).sort());
     const b = rows.filter((r) => r.strand_id === 'position_closed:pb1:t1');
-    expect(b.map((r) => [r.action_index, r.action_category, r.rr, r.hold_time_days, r.time_to_s3, r.trade_id])).toEqual([
-      [0, 'entry', -1.25, 4, 2, 't1'],
-      [1, 'trim', -1.25, 4, 2, 't1'],
-    ]);
+    expect(b.map((r) => [r.action_index, r.action_category, r.rr, r.hold_time_days, r.time_to_s3, r.trade_id])).toEqual(
+      [
+        [0, 'entry', -1.25, 4, 2, 't1'],
+        [1, 'trim', -1.25, 4, 2, 't1'],
+      ],
+    );
     const l2 = rows.filter((r) => r.strand_id === 'position_closed:pl2:multi');
-    expect(l2.map((r) => [r.rr, r.trade_id])).toEqual([[3, 'a'], [-2, 'b']]);
+    expect(l2.map((r) => [r.rr, r.trade_id])).toEqual([
+      [3, 'a'],
+      [-2, 'b'],
+    ]);
     expect(rows.every((r) => r.cycle_id === 'c1')).toBe(true);
   });
 
@@ -369,7 +629,8 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
       expect(close(r.sum_hold_days, e.sum_hold_days)).toBe(true);
       expect(close(r.sum_tts3, e.sum_tts3)).toBe(true);
       expect([r.cf_entry_none, r.cf_entry_small, r.cf_entry_medium, r.cf_entry_large]).toEqual(
-        ['none', 'small', 'medium', 'large'].map((b) => e.cf_entry[b] ?? 0));
+        ['none', 'small', 'medium', 'large'].map((b) => e.cf_entry[b] ?? 0),
+      );
       expect(scopeValuesHash(r.scope_values)).toBe(r.scope_values_hash);
       // From the expected sums: avg and edge up to rounding ...
       const ind = expectedEdge(e);
@@ -378,17 +639,33 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
       // ... and from the row's own sums: bit-exact with the domain's edgeRaw().
       const own = expectedEdge(r);
       expect(r.edge_raw).toBe(own.edge);
-      expect(r.stats).toEqual({ n: r.n, avg_rr: own.avg, variance: own.variance, win_rate: r.wins / r.n, avg_hold_time_days: r.sum_hold_days / r.n,
-        time_efficiency: own.te, edge_raw: own.edge });
+      expect(r.stats).toEqual({
+        n: r.n,
+        avg_rr: own.avg,
+        variance: own.variance,
+        win_rate: r.wins / r.n,
+        avg_hold_time_days: r.sum_hold_days / r.n,
+        time_efficiency: own.te,
+        edge_raw: own.edge,
+      });
     }
     const eligible = rows.filter((r) => r.n >= nMin(popcount(r.scope_mask)));
     expect(eligible.length).toBeGreaterThan(0);
     expect(fin.edgeHistoryRows).toBe(eligible.length);
     expect(fin.edgeHistoryInserted).toBe(eligible.length);
-    const hist = await db.pool.query(`SELECT pattern_key, action_category, scope_mask, scope_values_hash, scope_signature, edge_raw, n FROM learning_edge_history WHERE module = $1 AND cycle_id = 'c1'`, [MODULE]);
+    const hist = await db.pool.query(
+      `SELECT pattern_key, action_category, scope_mask, scope_values_hash, scope_signature, edge_raw, n FROM learning_edge_history WHERE module = $1 AND cycle_id = 'c1'`,
+      [MODULE],
+    );
     expect(hist.rows).toHaveLength(eligible.length);
     for (const h of hist.rows) {
-      const r = eligible.find((x) => x.pattern_key === h.pattern_key && x.action_category === h.action_category && x.scope_mask === h.scope_mask && x.scope_values_hash === h.scope_values_hash)!;
+      const r = eligible.find(
+        (x) =>
+          x.pattern_key === h.pattern_key &&
+          x.action_category === h.action_category &&
+          x.scope_mask === h.scope_mask &&
+          x.scope_values_hash === h.scope_values_hash,
+      )!;
       expect(h.edge_raw).toBe(r.edge_raw);
       expect(h.n).toBe(r.n);
       expect(h.scope_signature).toBe(scopeSignature(r.scope_values));
@@ -407,21 +684,43 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
     }
     expect(sums.size).toBeGreaterThan(0);
     for (const [k, { pk, cat, mask, total }] of sums) {
-      const count = fixture.facts.filter((f) => f.patternKey === pk && f.category === cat &&
-        SCOPE_DIMS.every((d, i) => !(mask & (1 << i)) || f.scope[d] !== undefined)).length;
+      const count = fixture.facts.filter(
+        (f) =>
+          f.patternKey === pk &&
+          f.category === cat &&
+          SCOPE_DIMS.every((d, i) => !(mask & (1 << i)) || f.scope[d] !== undefined),
+      ).length;
       expect(total, k).toBe(count);
     }
   });
 
   it('statistics are a pure function of learning_trade_facts', async () => {
-    const { rows: facts } = await db.pool.query(`SELECT pattern_key, action_category, scope, rr, hold_time_days, time_to_s3, cf_entry_bucket FROM learning_trade_facts WHERE module = $1`, [MODULE]);
-    const fromFacts = naiveStats(facts.map((f) => ({ patternKey: f.pattern_key, category: f.action_category, scope: f.scope, rr: f.rr, hold: f.hold_time_days, tts3: f.time_to_s3, cfEntry: f.cf_entry_bucket })));
+    const { rows: facts } = await db.pool.query(
+      `SELECT pattern_key, action_category, scope, rr, hold_time_days, time_to_s3, cf_entry_bucket FROM learning_trade_facts WHERE module = $1`,
+      [MODULE],
+    );
+    const fromFacts = naiveStats(
+      facts.map((f) => ({
+        patternKey: f.pattern_key,
+        category: f.action_category,
+        scope: f.scope,
+        rr: f.rr,
+        hold: f.hold_time_days,
+        tts3: f.time_to_s3,
+        cfEntry: f.cf_entry_bucket,
+      })),
+    );
     const rows = await snapshot(db.pool);
     expect(rows).toHaveLength(fromFacts.size);
     for (const r of rows) {
       const e = fromFacts.get(`${r.pattern_key}|${r.action_category}|${r.scope_mask}|${r.scope_values_hash}`)!;
       expect([r.n, r.wins, r.n_tts3]).toEqual([e.n, e.wins, e.n_tts3]);
-      expect(close(r.sum_rr, e.sum_rr) && close(r.sum_rr_sq, e.sum_rr_sq) && close(r.sum_hold_days, e.sum_hold_days) && close(r.sum_tts3, e.sum_tts3)).toBe(true);
+      expect(
+        close(r.sum_rr, e.sum_rr) &&
+          close(r.sum_rr_sq, e.sum_rr_sq) &&
+          close(r.sum_hold_days, e.sum_hold_days) &&
+          close(r.sum_tts3, e.sum_tts3),
+      ).toBe(true);
     }
   });
 
@@ -445,26 +744,54 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
   it('a new strand later is aggregated incrementally into the same rows', async () => {
     const scope: Scope = { macro_phase: 'Good', bucket: 'micro' };
     const summary = { rr: 1.5, hold_time_days: 1 };
-    await db.pool.query(`INSERT INTO ad_strands (id, module, kind, content) VALUES ('position_closed:pz:t1', 'pm', 'position_closed', $1)`, [
-      JSON.stringify({ completed_trades: [{ trade_id: 't1', summary, actions: [{ strand_id: 'x', ts: '2026-10-01T00:00:00Z', decision_type: 'entry',
-        pattern_key: PK('S1', 'entry'), action_category: 'entry', scope }] }] }),
-    ]);
+    await db.pool.query(
+      `INSERT INTO ad_strands (id, module, kind, content) VALUES ('position_closed:pz:t1', 'pm', 'position_closed', $1)`,
+      [
+        JSON.stringify({
+          completed_trades: [
+            {
+              trade_id: 't1',
+              summary,
+              actions: [
+                {
+                  strand_id: 'x',
+                  ts: '2026-10-01T00:00:00Z',
+                  decision_type: 'entry',
+                  pattern_key: PK('S1', 'entry'),
+                  action_category: 'entry',
+                  scope,
+                },
+              ],
+            },
+          ],
+        }),
+      ],
+    );
     const before = await snapshot(db.pool);
     const r = await aggregateClosedTrades(db.pool, { module: MODULE, cycleId: 'c3' });
     expect([r.strandsRead, r.tradesAggregated, r.actionsAggregated, r.subsetUpdates]).toEqual([1, 1, 1, 3]);
     const fin = await finalizeAggregation(db.pool, { module: MODULE, cycleId: 'c3' });
     expect(fin.rowsTouched).toBe(3);
     const after = await snapshot(db.pool);
-    const row = (rows: StatsRowDb[]) => rows.find((x) => x.pattern_key === PK('S1', 'entry') && x.scope_values_hash === scopeValuesHash({ macro_phase: 'Good' }))!;
+    const row = (rows: StatsRowDb[]) =>
+      rows.find(
+        (x) => x.pattern_key === PK('S1', 'entry') && x.scope_values_hash === scopeValuesHash({ macro_phase: 'Good' }),
+      )!;
     expect(row(after).n).toBe(row(before).n + 1);
     expect(close(row(after).sum_rr, row(before).sum_rr + 1.5)).toBe(true);
     expect(row(after).edge_raw).toBe(expectedEdge(row(after)).edge);
   });
 
   it('rejects a bad shard spec and a bad batch size (configuration errors)', async () => {
-    await expect(aggregateClosedTrades(db.pool, { module: MODULE, cycleId: 'x', shard: { index: 2, count: 2 } })).rejects.toBeInstanceOf(AggregateConfigError);
-    await expect(aggregateClosedTrades(db.pool, { module: MODULE, cycleId: 'x', shard: { index: 0, count: 0 } })).rejects.toBeInstanceOf(AggregateConfigError);
-    await expect(aggregateClosedTrades(db.pool, { module: MODULE, cycleId: 'x', batchSize: 0 })).rejects.toBeInstanceOf(AggregateConfigError);
+    await expect(
+      aggregateClosedTrades(db.pool, { module: MODULE, cycleId: 'x', shard: { index: 2, count: 2 } }),
+    ).rejects.toBeInstanceOf(AggregateConfigError);
+    await expect(
+      aggregateClosedTrades(db.pool, { module: MODULE, cycleId: 'x', shard: { index: 0, count: 0 } }),
+    ).rejects.toBeInstanceOf(AggregateConfigError);
+    await expect(aggregateClosedTrades(db.pool, { module: MODULE, cycleId: 'x', batchSize: 0 })).rejects.toBeInstanceOf(
+      AggregateConfigError,
+    );
   });
 
   describe('exactly once under concurrency, sharding and resumption (fresh databases)', () => {
@@ -488,10 +815,15 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
       expect(a.actionsAggregated + b.actionsAggregated).toBe(fixture.facts.length);
       expect(a.tradesAggregated + b.tradesAggregated).toBe(44);
       expect(a.quarantined + b.quarantined).toBe(3);
-      await Promise.all([finalizeAggregation(d.pool, { module: MODULE, cycleId: 'ca' }), finalizeAggregation(d.pool, { module: MODULE, cycleId: 'cb' })]);
+      await Promise.all([
+        finalizeAggregation(d.pool, { module: MODULE, cycleId: 'ca' }),
+        finalizeAggregation(d.pool, { module: MODULE, cycleId: 'cb' }),
+      ]);
       expectSameStats(await snapshot(d.pool), single);
       const ledger = await d.pool.query(`SELECT count(*)::int AS n FROM learning_aggregated_strands`);
-      expect(ledger.rows[0].n).toBe(fixture.strands.filter((s) => s.kind === 'position_closed' && !s.id.includes(':dm')).length);
+      expect(ledger.rows[0].n).toBe(
+        fixture.strands.filter((s) => s.kind === 'position_closed' && !s.id.includes(':dm')).length,
+      );
     });
 
     it('shards 0/2 and 1/2 in parallel give the same statistics as one run', async () => {
@@ -502,7 +834,9 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
       ]);
       expect(s0.strandsRead).toBeGreaterThan(0);
       expect(s1.strandsRead).toBeGreaterThan(0);
-      expect(s0.strandsRead + s1.strandsRead).toBe(fixture.strands.filter((s) => s.kind === 'position_closed' && !s.id.includes(':dm')).length);
+      expect(s0.strandsRead + s1.strandsRead).toBe(
+        fixture.strands.filter((s) => s.kind === 'position_closed' && !s.id.includes(':dm')).length,
+      );
       expect(s0.actionsAggregated + s1.actionsAggregated).toBe(fixture.facts.length);
       expect(s0.shard).toEqual({ index: 0, count: 2 });
       const fin = await finalizeAggregation(d.pool, { module: MODULE, cycleId: 'cs' });
@@ -515,7 +849,9 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
       let last: AggregateProgress | null = null;
       await expect(
         aggregateClosedTrades(d.pool, {
-          module: MODULE, cycleId: 'cr', batchSize: 6,
+          module: MODULE,
+          cycleId: 'cr',
+          batchSize: 6,
           onProgress: (p) => {
             last = p;
             if (p.batches === 2) throw new Error('worker killed');
@@ -524,7 +860,13 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
       ).rejects.toThrow('worker killed');
       const resumedFrom = last as AggregateProgress | null;
       expect(resumedFrom?.lastStrandId).toBeTruthy();
-      const r = await aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'cr', batchSize: 6, resumeAfter: resumedFrom!.lastStrandId, resumeCounts: resumedFrom });
+      const r = await aggregateClosedTrades(d.pool, {
+        module: MODULE,
+        cycleId: 'cr',
+        batchSize: 6,
+        resumeAfter: resumedFrom!.lastStrandId,
+        resumeCounts: resumedFrom,
+      });
       expect(r.actionsAggregated).toBe(fixture.facts.length);
       expect(r.paths).toEqual({ option_a: 40, option_b: 1, legacy: 3, unresolved: 1 });
       await finalizeAggregation(d.pool, { module: MODULE, cycleId: 'cr' });
@@ -539,22 +881,37 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
       const env = new MockActivityEnvironment(undefined, { logger: quiet });
       env.on('heartbeat', (x: AggregateProgress) => beats.push(x));
       // First: a run limited to a resume point (pretend a previous attempt got through 2 batches of 5).
-      const firstIds = fixture.strands.filter((s) => s.kind === 'position_closed' && !s.id.includes(':dm')).map((s) => s.id).sort();
-      const partial = await aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'ct', batchSize: 5,
-        onProgress: (p) => { if (p.batches === 2) throw Object.assign(new Error('crash'), { progress: p }); } }).catch((e) => e.progress as AggregateProgress);
+      const firstIds = fixture.strands
+        .filter((s) => s.kind === 'position_closed' && !s.id.includes(':dm'))
+        .map((s) => s.id)
+        .sort();
+      const partial = await aggregateClosedTrades(d.pool, {
+        module: MODULE,
+        cycleId: 'ct',
+        batchSize: 5,
+        onProgress: (p) => {
+          if (p.batches === 2) throw Object.assign(new Error('crash'), { progress: p });
+        },
+      }).catch((e) => e.progress as AggregateProgress);
       expect(partial.lastStrandId).toBe(firstIds[9]);
       const resumed = new MockActivityEnvironment({ heartbeatDetails: partial }, { logger: quiet });
       resumed.on('heartbeat', (x: AggregateProgress) => beats.push(x));
-      const report = (await resumed.run(acts.aggregateClosedTrades, { module: MODULE, cycleId: 'ct', batchSize: 5 })) as AggregateReport;
+      const report = await runActivity(resumed, acts.aggregateClosedTrades, {
+        module: MODULE,
+        cycleId: 'ct',
+        batchSize: 5,
+      });
       expect(beats.length).toBe(Math.ceil((firstIds.length - 10) / 5));
       expect(beats[0].lastStrandId).toBe(firstIds[14]);
       expect(report.strandsRead).toBe(firstIds.length);
       expect(report.actionsAggregated).toBe(fixture.facts.length);
-      const fin = (await env.run(acts.finalizeAggregation, { module: MODULE, cycleId: 'ct' })) as FinalizeReport;
+      const fin = await runActivity(env, acts.finalizeAggregation, { module: MODULE, cycleId: 'ct' });
       expect(fin.rowsTouched).toBe(single.length);
       expectSameStats(await snapshot(d.pool), single);
 
-      const bad = (await env.run(acts.aggregateClosedTrades, { module: MODULE, cycleId: 'ct', shard: { index: 3, count: 2 } }).catch((e: unknown) => e)) as ApplicationFailure;
+      const bad = (await env
+        .run(acts.aggregateClosedTrades, { module: MODULE, cycleId: 'ct', shard: { index: 3, count: 2 } })
+        .catch((e: unknown) => e)) as ApplicationFailure;
       expect(bad).toBeInstanceOf(ApplicationFailure);
       expect(bad.nonRetryable).toBe(true);
       expect(bad.type).toBe('BadConfiguration');
@@ -568,15 +925,22 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
       const quiet: Logger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
       // Cycle "lost" aggregates everything, then is terminated before its finalize step.
       await aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'lost' });
-      const stale = await d.pool.query(`SELECT count(*)::int AS n FROM pattern_scope_stats WHERE last_cycle_id = 'lost'`);
+      const stale = await d.pool.query(
+        `SELECT count(*)::int AS n FROM pattern_scope_stats WHERE last_cycle_id = 'lost'`,
+      );
       expect(stale.rows[0].n).toBeGreaterThan(0);
       // The next cycle has nothing new to aggregate; its finalize repairs the lost cycle's rows.
       await aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'next' });
-      await new MockActivityEnvironment(undefined, { logger: quiet }).run(acts.finalizeAggregation, { module: MODULE, cycleId: 'next' });
+      await new MockActivityEnvironment(undefined, { logger: quiet }).run(acts.finalizeAggregation, {
+        module: MODULE,
+        cycleId: 'next',
+      });
       expectSameStats(await snapshot(d.pool), single);
       const done = await d.pool.query(`SELECT cycle_id FROM learning_finalized_cycles ORDER BY cycle_id`);
       expect(done.rows.map((r) => r.cycle_id)).toEqual(['lost', 'next']);
-      const history = await d.pool.query(`SELECT count(*)::int AS n FROM learning_edge_history WHERE cycle_id = 'lost'`);
+      const history = await d.pool.query(
+        `SELECT count(*)::int AS n FROM learning_edge_history WHERE cycle_id = 'lost'`,
+      );
       expect(history.rows[0].n).toBeGreaterThan(0);
     });
   });
@@ -605,9 +969,22 @@ describe('exactly once per trade (several strands of one trade)', () => {
     content: {
       position_id: positionId,
       ...(tradeId === null ? {} : { trade_id: tradeId }),
-      completed_trades: [{ ...(tradeId === null ? {} : { trade_id: tradeId }), summary: { rr, hold_time_days: 1 },
-        actions: [{ strand_id: `pm_action:${id}`, ts: '2026-10-01T00:00:00Z', decision_type: 'entry', pattern_key: PK('S1', 'entry'),
-          action_category: 'entry', scope: SCOPE }] }],
+      completed_trades: [
+        {
+          ...(tradeId === null ? {} : { trade_id: tradeId }),
+          summary: { rr, hold_time_days: 1 },
+          actions: [
+            {
+              strand_id: `pm_action:${id}`,
+              ts: '2026-10-01T00:00:00Z',
+              decision_type: 'entry',
+              pattern_key: PK('S1', 'entry'),
+              action_category: 'entry',
+              scope: SCOPE,
+            },
+          ],
+        },
+      ],
     },
   });
   /** A legacy writer's close holding several trades of one position (rr on each entry, an action_context each). */
@@ -617,8 +994,13 @@ describe('exactly once per trade (several strands of one trade)', () => {
     trade_id: null,
     content: {
       position_id: positionId,
-      completed_trades: trades.map((t) => ({ trade_id: t.tradeId, rr: t.rr, hold_time_days: 1, decision_type: 'entry',
-        action_context: { uptrend_state: 'S1', bucket: 'micro' } })),
+      completed_trades: trades.map((t) => ({
+        trade_id: t.tradeId,
+        rr: t.rr,
+        hold_time_days: 1,
+        decision_type: 'entry',
+        action_context: { uptrend_state: 'S1', bucket: 'micro' },
+      })),
     },
     regime_context: { macro: { phase: 'Good' } },
   });
@@ -627,34 +1009,71 @@ describe('exactly once per trade (several strands of one trade)', () => {
     for (const s of strands) {
       await pool.query(
         `INSERT INTO ad_strands (id, module, kind, position_id, trade_id, content, regime_context) VALUES ($1, 'pm', 'position_closed', $2, $3, $4, $5)`,
-        [s.id, s.position_id, s.trade_id, JSON.stringify(s.content), s.regime_context === undefined ? null : JSON.stringify(s.regime_context)],
+        [
+          s.id,
+          s.position_id,
+          s.trade_id,
+          JSON.stringify(s.content),
+          s.regime_context === undefined ? null : JSON.stringify(s.regime_context),
+        ],
       );
     }
   };
   const factsOf = async (pool: pg.Pool) =>
-    (await pool.query<{ strand_id: string; position_id: string | null; trade_id: string | null; rr: number }>(
-      `SELECT strand_id, position_id, trade_id, rr FROM learning_trade_facts ORDER BY strand_id, action_index`)).rows;
+    (
+      await pool.query<{ strand_id: string; position_id: string | null; trade_id: string | null; rr: number }>(
+        `SELECT strand_id, position_id, trade_id, rr FROM learning_trade_facts ORDER BY strand_id, action_index`,
+      )
+    ).rows;
   const quarantineOf = async (pool: pg.Pool) =>
-    (await pool.query<{ strand_id: string; stage: string; reason: string; payload: unknown; path: string }>(
-      `SELECT q.strand_id, q.stage, q.reason, q.payload, l.path FROM learning_quarantine q
-         LEFT JOIN learning_aggregated_strands l ON l.strand_id = q.strand_id AND l.module = 'pm' ORDER BY q.strand_id`)).rows;
+    (
+      await pool.query<{ strand_id: string; stage: string; reason: string; payload: unknown; path: string }>(
+        `SELECT q.strand_id, q.stage, q.reason, q.payload, l.path FROM learning_quarantine q
+         LEFT JOIN learning_aggregated_strands l ON l.strand_id = q.strand_id AND l.module = 'pm' ORDER BY q.strand_id`,
+      )
+    ).rows;
   const guardOf = async (pool: pg.Pool) =>
-    (await pool.query<{ position_id: string; trade_id: string; strand_id: string }>(
-      `SELECT position_id, trade_id, strand_id FROM learning_counted_trades WHERE module = 'pm' ORDER BY position_id, trade_id`)).rows;
+    (
+      await pool.query<{ position_id: string; trade_id: string; strand_id: string }>(
+        `SELECT position_id, trade_id, strand_id FROM learning_counted_trades WHERE module = 'pm' ORDER BY position_id, trade_id`,
+      )
+    ).rows;
   /** n of the 1-dim row {macro_phase: Good} of the entry pattern: how many times a trade's outcome was counted. */
   const nGood = async (pool: pg.Pool, patternKey = PK('S1', 'entry')) => {
-    const { rows } = await pool.query(`SELECT n, sum_rr FROM pattern_scope_stats WHERE module = 'pm' AND pattern_key = $1 AND scope_values_hash = $2`,
-      [patternKey, scopeValuesHash({ macro_phase: 'Good' })]);
+    const { rows } = await pool.query(
+      `SELECT n, sum_rr FROM pattern_scope_stats WHERE module = 'pm' AND pattern_key = $1 AND scope_values_hash = $2`,
+      [patternKey, scopeValuesHash({ macro_phase: 'Good' })],
+    );
     return rows[0] ? { n: rows[0].n as number, sumRr: rows[0].sum_rr as number } : { n: 0, sumRr: 0 };
   };
 
   it('decideTrades: first by strand id wins; a multi-trade strand is quarantined whole and claims none of its trades', () => {
     const plan = (strandId: string, keys: [string, string][]): StrandPlan => ({
-      strandId, path: 'legacy', facts: [], trades: emptyTradeCounts(), tradeKeys: keys.map(([positionId, tradeId]) => ({ positionId, tradeId })),
+      strandId,
+      path: 'legacy',
+      facts: [],
+      trades: emptyTradeCounts(),
+      tradeKeys: keys.map(([positionId, tradeId]) => ({ positionId, tradeId })),
     });
-    const d = decideTrades([plan('a', [['p', '1']]), plan('b', [['p', '1'], ['p', '2']]), plan('c', [['p', '2']]), plan('d', [['p', '3'], ['p', '3']])],
-      new Map([['p\u00003', 'zz']]));
-    expect([...d.claims.entries()].map(([, v]) => [v.key.tradeId, v.strandId])).toEqual([['1', 'a'], ['2', 'c']]);
+    const d = decideTrades(
+      [
+        plan('a', [['p', '1']]),
+        plan('b', [
+          ['p', '1'],
+          ['p', '2'],
+        ]),
+        plan('c', [['p', '2']]),
+        plan('d', [
+          ['p', '3'],
+          ['p', '3'],
+        ]),
+      ],
+      new Map([['p\u00003', 'zz']]),
+    );
+    expect([...d.claims.entries()].map(([, v]) => [v.key.tradeId, v.strandId])).toEqual([
+      ['1', 'a'],
+      ['2', 'c'],
+    ]);
     expect([...d.rejected.keys()]).toEqual(['b', 'd']);
     expect(d.rejected.get('b')!.reason).toMatch(/trade_id "1"\) already counted by strand a \(same batch/);
     expect(d.rejected.get('d')!.reason).toMatch(/already counted by strand zz/);
@@ -678,13 +1097,25 @@ describe('exactly once per trade (several strands of one trade)', () => {
     expect([r.quarantined, r.duplicateTrades]).toEqual([1, 1]);
     expect(r.actionsAggregated).toBe(3);
     const facts = await factsOf(d.pool);
-    expect(facts.map((f) => [f.strand_id, f.rr])).toEqual([['legacy:close:pd1:t1', 2], ['position_closed:pn1:x', 1], ['position_closed:pn1:y', 1]]);
+    expect(facts.map((f) => [f.strand_id, f.rr])).toEqual([
+      ['legacy:close:pd1:t1', 2],
+      ['position_closed:pn1:x', 1],
+      ['position_closed:pn1:y', 1],
+    ]);
     const q = await quarantineOf(d.pool);
     expect(q).toHaveLength(1);
     expect(q[0]).toMatchObject({ strand_id: 'position_closed:pd1:t1', stage: 'aggregate', path: 'quarantined' });
-    expect(q[0].reason).toMatch(/trade \(position_id "pd1", trade_id "t1"\) already counted by strand legacy:close:pd1:t1/);
-    expect(q[0].payload).toEqual({ duplicate_trades: [{ position_id: 'pd1', trade_id: 't1', counted_by: 'legacy:close:pd1:t1', counted_in: 'this_batch' }] });
-    const ledger = await d.pool.query(`SELECT strand_id, path, n_actions FROM learning_aggregated_strands WHERE strand_id = 'position_closed:pd1:t1'`);
+    expect(q[0].reason).toMatch(
+      /trade \(position_id "pd1", trade_id "t1"\) already counted by strand legacy:close:pd1:t1/,
+    );
+    expect(q[0].payload).toEqual({
+      duplicate_trades: [
+        { position_id: 'pd1', trade_id: 't1', counted_by: 'legacy:close:pd1:t1', counted_in: 'this_batch' },
+      ],
+    });
+    const ledger = await d.pool.query(
+      `SELECT strand_id, path, n_actions FROM learning_aggregated_strands WHERE strand_id = 'position_closed:pd1:t1'`,
+    );
     expect(ledger.rows[0]).toMatchObject({ path: 'quarantined', n_actions: 0 });
     expect(await guardOf(d.pool)).toEqual([{ position_id: 'pd1', trade_id: 't1', strand_id: 'legacy:close:pd1:t1' }]);
     await finalizeAggregation(d.pool, { module: MODULE, cycleId: 'd1' });
@@ -707,7 +1138,10 @@ describe('exactly once per trade (several strands of one trade)', () => {
     // and ours for trade b, which sorts after the legacy strand but must still count b.
     await insert(d.pool, [
       optionA('position_closed:pd2:a:dup', 'pd2', 'a', 9),
-      legacyMulti('legacy:pd2', 'pd2', [{ tradeId: 'a', rr: 7 }, { tradeId: 'b', rr: 8 }]),
+      legacyMulti('legacy:pd2', 'pd2', [
+        { tradeId: 'a', rr: 7 },
+        { tradeId: 'b', rr: 8 },
+      ]),
       optionA('position_closed:pd2:b', 'pd2', 'b', -0.5),
     ]);
     const c2 = await aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'e2', batchSize: 2 });
@@ -719,7 +1153,9 @@ describe('exactly once per trade (several strands of one trade)', () => {
       ['legacy:pd2', 'quarantined', 'aggregate'],
       ['position_closed:pd2:a:dup', 'quarantined', 'aggregate'],
     ]);
-    expect(q[0].reason).toMatch(/trade \(position_id "pd2", trade_id "a"\) already counted by strand position_closed:pd2:a;.*whole strand/);
+    expect(q[0].reason).toMatch(
+      /trade \(position_id "pd2", trade_id "a"\) already counted by strand position_closed:pd2:a;.*whole strand/,
+    );
     expect(q[1].reason).toMatch(/already counted by strand position_closed:pd2:a$/);
     // No guard row of the quarantined legacy strand's trade b: ours counted it.
     expect(await guardOf(d.pool)).toEqual([
@@ -735,7 +1171,10 @@ describe('exactly once per trade (several strands of one trade)', () => {
     expect(good.n).toBe(2);
     expect(close(good.sumRr, 1)).toBe(true);
     expect((await nGood(d.pool, PK('S1', 'entry'))).n).toBe(2);
-    const legacyRows = await d.pool.query(`SELECT count(*)::int AS n FROM pattern_scope_stats WHERE pattern_key <> $1`, [PK('S1', 'entry')]);
+    const legacyRows = await d.pool.query(
+      `SELECT count(*)::int AS n FROM pattern_scope_stats WHERE pattern_key <> $1`,
+      [PK('S1', 'entry')],
+    );
     expect(legacyRows.rows[0].n).toBe(0);
   });
 
@@ -756,8 +1195,18 @@ describe('exactly once per trade (several strands of one trade)', () => {
       const runs = await Promise.all([
         aggregateClosedTrades(d.pool, { module: MODULE, cycleId: `k${round}a`, batchSize: 3 }),
         aggregateClosedTrades(d.pool, { module: MODULE, cycleId: `k${round}b`, batchSize: 7 }),
-        aggregateClosedTrades(d.pool, { module: MODULE, cycleId: `k${round}c`, batchSize: 5, shard: { index: 0, count: 2 } }),
-        aggregateClosedTrades(d.pool, { module: MODULE, cycleId: `k${round}c`, batchSize: 5, shard: { index: 1, count: 2 } }),
+        aggregateClosedTrades(d.pool, {
+          module: MODULE,
+          cycleId: `k${round}c`,
+          batchSize: 5,
+          shard: { index: 0, count: 2 },
+        }),
+        aggregateClosedTrades(d.pool, {
+          module: MODULE,
+          cycleId: `k${round}c`,
+          batchSize: 5,
+          shard: { index: 1, count: 2 },
+        }),
       ]);
       const sum = (f: (r: AggregateReport) => number) => runs.reduce((a, r) => a + f(r), 0);
       expect(sum((r) => r.tradesAggregated)).toBe(TRADES);
@@ -782,7 +1231,11 @@ describe('exactly once per trade (several strands of one trade)', () => {
       const ledger = await d.pool.query(`SELECT count(*)::int AS n FROM learning_aggregated_strands`);
       expect(ledger.rows[0].n).toBe(strands.length);
 
-      await Promise.all([...new Set(runs.map((r) => r.cycleId))].map((cycleId) => finalizeAggregation(d.pool, { module: MODULE, cycleId })));
+      await Promise.all(
+        [...new Set(runs.map((r) => r.cycleId))].map((cycleId) =>
+          finalizeAggregation(d.pool, { module: MODULE, cycleId }),
+        ),
+      );
       const good = await nGood(d.pool);
       expect(good.n).toBe(TRADES);
       const expectedSum = Array.from({ length: TRADES }, (_, i) => (i % 7) - 2).reduce((a, b) => a + b, 0);

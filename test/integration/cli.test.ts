@@ -15,7 +15,12 @@ let stopWorker: () => Promise<void>;
 async function pmctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(projectPath('bin', 'pmctl'), args, {
-      env: { ...process.env, DATABASE_URL: db.url, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: h.taskQueue },
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TEMPORAL_TASK_QUEUE: h.taskQueue,
+      },
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
@@ -39,7 +44,8 @@ describe('pmctl', () => {
   it('has --help on every command', async () => {
     const top = await pmctl('--help');
     expect(top.code).toBe(0);
-    for (const cmd of ['dev', 'worker', 'migrate', 'position', 'action', 'cycle', 'schedule', 'overrides', 'validate']) expect(top.stdout).toContain(cmd);
+    for (const cmd of ['dev', 'worker', 'migrate', 'position', 'action', 'cycle', 'schedule', 'overrides', 'validate'])
+      expect(top.stdout).toContain(cmd);
     const sub = await pmctl('schedule', 'backfill', '--help');
     expect(sub.code).toBe(0);
     expect(sub.stdout).toContain('--from <date>');
@@ -62,18 +68,65 @@ describe('pmctl', () => {
 
   it('opens, records, closes, runs a cycle and validates, with --json output', async () => {
     const regime = JSON.stringify({ macro: { phase: 'Good' } });
-    const opened = await pmctl('position', 'open', '--id', 'cli1', '--trade', 't', '--symbol', 'CLI', '--timeframe', '4h', '--entry-price', '2', '--entry-time', '2026-11-01T00:00:00Z', '--regime', regime, '--book', `cli-${h.taskQueue}`, '--json');
+    const opened = await pmctl(
+      'position',
+      'open',
+      '--id',
+      'cli1',
+      '--trade',
+      't',
+      '--symbol',
+      'CLI',
+      '--timeframe',
+      '4h',
+      '--entry-price',
+      '2',
+      '--entry-time',
+      '2026-11-01T00:00:00Z',
+      '--regime',
+      regime,
+      '--book',
+      `cli-${h.taskQueue}`,
+      '--json',
+    );
     expect(opened.code, opened.stderr).toBe(0);
     expect(JSON.parse(opened.stdout)).toMatchObject({ positionId: 'cli1', started: true });
 
-    const action = JSON.stringify({ positionId: 'cli1', ts: '2026-11-01T00:00:00Z', decisionType: 'entry', sizeFrac: 0.4, context: { uptrend_state: 'S1', buy_flag: true }, regimeContext: { macro: { phase: 'Good' } } });
+    const action = JSON.stringify({
+      positionId: 'cli1',
+      ts: '2026-11-01T00:00:00Z',
+      decisionType: 'entry',
+      sizeFrac: 0.4,
+      context: { uptrend_state: 'S1', buy_flag: true },
+      regimeContext: { macro: { phase: 'Good' } },
+    });
     const recorded = await pmctl('action', 'record', action, '--json');
     expect(recorded.code, recorded.stderr).toBe(0);
-    expect(JSON.parse(recorded.stdout).v5).toMatchObject({ pattern_key: 'module=pm|pattern_key=uptrend.S1.buy_flag', action_category: 'entry', scope: { macro_phase: 'Good', timeframe: '4h' } });
+    expect(JSON.parse(recorded.stdout).v5).toMatchObject({
+      pattern_key: 'module=pm|pattern_key=uptrend.S1.buy_flag',
+      action_category: 'entry',
+      scope: { macro_phase: 'Good', timeframe: '4h' },
+    });
 
-    const closed = await pmctl('position', 'close', 'cli1', '--exit-price', '2.5', '--exit-time', '2026-11-03T00:00:00Z', '--exit-reason', 'target', '--min-price', '1.9', '--json');
+    const closed = await pmctl(
+      'position',
+      'close',
+      'cli1',
+      '--exit-price',
+      '2.5',
+      '--exit-time',
+      '2026-11-03T00:00:00Z',
+      '--exit-reason',
+      'target',
+      '--min-price',
+      '1.9',
+      '--json',
+    );
     expect(closed.code, closed.stderr).toBe(0);
-    expect(JSON.parse(closed.stdout).final).toMatchObject({ status: 'closed', closedStrandId: 'position_closed:cli1:t' });
+    expect(JSON.parse(closed.stdout).final).toMatchObject({
+      status: 'closed',
+      closedStrandId: 'position_closed:cli1:t',
+    });
     const again = await pmctl('position', 'close', 'cli1', '--exit-price', '2.5', '--exit-reason', 'again');
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/position cli1 is not open .*nothing written/);
@@ -93,7 +146,17 @@ describe('pmctl', () => {
     const report = JSON.parse(after.stdout);
     expect(report.steps[2]).toMatchObject({ verdict: 'ok', numbers: { byPath: { option_a: 1 }, pending: 0 } });
 
-    const applied = await pmctl('overrides', 'apply', JSON.stringify({ pattern_key: 'module=pm|pattern_key=uptrend.S1.buy_flag', action_category: 'entry', scope: { macro_phase: 'Good' }, size_frac: 0.3 }), '--json');
+    const applied = await pmctl(
+      'overrides',
+      'apply',
+      JSON.stringify({
+        pattern_key: 'module=pm|pattern_key=uptrend.S1.buy_flag',
+        action_category: 'entry',
+        scope: { macro_phase: 'Good' },
+        size_frac: 0.3,
+      }),
+      '--json',
+    );
     expect(applied.code, applied.stderr).toBe(0);
     expect(JSON.parse(applied.stdout)).toMatchObject({ size_frac: 0.3, size_mult: 1 }); // one trade: no lesson yet
   });
@@ -104,7 +167,9 @@ describe('pmctl', () => {
       `INSERT INTO learning_lessons (id, module, pattern_key, action_category, lesson_type, scope_mask, scope_values_hash, scope_dims, scope_values, effect, stats, lesson_strength, status)
        VALUES ('ls_x', 'pm', 'k', 'entry', 'pm_strength', 1, 'h', '{macro_phase}', '{"macro_phase":"Good"}', '{}', '{}', 0.1, 'active')`,
     );
-    await db.pool.query(`UPDATE learning_configs SET config_data = config_data - 'pattern_strength_overrides' WHERE module_id = 'pm'`);
+    await db.pool.query(
+      `UPDATE learning_configs SET config_data = config_data - 'pattern_strength_overrides' WHERE module_id = 'pm'`,
+    );
     const v = await pmctl('validate');
     expect(v.code).toBe(1);
     expect(v.stdout).toMatch(/\[BROKEN \] 5\. overrides materialized/);

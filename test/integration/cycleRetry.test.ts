@@ -58,8 +58,14 @@ describe('aggregate retried after a failure', () => {
       ['module=pm|pattern_key=uptrend.S1.buy_flag', scopeValuesHash({ macro_phase: 'Good' })],
     );
     expect(rows[0].n).toBe(6);
-    expect(rows[0].sum_rr).toBeCloseTo(rrs.reduce((a, b) => a + b, 0), 12);
-    expect(rows[0].sum_rr_sq).toBeCloseTo(rrs.reduce((a, b) => a + b * b, 0), 12);
+    expect(rows[0].sum_rr).toBeCloseTo(
+      rrs.reduce((a, b) => a + b, 0),
+      12,
+    );
+    expect(rows[0].sum_rr_sq).toBeCloseTo(
+      rrs.reduce((a, b) => a + b * b, 0),
+      12,
+    );
     expect(rows[0].wins).toBe(4);
     const ledger = await db.pool.query('SELECT count(*)::int AS n FROM learning_aggregated_strands');
     expect(ledger.rows[0].n).toBe(6);

@@ -12,7 +12,13 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { createTestDb, type TestDb } from '../support/db';
 import { activityAttempts, spawnWorkerProcess, waitFor, type WorkerProcess } from '../support/workerProcess';
-import { diffSnapshots, faultFreeSnapshot, insertClosedStrands, learningSnapshot, type InsertedStrands } from '../support/closedStrands';
+import {
+  diffSnapshots,
+  faultFreeSnapshot,
+  insertClosedStrands,
+  learningSnapshot,
+  type InsertedStrands,
+} from '../support/closedStrands';
 import { runCycleNow } from '../../src/temporal/schedule';
 import type { LearningCycleReport } from '../../workflows/learningCycle';
 
@@ -69,7 +75,12 @@ describe('database connections killed while a learning cycle runs', () => {
     const t0 = Date.now();
     const log = (m: string) => console.log(`[dbOutage +${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
     reference = faultFreeSnapshot(inject('adminDatabaseUrl'), STRANDS, { batchSize: BATCH });
-    worker = await spawnWorkerProcess({ temporalAddress: inject('temporalAddress'), databaseUrl: db.url, taskQueue, name: 'worker' });
+    worker = await spawnWorkerProcess({
+      temporalAddress: inject('temporalAddress'),
+      databaseUrl: db.url,
+      taskQueue,
+      name: 'worker',
+    });
     let workerExit: string | null = null;
     void worker.exited.then((e) => {
       workerExit = JSON.stringify(e);
@@ -79,7 +90,11 @@ describe('database connections killed while a learning cycle runs', () => {
 
     // Outage 1: in the middle of the aggregation.
     const threshold = BATCH + Math.floor(Math.random() * 2 * BATCH);
-    await waitFor(`ledger ≥ ${threshold}`, async () => (await count('SELECT count(*) AS n FROM learning_aggregated_strands')) >= threshold, 60_000);
+    await waitFor(
+      `ledger ≥ ${threshold}`,
+      async () => (await count('SELECT count(*) AS n FROM learning_aggregated_strands')) >= threshold,
+      60_000,
+    );
     const before1 = await count('SELECT count(*) AS n FROM learning_aggregated_strands');
     const killed1 = await outage(5_000);
     log(`outage 1 (aggregate, ledger ${before1}/${inserted.strands}): ${killed1} backends terminated in 5 s`);
@@ -91,11 +106,13 @@ describe('database connections killed while a learning cycle runs', () => {
       'finalize running',
       async () => {
         if (workerExit) throw new Error(`the worker process died (${workerExit}):\n${worker?.output().slice(-3000)}`);
-        return (await count(
-          `SELECT count(*) AS n FROM pg_stat_activity
+        return (
+          (await count(
+            `SELECT count(*) AS n FROM pg_stat_activity
             WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'
               AND (query LIKE '%agg_finalize_rows%' OR query LIKE '%last_cycle_id = $2 AND id > $3%')`,
-        )) > 0;
+          )) > 0
+        );
       },
       90_000,
       20,

@@ -23,8 +23,24 @@ const rrB = Array.from({ length: 16 }, (_, i) => -1 + (i % 4) * 0.2); // -1.0 ..
 const HOLD = 2;
 
 const trades: TradeSpec[] = [
-  ...rrA.map((rr, i) => ({ positionId: `A${i}`, rr, macro: 'Good', bucket: 'micro', holdDays: HOLD, entryTime: new Date(Date.UTC(2026, 9, 1 + i)).toISOString(), entryContext: { uptrend_state: 'S1', buy_flag: true } })),
-  ...rrB.map((rr, i) => ({ positionId: `B${i}`, rr, macro: 'Dip', bucket: 'mid', holdDays: HOLD, entryTime: new Date(Date.UTC(2026, 9, 1 + i)).toISOString(), entryContext: { uptrend_state: 'S2', first_dip_buy_flag: true } })),
+  ...rrA.map((rr, i) => ({
+    positionId: `A${i}`,
+    rr,
+    macro: 'Good',
+    bucket: 'micro',
+    holdDays: HOLD,
+    entryTime: new Date(Date.UTC(2026, 9, 1 + i)).toISOString(),
+    entryContext: { uptrend_state: 'S1', buy_flag: true },
+  })),
+  ...rrB.map((rr, i) => ({
+    positionId: `B${i}`,
+    rr,
+    macro: 'Dip',
+    bucket: 'mid',
+    holdDays: HOLD,
+    entryTime: new Date(Date.UTC(2026, 9, 1 + i)).toISOString(),
+    entryContext: { uptrend_state: 'S2', first_dip_buy_flag: true },
+  })),
 ];
 const PK_A = 'module=pm|pattern_key=uptrend.S1.buy_flag';
 const PK_B = 'module=pm|pattern_key=uptrend.S2.first_dip_buy';
@@ -50,10 +66,14 @@ async function statsRow(patternKey: string, category: string, scope: Record<stri
 }
 
 async function snapshot() {
-  const stats = await db.pool.query(`SELECT pattern_key, action_category, scope_mask, scope_values_hash, n, sum_rr, sum_rr_sq, wins, edge_raw FROM pattern_scope_stats ORDER BY 1,2,3,4`);
+  const stats = await db.pool.query(
+    `SELECT pattern_key, action_category, scope_mask, scope_values_hash, n, sum_rr, sum_rr_sq, wins, edge_raw FROM pattern_scope_stats ORDER BY 1,2,3,4`,
+  );
   const ledger = await db.pool.query(`SELECT count(*)::int AS n FROM learning_aggregated_strands`);
   const facts = await db.pool.query(`SELECT count(*)::int AS n FROM learning_trade_facts`);
-  const lessons = await db.pool.query(`SELECT id, status, created_at, lesson_strength FROM learning_lessons ORDER BY id`);
+  const lessons = await db.pool.query(
+    `SELECT id, status, created_at, lesson_strength FROM learning_lessons ORDER BY id`,
+  );
   return { stats: stats.rows, ledger: ledger.rows[0].n, facts: facts.rows[0].n, lessons: lessons.rows };
 }
 
@@ -64,14 +84,26 @@ describe('learningCycle through Temporal', () => {
     const { report } = await runCycleNow(h.client, { module: 'pm' }, { taskQueue: h.taskQueue });
     firstReport = report;
     expect(report?.step).toBe('done');
-    expect(report?.aggregate).toMatchObject({ tradesAggregated: 40, actionsAggregated: 80, paths: { option_a: 40, option_b: 0, legacy: 0, unresolved: 0 }, quarantined: 0 });
+    expect(report?.aggregate).toMatchObject({
+      tradesAggregated: 40,
+      actionsAggregated: 80,
+      paths: { option_a: 40, option_b: 0, legacy: 0, unresolved: 0 },
+      quarantined: 0,
+    });
 
     // Entry actions of A: scope {macro_phase, market_family, bucket, timeframe} → 15 subsets each.
     const a = expectedEdge(rrA, 1 / (1 + HOLD)); // no action in S3 before the exit: tts3 = hold
-    for (const scope of <Record<string, string>[]>[{ macro_phase: 'Good' }, { bucket: 'micro', macro_phase: 'Good' }, { macro_phase: 'Good', market_family: 'lowcaps', bucket: 'micro', timeframe: '1h' }]) {
+    for (const scope of <Record<string, string>[]>[
+      { macro_phase: 'Good' },
+      { bucket: 'micro', macro_phase: 'Good' },
+      { macro_phase: 'Good', market_family: 'lowcaps', bucket: 'micro', timeframe: '1h' },
+    ]) {
       const row = await statsRow(PK_A, 'entry', scope);
       expect(row.n).toBe(24);
-      expect(row.sum_rr).toBeCloseTo(rrA.reduce((x, y) => x + y, 0), 9);
+      expect(row.sum_rr).toBeCloseTo(
+        rrA.reduce((x, y) => x + y, 0),
+        9,
+      );
       expect(row.wins).toBe(24);
       expect(row.edge_raw).toBeCloseTo(a.edge, 9);
       expect(row.stats.avg_rr).toBeCloseTo(a.avg, 9);
@@ -85,12 +117,16 @@ describe('learningCycle through Temporal', () => {
     expect(rowB.edge_raw).toBeCloseTo(b.edge, 9);
     // The exit pattern pools both: n = 40 on the shared dims.
     expect((await statsRow('module=pm|pattern_key=uptrend.S3.exit', 'exit', { market_family: 'lowcaps' })).n).toBe(40);
-    const total = await db.pool.query(`SELECT count(*)::int AS n FROM pattern_scope_stats WHERE pattern_key = $1`, [PK_A]);
+    const total = await db.pool.query(`SELECT count(*)::int AS n FROM pattern_scope_stats WHERE pattern_key = $1`, [
+      PK_A,
+    ]);
     expect(total.rows[0].n).toBe(15);
 
     // Lessons: A's k=1 rows tie on edge; the three lowest masks win (macro_phase 1, market_family 32, bucket 64);
     // k=2 rows add no incremental edge over their parents. B qualifies as candidate only (n 16 < 20).
-    const lessons = await db.pool.query(`SELECT * FROM learning_lessons WHERE pattern_key = $1 ORDER BY scope_mask`, [PK_A]);
+    const lessons = await db.pool.query(`SELECT * FROM learning_lessons WHERE pattern_key = $1 ORDER BY scope_mask`, [
+      PK_A,
+    ]);
     expect(lessons.rows.map((l) => l.scope_mask)).toEqual([1, 32, 64]);
     for (const l of lessons.rows) {
       expect(l.status).toBe('active');
@@ -106,7 +142,8 @@ describe('learningCycle through Temporal', () => {
     expect(lessonsB.rows.every((l) => l.status === 'candidate')).toBe(true);
 
     // Config: every active lesson became a strength override; B's candidates did not.
-    const cfg = (await db.pool.query(`SELECT config_data FROM learning_configs WHERE module_id = 'pm'`)).rows[0].config_data;
+    const cfg = (await db.pool.query(`SELECT config_data FROM learning_configs WHERE module_id = 'pm'`)).rows[0]
+      .config_data;
     const active = await db.pool.query(`SELECT count(*)::int AS n FROM learning_lessons WHERE status = 'active'`);
     expect(cfg.pattern_strength_overrides).toHaveLength(active.rows[0].n);
     expect(cfg.override_version).toBe(report?.cycleId);
@@ -117,13 +154,17 @@ describe('learningCycle through Temporal', () => {
     expect(cfg.pattern_strength_overrides.some((o: { pattern_key: string }) => o.pattern_key === PK_B)).toBe(false);
 
     // Edge history: one point per row with n ≥ N_min(k), all at the run's time (its slot, for scheduled runs).
-    const hist = await db.pool.query(`SELECT DISTINCT ts FROM learning_edge_history WHERE cycle_id = $1`, [report?.cycleId]);
+    const hist = await db.pool.query(`SELECT DISTINCT ts FROM learning_edge_history WHERE cycle_id = $1`, [
+      report?.cycleId,
+    ]);
     expect(hist.rows.map((r) => r.ts.toISOString())).toEqual([report?.startedAt]);
     const eligible = await db.pool.query(
       `SELECT count(*)::int AS n FROM pattern_scope_stats
         WHERE n >= (ARRAY[10,10,20,20,30,30,50,50,50,50])[length(replace(scope_mask::bit(10)::text, '0', ''))]`,
     );
-    const written = await db.pool.query(`SELECT count(*)::int AS n FROM learning_edge_history WHERE cycle_id = $1`, [report?.cycleId]);
+    const written = await db.pool.query(`SELECT count(*)::int AS n FROM learning_edge_history WHERE cycle_id = $1`, [
+      report?.cycleId,
+    ]);
     expect(written.rows[0].n).toBe(eligible.rows[0].n);
   });
 
@@ -138,7 +179,8 @@ describe('learningCycle through Temporal', () => {
     const a = expectedEdge(rrA, 1 / 3);
     const strength = Math.min(1, Math.abs(a.edge) / 20);
     // One-dim overrides: w_spec = 0.1^1.5; no half-life (edge history too short) → w_decay 1.
-    const weight = Math.tanh(Math.abs(a.edge)) * (1 - Math.exp(-24 / 25)) * (1 / (1 + a.variance)) * 0.1 ** 1.5 * strength;
+    const weight =
+      Math.tanh(Math.abs(a.edge)) * (1 - Math.exp(-24 / 25)) * (1 / (1 + a.variance)) * 0.1 ** 1.5 * strength;
     expect(weight).toBeLessThan(0.02); // below the default minimum weight: reported, not applied
 
     const runtime = new OverridesRuntime(db.pool, { checkIntervalMs: 0 });
@@ -152,7 +194,9 @@ describe('learningCycle through Temporal', () => {
     expect(runtime.loads).toBe(1);
 
     // The constants are defaults that config_data may override (and the cycle leaves such keys alone).
-    await db.pool.query(`UPDATE learning_configs SET config_data = config_data || '{"runtime_params": {"min_weight": 0.001}}'::jsonb WHERE module_id = 'pm'`);
+    await db.pool.query(
+      `UPDATE learning_configs SET config_data = config_data || '{"runtime_params": {"min_weight": 0.001}}'::jsonb WHERE module_id = 'pm'`,
+    );
     const tuned = await runtime.apply(planned); // the same runtime sees the edit: updated_at changed
     expect(runtime.loads).toBe(2);
     expect(tuned.explanation.matched.filter((m) => m.kind === 'strength')).toHaveLength(3);
@@ -160,7 +204,12 @@ describe('learningCycle through Temporal', () => {
     expect(tuned.size_mult).toBeCloseTo(1 + Math.min(c, 0.02), 12);
     expect(tuned.size_frac).toBeCloseTo(0.5 * tuned.size_mult, 12);
     // A full exit is never resized.
-    const exit = await new OverridesRuntime(db.pool, { checkIntervalMs: 0 }).apply({ ...planned, decisionType: 'exit', sizeFrac: 1, context: { uptrend_state: 'S3', bucket: 'micro', market_family: 'lowcaps' } });
+    const exit = await new OverridesRuntime(db.pool, { checkIntervalMs: 0 }).apply({
+      ...planned,
+      decisionType: 'exit',
+      sizeFrac: 1,
+      context: { uptrend_state: 'S3', bucket: 'micro', market_family: 'lowcaps' },
+    });
     expect(exit.size_frac).toBe(1);
   });
 
@@ -172,7 +221,9 @@ describe('learningCycle through Temporal', () => {
     expect(after.stats).toEqual(before.stats);
     expect(after.ledger).toBe(40);
     expect(after.facts).toBe(80);
-    expect(after.lessons.map((l) => [l.id, l.status, l.created_at.toISOString()])).toEqual(before.lessons.map((l) => [l.id, l.status, l.created_at.toISOString()]));
+    expect(after.lessons.map((l) => [l.id, l.status, l.created_at.toISOString()])).toEqual(
+      before.lessons.map((l) => [l.id, l.status, l.created_at.toISOString()]),
+    );
     const v = await validateDataflow(db.pool);
     expect(v.steps.slice(0, 5).map((st) => st.verdict)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
     expect(v.verdict).not.toBe('broken');

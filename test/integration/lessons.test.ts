@@ -2,6 +2,7 @@
  * Build-lessons step (spec §5) on a real PostgreSQL: seeded pattern_scope_stats rows (sufficient stats
  * chosen so edge_raw is known), edge history, trade facts → learning_lessons + learning_latent_factors.
  */
+import { runActivity } from '../support/activityEnv';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -56,15 +57,39 @@ async function seedStats(s: Seed): Promise<number> {
      ON CONFLICT ON CONSTRAINT pattern_scope_stats_key DO UPDATE SET
        n = EXCLUDED.n, sum_rr = EXCLUDED.sum_rr, sum_rr_sq = EXCLUDED.sum_rr_sq, wins = EXCLUDED.wins,
        sum_hold_days = EXCLUDED.sum_hold_days, edge_raw = EXCLUDED.edge_raw, stats = EXCLUDED.stats`,
-    [s.module ?? 'pm', s.pk, s.cat, scopeMask(s.scope), scopeValuesHash(s.scope), JSON.stringify(s.scope),
-     s.n, s.n * s.avg, s.n * (s.variance + s.avg * s.avg), Math.round(s.n / 2), s.n * hold,
-     en, es, em, el, xn, xs, xm, xl, edge, JSON.stringify({ n: s.n, edge_raw: edge })],
+    [
+      s.module ?? 'pm',
+      s.pk,
+      s.cat,
+      scopeMask(s.scope),
+      scopeValuesHash(s.scope),
+      JSON.stringify(s.scope),
+      s.n,
+      s.n * s.avg,
+      s.n * (s.variance + s.avg * s.avg),
+      Math.round(s.n / 2),
+      s.n * hold,
+      en,
+      es,
+      em,
+      el,
+      xn,
+      xs,
+      xm,
+      xl,
+      edge,
+      JSON.stringify({ n: s.n, edge_raw: edge }),
+    ],
   );
   return edge;
 }
 
 const expectedId = (pk: string, cat: string, scope: Scope, module = 'pm') =>
-  'ls_' + createHash('sha256').update([module, pk, cat, 'pm_strength', String(scopeMask(scope)), scopeValuesHash(scope)].join('|')).digest('hex').slice(0, 16);
+  'ls_' +
+  createHash('sha256')
+    .update([module, pk, cat, 'pm_strength', String(scopeMask(scope)), scopeValuesHash(scope)].join('|'))
+    .digest('hex')
+    .slice(0, 16);
 
 const FACTOR_AB = 'lf_' + createHash('sha256').update([A, B].join('\n')).digest('hex').slice(0, 12);
 
@@ -107,24 +132,43 @@ let run1: LessonsReport;
 describe('buildLessonsStep', () => {
   beforeAll(async () => {
     // A/entry: R1 (k=1, active), R2 (k=2, child of R1 and of {bucket: micro}), R3 (fails incremental edge), R5 (negative, candidate)
-    expect(await seedStats({ pk: A, cat: 'entry', scope: S_R1, n: 40, avg: 2, variance: 0.5, cfEntry: [5, 10, 20, 5] })).toBeCloseTo(E_R1, 12);
-    expect(await seedStats({ pk: A, cat: 'entry', scope: S_R2, n: 30, avg: 3, variance: 0.5, cfEntry: [5, 10, 10, 5] })).toBeCloseTo(E_R2, 12);
+    expect(
+      await seedStats({ pk: A, cat: 'entry', scope: S_R1, n: 40, avg: 2, variance: 0.5, cfEntry: [5, 10, 20, 5] }),
+    ).toBeCloseTo(E_R1, 12);
+    expect(
+      await seedStats({ pk: A, cat: 'entry', scope: S_R2, n: 30, avg: 3, variance: 0.5, cfEntry: [5, 10, 10, 5] }),
+    ).toBeCloseTo(E_R2, 12);
     // parent {bucket: micro}: |edge| 0.40 < 0.5, so not a candidate itself, but loaded as a parent (n ≥ 10)
     await seedStats({ pk: A, cat: 'entry', scope: S_MICRO, n: 15, avg: 1.2, variance: 0 });
     // R3: edge 1.098 < its parent R1's 1.192 → incremental < 0.1 → no lesson
     await seedStats({ pk: A, cat: 'entry', scope: S_R3, n: 25, avg: 2.05, variance: 0.5 });
-    expect(await seedStats({ pk: A, cat: 'entry', scope: S_R5, n: 12, avg: -0.5, variance: 0.25 })).toBeCloseTo(E_R5, 12);
+    expect(await seedStats({ pk: A, cat: 'entry', scope: S_R5, n: 12, avg: -0.5, variance: 0.25 })).toBeCloseTo(
+      E_R5,
+      12,
+    );
     // Noise: below N_min, below |edge| 0.5 — never lessons.
     await seedStats({ pk: A, cat: 'entry', scope: { bucket_leader: 'mid' }, n: 9, avg: 5, variance: 0 });
     await seedStats({ pk: A, cat: 'entry', scope: { timeframe: '4h' }, n: 50, avg: 1.1, variance: 0.5 });
     // B/entry, C/trim
     expect(await seedStats({ pk: B, cat: 'entry', scope: S_R1, n: 30, avg: 2.5, variance: 0.5 })).toBeCloseTo(E_B1, 12);
-    expect(await seedStats({ pk: C, cat: 'trim', scope: S_MICRO, n: 20, avg: 2, variance: 0.5, cfExit: [2, 3, 5, 10] })).toBeCloseTo(E_C1, 12);
+    expect(
+      await seedStats({ pk: C, cat: 'trim', scope: S_MICRO, n: 20, avg: 2, variance: 0.5, cfExit: [2, 3, 5, 10] }),
+    ).toBeCloseTo(E_C1, 12);
     // D/add: a 4-dim row whose 3-dim parent (huge edge) is below its N_min (15 < 20) → the parent counts 0.
     await seedStats({ pk: D, cat: 'add', scope: S_D0, n: 15, avg: 5, variance: 0.5 });
-    expect(await seedStats({ pk: D, cat: 'add', scope: S_D1, n: 20, avg: 2, variance: 0.5, cfEntry: [0, 1, 1, 18] })).toBeCloseTo(E_D1, 12);
+    expect(
+      await seedStats({ pk: D, cat: 'add', scope: S_D1, n: 20, avg: 2, variance: 0.5, cfEntry: [0, 1, 1, 18] }),
+    ).toBeCloseTo(E_D1, 12);
     // Another module: never touched by the pm run.
-    await seedStats({ module: 'dm', pk: 'module=dm|pattern_key=dm_pattern.S1.entry', cat: 'entry', scope: S_R1, n: 40, avg: 3, variance: 0 });
+    await seedStats({
+      module: 'dm',
+      pk: 'module=dm|pattern_key=dm_pattern.S1.entry',
+      cat: 'entry',
+      scope: S_R1,
+      n: 40,
+      avg: 3,
+      variance: 0,
+    });
     await db.pool.query(
       `INSERT INTO learning_lessons (id, module, pattern_key, action_category, lesson_type, scope_mask, scope_values_hash,
           scope_dims, scope_values, effect, stats, lesson_strength, status)
@@ -150,7 +194,15 @@ describe('buildLessonsStep', () => {
       await db.pool.query(
         `INSERT INTO learning_edge_history (module, pattern_key, action_category, scope_signature, scope_mask, scope_values_hash, edge_raw, n, ts, cycle_id)
          VALUES ('pm', $1, 'entry', $2, $3, $4, $5, 30, $6, $7)`,
-        [A, scopeSignature(S_R2), scopeMask(S_R2), scopeValuesHash(S_R2), 2 - i * 0.5, new Date(base + i * 86_400_000), `hist-r2-${i}`],
+        [
+          A,
+          scopeSignature(S_R2),
+          scopeMask(S_R2),
+          scopeValuesHash(S_R2),
+          2 - i * 0.5,
+          new Date(base + i * 86_400_000),
+          `hist-r2-${i}`,
+        ],
       );
     }
 
@@ -165,7 +217,13 @@ describe('buildLessonsStep', () => {
       `INSERT INTO learning_trade_facts (module, strand_id, action_index, pattern_key, action_category, scope, scope_mask, rr, hold_time_days, position_id, trade_id, cycle_id)
        SELECT 'pm', x.s, x.i, x.pk, x.cat, '{}'::jsonb, 0, 1, 1, x.p, 't1', 'seed'
          FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[]) AS x(s, i, pk, cat, p)`,
-      [facts.map((f) => f[0]), facts.map((f) => f[1]), facts.map((f) => f[2]), facts.map((f) => f[3]), facts.map((f) => f[4])],
+      [
+        facts.map((f) => f[0]),
+        facts.map((f) => f[1]),
+        facts.map((f) => f[2]),
+        facts.map((f) => f[3]),
+        facts.map((f) => f[4]),
+      ],
     );
     // A stale factor of pm (must be removed) and a dm factor (must survive).
     await db.pool.query(
@@ -178,9 +236,21 @@ describe('buildLessonsStep', () => {
 
   it('builds the expected lessons with status, strength, incremental edge and levers', async () => {
     expect(run1).toMatchObject({
-      module: 'pm', cycleId: 'cycle-1', lessonsUpserted: 6, inserted: 6, updated: 0, active: 5, candidate: 1,
-      deprecated: 0, newlyDeprecated: 0, reactivated: 0, latentFactors: 1, latentFactorsRemoved: 1, withHalfLife: 1,
-      skippedRows: 0, patternsWithPositions: 4,
+      module: 'pm',
+      cycleId: 'cycle-1',
+      lessonsUpserted: 6,
+      inserted: 6,
+      updated: 0,
+      active: 5,
+      candidate: 1,
+      deprecated: 0,
+      newlyDeprecated: 0,
+      reactivated: 0,
+      latentFactors: 1,
+      latentFactorsRemoved: 1,
+      withHalfLife: 1,
+      skippedRows: 0,
+      patternsWithPositions: 4,
     });
     // prefilter: R1, R2, R3, R5, B1, C1, D1 (D0 is below max(10, N_min(3)) = 20)
     expect(run1.candidatesConsidered).toBe(7);
@@ -277,7 +347,14 @@ describe('buildLessonsStep', () => {
   it('a re-run keeps ids and created_at and advances last_validated', async () => {
     const before = await lessonRows();
     const run2 = await buildLessonsStep(db.pool, { module: 'pm', cycleId: 'cycle-2', now: T2 });
-    expect(run2).toMatchObject({ lessonsUpserted: 6, inserted: 0, updated: 6, newlyDeprecated: 0, latentFactors: 1, latentFactorsRemoved: 0 });
+    expect(run2).toMatchObject({
+      lessonsUpserted: 6,
+      inserted: 0,
+      updated: 6,
+      newlyDeprecated: 0,
+      latentFactors: 1,
+      latentFactorsRemoved: 0,
+    });
     const after = await lessonRows();
     expect([...after.keys()]).toEqual([...before.keys()]);
     for (const [id, r] of after) {
@@ -294,7 +371,14 @@ describe('buildLessonsStep', () => {
     // R2's edge falls to 0.1·ln 31·26/81 ≈ 0.11 < 0.5
     await seedStats({ pk: A, cat: 'entry', scope: S_R2, n: 30, avg: 1.1, variance: 0.5 });
     const run3 = await buildLessonsStep(db.pool, { module: 'pm', cycleId: 'cycle-3', now: T3 });
-    expect(run3).toMatchObject({ lessonsUpserted: 5, newlyDeprecated: 1, newlyDeprecatedIds: [r2id], deprecated: 1, active: 4, candidate: 1 });
+    expect(run3).toMatchObject({
+      lessonsUpserted: 5,
+      newlyDeprecated: 1,
+      newlyDeprecatedIds: [r2id],
+      deprecated: 1,
+      active: 4,
+      candidate: 1,
+    });
     let r2 = (await lessonRows()).get(r2id)!;
     expect(r2.status).toBe('deprecated');
     expect(r2.created_at.toISOString()).toBe(T1.toISOString());
@@ -307,7 +391,14 @@ describe('buildLessonsStep', () => {
 
     await seedStats({ pk: A, cat: 'entry', scope: S_R2, n: 30, avg: 3, variance: 0.5, cfEntry: [5, 10, 10, 5] });
     const run4 = await buildLessonsStep(db.pool, { module: 'pm', cycleId: 'cycle-4', now: T4 });
-    expect(run4).toMatchObject({ lessonsUpserted: 6, inserted: 0, reactivated: 1, deprecated: 0, active: 5, candidate: 1 });
+    expect(run4).toMatchObject({
+      lessonsUpserted: 6,
+      inserted: 0,
+      reactivated: 1,
+      deprecated: 0,
+      active: 5,
+      candidate: 1,
+    });
     r2 = (await lessonRows()).get(r2id)!;
     expect(r2.status).toBe('active');
     expect(r2.created_at.toISOString()).toBe(T1.toISOString());
@@ -334,12 +425,22 @@ describe('buildLessonsStep', () => {
   it('materializing the result merges the latent-factor group into one override', async () => {
     const report = await materializeStep(db.pool, { module: 'pm', cycleId: 'cycle-4', now: T4 });
     // active: R1, R2 (A/entry, factor), B1 (B/entry, factor), C1, D1 → 3 strength overrides
-    expect(report).toMatchObject({ activeLessons: 5, strengthOverrides: 3, executionOverrides: 3, mergedGroups: 1, overrideVersion: 'cycle-4' });
+    expect(report).toMatchObject({
+      activeLessons: 5,
+      strengthOverrides: 3,
+      executionOverrides: 3,
+      mergedGroups: 1,
+      overrideVersion: 'cycle-4',
+    });
     const { rows } = await db.pool.query(`SELECT config_data FROM learning_configs WHERE module_id = 'pm'`);
-    const merged = rows[0].config_data.pattern_strength_overrides.find((o: { merged_from: string[] }) => o.merged_from.length > 1);
+    const merged = rows[0].config_data.pattern_strength_overrides.find(
+      (o: { merged_from: string[] }) => o.merged_from.length > 1,
+    );
     // representative = the strongest: R2 (|edge| 2.20)
     expect(merged.lesson.id).toBe(expectedId(A, 'entry', S_R2));
-    expect(merged.merged_from).toEqual([expectedId(A, 'entry', S_R1), expectedId(A, 'entry', S_R2), expectedId(B, 'entry', S_R1)].sort());
+    expect(merged.merged_from).toEqual(
+      [expectedId(A, 'entry', S_R1), expectedId(A, 'entry', S_R2), expectedId(B, 'entry', S_R1)].sort(),
+    );
     expect(merged.lesson.created_at).toBe(T1.toISOString());
   });
 });
@@ -359,16 +460,30 @@ describe('lessons activity', () => {
     const beats: unknown[] = [];
     env.on('heartbeat', (d: unknown) => beats.push(d));
     const acts = createLessonsActivities({ pool: db.pool });
-    const report = (await env.run(acts.buildLessons, { module: 'pm', cycleId: 'cycle-act', now: T4.toISOString() })) as LessonsReport;
+    const report = await runActivity(env, acts.buildLessons, {
+      module: 'pm',
+      cycleId: 'cycle-act',
+      now: T4.toISOString(),
+    });
     expect(report.lessonsUpserted).toBe(6);
-    expect(beats).toEqual(['load_stats', 'latent_factors', 'edge_history', 'build', 'persist'].map((phase) => ({ phase })));
+    expect(beats).toEqual(
+      ['load_stats', 'latent_factors', 'edge_history', 'build', 'persist'].map((phase) => ({ phase })),
+    );
   });
 
   it('rejects bad input non-retryably with type BadConfiguration', async () => {
     const acts = createLessonsActivities({ pool: db.pool });
-    for (const bad of [{ module: '', cycleId: 'c' }, { module: 'pm' }, { module: 'PM!', cycleId: 'c' }, { module: 'pm', cycleId: 'c', now: 'yesterday' }]) {
+    for (const bad of [
+      { module: '', cycleId: 'c' },
+      { module: 'pm' },
+      { module: 'PM!', cycleId: 'c' },
+      { module: 'pm', cycleId: 'c', now: 'yesterday' },
+    ]) {
       const env = new MockActivityEnvironment();
-      const err = await env.run(acts.buildLessons, bad as never).then(() => null, (e: unknown) => e);
+      const err = await env.run(acts.buildLessons, bad as never).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ApplicationFailure);
       expect((err as ApplicationFailure).nonRetryable).toBe(true);
       expect((err as ApplicationFailure).type).toBe('BadConfiguration');

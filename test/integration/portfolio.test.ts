@@ -21,14 +21,21 @@ beforeAll(async () => {
   book = `can-${h.taskQueue}`;
 });
 afterAll(async () => {
-  await h?.client.workflow.getHandle(portfolioWorkflowId(book)).terminate('test done').catch(() => {});
+  await h?.client.workflow
+    .getHandle(portfolioWorkflowId(book))
+    .terminate('test done')
+    .catch(() => {});
   await stopWorker?.();
   await h?.close();
   await db?.drop();
 });
 
 const open = (id: string, trade = 'T') =>
-  openPosition(h.client, { positionId: id, tradeId: trade, symbol: 'X', timeframe: '15m', entryPrice: 2, entryTime: '2026-11-01T00:00:00Z' }, { taskQueue: h.taskQueue, book });
+  openPosition(
+    h.client,
+    { positionId: id, tradeId: trade, symbol: 'X', timeframe: '15m', entryPrice: 2, entryTime: '2026-11-01T00:00:00Z' },
+    { taskQueue: h.taskQueue, book },
+  );
 
 describe('portfolio', () => {
   it('keeps every open position across continue-as-new', async () => {
@@ -41,7 +48,12 @@ describe('portfolio', () => {
     const ids = Array.from({ length: 12 }, (_, i) => `cp${i}`);
     for (const id of ids) expect((await open(id)).started).toBe(true);
     for (const id of ids.slice(0, 3)) {
-      await closePosition(h.client, id, { exitPrice: 3, exitTime: '2026-11-02T00:00:00Z', exitReason: 'x', minPrice: 1.5 }, { wait: true });
+      await closePosition(
+        h.client,
+        id,
+        { exitPrice: 3, exitTime: '2026-11-02T00:00:00Z', exitReason: 'x', minPrice: 1.5 },
+        { wait: true },
+      );
     }
     // Let the finished-position signals land.
     let status: PortfolioStatus | undefined;
@@ -57,8 +69,13 @@ describe('portfolio', () => {
     for (const id of ids.slice(3)) {
       expect((await h.client.workflow.getHandle(`position-${id}`).describe()).status.name).toBe('RUNNING');
     }
-    const rows = await db.pool.query(`SELECT status, count(*)::int AS n FROM positions GROUP BY status ORDER BY status`);
-    expect(rows.rows).toEqual([{ status: 'closed', n: 3 }, { status: 'open', n: 9 }]);
+    const rows = await db.pool.query(
+      `SELECT status, count(*)::int AS n FROM positions GROUP BY status ORDER BY status`,
+    );
+    expect(rows.rows).toEqual([
+      { status: 'closed', n: 3 },
+      { status: 'open', n: 9 },
+    ]);
   });
 
   it('re-opening the same trade is idempotent; another trade on an open or closed id is refused', async () => {
@@ -78,7 +95,11 @@ describe('portfolio', () => {
 
   it('refuses a malformed open with the field that is wrong', async () => {
     await expect(
-      openPosition(h.client, { positionId: 'bad', tradeId: 'T', symbol: 'X', timeframe: '2h' as never, entryPrice: 0, entryTime: 'soon' }, { taskQueue: h.taskQueue, book }),
+      openPosition(
+        h.client,
+        { positionId: 'bad', tradeId: 'T', symbol: 'X', timeframe: '2h' as never, entryPrice: 0, entryTime: 'soon' },
+        { taskQueue: h.taskQueue, book },
+      ),
     ).rejects.toThrow(/invalid openPosition input: timeframe: .*entryPrice: .*entryTime/);
   });
 });

@@ -37,7 +37,14 @@ describe('position lifecycle on the real dev server', () => {
     const positionId = `p-${Date.now()}`;
     const opened = await openPosition(
       h.client,
-      { positionId, tradeId: 't1', symbol: 'PEPE', timeframe: '1h', entryPrice: 100, entryTime: '2026-11-01T00:00:00Z' },
+      {
+        positionId,
+        tradeId: 't1',
+        symbol: 'PEPE',
+        timeframe: '1h',
+        entryPrice: 100,
+        entryTime: '2026-11-01T00:00:00Z',
+      },
       { taskQueue: h.taskQueue, book: `b-${h.taskQueue}` },
     );
     expect(opened).toMatchObject({ positionId, started: true, workflowId: `position-${positionId}` });
@@ -48,7 +55,16 @@ describe('position lifecycle on the real dev server', () => {
       decisionType: 'entry',
       sizeFrac: 0.5,
       chain: 'SOLANA',
-      context: { uptrend_state: 'S1', buy_flag: true, market_family: 'lowcaps', bucket: 'micro', a_final: 0.5, e_final: 0.9, signals: { TS: 0.6, OX: 0.2 }, applied_knobs: { entry_delay_bars: 1 } },
+      context: {
+        uptrend_state: 'S1',
+        buy_flag: true,
+        market_family: 'lowcaps',
+        bucket: 'micro',
+        a_final: 0.5,
+        e_final: 0.9,
+        signals: { TS: 0.6, OX: 0.2 },
+        applied_knobs: { entry_delay_bars: 1 },
+      },
       regimeContext: regime,
     });
     expect(entry.written).toBe(true);
@@ -58,7 +74,13 @@ describe('position lifecycle on the real dev server', () => {
       decisionType: 'add',
       sizeFrac: 0.25,
       executionResult: { status: 'failed' },
-      context: { uptrend_state: 'S3', signals: { exhaustion: true }, market_family: 'lowcaps', bucket: 'micro', A_mode: 'aggressive' },
+      context: {
+        uptrend_state: 'S3',
+        signals: { exhaustion: true },
+        market_family: 'lowcaps',
+        bucket: 'micro',
+        A_mode: 'aggressive',
+      },
       regimeContext: regime,
     });
     expect(add.written).toBe(true);
@@ -76,13 +98,30 @@ describe('position lifecycle on the real dev server', () => {
     await db.pool.query(
       `INSERT INTO ad_strands (id, module, kind, symbol, timeframe, position_id, trade_id, content, regime_context)
        VALUES ('legacy-trim', 'pm', 'pm_action', 'PEPE', '1h', $1, 't1', $2, $3)`,
-      [positionId, { position_id: positionId, trade_id: 't1', ts: '2026-11-02T12:00:00.000Z', decision_type: 'trim', size_frac: 0.3, action_context: { uptrend_state: 'S2', at_support: true, bucket: 'micro' } }, regime],
+      [
+        positionId,
+        {
+          position_id: positionId,
+          trade_id: 't1',
+          ts: '2026-11-02T12:00:00.000Z',
+          decision_type: 'trim',
+          size_frac: 0.3,
+          action_context: { uptrend_state: 'S2', at_support: true, bucket: 'micro' },
+        },
+        regime,
+      ],
     );
 
     // Bad input gets a clear error and writes nothing.
-    await expect(recordAction(db.pool, { positionId, decisionType: 'moonshot', sizeFrac: 0.1 })).rejects.toThrow(/not a learnable action/);
-    await expect(recordAction(db.pool, { positionId: 'nope', decisionType: 'add', sizeFrac: 0.1 })).rejects.toThrow(/unknown position nope/);
-    await expect(recordAction(db.pool, { positionId, decisionType: 'add', sizeFrac: Number.NaN })).rejects.toBeInstanceOf(ActionRejectedError);
+    await expect(recordAction(db.pool, { positionId, decisionType: 'moonshot', sizeFrac: 0.1 })).rejects.toThrow(
+      /not a learnable action/,
+    );
+    await expect(recordAction(db.pool, { positionId: 'nope', decisionType: 'add', sizeFrac: 0.1 })).rejects.toThrow(
+      /unknown position nope/,
+    );
+    await expect(
+      recordAction(db.pool, { positionId, decisionType: 'add', sizeFrac: Number.NaN }),
+    ).rejects.toBeInstanceOf(ActionRejectedError);
     expect((await recordAction(db.pool, { positionId, decisionType: 'hold', sizeFrac: 0 })).written).toBe(false);
 
     const closed = await closePosition(
@@ -94,7 +133,9 @@ describe('position lifecycle on the real dev server', () => {
     expect(closed.final?.status).toBe('closed');
     expect(closed.final?.strandWritten).toBe(true);
 
-    const { rows } = await db.pool.query('SELECT * FROM ad_strands WHERE id = $1', [positionClosedStrandId(positionId, 't1')]);
+    const { rows } = await db.pool.query('SELECT * FROM ad_strands WHERE id = $1', [
+      positionClosedStrandId(positionId, 't1'),
+    ]);
     expect(rows).toHaveLength(1);
     const c = rows[0].content;
     const s = c.trade_summary;
@@ -117,19 +158,36 @@ describe('position lifecycle on the real dev server', () => {
     expect(c.completed_trades).toHaveLength(1);
     expect(c.completed_trades[0].trade_id).toBe('t1');
     expect(actions.map((a: { decision_type: string }) => a.decision_type)).toEqual(['entry', 'add', 'trim', 'exit']);
-    expect(actions[2]).toMatchObject({ strand_id: 'legacy-trim', pattern_key: 'module=pm|pattern_key=uptrend.S2.support_trim', action_category: 'trim', scope: { macro_phase: 'Recover', bucket: 'micro', timeframe: '1h' } });
+    expect(actions[2]).toMatchObject({
+      strand_id: 'legacy-trim',
+      pattern_key: 'module=pm|pattern_key=uptrend.S2.support_trim',
+      action_category: 'trim',
+      scope: { macro_phase: 'Recover', bucket: 'micro', timeframe: '1h' },
+    });
     expect(actions[0]).toMatchObject({
       strand_id: entry.written ? entry.strandId : '',
       pattern_key: 'module=pm|pattern_key=uptrend.S1.buy_flag',
       action_category: 'entry',
       scope: {
-        macro_phase: 'Recover', meso_phase: 'Good', micro_phase: 'Dip', bucket_leader: 'mid', bucket_rank_position: 2,
-        market_family: 'lowcaps', bucket: 'micro', timeframe: '1h', A_mode: 'normal', E_mode: 'aggressive',
+        macro_phase: 'Recover',
+        meso_phase: 'Good',
+        micro_phase: 'Dip',
+        bucket_leader: 'mid',
+        bucket_rank_position: 2,
+        market_family: 'lowcaps',
+        bucket: 'micro',
+        timeframe: '1h',
+        A_mode: 'normal',
+        E_mode: 'aggressive',
       },
       controls: { signals: { TS: 0.6, OX: 0.2 }, applied_knobs: { entry_delay_bars: 1 } },
       execution_status: null,
     });
-    expect(actions[1]).toMatchObject({ pattern_key: 'module=pm|pattern_key=uptrend.S3.exhaustion_add', action_category: 'add', execution_status: 'failed' });
+    expect(actions[1]).toMatchObject({
+      pattern_key: 'module=pm|pattern_key=uptrend.S3.exhaustion_add',
+      action_category: 'add',
+      execution_status: 'failed',
+    });
     expect(actions[3]).toMatchObject({ pattern_key: 'module=pm|pattern_key=uptrend.S3.exit', action_category: 'exit' });
     // Option A fields on the summary: those of the most recent action (the exit).
     expect(s.pattern_key).toBe('module=pm|pattern_key=uptrend.S3.exit');
@@ -141,7 +199,10 @@ describe('position lifecycle on the real dev server', () => {
     await expect(
       closePosition(h.client, positionId, { exitPrice: 120, exitTime: '2026-11-04T00:00:00Z', exitReason: 'again' }),
     ).rejects.toBeInstanceOf(PositionNotOpenError);
-    const count = await db.pool.query(`SELECT count(*)::int AS n FROM ad_strands WHERE kind = 'position_closed' AND position_id = $1`, [positionId]);
+    const count = await db.pool.query(
+      `SELECT count(*)::int AS n FROM ad_strands WHERE kind = 'position_closed' AND position_id = $1`,
+      [positionId],
+    );
     expect(count.rows[0].n).toBe(1);
     expect((await positionStatus(h.client, positionId)).status).toBe('closed');
     const pos = await db.pool.query('SELECT status FROM positions WHERE position_id = $1', [positionId]);
@@ -156,7 +217,7 @@ describe('position lifecycle on the real dev server', () => {
 
   it('a malformed close is refused before it reaches the workflow', async () => {
     await expect(
-      closePosition(h.client, 'whatever', { exitPrice: -5, exitTime: 'yesterday', exitReason: '' } as never),
+      closePosition(h.client, 'whatever', { exitPrice: -5, exitTime: 'yesterday', exitReason: '' }),
     ).rejects.toThrow(/invalid positionClosed signal: exitPrice/);
   });
 });

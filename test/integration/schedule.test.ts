@@ -27,7 +27,10 @@ beforeAll(async () => {
   scheduleId = `${LEARNING_SCHEDULE_ID}-${h.taskQueue}`;
 });
 afterAll(async () => {
-  await h?.client.schedule.getHandle(scheduleId).delete().catch(() => {});
+  await h?.client.schedule
+    .getHandle(scheduleId)
+    .delete()
+    .catch(() => {});
   await stopWorker?.();
   await h?.close();
   await db?.drop();
@@ -35,15 +38,29 @@ afterAll(async () => {
 
 describe('learning-nightly-pm schedule', () => {
   it('is created idempotently with 03:00 UTC daily, overlap SKIP and a 1-day catch-up window', async () => {
-    expect(await ensureLearningSchedule(h.client, { taskQueue: h.taskQueue, scheduleId })).toEqual({ scheduleId, created: true });
-    expect(await ensureLearningSchedule(h.client, { taskQueue: h.taskQueue, scheduleId })).toEqual({ scheduleId, created: false });
+    expect(await ensureLearningSchedule(h.client, { taskQueue: h.taskQueue, scheduleId })).toEqual({
+      scheduleId,
+      created: true,
+    });
+    expect(await ensureLearningSchedule(h.client, { taskQueue: h.taskQueue, scheduleId })).toEqual({
+      scheduleId,
+      created: false,
+    });
     const d = await describeSchedule(h.client, scheduleId);
     expect(d.spec.calendars).toHaveLength(1);
-    expect(d.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 3, end: 3, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] });
+    expect(d.spec.calendars?.[0]).toMatchObject({
+      hour: [{ start: 3, end: 3, step: 1 }],
+      minute: [{ start: 0, end: 0, step: 1 }],
+    });
     expect(d.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
     expect(d.policies.catchupWindow).toBe(86_400_000);
     const s = summarizeSchedule(d);
-    expect(s).toMatchObject({ workflowType: WORKFLOW_TYPES.learningCycle, taskQueue: h.taskQueue, args: [{ module: 'pm' }], paused: false });
+    expect(s).toMatchObject({
+      workflowType: WORKFLOW_TYPES.learningCycle,
+      taskQueue: h.taskQueue,
+      args: [{ module: 'pm' }],
+      paused: false,
+    });
     for (const t of s.nextActionTimes) expect(t).toMatch(/T03:00:00\.000Z$/);
   });
 
@@ -74,6 +91,8 @@ describe('learning-nightly-pm schedule', () => {
   });
 
   it('describing a schedule that does not exist is a readable error', async () => {
-    await expect(describeSchedule(h.client, 'no-such-schedule')).rejects.toThrow(/schedule no-such-schedule does not exist/);
+    await expect(describeSchedule(h.client, 'no-such-schedule')).rejects.toThrow(
+      /schedule no-such-schedule does not exist/,
+    );
   });
 });

@@ -12,7 +12,13 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { createTestDb, type TestDb } from '../support/db';
 import { activityAttempts, spawnWorkerProcess, waitFor, type WorkerProcess } from '../support/workerProcess';
-import { diffSnapshots, faultFreeSnapshot, insertClosedStrands, learningSnapshot, type InsertedStrands } from '../support/closedStrands';
+import {
+  diffSnapshots,
+  faultFreeSnapshot,
+  insertClosedStrands,
+  learningSnapshot,
+  type InsertedStrands,
+} from '../support/closedStrands';
 import { runCycleNow } from '../../src/temporal/schedule';
 import type { LearningCycleReport } from '../../workflows/learningCycle';
 
@@ -47,10 +53,12 @@ afterAll(async () => {
 });
 
 function startWorker(name: string) {
-  return spawnWorkerProcess({ temporalAddress: inject('temporalAddress'), databaseUrl: db.url, taskQueue, name }).then((w) => {
-    workers.push(w);
-    return w;
-  });
+  return spawnWorkerProcess({ temporalAddress: inject('temporalAddress'), databaseUrl: db.url, taskQueue, name }).then(
+    (w) => {
+      workers.push(w);
+      return w;
+    },
+  );
 }
 
 const count = async (sql: string, params: unknown[] = []) => Number((await admin.query(sql, params)).rows[0].n);
@@ -65,7 +73,11 @@ describe('worker killed with SIGKILL during a learning cycle', () => {
 
     // Kill 1: in the middle of the aggregation, at a random point after a few batches committed.
     const threshold = BATCH * (1 + Math.floor(Math.random() * 3)) + Math.floor(Math.random() * BATCH);
-    await waitFor(`ledger ≥ ${threshold}`, async () => (await count('SELECT count(*) AS n FROM learning_aggregated_strands')) >= threshold, 60_000);
+    await waitFor(
+      `ledger ≥ ${threshold}`,
+      async () => (await count('SELECT count(*) AS n FROM learning_aggregated_strands')) >= threshold,
+      60_000,
+    );
     await w1.kill9();
     const atKill1 = await count('SELECT count(*) AS n FROM learning_aggregated_strands');
     log(`kill -9 worker 1 during aggregate: ledger ${atKill1}/${inserted.strands}`);
@@ -90,7 +102,9 @@ describe('worker killed with SIGKILL during a learning cycle', () => {
     );
     await w2.kill9();
     const ledgerAtKill2 = await count('SELECT count(*) AS n FROM learning_aggregated_strands');
-    log(`kill -9 worker 2 during finalize: ledger ${ledgerAtKill2}, edge history ${await count('SELECT count(*) AS n FROM learning_edge_history')}`);
+    log(
+      `kill -9 worker 2 during finalize: ledger ${ledgerAtKill2}, edge history ${await count('SELECT count(*) AS n FROM learning_edge_history')}`,
+    );
 
     const w3 = await startWorker('worker-3');
     log(`worker 3 polling (pid ${w3.pid})`);

@@ -40,15 +40,26 @@ export interface InsertedStrands {
   executedActions: number;
 }
 
-
 // Few, correlated values per dim (a regime moves its three levels together, a market family trades on
 // its own timeframe, A and E modes go together), as in real data: subset rows are shared by many
 // trades, so a few hundred trades give tens of thousands of stats rows, not millions.
-const REGIMES = [{ phase: 'Good', score: 0.5 }, { phase: 'Dip', score: -0.5 }];
+const REGIMES = [
+  { phase: 'Good', score: 0.5 },
+  { phase: 'Dip', score: -0.5 },
+];
 const BUCKETS = ['micro', 'mid'];
-const RANKS = [['micro', 'mid', 'big'], ['mid', 'micro', 'big']];
-const FAMILIES = [{ family: 'lowcaps', timeframe: '1h' }, { family: 'perps', timeframe: '4h' }] as const;
-const MODES = [{ A_mode: 'patient', E_mode: 'patient' }, { A_mode: 'aggressive', E_mode: 'aggressive' }];
+const RANKS = [
+  ['micro', 'mid', 'big'],
+  ['mid', 'micro', 'big'],
+];
+const FAMILIES = [
+  { family: 'lowcaps', timeframe: '1h' },
+  { family: 'perps', timeframe: '4h' },
+] as const;
+const MODES = [
+  { A_mode: 'patient', E_mode: 'patient' },
+  { A_mode: 'aggressive', E_mode: 'aggressive' },
+];
 const DAY = 86_400_000;
 
 export function buildClosedStrands(opts: ClosedStrandsOptions): SyntheticStrand[] {
@@ -94,7 +105,13 @@ export function buildClosedStrands(opts: ClosedStrandsOptions): SyntheticStrand[
     const steps: { decision: string; ctx: Record<string, unknown>; at: number; status?: string }[] = [];
     const flag = pick(['buy_flag', 'first_dip_buy_flag']);
     steps.push({ decision: 'entry', ctx: { uptrend_state: 'S1', [flag]: true }, at: 0 });
-    if (rnd() < 0.5) steps.push({ decision: 'add', ctx: { uptrend_state: 'S2', exhaustion: rnd() < 0.3 }, at: 0.3, status: rnd() < 0.15 ? 'failed' : 'filled' });
+    if (rnd() < 0.5)
+      steps.push({
+        decision: 'add',
+        ctx: { uptrend_state: 'S2', exhaustion: rnd() < 0.3 },
+        at: 0.3,
+        status: rnd() < 0.15 ? 'failed' : 'filled',
+      });
     if (rnd() < 0.4) steps.push({ decision: 'trim', ctx: { uptrend_state: 'S2', at_support: rnd() < 0.5 }, at: 0.6 });
     steps.push({ decision: 'exit', ctx: { uptrend_state: rnd() < 0.8 ? 'S3' : 'S2' }, at: 1 });
 
@@ -107,7 +124,7 @@ export function buildClosedStrands(opts: ClosedStrandsOptions): SyntheticStrand[
         decision_type: s.decision,
         pattern_key: v5.pattern_key,
         action_category: v5.action_category,
-        scope: v5.scope as Record<string, string | number>,
+        scope: v5.scope,
         controls: v5.controls as unknown as Record<string, unknown>,
         execution_status: s.status ?? 'filled',
         regime_context: regime,
@@ -116,7 +133,13 @@ export function buildClosedStrands(opts: ClosedStrandsOptions): SyntheticStrand[
 
     // R/R in about [-1, 4]: min 0.9 (10% drawdown), exit 0.9 .. 1.4.
     const exitPrice = Math.round((0.9 + rnd() * 0.5) * 1e4) / 1e4;
-    const close = { exitPrice, exitTime, exitReason: 'synthetic', minPrice: 0.9, maxPrice: Math.max(1, exitPrice) + 0.05 };
+    const close = {
+      exitPrice,
+      exitTime,
+      exitReason: 'synthetic',
+      minPrice: 0.9,
+      maxPrice: Math.max(1, exitPrice) + 0.05,
+    };
     const built = buildPositionClosedContent({ position, close, actions, bars: [] });
     out.push({
       id: positionClosedStrandId(positionId, tradeId),
@@ -125,8 +148,8 @@ export function buildClosedStrands(opts: ClosedStrandsOptions): SyntheticStrand[
       timeframe,
       positionId,
       tradeId,
-      content: built.content as unknown as Record<string, unknown>,
-      regimeContext: built.regimeContext as Record<string, unknown> | null,
+      content: built.content,
+      regimeContext: built.regimeContext,
       actions: actions.length,
       executedActions: actions.filter((a) => a.execution_status !== 'failed').length,
     });
@@ -206,7 +229,16 @@ export async function learningSnapshot(pool: pg.Pool, module = 'pm'): Promise<Le
       n: r.n,
       wins: r.wins,
       n_tts3: r.n_tts3,
-      cf: [r.cf_entry_none, r.cf_entry_small, r.cf_entry_medium, r.cf_entry_large, r.cf_exit_none, r.cf_exit_small, r.cf_exit_medium, r.cf_exit_large],
+      cf: [
+        r.cf_entry_none,
+        r.cf_entry_small,
+        r.cf_entry_medium,
+        r.cf_entry_large,
+        r.cf_exit_none,
+        r.cf_exit_small,
+        r.cf_exit_medium,
+        r.cf_exit_large,
+      ],
       sum_rr: r.sum_rr,
       sum_rr_sq: r.sum_rr_sq,
       sum_hold_days: r.sum_hold_days,
@@ -215,14 +247,21 @@ export async function learningSnapshot(pool: pg.Pool, module = 'pm'): Promise<Le
     });
   }
   const one = async (sql: string) => Number((await pool.query(sql, [module])).rows[0].n);
-  const byPath = await pool.query(`SELECT path, count(*)::int AS n FROM learning_aggregated_strands WHERE module = $1 GROUP BY path`, [module]);
-  const lessons = await pool.query(`SELECT id, status, lesson_strength FROM learning_lessons WHERE module = $1`, [module]);
+  const byPath = await pool.query(
+    `SELECT path, count(*)::int AS n FROM learning_aggregated_strands WHERE module = $1 GROUP BY path`,
+    [module],
+  );
+  const lessons = await pool.query(`SELECT id, status, lesson_strength FROM learning_lessons WHERE module = $1`, [
+    module,
+  ]);
   return {
     stats,
     ledger: await one(`SELECT count(*) AS n FROM learning_aggregated_strands WHERE module = $1`),
     ledgerByPath: Object.fromEntries(byPath.rows.map((r) => [r.path, r.n])),
     facts: await one(`SELECT count(*) AS n FROM learning_trade_facts WHERE module = $1`),
-    quarantined: await one(`SELECT count(*) AS n FROM learning_quarantine q JOIN learning_aggregated_strands l ON l.strand_id = q.strand_id WHERE l.module = $1`),
+    quarantined: await one(
+      `SELECT count(*) AS n FROM learning_quarantine q JOIN learning_aggregated_strands l ON l.strand_id = q.strand_id WHERE l.module = $1`,
+    ),
     edgeHistory: await one(`SELECT count(*) AS n FROM learning_edge_history WHERE module = $1`),
     lessons: new Map(lessons.rows.map((l) => [l.id, { status: l.status, strength: l.lesson_strength }])),
   };
@@ -247,25 +286,29 @@ export function diffSnapshots(actual: LearningSnapshot, expected: LearningSnapsh
   if (JSON.stringify(actual.ledgerByPath) !== JSON.stringify(expected.ledgerByPath)) {
     push(`ledger paths: ${JSON.stringify(actual.ledgerByPath)} ≠ expected ${JSON.stringify(expected.ledgerByPath)}`);
   }
-  if (actual.stats.size !== expected.stats.size) push(`stats rows: ${actual.stats.size} ≠ expected ${expected.stats.size}`);
+  if (actual.stats.size !== expected.stats.size)
+    push(`stats rows: ${actual.stats.size} ≠ expected ${expected.stats.size}`);
   for (const [key, e] of expected.stats) {
     const a = actual.stats.get(key);
     if (!a) {
       push(`missing stats row ${key}`);
       continue;
     }
-    for (const f of ['n', 'wins', 'n_tts3'] as const) if (a[f] !== e[f]) push(`${key}: ${f} ${a[f]} ≠ expected ${e[f]}`);
+    for (const f of ['n', 'wins', 'n_tts3'] as const)
+      if (a[f] !== e[f]) push(`${key}: ${f} ${a[f]} ≠ expected ${e[f]}`);
     if (a.cf.join() !== e.cf.join()) push(`${key}: cf ${a.cf.join()} ≠ expected ${e.cf.join()}`);
     for (const f of ['sum_rr', 'sum_rr_sq', 'sum_hold_days', 'sum_tts3', 'edge_raw'] as const) {
       if (!close(a[f], e[f], rel)) push(`${key}: ${f} ${a[f]} ≠ expected ${e[f]}`);
     }
   }
   for (const key of actual.stats.keys()) if (!expected.stats.has(key)) push(`unexpected stats row ${key}`);
-  if (actual.lessons.size !== expected.lessons.size) push(`lessons: ${actual.lessons.size} ≠ expected ${expected.lessons.size}`);
+  if (actual.lessons.size !== expected.lessons.size)
+    push(`lessons: ${actual.lessons.size} ≠ expected ${expected.lessons.size}`);
   for (const [id, e] of expected.lessons) {
     const a = actual.lessons.get(id);
     if (!a) push(`missing lesson ${id}`);
-    else if (a.status !== e.status || !close(a.strength, e.strength, rel)) push(`lesson ${id}: ${JSON.stringify(a)} ≠ expected ${JSON.stringify(e)}`);
+    else if (a.status !== e.status || !close(a.strength, e.strength, rel))
+      push(`lesson ${id}: ${JSON.stringify(a)} ≠ expected ${JSON.stringify(e)}`);
   }
   return out;
 }

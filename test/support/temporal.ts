@@ -27,7 +27,10 @@ export interface DevServerHarness {
   taskQueue: string;
   namespace: string;
   nativeConnection: NativeConnection;
-  startWorker(pool: pg.Pool, wrap?: (activities: ReturnType<typeof createActivities>) => object): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  startWorker(
+    pool: pg.Pool,
+    wrap?: (activities: ReturnType<typeof createActivities>) => object,
+  ): Promise<{ worker: Worker; stop(): Promise<void> }>;
   close(): Promise<void>;
 }
 

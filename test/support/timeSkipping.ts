@@ -10,8 +10,10 @@ import { quietRuntime, workflowBundle } from './temporal';
 /** The time-skipping test server (local binary from .venv; SDK download only as a last resort). */
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: testingExecutable('time-skipping') } });
-  await registerSearchAttributes(env.connection as never, env.namespace ?? 'default');
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: testingExecutable('time-skipping') },
+  });
+  await registerSearchAttributes(env.connection, env.namespace ?? 'default');
   return env;
 }
 

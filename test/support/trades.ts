@@ -17,7 +17,14 @@ export interface TradeSpec {
   entryTime: string;
 }
 
-export async function runTrades(client: Client, pool: pg.Pool, taskQueue: string, book: string, trades: TradeSpec[], concurrency = 4) {
+export async function runTrades(
+  client: Client,
+  pool: pg.Pool,
+  taskQueue: string,
+  book: string,
+  trades: TradeSpec[],
+  concurrency = 4,
+) {
   const queue = [...trades];
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -28,19 +35,46 @@ export async function runTrades(client: Client, pool: pg.Pool, taskQueue: string
 
 async function runTrade(client: Client, pool: pg.Pool, taskQueue: string, book: string, t: TradeSpec) {
   const regime = { macro: { phase: t.macro } };
-  await openPosition(client, { positionId: t.positionId, tradeId: 'T', symbol: 'SYM', timeframe: '1h', entryPrice: 1, entryTime: t.entryTime }, { taskQueue, book });
+  await openPosition(
+    client,
+    { positionId: t.positionId, tradeId: 'T', symbol: 'SYM', timeframe: '1h', entryPrice: 1, entryTime: t.entryTime },
+    { taskQueue, book },
+  );
   const context = { ...t.entryContext, bucket: t.bucket, market_family: 'lowcaps' };
-  const r1 = await recordAction(pool, { positionId: t.positionId, ts: t.entryTime, decisionType: 'entry', sizeFrac: 0.5, context, regimeContext: regime });
+  const r1 = await recordAction(pool, {
+    positionId: t.positionId,
+    ts: t.entryTime,
+    decisionType: 'entry',
+    sizeFrac: 0.5,
+    context,
+    regimeContext: regime,
+  });
   if (!r1.written) throw new Error(`entry not written for ${t.positionId}`);
   const exitTime = new Date(Date.parse(t.entryTime) + t.holdDays * 86_400_000).toISOString();
-  const r2 = await recordAction(pool, { positionId: t.positionId, ts: exitTime, decisionType: 'exit', sizeFrac: 1, context: { uptrend_state: 'S3', bucket: t.bucket, market_family: 'lowcaps' }, regimeContext: regime });
+  const r2 = await recordAction(pool, {
+    positionId: t.positionId,
+    ts: exitTime,
+    decisionType: 'exit',
+    sizeFrac: 1,
+    context: { uptrend_state: 'S3', bucket: t.bucket, market_family: 'lowcaps' },
+    regimeContext: regime,
+  });
   if (!r2.written) throw new Error(`exit not written for ${t.positionId}`);
-  const res = await closePosition(client, t.positionId, { exitPrice: 1 + 0.1 * t.rr, exitTime, exitReason: 'test', minPrice: 0.9, maxPrice: Math.max(1, 1 + 0.1 * t.rr) }, { wait: true });
-  if (res.final?.status !== 'closed') throw new Error(`position ${t.positionId} did not close: ${JSON.stringify(res.final)}`);
+  const res = await closePosition(
+    client,
+    t.positionId,
+    { exitPrice: 1 + 0.1 * t.rr, exitTime, exitReason: 'test', minPrice: 0.9, maxPrice: Math.max(1, 1 + 0.1 * t.rr) },
+    { wait: true },
+  );
+  if (res.final?.status !== 'closed')
+    throw new Error(`position ${t.positionId} did not close: ${JSON.stringify(res.final)}`);
 }
 
 /** The spec's edge (§4.4), written out here independently of src/domain/stats.ts. */
-export function expectedEdge(rrs: number[], timeEfficiency: number): { n: number; avg: number; variance: number; edge: number } {
+export function expectedEdge(
+  rrs: number[],
+  timeEfficiency: number,
+): { n: number; avg: number; variance: number; edge: number } {
   const n = rrs.length;
   const avg = rrs.reduce((a, b) => a + b, 0) / n;
   const variance = Math.max(0, rrs.reduce((a, b) => a + b * b, 0) / n - avg * avg);

@@ -93,7 +93,9 @@ export async function spawnWorkerProcess(o: WorkerProcessOptions): Promise<Worke
         resolve();
       } else if (child.exitCode !== null || child.signalCode !== null) {
         clearInterval(timer);
-        reject(new Error(`${name} exited before polling (${child.exitCode ?? child.signalCode}):\n${out.slice(-4000)}`));
+        reject(
+          new Error(`${name} exited before polling (${child.exitCode ?? child.signalCode}):\n${out.slice(-4000)}`),
+        );
       } else if (Date.now() - started > timeoutMs) {
         clearInterval(timer);
         try {
@@ -138,7 +140,12 @@ export async function spawnWorkerProcess(o: WorkerProcessOptions): Promise<Worke
 }
 
 /** Polls `check` every `everyMs` until it returns true; throws after timeoutMs naming `what`. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
@@ -161,7 +168,8 @@ export async function activityAttempts(client: Client, workflowId: string): Prom
   const out: Record<string, ActivityAttempt> = {};
   for (const e of history.events ?? []) {
     const id = String(e.eventId);
-    if (e.activityTaskScheduledEventAttributes) types.set(id, e.activityTaskScheduledEventAttributes.activityType?.name ?? '?');
+    if (e.activityTaskScheduledEventAttributes)
+      types.set(id, e.activityTaskScheduledEventAttributes.activityType?.name ?? '?');
     const s = e.activityTaskStartedEventAttributes;
     if (s) {
       const type = types.get(String(s.scheduledEventId)) ?? '?';

@@ -9,7 +9,10 @@ import {
 describe('ActionContext / RegimeContext schemas', () => {
   it('accepts an empty object and keeps unknown keys', () => {
     expect(ActionContextSchema.parse({})).toEqual({});
-    expect(ActionContextSchema.parse({ extra: 1, signals: { TS: 1, foo: 'x' } })).toEqual({ extra: 1, signals: { TS: 1, foo: 'x' } });
+    expect(ActionContextSchema.parse({ extra: 1, signals: { TS: 1, foo: 'x' } })).toEqual({
+      extra: 1,
+      signals: { TS: 1, foo: 'x' },
+    });
     expect(RegimeContextSchema.parse({ macro: { phase: 'Good', other: 1 }, bucket_rank: ['mid'] })).toEqual({
       macro: { phase: 'Good', other: 1 },
       bucket_rank: ['mid'],
@@ -20,6 +23,8 @@ describe('ActionContext / RegimeContext schemas', () => {
     expect(ActionContextSchema.safeParse(raw).success).toBe(false);
     expect(parseActionContextLenient(raw)).toEqual({ a_final: 0.5, signals: { OX: 0.3 } });
     expect(parseActionContextLenient('nope')).toEqual({});
-    expect(parseRegimeContextLenient({ macro: { score: 'x', phase: 'Dip' }, bucket_rank: [1] })).toEqual({ macro: { phase: 'Dip' } });
+    expect(parseRegimeContextLenient({ macro: { score: 'x', phase: 'Dip' }, bucket_rank: [1] })).toEqual({
+      macro: { phase: 'Dip' },
+    });
   });
 });

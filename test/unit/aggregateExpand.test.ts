@@ -3,7 +3,13 @@ import { expandFacts, type ExpandableFact } from '../../src/learning/aggregate/e
 import { scopeMask, scopeValuesHash, type Scope } from '../../src/domain/scope';
 
 const PK = 'module=pm|pattern_key=uptrend.S1.buy_flag';
-const fact = (scope: Scope, rr: number, holdDays: number, tts3: number | null, over: Partial<ExpandableFact> = {}): ExpandableFact => ({
+const fact = (
+  scope: Scope,
+  rr: number,
+  holdDays: number,
+  tts3: number | null,
+  over: Partial<ExpandableFact> = {},
+): ExpandableFact => ({
   patternKey: PK,
   category: 'entry',
   scope,
@@ -22,7 +28,8 @@ describe('expandFacts (hand-computed)', () => {
     fact(a, 2, 3, 1, { cfEntry: 'small', cfExit: 'none' }),
     fact(b, -1, 5, null, { cfEntry: 'large' }),
   ]);
-  const byValues = (values: Scope) => ex.rows.find((r) => r.mask === scopeMask(values) && r.hash === scopeValuesHash(values));
+  const byValues = (values: Scope) =>
+    ex.rows.find((r) => r.mask === scopeMask(values) && r.hash === scopeValuesHash(values));
 
   it('has 3 + 7 − 1 shared = 9 rows, 10 subset updates, by k: 5/4/1', () => {
     expect(ex.rows).toHaveLength(9);
@@ -41,10 +48,30 @@ describe('expandFacts (hand-computed)', () => {
   });
 
   it('subsets of one trade only carry that trade', () => {
-    expect(byValues({ macro_phase: 'Good', bucket: 'micro' })).toMatchObject({ n: 1, sumRr: 2, sumRrSq: 4, wins: 1, sumHold: 3, nTts3: 1, sumTts3: 1, mask: 65 });
+    expect(byValues({ macro_phase: 'Good', bucket: 'micro' })).toMatchObject({
+      n: 1,
+      sumRr: 2,
+      sumRrSq: 4,
+      wins: 1,
+      sumHold: 3,
+      nTts3: 1,
+      sumTts3: 1,
+      mask: 65,
+    });
     expect(byValues({ bucket: 'micro' })).toMatchObject({ n: 1, sumRr: 2 });
-    expect(byValues({ bucket: 'mid', timeframe: '1h' })).toMatchObject({ n: 1, sumRr: -1, sumRrSq: 1, wins: 0, sumHold: 5, nTts3: 0, sumTts3: 0 });
-    expect(byValues({ macro_phase: 'Good', bucket: 'mid', timeframe: '1h' })).toMatchObject({ n: 1, mask: 1 | 64 | 128 });
+    expect(byValues({ bucket: 'mid', timeframe: '1h' })).toMatchObject({
+      n: 1,
+      sumRr: -1,
+      sumRrSq: 1,
+      wins: 0,
+      sumHold: 5,
+      nTts3: 0,
+      sumTts3: 0,
+    });
+    expect(byValues({ macro_phase: 'Good', bucket: 'mid', timeframe: '1h' })).toMatchObject({
+      n: 1,
+      mask: 1 | 64 | 128,
+    });
     expect(byValues({ timeframe: '1h' })).toMatchObject({ n: 1, sumRr: -1 });
     expect(byValues({ timeframe: '1h', bucket: 'micro' })).toBeUndefined();
   });
@@ -55,14 +82,25 @@ describe('expandFacts (hand-computed)', () => {
     expect(ex2.rows).toHaveLength(6);
     expect(ex2.subsetUpdates).toBe(9);
     const entryRows = ex2.rows.filter((r) => r.category === 'entry');
-    for (const r of entryRows) expect(r).toMatchObject({ n: 2, sumRr: 4, sumRrSq: 10, wins: 2, sumHold: 3, nTts3: 1, sumTts3: 4 });
+    for (const r of entryRows)
+      expect(r).toMatchObject({ n: 2, sumRr: 4, sumRrSq: 10, wins: 2, sumHold: 3, nTts3: 1, sumTts3: 4 });
     const exitRows = ex2.rows.filter((r) => r.category === 'exit');
     for (const r of exitRows) expect(r).toMatchObject({ n: 1, sumRr: 0.5 });
   });
 
   it('a 10-dim scope expands to 1023 subsets; an empty scope to none', () => {
-    const full: Scope = { macro_phase: 'Good', meso_phase: 'Dip', micro_phase: 'Recover', bucket_leader: 'mid', bucket_rank_position: 2,
-      market_family: 'lowcaps', bucket: 'micro', timeframe: '1h', A_mode: 'normal', E_mode: 'aggressive' };
+    const full: Scope = {
+      macro_phase: 'Good',
+      meso_phase: 'Dip',
+      micro_phase: 'Recover',
+      bucket_leader: 'mid',
+      bucket_rank_position: 2,
+      market_family: 'lowcaps',
+      bucket: 'micro',
+      timeframe: '1h',
+      A_mode: 'normal',
+      E_mode: 'aggressive',
+    };
     const e = expandFacts([fact(full, 1, 1, null), fact({}, 1, 1, null)]);
     expect(e.rows).toHaveLength(1023);
     expect(e.subsetUpdates).toBe(1023);

@@ -4,7 +4,11 @@ import { factorIndex, jaccard, latentFactors } from '../../src/domain/latentFact
 
 const range = (a: number, b: number) => new Set(Array.from({ length: b - a + 1 }, (_, i) => `pos${a + i}`));
 const expectedId = (keys: string[]) =>
-  'lf_' + createHash('sha256').update([...keys].sort().join('\n')).digest('hex').slice(0, 12);
+  'lf_' +
+  createHash('sha256')
+    .update([...keys].sort().join('\n'))
+    .digest('hex')
+    .slice(0, 12);
 
 describe('jaccard', () => {
   it('|a∩b|/|a∪b|', () => {
@@ -49,7 +53,12 @@ describe('latentFactors (§5.4)', () => {
   });
 
   it('representative = most positions', () => {
-    const fs = latentFactors(new Map([['a', range(1, 9)], ['b', range(1, 10)]]));
+    const fs = latentFactors(
+      new Map([
+        ['a', range(1, 9)],
+        ['b', range(1, 10)],
+      ]),
+    );
     expect(fs[0].representative_pattern).toBe('b');
   });
 

@@ -139,7 +139,10 @@ describe('halfLifeHours (§5.3)', () => {
   });
 
   it('uses |edge| (negative edges decay too), order-insensitive, Date ts accepted', () => {
-    const pts = Array.from({ length: 8 }, (_, i) => ({ ts: new Date(t0 + i * 7 * 3_600_000), edge_raw: -3 * 0.5 ** ((i * 7) / 100) }));
+    const pts = Array.from({ length: 8 }, (_, i) => ({
+      ts: new Date(t0 + i * 7 * 3_600_000),
+      edge_raw: -3 * 0.5 ** ((i * 7) / 100),
+    }));
     expect(halfLifeHours([...pts].reverse())).toBeCloseTo(100, 8);
   });
 
@@ -230,7 +233,11 @@ describe('levers (§5.5)', () => {
     expect(l.capital_levers.exit_aggression_mult).toBeCloseTo(1.03, 12);
     expect(l.execution_levers).toEqual({ trim_delay_mult: 1.0, trail_mult: 1 - -0.03 });
     expect(levers(10, 'exit', null, 'medium').execution_levers).toEqual({ trim_delay_mult: 0.8, trail_mult: 1 + 0.01 });
-    expect(levers(-1000, 'exit', null, null).capital_levers).toEqual({ size_mult: 0.9, entry_aggression_mult: 1, exit_aggression_mult: 1.1 });
+    expect(levers(-1000, 'exit', null, null).capital_levers).toEqual({
+      size_mult: 0.9,
+      entry_aggression_mult: 1,
+      exit_aggression_mult: 1.1,
+    });
   });
 
   it('ignores unknown / prototype bucket names', () => {
@@ -244,7 +251,10 @@ describe('buildLessons (§5.6)', () => {
     const A = row(G, 30, 25, { cf_entry_bucket: 'small' });
     const B = row(M, 15, -4); // n < 20 → candidate
     const t0 = Date.parse('2025-01-01T00:00:00Z');
-    const hist = Array.from({ length: 6 }, (_, i) => ({ ts: new Date(t0 + i * 3_600_000 * 10), edge_raw: 25 * 0.5 ** ((i * 10) / 72) }));
+    const hist = Array.from({ length: 6 }, (_, i) => ({
+      ts: new Date(t0 + i * 3_600_000 * 10),
+      edge_raw: 25 * 0.5 ** ((i * 10) / 72),
+    }));
     const drafts = buildLessons({
       rows: [A, B],
       edgeHistory: new Map([[edgeHistoryKey(P, 'entry', G), hist]]),
@@ -260,7 +270,15 @@ describe('buildLessons (§5.6)', () => {
     expect(dA.status).toBe('active');
     expect(dA.decay_halflife_hours).toBeCloseTo(72, 8);
     expect(dA.latent_factor_id).toBe('lf_abc');
-    expect(dA.stats).toEqual({ edge_raw: 25, incremental_edge: 25, n: 30, avg_rr: 1.5, variance: 0.2, win_rate: 0.6, time_efficiency: 0.5 });
+    expect(dA.stats).toEqual({
+      edge_raw: 25,
+      incremental_edge: 25,
+      n: 30,
+      avg_rr: 1.5,
+      variance: 0.2,
+      win_rate: 0.6,
+      time_efficiency: 0.5,
+    });
     expect(dA.effect.execution_levers.entry_delay_bars).toBe(2);
     expect(dB.lesson_strength).toBeCloseTo(4 / 20, 12);
     expect(dB.status).toBe('candidate');

@@ -1,13 +1,19 @@
 import { describe, it, expect } from 'vitest';
 import { materialize, type ActiveLesson } from '../../src/domain/materialize';
-import type { ActionCategory } from '../../src/domain/actionCategory';
 
-function lesson(id: string, o: Partial<ActiveLesson> & { n?: number; cap?: Partial<ActiveLesson['effect']['capital_levers']>; exec?: ActiveLesson['effect']['execution_levers'] } = {}): ActiveLesson {
+function lesson(
+  id: string,
+  o: Partial<ActiveLesson> & {
+    n?: number;
+    cap?: Partial<ActiveLesson['effect']['capital_levers']>;
+    exec?: ActiveLesson['effect']['execution_levers'];
+  } = {},
+): ActiveLesson {
   const n = o.n ?? 30;
   return {
     id,
     pattern_key: o.pattern_key ?? 'pk',
-    action_category: (o.action_category ?? 'entry') as ActionCategory,
+    action_category: o.action_category ?? 'entry',
     scope_values: o.scope_values ?? { macro_phase: 'Good' },
     scope_dims: o.scope_dims ?? ['macro_phase'],
     effect: {
@@ -52,7 +58,13 @@ describe('materialize (§6)', () => {
     expect(s.pattern_key).toBe('pa');
     expect(s.scope).toEqual({ macro_phase: 'Good' });
     expect(s.scope_dims).toEqual(['macro_phase']);
-    expect(s.lesson).toEqual({ id: 'L1', strength: 0.5, decay_halflife_hours: 100, enabled: true, created_at: '2025-01-01T00:00:00.000Z' });
+    expect(s.lesson).toEqual({
+      id: 'L1',
+      strength: 0.5,
+      decay_halflife_hours: 100,
+      enabled: true,
+      created_at: '2025-01-01T00:00:00.000Z',
+    });
     expect(s.merged_from).toEqual(['L1', 'L2']);
     expect(s.lesson_type).toBe('pm_strength');
     expect(s.stats.n).toBe(30);
@@ -116,6 +128,9 @@ describe('materialize (§6)', () => {
       lesson('c', { latent_factor_id: 'f', scope_values: { bucket: 'nano' }, scope_dims: ['bucket'] }),
     ];
     expect(materialize(ls).pattern_strength_overrides).toHaveLength(1);
-    expect(materialize(ls, { groupByScope: true }).pattern_strength_overrides.map((o) => o.merged_from)).toEqual([['c'], ['a', 'b']]);
+    expect(materialize(ls, { groupByScope: true }).pattern_strength_overrides.map((o) => o.merged_from)).toEqual([
+      ['c'],
+      ['a', 'b'],
+    ]);
   });
 });

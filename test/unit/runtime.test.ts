@@ -26,7 +26,18 @@ function ov(o: {
   pattern_key?: string;
   id?: string;
 }) {
-  const scope = o.scope ?? { macro_phase: 'Good', bucket: 'micro', timeframe: '1h', A_mode: 'normal', E_mode: 'normal', meso_phase: 'Good', micro_phase: 'Good', bucket_leader: 'micro', bucket_rank_position: 1, market_family: 'lowcaps' };
+  const scope = o.scope ?? {
+    macro_phase: 'Good',
+    bucket: 'micro',
+    timeframe: '1h',
+    A_mode: 'normal',
+    E_mode: 'normal',
+    meso_phase: 'Good',
+    micro_phase: 'Good',
+    bucket_leader: 'micro',
+    bucket_rank_position: 1,
+    market_family: 'lowcaps',
+  };
   return {
     pattern_key: o.pattern_key ?? PK,
     action_category: o.category ?? 'entry',
@@ -45,7 +56,18 @@ function ov(o: {
   };
 }
 
-const FULL_SCOPE = { macro_phase: 'Good', meso_phase: 'Good', micro_phase: 'Good', bucket_leader: 'micro', bucket_rank_position: 1, market_family: 'lowcaps', bucket: 'micro', timeframe: '1h', A_mode: 'normal', E_mode: 'normal' } as const;
+const FULL_SCOPE = {
+  macro_phase: 'Good',
+  meso_phase: 'Good',
+  micro_phase: 'Good',
+  bucket_leader: 'micro',
+  bucket_rank_position: 1,
+  market_family: 'lowcaps',
+  bucket: 'micro',
+  timeframe: '1h',
+  A_mode: 'normal',
+  E_mode: 'normal',
+} as const;
 
 // five of the ten dims: w_spec = 0.5^1.5
 const FIVE = { macro_phase: 'Good', meso_phase: 'Good', micro_phase: 'Good', bucket: 'micro', timeframe: '1h' };
@@ -56,7 +78,15 @@ function plan(p: Partial<PlannedAction> = {}): PlannedAction {
 
 describe('overrideWeight (§7)', () => {
   it('computes every factor by hand', () => {
-    const o = ov({ scope: { macro_phase: 'Good', bucket: 'micro', timeframe: '1h' }, edge: -2, n: 25, variance: 1, strength: 0.5, hl: 48, age: 48 });
+    const o = ov({
+      scope: { macro_phase: 'Good', bucket: 'micro', timeframe: '1h' },
+      edge: -2,
+      n: 25,
+      variance: 1,
+      strength: 0.5,
+      hl: 48,
+      age: 48,
+    });
     const w = overrideWeight(o, NOW, DEFAULT_RUNTIME_PARAMS);
     expect(w.w_edge).toBeCloseTo(Math.tanh(2), 12);
     expect(w.w_n).toBeCloseTo(1 - Math.exp(-1), 12);
@@ -77,7 +107,11 @@ describe('overrideWeight (§7)', () => {
 
 describe('matchOverrides', () => {
   it('pattern_key, category, subset scope and enabled', () => {
-    const action = { pattern_key: PK, action_category: 'entry' as const, scope: { macro_phase: 'Good', bucket: 'micro', bucket_rank_position: 2 } };
+    const action = {
+      pattern_key: PK,
+      action_category: 'entry' as const,
+      scope: { macro_phase: 'Good', bucket: 'micro', bucket_rank_position: 2 },
+    };
     const list = [
       ov({ id: 'subset', scope: { macro_phase: 'Good' } }),
       ov({ id: 'equal', scope: { macro_phase: 'Good', bucket: 'micro', bucket_rank_position: 2 } }),
@@ -95,7 +129,12 @@ describe('matchOverrides', () => {
 
 describe('applyOverrides (§7)', () => {
   it('blend clamps the deviation to ±step; size_frac = clamp(size·mult, 0, 1)', () => {
-    const cfg = { pattern_strength_overrides: [ov({ levers: { size_mult: 1.1, entry_aggression_mult: 0.9, exit_aggression_mult: 1.005 } })], pattern_overrides: [] };
+    const cfg = {
+      pattern_strength_overrides: [
+        ov({ levers: { size_mult: 1.1, entry_aggression_mult: 0.9, exit_aggression_mult: 1.005 } }),
+      ],
+      pattern_overrides: [],
+    };
     const r = applyOverrides(plan(), cfg, NOW);
     expect(r.size_mult).toBeCloseTo(1.02, 12);
     expect(r.entry_mult).toBeCloseTo(0.98, 12);
@@ -103,7 +142,11 @@ describe('applyOverrides (§7)', () => {
     expect(r.size_frac).toBeCloseTo(0.5 * 1.02, 12);
     expect(r.explanation.enabled).toBe(true);
     expect(r.explanation.matched).toHaveLength(1);
-    expect(r.explanation.multipliers).toEqual({ size_mult: r.size_mult, entry_mult: r.entry_mult, exit_mult: r.exit_mult });
+    expect(r.explanation.multipliers).toEqual({
+      size_mult: r.size_mult,
+      entry_mult: r.entry_mult,
+      exit_mult: r.exit_mult,
+    });
     expect(applyOverrides(plan({ size_frac: 0.99 }), cfg, NOW).size_frac).toBe(1);
   });
 
@@ -134,7 +177,9 @@ describe('applyOverrides (§7)', () => {
     // With a big step, the bounds bind: 1 + 0.5 → 1.3; 1 − 0.5 → 0.8 for aggression.
     const cfg = {
       runtime_params: { step: 0.5 },
-      pattern_strength_overrides: [ov({ levers: { size_mult: 1.8, entry_aggression_mult: 0.4, exit_aggression_mult: 1.1 } })],
+      pattern_strength_overrides: [
+        ov({ levers: { size_mult: 1.8, entry_aggression_mult: 0.4, exit_aggression_mult: 1.1 } }),
+      ],
     };
     const r2 = applyOverrides(plan(), cfg, NOW);
     expect(r2.size_mult).toBe(1.3);
@@ -152,7 +197,9 @@ describe('applyOverrides (§7)', () => {
   });
 
   it('never resizes a full exit; partial exits are resized', () => {
-    const cfg = { pattern_strength_overrides: [ov({ category: 'exit', levers: { size_mult: 0.9, exit_aggression_mult: 1.1 } })] };
+    const cfg = {
+      pattern_strength_overrides: [ov({ category: 'exit', levers: { size_mult: 0.9, exit_aggression_mult: 1.1 } })],
+    };
     const full = applyOverrides(plan({ action_category: 'exit', size_frac: 1 }), cfg, NOW);
     expect(full.size_frac).toBe(1);
     expect(full.size_mult).toBeCloseTo(0.98, 12);
@@ -170,25 +217,60 @@ describe('applyOverrides (§7)', () => {
     expect(off.size_frac).toBe(0.5);
     expect(off.size_mult).toBe(1);
 
-    const offNested = applyOverrides(plan(), { pattern_strength_overrides: list, feature_flags: { learning_overrides_enabled: false } }, NOW);
+    const offNested = applyOverrides(
+      plan(),
+      { pattern_strength_overrides: list, feature_flags: { learning_overrides_enabled: false } },
+      NOW,
+    );
     expect(offNested.explanation.enabled).toBe(false);
 
-    const wrongRegime = applyOverrides(plan(), { pattern_strength_overrides: list, learning_overrides_enabled_regimes: ['Dip'] }, NOW);
+    const wrongRegime = applyOverrides(
+      plan(),
+      { pattern_strength_overrides: list, learning_overrides_enabled_regimes: ['Dip'] },
+      NOW,
+    );
     expect(wrongRegime.explanation.enabled).toBe(false);
-    const rightRegime = applyOverrides(plan(), { pattern_strength_overrides: list, learning_overrides_enabled_regimes: ['Dip', 'Good'] }, NOW);
+    const rightRegime = applyOverrides(
+      plan(),
+      { pattern_strength_overrides: list, learning_overrides_enabled_regimes: ['Dip', 'Good'] },
+      NOW,
+    );
     expect(rightRegime.size_mult).toBeCloseTo(1.02, 12);
-    const emptyLists = applyOverrides(plan(), { pattern_strength_overrides: list, learning_overrides_enabled_regimes: [], learning_overrides_enabled_buckets: [] }, NOW);
+    const emptyLists = applyOverrides(
+      plan(),
+      {
+        pattern_strength_overrides: list,
+        learning_overrides_enabled_regimes: [],
+        learning_overrides_enabled_buckets: [],
+      },
+      NOW,
+    );
     expect(emptyLists.explanation.enabled).toBe(true);
 
-    const wrongBucket = applyOverrides(plan(), { pattern_strength_overrides: list, feature_flags: { learning_overrides_enabled_buckets: ['nano'] } }, NOW);
+    const wrongBucket = applyOverrides(
+      plan(),
+      { pattern_strength_overrides: list, feature_flags: { learning_overrides_enabled_buckets: ['nano'] } },
+      NOW,
+    );
     expect(wrongBucket.explanation.enabled).toBe(false);
     expect(wrongBucket.explanation.reason).toMatch(/bucket/);
   });
 
   it('execution overrides adjust only knobs the plan has, by at most ±0.05, within [0, 5]', () => {
-    const controls = { applied_knobs: { trail_speed: 1.0, phase1_frac: 0.5, trim_delay: 5 }, signal_thresholds: { min_ts_for_add: 0.5 } };
+    const controls = {
+      applied_knobs: { trail_speed: 1.0, phase1_frac: 0.5, trim_delay: 5 },
+      signal_thresholds: { min_ts_for_add: 0.5 },
+    };
     const p = plan({ controls });
-    const e1 = ov({ id: 'e1', levers: { trail_mult: 1.2, entry_delay_bars: 2, signal_thresholds: { min_ts_for_add: 0.55 }, trim_delay_mult: 1.2 } });
+    const e1 = ov({
+      id: 'e1',
+      levers: {
+        trail_mult: 1.2,
+        entry_delay_bars: 2,
+        signal_thresholds: { min_ts_for_add: 0.55 },
+        trim_delay_mult: 1.2,
+      },
+    });
     const e2 = ov({ id: 'e2', scope: FIVE, edge: 1, n: 25, levers: { phase1_frac_mult: 1.02 } });
     const r = applyOverrides(p, { pattern_overrides: [e1, e2] }, NOW);
     const adj = Object.fromEntries(r.explanation.execution_adjustments.map((a) => [a.knob, a]));
@@ -211,22 +293,37 @@ describe('applyOverrides (§7)', () => {
     const wa = Math.tanh(1) * (1 - Math.exp(-1)) * Math.pow(0.5, 1.5);
     const wb = Math.tanh(3) * (1 - Math.exp(-2)) * (1 / 1.5);
     const target = (wa * 2 + wb * 1) / (wa + wb);
-    const r = applyOverrides(plan({ controls: { applied_knobs: { entry_delay_bars: 1.0 } } }), { pattern_overrides: [a, b] }, NOW);
+    const r = applyOverrides(
+      plan({ controls: { applied_knobs: { entry_delay_bars: 1.0 } } }),
+      { pattern_overrides: [a, b] },
+      NOW,
+    );
     const adj = r.explanation.execution_adjustments[0];
     expect(adj.target).toBeCloseTo(target, 12);
     expect(adj.new).toBeCloseTo(1 + Math.min(0.05, target - 1), 12);
   });
 
   it('runtime_params from config; invalid params fall back to defaults with a warning; malformed overrides skipped', () => {
-    expect(resolveRuntimeParams({ runtime_params: { step: 0.05, n_scale: 50 } }).params).toEqual({ ...DEFAULT_RUNTIME_PARAMS, step: 0.05, n_scale: 50 });
+    expect(resolveRuntimeParams({ runtime_params: { step: 0.05, n_scale: 50 } }).params).toEqual({
+      ...DEFAULT_RUNTIME_PARAMS,
+      step: 0.05,
+      n_scale: 50,
+    });
     const bad = resolveRuntimeParams({ runtime_params: { step: -1 } });
     expect(bad.params).toEqual(DEFAULT_RUNTIME_PARAMS);
     expect(bad.warnings).toHaveLength(1);
     expect(resolveRuntimeParams({ runtime_params: { size_mult_min: 2 } }).params).toEqual(DEFAULT_RUNTIME_PARAMS);
     expect(resolveRuntimeParams({ runtime_params: { unknown_key: 1 } }).warnings).toHaveLength(1);
-    expect(resolveRuntimeParams(undefined).flags).toEqual({ learning_overrides_enabled: true, learning_overrides_enabled_regimes: [], learning_overrides_enabled_buckets: [] });
+    expect(resolveRuntimeParams(undefined).flags).toEqual({
+      learning_overrides_enabled: true,
+      learning_overrides_enabled_regimes: [],
+      learning_overrides_enabled_buckets: [],
+    });
 
-    const cfg = { runtime_params: { step: 0.05 }, pattern_strength_overrides: [ov({ levers: { size_mult: 1.1 } }), { junk: true }] };
+    const cfg = {
+      runtime_params: { step: 0.05 },
+      pattern_strength_overrides: [ov({ levers: { size_mult: 1.1 } }), { junk: true }],
+    };
     const r = applyOverrides(plan(), cfg, NOW);
     expect(r.size_mult).toBeCloseTo(1.05, 12);
     expect(r.explanation.warnings.some((w) => w.includes('pattern_strength_overrides[1]'))).toBe(true);

@@ -68,7 +68,14 @@ describe('extractScope (spec §2.3)', () => {
 
   it('all ten dims', () => {
     const s = extractScope({
-      ctx: { market_family: 'lowcaps', market_cap_usd: 2_000_000, timeframe: '4h', a_final: 0.5, E_mode: 'aggressive', e_final: 0.1 },
+      ctx: {
+        market_family: 'lowcaps',
+        market_cap_usd: 2_000_000,
+        timeframe: '4h',
+        a_final: 0.5,
+        E_mode: 'aggressive',
+        e_final: 0.1,
+      },
       regime,
       timeframe: '1h',
     });
@@ -103,10 +110,16 @@ describe('extractScope (spec §2.3)', () => {
   it('missing/null/empty/Unknown/unknown values are absent', () => {
     for (const bad of [undefined, null, '', '  ', 'Unknown', 'unknown', 'UNKNOWN']) {
       const s = extractScope({
-        ctx: { market_family: bad as never, bucket: bad as never, timeframe: bad as never, A_mode: bad as never, E_mode: bad as never },
+        ctx: {
+          market_family: bad as never,
+          bucket: bad as never,
+          timeframe: bad as never,
+          A_mode: bad as never,
+          E_mode: bad as never,
+        },
         regime: { macro: { phase: bad as never }, meso: null, bucket_rank: [bad as never] },
-        timeframe: bad as never,
-        bucket: bad as never,
+        timeframe: bad,
+        bucket: bad,
       });
       expect(s).toEqual({});
     }

@@ -1,5 +1,15 @@
 import { describe, it, expect } from 'vitest';
-import { N_MIN, addOutcome, deriveStats, edgeOfStats, edgeRaw, emptyStats, mergeStats, nMin, statsView } from '../../src/domain/stats';
+import {
+  N_MIN,
+  addOutcome,
+  deriveStats,
+  edgeOfStats,
+  edgeRaw,
+  emptyStats,
+  mergeStats,
+  nMin,
+  statsView,
+} from '../../src/domain/stats';
 
 const outcomes = [
   { rr: 2, hold_days: 1, tts3: null },
@@ -68,7 +78,9 @@ describe('edge (spec §4.4)', () => {
   });
   it('defaults and extra multipliers', () => {
     // tm = 1 (null), fm = 0, rm = 1: multiplier = (1 + 0.5 + 0.5 + 0.5·tanh 1)/3
-    expect(edgeRaw({ avg_rr: 2, variance: 0, n: 1, time_efficiency: null, field_coherence: 0, recurrence_score: 1 })).toBeCloseTo(0.550080927362, 9);
+    expect(
+      edgeRaw({ avg_rr: 2, variance: 0, n: 1, time_efficiency: null, field_coherence: 0, recurrence_score: 1 }),
+    ).toBeCloseTo(0.550080927362, 9);
     expect(edgeRaw({ avg_rr: 0.5, variance: 1, n: 9 })).toBeCloseTo(-0.239852613854, 9);
     expect(edgeRaw({ avg_rr: 3, variance: 0, n: 1, time_efficiency: 0.5 }, 2.0)).toBeCloseTo(0.5198603854, 9);
   });

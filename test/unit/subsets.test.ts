@@ -1,5 +1,11 @@
 import { describe, it, expect } from 'vitest';
-import { scopeSubsets, scopeSubsetsHashed, subsetMasks, scopeFragments, subsetSignatureAndHash } from '../../src/domain/subsets';
+import {
+  scopeSubsets,
+  scopeSubsetsHashed,
+  subsetMasks,
+  scopeFragments,
+  subsetSignatureAndHash,
+} from '../../src/domain/subsets';
 import { scopeMask, scopeSignature, scopeValuesHash, type Scope } from '../../src/domain/scope';
 
 const full: Scope = {

@@ -29,6 +29,8 @@ describe('temporal-dev.yml', () => {
     expect(env.TEMPORAL_NAMESPACE).toBe(DEFAULT_NAMESPACE);
     expect(env.TEMPORAL_ADDRESS).toBe('temporal:7233');
     const db = s['app-db'].environment;
-    expect(env.DATABASE_URL).toBe(`postgres://${db.POSTGRES_USER}:${db.POSTGRES_PASSWORD}@app-db:5432/${db.POSTGRES_DB}`);
+    expect(env.DATABASE_URL).toBe(
+      `postgres://${db.POSTGRES_USER}:${db.POSTGRES_PASSWORD}@app-db:5432/${db.POSTGRES_DB}`,
+    );
   });
 });

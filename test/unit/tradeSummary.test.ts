@@ -74,7 +74,14 @@ describe('computeTradeSummary (spec §3.2)', () => {
   });
 
   it('min/max are extended to include the entry; zero drawdown with a gain gives rr 10', () => {
-    const s = computeTradeSummary({ entryPrice: 100, entryTime: T0, exitPrice: 108, exitTime: T10, minPrice: 105, maxPrice: 99 });
+    const s = computeTradeSummary({
+      entryPrice: 100,
+      entryTime: T0,
+      exitPrice: 108,
+      exitTime: T10,
+      minPrice: 105,
+      maxPrice: 99,
+    });
     expect(s.min_price).toBe(100);
     expect(s.max_price).toBe(100);
     expect(s.max_drawdown).toBe(0);
@@ -93,15 +100,27 @@ describe('computeTradeSummary (spec §3.2)', () => {
     const loss = computeTradeSummary({ entryPrice: 100, entryTime: T0, exitPrice: 90, exitTime: T10 });
     expect(loss.rr).toBe(0); // no drawdown and return <= 0
     // u = 1% of entry when the move is tiny: entry 100, exit 100.5, max 102 -> (102-100.5)/1 = 1.5
-    const tiny = computeTradeSummary({ entryPrice: 100, entryTime: T0, exitPrice: 100.5, exitTime: T10, maxPrice: 102 });
+    const tiny = computeTradeSummary({
+      entryPrice: 100,
+      entryTime: T0,
+      exitPrice: 100.5,
+      exitTime: T10,
+      maxPrice: 102,
+    });
     expect(tiny.missed_exit_rr).toBeCloseTo(1.5, 12);
     expect(tiny.cf_exit_improvement_bucket).toBe('medium');
   });
 
   it('clamps rr to [-10, 10]', () => {
-    expect(computeTradeSummary({ entryPrice: 100, entryTime: T0, exitPrice: 150, exitTime: T10, minPrice: 99 }).rr).toBe(10);
-    expect(computeTradeSummary({ entryPrice: 100, entryTime: T0, exitPrice: 50, exitTime: T10, minPrice: 99 }).rr).toBe(-10);
-    expect(computeTradeSummary({ entryPrice: 100, entryTime: T0, exitPrice: 50, exitTime: T10, minPrice: 40 }).rr).toBeCloseTo(-50 / 60, 12);
+    expect(
+      computeTradeSummary({ entryPrice: 100, entryTime: T0, exitPrice: 150, exitTime: T10, minPrice: 99 }).rr,
+    ).toBe(10);
+    expect(computeTradeSummary({ entryPrice: 100, entryTime: T0, exitPrice: 50, exitTime: T10, minPrice: 99 }).rr).toBe(
+      -10,
+    );
+    expect(
+      computeTradeSummary({ entryPrice: 100, entryTime: T0, exitPrice: 50, exitTime: T10, minPrice: 40 }).rr,
+    ).toBeCloseTo(-50 / 60, 12);
   });
 
   it('rejects bad input with InvalidTradeError', () => {

@@ -7,7 +7,13 @@ describe('deriveV5Fields', () => {
     const f = deriveV5Fields(
       'pm',
       'E1',
-      { uptrend_state: 'S1', signals: { buy_flag: true, TS: 0.6 }, market_family: 'lowcaps', a_final: 0.1, applied_knobs: { phase1_frac: 0.3 } },
+      {
+        uptrend_state: 'S1',
+        signals: { buy_flag: true, TS: 0.6 },
+        market_family: 'lowcaps',
+        a_final: 0.1,
+        applied_knobs: { phase1_frac: 0.3 },
+      },
       { macro: { score: 0.5 }, bucket_rank: ['micro', 'nano'] },
       { timeframe: '1h', bucket: 'nano' },
     );

@@ -31,7 +31,16 @@ async function registerPosition(positionId: string, entryTime: string) {
 }
 
 function input(positionId: string, entryTime: string) {
-  return { positionId, tradeId: 't1', symbol: 'ABC', timeframe: '4h' as const, entryPrice: 10, entryTime, module: 'pm', book: 'main' };
+  return {
+    positionId,
+    tradeId: 't1',
+    symbol: 'ABC',
+    timeframe: '4h' as const,
+    entryPrice: 10,
+    entryTime,
+    module: 'pm',
+    book: 'main',
+  };
 }
 
 describe('positionLifecycle (time-skipping)', () => {
@@ -40,9 +49,28 @@ describe('positionLifecycle (time-skipping)', () => {
     const positionId = 'ts-30d';
     const entryTime = '2026-10-01T00:00:00.000Z';
     await registerPosition(positionId, entryTime);
-    await recordAction(db.pool, { positionId, ts: entryTime, decisionType: 'e1', sizeFrac: 0.3, context: { uptrend_state: 'S0', first_dip_buy_flag: true, bucket: 'nano' }, regimeContext: { macro: { phase: 'Euphoria' } } });
-    await recordAction(db.pool, { positionId, ts: '2026-10-20T00:00:00.000Z', decisionType: 'trim', sizeFrac: 0.5, context: { uptrend_state: 'S3', at_support: true } });
-    await recordAction(db.pool, { positionId, ts: '2026-10-31T00:00:00.000Z', decisionType: 'panic_exit', sizeFrac: 1, context: { uptrend_state: 'S3', signals: { exhaustion: true } } });
+    await recordAction(db.pool, {
+      positionId,
+      ts: entryTime,
+      decisionType: 'e1',
+      sizeFrac: 0.3,
+      context: { uptrend_state: 'S0', first_dip_buy_flag: true, bucket: 'nano' },
+      regimeContext: { macro: { phase: 'Euphoria' } },
+    });
+    await recordAction(db.pool, {
+      positionId,
+      ts: '2026-10-20T00:00:00.000Z',
+      decisionType: 'trim',
+      sizeFrac: 0.5,
+      context: { uptrend_state: 'S3', at_support: true },
+    });
+    await recordAction(db.pool, {
+      positionId,
+      ts: '2026-10-31T00:00:00.000Z',
+      decisionType: 'panic_exit',
+      sizeFrac: 1,
+      context: { uptrend_state: 'S3', signals: { exhaustion: true } },
+    });
 
     await worker.runUntil(async () => {
       const handle = await env.client.workflow.start(WORKFLOW_TYPES.positionLifecycle, {
@@ -52,17 +80,25 @@ describe('positionLifecycle (time-skipping)', () => {
       });
       const t0 = await env.currentTimeMs();
       await env.sleep('30 days');
-      expect(await env.currentTimeMs() - t0).toBeGreaterThanOrEqual(30 * 86_400_000);
+      expect((await env.currentTimeMs()) - t0).toBeGreaterThanOrEqual(30 * 86_400_000);
       const open = (await handle.query(statusQuery)) as PositionLifecycleStatus;
       expect(open.status).toBe('open');
 
-      await handle.signal(positionClosedSignal, { exitPrice: 8, exitTime: '2026-10-31T00:00:00Z', exitReason: 'panic', minPrice: 5, maxPrice: 12 });
+      await handle.signal(positionClosedSignal, {
+        exitPrice: 8,
+        exitTime: '2026-10-31T00:00:00Z',
+        exitReason: 'panic',
+        minPrice: 5,
+        maxPrice: 12,
+      });
       const result = (await handle.result()) as PositionLifecycleStatus;
       expect(result.status).toBe('closed');
       expect(result.strandWritten).toBe(true);
     });
 
-    const { rows } = await db.pool.query('SELECT content FROM ad_strands WHERE id = $1', [positionClosedStrandId(positionId, 't1')]);
+    const { rows } = await db.pool.query('SELECT content FROM ad_strands WHERE id = $1', [
+      positionClosedStrandId(positionId, 't1'),
+    ]);
     const c = rows[0].content;
     const s = c.trade_summary;
     // entry 10, exit 8, min 5: return −0.2, drawdown 0.5 → rr −0.4 small_loss; 30 days → medium
@@ -81,7 +117,11 @@ describe('positionLifecycle (time-skipping)', () => {
       'module=pm|pattern_key=uptrend.S3.support_trim',
       'module=pm|pattern_key=uptrend.S3.panic_exit',
     ]);
-    expect(c.completed_trades[0].actions[0].scope).toEqual({ macro_phase: 'Euphoria', bucket: 'nano', timeframe: '4h' });
+    expect(c.completed_trades[0].actions[0].scope).toEqual({
+      macro_phase: 'Euphoria',
+      bucket: 'nano',
+      timeframe: '4h',
+    });
   });
 
   it('ignores duplicate and malformed close signals, and the first valid close wins', async () => {
@@ -96,8 +136,12 @@ describe('positionLifecycle (time-skipping)', () => {
         args: [input(positionId, entryTime)],
       });
       await env.sleep('2 days');
-      await handle.signal(positionClosedSignal, { exitPrice: -1, exitTime: 'not a date', exitReason: '' } as never);
-      await handle.signal(positionClosedSignal, { exitPrice: 12, exitTime: '2026-09-01T00:00:00Z', exitReason: 'before entry' });
+      await handle.signal(positionClosedSignal, { exitPrice: -1, exitTime: 'not a date', exitReason: '' });
+      await handle.signal(positionClosedSignal, {
+        exitPrice: 12,
+        exitTime: '2026-09-01T00:00:00Z',
+        exitReason: 'before entry',
+      });
       const afterBad = (await handle.query(statusQuery)) as PositionLifecycleStatus;
       expect(afterBad.status).toBe('open');
       expect(afterBad.rejectedSignals.map((r) => r.reason)).toEqual([
@@ -105,14 +149,25 @@ describe('positionLifecycle (time-skipping)', () => {
         expect.stringMatching(/exitTime 2026-09-01T00:00:00.000Z is before entryTime/),
       ]);
       // Two valid closes sent back to back: the first wins.
-      await handle.signal(positionClosedSignal, { exitPrice: 15, exitTime: '2026-10-03T00:00:00Z', exitReason: 'first' });
-      await handle.signal(positionClosedSignal, { exitPrice: 99, exitTime: '2026-10-04T00:00:00Z', exitReason: 'second' });
+      await handle.signal(positionClosedSignal, {
+        exitPrice: 15,
+        exitTime: '2026-10-03T00:00:00Z',
+        exitReason: 'first',
+      });
+      await handle.signal(positionClosedSignal, {
+        exitPrice: 99,
+        exitTime: '2026-10-04T00:00:00Z',
+        exitReason: 'second',
+      });
       const result = (await handle.result()) as PositionLifecycleStatus;
       expect(result.status).toBe('closed');
       expect(result.close?.exitReason).toBe('first');
       expect(result.duplicateCloseSignals).toBe(1);
     });
-    const { rows } = await db.pool.query(`SELECT content FROM ad_strands WHERE kind = 'position_closed' AND position_id = $1`, [positionId]);
+    const { rows } = await db.pool.query(
+      `SELECT content FROM ad_strands WHERE kind = 'position_closed' AND position_id = $1`,
+      [positionId],
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0].content.exit_reason).toBe('first');
     expect(rows[0].content.trade_summary.exit_price).toBe(15);

@@ -14,7 +14,11 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 describe('replay of recorded histories', () => {
   it('has a history for every workflow type', () => {
-    expect(files.map((f) => f.replace('.json', '')).sort()).toEqual(['learningCycle', 'portfolio', 'positionLifecycle']);
+    expect(files.map((f) => f.replace('.json', '')).sort()).toEqual([
+      'learningCycle',
+      'portfolio',
+      'positionLifecycle',
+    ]);
   });
 
   for (const file of files) {

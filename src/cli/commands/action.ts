@@ -24,7 +24,10 @@ export function registerActionCommands(program: Command, ctx: CliContext): void 
   action
     .command('record')
     .description('record one action given as JSON (inline, @file or - for stdin); prints its v5 fields')
-    .argument('<json>', 'e.g. {"positionId":"p1","decisionType":"entry","sizeFrac":0.5,"context":{...},"regimeContext":{...}}')
+    .argument(
+      '<json>',
+      'e.g. {"positionId":"p1","decisionType":"entry","sizeFrac":0.5,"context":{...},"regimeContext":{...}}',
+    )
     .option('--json', 'machine-readable output')
     .action(async (arg: string, o) => {
       const input = readJsonArgument(arg, 'action'); // bad JSON is refused before the database is opened

@@ -29,11 +29,20 @@ export function registerLearningCommands(program: Command, ctx: CliContext): voi
     .description('run one learning cycle now through Temporal and print its report')
     .option('--module <module>', 'module', 'pm')
     .option('--as-of <date>', 'learning day (default today)')
-    .option('--shards <n>', "parallel aggregation shards, or 'auto' (one per 5,000 pending strands, max 8)", (v: string) => (v === 'auto' ? 'auto' : num(v)), 'auto')
+    .option(
+      '--shards <n>',
+      "parallel aggregation shards, or 'auto' (one per 5,000 pending strands, max 8)",
+      (v: string) => (v === 'auto' ? 'auto' : num(v)),
+      'auto',
+    )
     .option('--no-wait', 'return once started')
     .option('--json', 'machine-readable output')
     .action(async (o) => {
-      const r = await runCycleNow(await ctx.temporal(), { module: o.module, asOf: o.asOf, shards: o.shards }, { taskQueue: ctx.settings.taskQueue, wait: o.wait });
+      const r = await runCycleNow(
+        await ctx.temporal(),
+        { module: o.module, asOf: o.asOf, shards: o.shards },
+        { taskQueue: ctx.settings.taskQueue, wait: o.wait },
+      );
       emit(r, o);
     });
   cycle
@@ -50,7 +59,16 @@ export function registerLearningCommands(program: Command, ctx: CliContext): voi
     .option('--hour <h>', 'UTC hour', num)
     .option('--minute <m>', 'minute', num)
     .option('--json', 'machine-readable output')
-    .action(async (o) => emit(await ensureLearningSchedule(await ctx.temporal(), { taskQueue: ctx.settings.taskQueue, hour: o.hour, minute: o.minute }), o));
+    .action(async (o) =>
+      emit(
+        await ensureLearningSchedule(await ctx.temporal(), {
+          taskQueue: ctx.settings.taskQueue,
+          hour: o.hour,
+          minute: o.minute,
+        }),
+        o,
+      ),
+    );
   schedule
     .command('describe')
     .description('calendar, policies, state, next and recent runs')
@@ -93,7 +111,10 @@ export function registerLearningCommands(program: Command, ctx: CliContext): voi
   overrides
     .command('apply')
     .description('apply overrides to a planned action (JSON inline, @file or -) and explain the result')
-    .argument('<json>', '{"decisionType":"entry","sizeFrac":0.5,"context":{...},"regimeContext":{...},"timeframe":"1h"} or {pattern_key, action_category, scope, size_frac}')
+    .argument(
+      '<json>',
+      '{"decisionType":"entry","sizeFrac":0.5,"context":{...},"regimeContext":{...},"timeframe":"1h"} or {pattern_key, action_category, scope, size_frac}',
+    )
     .option('--module <module>', 'module', 'pm')
     .option('--json', 'machine-readable output')
     .action(async (arg: string, o) => {
@@ -108,10 +129,14 @@ export function registerLearningCommands(program: Command, ctx: CliContext): voi
     .option('--max-override-age-hours <h>', 'older overrides are a warning', num, 36)
     .option('--json', 'machine-readable output')
     .action(async (o) => {
-      const report = await validateDataflow(await ctx.database(), { module: o.module, maxOverrideAgeHours: o.maxOverrideAgeHours });
+      const report = await validateDataflow(await ctx.database(), {
+        module: o.module,
+        maxOverrideAgeHours: o.maxOverrideAgeHours,
+      });
       if (o.json) emit(report, o);
       else {
-        for (const s of report.steps) process.stdout.write(`[${s.verdict.toUpperCase().padEnd(7)}] ${s.step}: ${s.detail}\n`);
+        for (const s of report.steps)
+          process.stdout.write(`[${s.verdict.toUpperCase().padEnd(7)}] ${s.step}: ${s.detail}\n`);
         process.stdout.write(`overall: ${report.verdict}\n`);
       }
       if (report.verdict === 'broken') throw new CliError('at least one step of the dataflow is broken', 1);

@@ -22,14 +22,14 @@ export function registerPositionCommands(program: Command, ctx: CliContext): voi
     .option('--json', 'machine-readable output')
     .action(async (o) => {
       const input = {
-          positionId: o.id,
-          tradeId: o.trade,
-          symbol: o.symbol,
-          timeframe: o.timeframe,
-          entryPrice: o.entryPrice,
-          entryTime: o.entryTime ?? new Date().toISOString(),
-          entryContext: o.context ? (parseJsonOption(o.context, '--context') as Record<string, unknown>) : undefined,
-          regimeContext: o.regime ? (parseJsonOption(o.regime, '--regime') as Record<string, unknown>) : undefined,
+        positionId: o.id,
+        tradeId: o.trade,
+        symbol: o.symbol,
+        timeframe: o.timeframe,
+        entryPrice: o.entryPrice,
+        entryTime: o.entryTime ?? new Date().toISOString(),
+        entryContext: o.context ? (parseJsonOption(o.context, '--context') as Record<string, unknown>) : undefined,
+        regimeContext: o.regime ? (parseJsonOption(o.regime, '--regime') as Record<string, unknown>) : undefined,
       };
       // Bad input is refused before anything is contacted.
       parseOrThrow(openPositionInputSchema, input, 'openPosition input');
@@ -50,12 +50,12 @@ export function registerPositionCommands(program: Command, ctx: CliContext): voi
     .option('--json', 'machine-readable output')
     .action(async (positionId: string, o) => {
       const signal = {
-          exitPrice: o.exitPrice,
-          exitTime: o.exitTime ?? new Date().toISOString(),
-          exitReason: o.exitReason,
-          minPrice: o.minPrice,
-          maxPrice: o.maxPrice,
-          avgEntryPrice: o.avgEntryPrice,
+        exitPrice: o.exitPrice,
+        exitTime: o.exitTime ?? new Date().toISOString(),
+        exitReason: o.exitReason,
+        minPrice: o.minPrice,
+        maxPrice: o.maxPrice,
+        avgEntryPrice: o.avgEntryPrice,
       };
       parseOrThrow(positionClosedSignalSchema, signal, 'positionClosed signal');
       emit(await closePosition(await ctx.temporal(), positionId, signal, { wait: o.wait }), o);

@@ -8,7 +8,7 @@ import { completedActionSchema } from '../../contracts/strands';
 import { describeZodError } from '../../contracts/positions';
 import { parseActionContextLenient, parseRegimeContextLenient } from '../../domain/actionContext';
 import { tryActionCategory } from '../../domain/actionCategory';
-import { isScopeDim, SCOPE_DIMS, type Scope, type ScopeDim, type ScopeValue } from '../../domain/scope';
+import { isScopeDim, SCOPE_DIMS, type Scope } from '../../domain/scope';
 import { deriveV5Fields } from '../../domain/v5Fields';
 import { isObject, type Json } from './outcome';
 import type { ResolvedAction } from './types';
@@ -22,8 +22,11 @@ export function isExecuted(status: unknown): boolean {
  * A stored scope, checked and canonicalised: only the ten dims (keys in bit order), strings trimmed,
  * empty / 'unknown' values absent (spec §2.3), numbers must be integers (the signature needs it).
  */
-export function normalizeScope(raw: Record<string, unknown>): { ok: true; scope: Scope } | { ok: false; reason: string } {
-  for (const key of Object.keys(raw)) if (!isScopeDim(key)) return { ok: false, reason: `unknown scope dimension "${key}"` };
+export function normalizeScope(
+  raw: Record<string, unknown>,
+): { ok: true; scope: Scope } | { ok: false; reason: string } {
+  for (const key of Object.keys(raw))
+    if (!isScopeDim(key)) return { ok: false, reason: `unknown scope dimension "${key}"` };
   const scope: Scope = {};
   for (const d of SCOPE_DIMS) {
     const v = raw[d];
@@ -31,9 +34,9 @@ export function normalizeScope(raw: Record<string, unknown>): { ok: true; scope:
     if (typeof v === 'string') {
       const s = v.trim();
       if (s === '' || s.toLowerCase() === 'unknown') continue;
-      scope[d as ScopeDim] = s;
+      scope[d] = s;
     } else if (typeof v === 'number' && Number.isInteger(v)) {
-      scope[d as ScopeDim] = v as ScopeValue;
+      scope[d] = v;
     } else {
       return { ok: false, reason: `scope value of "${d}" must be a string or an integer (got ${JSON.stringify(v)})` };
     }
@@ -45,7 +48,9 @@ export function normalizeScope(raw: Record<string, unknown>): { ok: true; scope:
 export const looksV5 = (a: unknown) => isObject(a) && ('pattern_key' in a || 'action_category' in a || 'scope' in a);
 
 /** Option A: every entry must validate, otherwise the list is rejected with the first reason. */
-export function optionAActions(entries: unknown[]): { ok: true; actions: ResolvedAction[] } | { ok: false; reason: string } {
+export function optionAActions(
+  entries: unknown[],
+): { ok: true; actions: ResolvedAction[] } | { ok: false; reason: string } {
   const actions: ResolvedAction[] = [];
   for (let i = 0; i < entries.length; i++) {
     const parsed = completedActionSchema.safeParse(entries[i]);
@@ -104,22 +109,43 @@ export function legacyActions(src: LegacySources): ResolvedAction[] | null {
   if (Array.isArray(entry.actions) && entry.actions.some((a) => isObject(a) && isObject(a.action_context))) {
     records = entry.actions.filter((a): a is Json => isObject(a) && isObject(a.action_context));
   } else if (isObject(entry.action_context)) records = [entry];
-  else if (isObject(content.action_context)) records = [{ ...content, ...entry, action_context: content.action_context }];
+  else if (isObject(content.action_context))
+    records = [{ ...content, ...entry, action_context: content.action_context }];
   else return null;
 
   const out: ResolvedAction[] = [];
   for (const r of records) {
     const ctxRaw = r.action_context as Json;
-    const decisionType = str(r.decision_type) ?? str(ctxRaw.decision_type) ?? str(entry.decision_type) ?? str(content.decision_type);
+    const decisionType =
+      str(r.decision_type) ?? str(ctxRaw.decision_type) ?? str(entry.decision_type) ?? str(content.decision_type);
     if (decisionType === null || tryActionCategory(decisionType) === null) continue;
-    const regimeRaw = [r.regime_context, ctxRaw.regime_context, entry.regime_context, summary.regime_context, content.regime_context, src.rowRegime]
-      .find(isObject) ?? {};
-    const timeframe = str(r.timeframe) ?? str(entry.timeframe) ?? str(summary.timeframe) ?? str(content.timeframe) ?? src.rowTimeframe;
+    const regimeRaw =
+      [
+        r.regime_context,
+        ctxRaw.regime_context,
+        entry.regime_context,
+        summary.regime_context,
+        content.regime_context,
+        src.rowRegime,
+      ].find(isObject) ?? {};
+    const timeframe =
+      str(r.timeframe) ?? str(entry.timeframe) ?? str(summary.timeframe) ?? str(content.timeframe) ?? src.rowTimeframe;
     const bucket = str(r.bucket) ?? str(entry.bucket) ?? null;
-    const v5 = deriveV5Fields(src.module, decisionType, parseActionContextLenient(ctxRaw), parseRegimeContextLenient(regimeRaw), { timeframe, bucket });
-    const execResult = [r.execution_result, ctxRaw.execution_result].find(isObject) as Json | undefined;
+    const v5 = deriveV5Fields(
+      src.module,
+      decisionType,
+      parseActionContextLenient(ctxRaw),
+      parseRegimeContextLenient(regimeRaw),
+      { timeframe, bucket },
+    );
+    const execResult = [r.execution_result, ctxRaw.execution_result].find((x): x is Json => isObject(x));
     const status = r.execution_status ?? execResult?.status;
-    out.push({ patternKey: v5.pattern_key, category: v5.action_category, scope: v5.scope, executed: isExecuted(status) });
+    out.push({
+      patternKey: v5.pattern_key,
+      category: v5.action_category,
+      scope: v5.scope,
+      executed: isExecuted(status),
+    });
   }
   return out.length > 0 ? out : null;
 }

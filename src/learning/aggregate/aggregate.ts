@@ -68,8 +68,18 @@ function restore(c: Partial<AggregateProgress> | null | undefined): AggregatePro
   const out = emptyCounts();
   if (!c || typeof c !== 'object') return out;
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-  for (const k of ['strandsRead', 'tradesAggregated', 'actionsAggregated', 'actionsSkippedFailed', 'quarantined', 'duplicateTrades', 'subsetUpdates',
-    'rowsTouched', 'batches'] as const) out[k] = num(c[k]);
+  for (const k of [
+    'strandsRead',
+    'tradesAggregated',
+    'actionsAggregated',
+    'actionsSkippedFailed',
+    'quarantined',
+    'duplicateTrades',
+    'subsetUpdates',
+    'rowsTouched',
+    'batches',
+  ] as const)
+    out[k] = num(c[k]);
   for (const k of ['option_a', 'option_b', 'legacy', 'unresolved'] as const) out.paths[k] = num(c.paths?.[k]);
   for (const [k, v] of Object.entries(c.bySubsetSize ?? {})) out.bySubsetSize[Number(k)] = num(v);
   out.lastStrandId = typeof c.lastStrandId === 'string' ? c.lastStrandId : null;
@@ -85,15 +95,20 @@ function add(into: AggregateProgress, b: BatchCounts): void {
   into.duplicateTrades += b.duplicateTrades ?? 0; // absent from batches committed before the trade guard
   into.subsetUpdates += b.subsetUpdates;
   into.rowsTouched += b.rowsTouched;
-  for (const [k, v] of Object.entries(b.bySubsetSize)) into.bySubsetSize[Number(k)] = (into.bySubsetSize[Number(k)] ?? 0) + v;
+  for (const [k, v] of Object.entries(b.bySubsetSize))
+    into.bySubsetSize[Number(k)] = (into.bySubsetSize[Number(k)] ?? 0) + v;
 }
 
 export function validateAggregateOptions(opts: AggregateOptions): { shard: ShardSpec | null; batchSize: number } {
-  if (typeof opts.module !== 'string' || opts.module.trim() === '') throw new AggregateConfigError('module is required');
-  if (typeof opts.cycleId !== 'string' || opts.cycleId.trim() === '') throw new AggregateConfigError('cycleId is required');
+  if (typeof opts.module !== 'string' || opts.module.trim() === '')
+    throw new AggregateConfigError('module is required');
+  if (typeof opts.cycleId !== 'string' || opts.cycleId.trim() === '')
+    throw new AggregateConfigError('cycleId is required');
   const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
-    throw new AggregateConfigError(`batchSize must be an integer in 1..${MAX_BATCH_SIZE}, got ${JSON.stringify(opts.batchSize)}`);
+    throw new AggregateConfigError(
+      `batchSize must be an integer in 1..${MAX_BATCH_SIZE}, got ${JSON.stringify(opts.batchSize)}`,
+    );
   }
   return { shard: validateShard(opts.shard), batchSize };
 }
@@ -101,7 +116,8 @@ export function validateAggregateOptions(opts: AggregateOptions): { shard: Shard
 export async function aggregateClosedTrades(pool: pg.Pool, opts: AggregateOptions): Promise<AggregateReport> {
   const { shard, batchSize } = validateAggregateOptions(opts);
   const rrBaseline = opts.rrBaseline ?? DEFAULT_RR_BASELINE;
-  if (!Number.isFinite(rrBaseline)) throw new AggregateConfigError(`rrBaseline must be a finite number, got ${opts.rrBaseline}`);
+  if (!Number.isFinite(rrBaseline))
+    throw new AggregateConfigError(`rrBaseline must be a finite number, got ${opts.rrBaseline}`);
   const counts = restore(opts.resumeCounts);
   let cursor: string | null = opts.resumeAfter ?? counts.lastStrandId ?? null;
   counts.lastStrandId = cursor;
@@ -129,7 +145,12 @@ const shardKey = (shard: ShardSpec | null) => (shard ? `${shard.index}/${shard.c
  * even when a crash lost the heartbeats of batches that had committed (their strands are then
  * skipped by the resumed run, so in-memory counts would miss them).
  */
-async function committedCounts(pool: pg.Pool, module: string, cycleId: string, shard: ShardSpec | null): Promise<AggregateProgress> {
+async function committedCounts(
+  pool: pg.Pool,
+  module: string,
+  cycleId: string,
+  shard: ShardSpec | null,
+): Promise<AggregateProgress> {
   const { rows } = await pool.query<{ counts: BatchCounts & { strandsRead: number } }>(
     `SELECT counts FROM learning_aggregate_batches WHERE module = $1 AND cycle_id = $2 AND shard_key = $3 ORDER BY id`,
     [module, cycleId, shardKey(shard)],

@@ -6,7 +6,9 @@ import { from as copyFrom } from 'pg-copy-streams';
 
 /** A text field in COPY text format (backslash, tab, newline, carriage return escaped). */
 export function copyText(s: string): string {
-  return /[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : s;
+  return /[\\\t\n\r]/.test(s)
+    ? s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
+    : s;
 }
 
 /** A nullable value: NULL as \N, numbers must be finite (String() gives the shortest round-trip form). */

@@ -6,7 +6,15 @@
  */
 import type { ActionCategory } from '../../domain/actionCategory';
 import { SCOPE_DIMS, type Scope, type ScopeValue } from '../../domain/scope';
-import { popcount, presentMask, scopeFragments, signatureHash, subsetMasks, subsetSignature, subsetValues } from '../../domain/subsets';
+import {
+  popcount,
+  presentMask,
+  scopeFragments,
+  signatureHash,
+  subsetMasks,
+  subsetSignature,
+  subsetValues,
+} from '../../domain/subsets';
 import type { CfBucket } from '../../domain/tradeSummary';
 
 export const CF_INDEX: Record<CfBucket, number> = { none: 0, small: 1, medium: 2, large: 3 };
@@ -140,7 +148,17 @@ export function expandFacts(facts: Iterable<ExpandableFact>): Expansion {
   let subsetUpdates = 0;
   for (let gi = 0; gi < groupList.length; gi++) {
     const { scope, codes, acc } = groupList[gi];
-    const add = [acc.n, acc.sumRr, acc.sumRrSq, acc.wins, acc.sumHold, acc.nTts3, acc.sumTts3, ...acc.cfEntry, ...acc.cfExit];
+    const add = [
+      acc.n,
+      acc.sumRr,
+      acc.sumRrSq,
+      acc.wins,
+      acc.sumHold,
+      acc.nTts3,
+      acc.sumTts3,
+      ...acc.cfEntry,
+      ...acc.cfExit,
+    ];
     const sub = codes.slice();
     for (const mask of subsetMasks(presentMask(scope))) {
       for (let d = 0; d < SCOPE_DIMS.length; d++) {

@@ -66,7 +66,8 @@ const MIN_N_MIN = Math.min(...N_MIN.filter((x) => Number.isFinite(x)));
 
 export async function finalizeAggregation(pool: pg.Pool, opts: FinalizeOptions): Promise<FinalizeReport> {
   const rrBaseline = opts.rrBaseline ?? DEFAULT_RR_BASELINE;
-  if (!Number.isFinite(rrBaseline)) throw new AggregateConfigError(`rrBaseline must be a finite number, got ${rrBaseline}`);
+  if (!Number.isFinite(rrBaseline))
+    throw new AggregateConfigError(`rrBaseline must be a finite number, got ${rrBaseline}`);
   const chunkSize = opts.chunkSize ?? 20_000;
   const report: FinalizeReport = {
     module: opts.module,
@@ -98,7 +99,8 @@ export async function finalizeAggregation(pool: pg.Pool, opts: FinalizeOptions):
     let writes = 0;
     for (const r of rows) {
       const edge = edgeOfStats(r, rrBaseline);
-      const current = r.stats_n_current === true && r.edge_raw === edge && r.stats_edge !== null && Number(r.stats_edge) === edge;
+      const current =
+        r.stats_n_current === true && r.edge_raw === edge && r.stats_edge !== null && Number(r.stats_edge) === edge;
       const k = popcount(r.scope_mask);
       let eligible = false;
       let signature: string | null = null;
@@ -114,26 +116,42 @@ export async function finalizeAggregation(pool: pg.Pool, opts: FinalizeOptions):
       if (current && !eligible) continue;
       if (!current) writes++;
       lines.push(
-        [r.id, String(r.n), copyValue(edge), current ? '\\N' : copyValue(JSON.stringify(statsView(r, edge))), copyValue(signature),
-         eligible ? 't' : 'f', current ? 'f' : 't'].join('\t'),
+        [
+          r.id,
+          String(r.n),
+          copyValue(edge),
+          current ? '\\N' : copyValue(JSON.stringify(statsView(r, edge))),
+          copyValue(signature),
+          eligible ? 't' : 'f',
+          current ? 'f' : 't',
+        ].join('\t'),
       );
     }
 
-    const chunk = lines.length === 0 ? { updated: 0, inserted: 0 } : await inTransaction(pool, async (client) => {
-      await client.query(`CREATE TEMP TABLE agg_finalize_rows (
+    const chunk =
+      lines.length === 0
+        ? { updated: 0, inserted: 0 }
+        : await inTransaction(pool, async (client) => {
+            await client.query(`CREATE TEMP TABLE agg_finalize_rows (
           id BIGINT NOT NULL, n INT NOT NULL, edge_raw DOUBLE PRECISION NOT NULL, stats JSONB,
           signature TEXT, eligible BOOLEAN NOT NULL, needs_write BOOLEAN NOT NULL
         ) ON COMMIT DROP`);
-      await copyLines(client, `COPY agg_finalize_rows (${TMP}) FROM STDIN`, lines);
-      // Statistics for the planner: without them it may hash-join against the whole stats table.
-      await client.query('ANALYZE agg_finalize_rows');
-      const upd = writes === 0 ? { rowCount: 0 } : await client.query(
-        `UPDATE pattern_scope_stats p SET edge_raw = t.edge_raw, stats = t.stats
+            await copyLines(client, `COPY agg_finalize_rows (${TMP}) FROM STDIN`, lines);
+            // Statistics for the planner: without them it may hash-join against the whole stats table.
+            await client.query('ANALYZE agg_finalize_rows');
+            const upd =
+              writes === 0
+                ? { rowCount: 0 }
+                : await client.query(
+                    `UPDATE pattern_scope_stats p SET edge_raw = t.edge_raw, stats = t.stats
            FROM agg_finalize_rows t
           WHERE p.id = t.id AND p.n = t.n AND t.needs_write`,
-      );
-      const hist = eligibleCount === 0 ? { rowCount: 0 } : await client.query(
-        `INSERT INTO learning_edge_history (module, pattern_key, action_category, scope_signature, scope_mask,
+                  );
+            const hist =
+              eligibleCount === 0
+                ? { rowCount: 0 }
+                : await client.query(
+                    `INSERT INTO learning_edge_history (module, pattern_key, action_category, scope_signature, scope_mask,
                                            scope_values_hash, edge_raw, n, ts, cycle_id)
          SELECT $1, p.pattern_key, p.action_category, t.signature, p.scope_mask, p.scope_values_hash, t.edge_raw, t.n,
                 COALESCE($3::timestamptz, now()), $2
@@ -141,10 +159,10 @@ export async function finalizeAggregation(pool: pg.Pool, opts: FinalizeOptions):
           WHERE t.eligible
           ORDER BY t.id
          ON CONFLICT (module, cycle_id, pattern_key, action_category, scope_mask, scope_values_hash) DO NOTHING`,
-        [opts.module, opts.cycleId, opts.historyTs ?? null],
-      );
-      return { updated: upd.rowCount ?? 0, inserted: hist.rowCount ?? 0 };
-    });
+                    [opts.module, opts.cycleId, opts.historyTs ?? null],
+                  );
+            return { updated: upd.rowCount ?? 0, inserted: hist.rowCount ?? 0 };
+          });
     report.rowsChangedConcurrently += writes - chunk.updated;
     report.rowsTouched += rows.length;
     report.edgeHistoryRows += eligibleCount;

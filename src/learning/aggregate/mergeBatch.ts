@@ -71,7 +71,13 @@ const TMP_COLUMNS = `pattern_key, action_category, scope_mask, scope_values_hash
   cf_exit_none, cf_exit_small, cf_exit_medium, cf_exit_large`;
 
 const suffStats = (r: SubsetRow): SuffStats => ({
-  n: r.n, sum_rr: r.sumRr, sum_rr_sq: r.sumRrSq, wins: r.wins, sum_hold_days: r.sumHold, n_tts3: r.nTts3, sum_tts3: r.sumTts3,
+  n: r.n,
+  sum_rr: r.sumRr,
+  sum_rr_sq: r.sumRrSq,
+  wins: r.wins,
+  sum_hold_days: r.sumHold,
+  n_tts3: r.nTts3,
+  sum_tts3: r.sumTts3,
 });
 
 function rowLine(r: SubsetRow, rrBaseline: number): string {
@@ -101,8 +107,13 @@ function rowLine(r: SubsetRow, rrBaseline: number): string {
  * Additively merges subset rows into pattern_scope_stats (one COPY + one INSERT .. SELECT). New rows
  * get edge_raw / stats computed with `rrBaseline`; finalize rewrites them only if its baseline differs.
  */
-export async function mergeSubsetRows(client: pg.PoolClient, module: string, cycleId: string, rows: readonly SubsetRow[],
-  rrBaseline: number = DEFAULT_RR_BASELINE): Promise<number> {
+export async function mergeSubsetRows(
+  client: pg.PoolClient,
+  module: string,
+  cycleId: string,
+  rows: readonly SubsetRow[],
+  rrBaseline: number = DEFAULT_RR_BASELINE,
+): Promise<number> {
   if (rows.length === 0) return 0;
   await client.query(`CREATE TEMP TABLE agg_batch_rows (
       pattern_key TEXT NOT NULL, action_category TEXT NOT NULL, scope_mask INT NOT NULL, scope_values_hash TEXT NOT NULL,
@@ -112,9 +123,13 @@ export async function mergeSubsetRows(client: pg.PoolClient, module: string, cyc
       cf_exit_none INT NOT NULL, cf_exit_small INT NOT NULL, cf_exit_medium INT NOT NULL, cf_exit_large INT NOT NULL,
       edge_raw DOUBLE PRECISION NOT NULL, stats JSONB NOT NULL
     ) ON COMMIT DROP`);
-  await copyLines(client, `COPY agg_batch_rows (${TMP_COLUMNS}, edge_raw, stats) FROM STDIN`, (function* () {
-    for (const r of rows) yield rowLine(r, rrBaseline);
-  })());
+  await copyLines(
+    client,
+    `COPY agg_batch_rows (${TMP_COLUMNS}, edge_raw, stats) FROM STDIN`,
+    (function* () {
+      for (const r of rows) yield rowLine(r, rrBaseline);
+    })(),
+  );
   // ORDER BY the unique key: parallel shards take row locks in the same order (no lock cycles).
   const res = await client.query(
     `INSERT INTO pattern_scope_stats (module, ${TMP_COLUMNS}, edge_raw, stats, last_cycle_id)
@@ -146,7 +161,12 @@ export async function mergeSubsetRows(client: pg.PoolClient, module: string, cyc
 const factKey = (strandId: string, actionIndex: number) => `${strandId}\u0000${actionIndex}`;
 
 /** Inserts facts; returns those this call inserted (the others already existed). */
-async function insertFacts(client: pg.PoolClient, module: string, cycleId: string, facts: readonly Fact[]): Promise<Fact[]> {
+async function insertFacts(
+  client: pg.PoolClient,
+  module: string,
+  cycleId: string,
+  facts: readonly Fact[],
+): Promise<Fact[]> {
   if (facts.length === 0) return [];
   const res = await client.query<{ strand_id: string; action_index: number }>(
     `INSERT INTO learning_trade_facts (module, strand_id, action_index, pattern_key, action_category, scope, scope_mask, rr,
@@ -190,8 +210,14 @@ export function emptyBatchCounts(): BatchCounts {
 }
 
 /** Commits a planned batch exactly once (see the file comment). */
-export async function commitBatch(pool: pg.Pool, module: string, cycleId: string, plans: readonly StrandPlan[],
-  rrBaseline: number = DEFAULT_RR_BASELINE, shardKey = 'all'): Promise<BatchCounts> {
+export async function commitBatch(
+  pool: pg.Pool,
+  module: string,
+  cycleId: string,
+  plans: readonly StrandPlan[],
+  rrBaseline: number = DEFAULT_RR_BASELINE,
+  shardKey = 'all',
+): Promise<BatchCounts> {
   if (plans.length === 0) return emptyBatchCounts();
   const sorted = [...plans].sort((a, b) => (a.strandId < b.strandId ? -1 : a.strandId > b.strandId ? 1 : 0));
   return inTransaction(pool, async (client) => {
@@ -213,7 +239,17 @@ export async function commitBatch(pool: pg.Pool, module: string, cycleId: string
     const duplicates = await claimTrades(client, module, cycleId, ownedPlans);
     const mine: StrandPlan[] = ownedPlans.map((p) => {
       const d = duplicates.get(p.strandId);
-      return d ? { strandId: p.strandId, path: 'quarantined', reason: d.reason, payload: d.payload, facts: [], trades: emptyTradeCounts(), tradeKeys: [] } : p;
+      return d
+        ? {
+            strandId: p.strandId,
+            path: 'quarantined',
+            reason: d.reason,
+            payload: d.payload,
+            facts: [],
+            trades: emptyTradeCounts(),
+            tradeKeys: [],
+          }
+        : p;
     });
     if (duplicates.size > 0) {
       await client.query(
@@ -231,8 +267,12 @@ export async function commitBatch(pool: pg.Pool, module: string, cycleId: string
          SELECT q.strand_id, $1, q.reason, q.payload::jsonb FROM unnest($2::text[], $3::text[], $4::text[]) AS q(strand_id, reason, payload)
          ON CONFLICT (strand_id, stage) DO UPDATE
            SET reason = EXCLUDED.reason, last_seen = now(), occurrences = learning_quarantine.occurrences + 1`,
-        [AGGREGATE_STAGE, quarantined.map((q) => q.strandId), quarantined.map((q) => q.reason),
-         quarantined.map((q) => (q.payload === undefined ? null : JSON.stringify(q.payload)))],
+        [
+          AGGREGATE_STAGE,
+          quarantined.map((q) => q.strandId),
+          quarantined.map((q) => q.reason),
+          quarantined.map((q) => (q.payload === undefined ? null : JSON.stringify(q.payload))),
+        ],
       );
       counts.quarantined = quarantined.length;
     }

@@ -45,17 +45,20 @@ export type OutcomeResult = { ok: true; outcome: TradeOutcome } | { ok: false; r
 /** Reads the outcome of one trade summary; `fallbackClosedAt` is used when it has no exit_time. */
 export function parseOutcome(summary: Json, fallbackClosedAt: string | null): OutcomeResult {
   const rr = summary.rr;
-  if (typeof rr !== 'number' || !Number.isFinite(rr)) return { ok: false, reason: `rr is not a finite number (got ${show(rr)})` };
+  if (typeof rr !== 'number' || !Number.isFinite(rr))
+    return { ok: false, reason: `rr is not a finite number (got ${show(rr)})` };
   // §3.2 clamps rr to [-10, 10]: anything outside was not written by that rule, and a huge value
   // would overflow the sums (and stall every batch it is in), so it is quarantined, not clamped.
-  if (Math.abs(rr) > RR_CLAMP) return { ok: false, reason: `rr ${rr} is outside [-${RR_CLAMP}, ${RR_CLAMP}] (spec §3.2)` };
+  if (Math.abs(rr) > RR_CLAMP)
+    return { ok: false, reason: `rr ${rr} is outside [-${RR_CLAMP}, ${RR_CLAMP}] (spec §3.2)` };
 
   let holdDays: number;
   const h = summary.hold_time_days;
   if (h === undefined || h === null) {
     const t0 = time(summary.entry_time);
     const t1 = time(summary.exit_time);
-    if (Number.isNaN(t0) || Number.isNaN(t1)) return { ok: false, reason: 'hold_time_days is missing and entry_time/exit_time do not give it' };
+    if (Number.isNaN(t0) || Number.isNaN(t1))
+      return { ok: false, reason: 'hold_time_days is missing and entry_time/exit_time do not give it' };
     holdDays = (t1 - t0) / DAY_MS;
   } else if (typeof h === 'number' && Number.isFinite(h)) holdDays = h;
   else return { ok: false, reason: `hold_time_days is not a finite number (got ${show(h)})` };
@@ -65,13 +68,15 @@ export function parseOutcome(summary: Json, fallbackClosedAt: string | null): Ou
   let tts3: number | null = null;
   const t = summary.time_to_s3;
   if (t !== undefined && t !== null) {
-    if (typeof t !== 'number' || !Number.isFinite(t)) return { ok: false, reason: `time_to_s3 is not a finite number or null (got ${show(t)})` };
+    if (typeof t !== 'number' || !Number.isFinite(t))
+      return { ok: false, reason: `time_to_s3 is not a finite number or null (got ${show(t)})` };
     if (t > MAX_DAYS) return { ok: false, reason: `time_to_s3 ${t} is beyond ${MAX_DAYS} days` };
     tts3 = Math.max(0, t);
   }
 
   const exit = summary.exit_time;
-  const closedAt = typeof exit === 'string' && !Number.isNaN(Date.parse(exit)) ? new Date(exit).toISOString() : fallbackClosedAt;
+  const closedAt =
+    typeof exit === 'string' && !Number.isNaN(Date.parse(exit)) ? new Date(exit).toISOString() : fallbackClosedAt;
   return {
     ok: true,
     outcome: {

@@ -40,7 +40,12 @@ function iso(v: unknown): string | null {
 }
 
 export function parseStrand(row: ClosedStrandRow, module: string): PreStrand {
-  const q = (reason: string): PreStrand => ({ kind: 'quarantine', strandId: row.id, reason, payload: row.content ?? null });
+  const q = (reason: string): PreStrand => ({
+    kind: 'quarantine',
+    strandId: row.id,
+    reason,
+    payload: row.content ?? null,
+  });
   const content = row.content;
   if (!isObject(content)) return q('content is not a JSON object');
   const cts = content.completed_trades;
@@ -73,14 +78,22 @@ export function parseStrand(row: ClosedStrandRow, module: string): PreStrand {
 
     let legacy: ResolvedAction[] | null = null;
     if (!optionA) {
-      legacy = legacyActions({ module, entry, summary, content, rowRegime: row.regime_context, rowTimeframe: row.timeframe });
+      legacy = legacyActions({
+        module,
+        entry,
+        summary,
+        content,
+        rowRegime: row.regime_context,
+        rowTimeframe: row.timeframe,
+      });
     }
 
     trades.push({
       index: i,
       positionId: str(entry.position_id) ?? str(summary.position_id) ?? str(content.position_id) ?? row.position_id,
       // The strand's own trade_id column names one trade: only a single-trade strand may inherit it.
-      tradeId: str(entry.trade_id) ?? str(summary.trade_id) ?? (single ? (str(content.trade_id) ?? row.trade_id) : null),
+      tradeId:
+        str(entry.trade_id) ?? str(summary.trade_id) ?? (single ? (str(content.trade_id) ?? row.trade_id) : null),
       outcome: outcome.outcome,
       optionA,
       optionAError,

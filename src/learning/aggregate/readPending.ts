@@ -22,9 +22,17 @@ export class AggregateConfigError extends Error {
 export function validateShard(shard: unknown): ShardSpec | null {
   if (shard === undefined || shard === null) return null;
   const s = shard as Partial<ShardSpec>;
-  if (typeof s !== 'object' || !Number.isInteger(s.count) || !Number.isInteger(s.index) || (s.count as number) < 1 ||
-      (s.index as number) < 0 || (s.index as number) >= (s.count as number)) {
-    throw new AggregateConfigError(`invalid shard ${JSON.stringify(shard)}: expected integers {index, count} with 0 ≤ index < count`);
+  if (
+    typeof s !== 'object' ||
+    !Number.isInteger(s.count) ||
+    !Number.isInteger(s.index) ||
+    (s.count as number) < 1 ||
+    (s.index as number) < 0 ||
+    (s.index as number) >= (s.count as number)
+  ) {
+    throw new AggregateConfigError(
+      `invalid shard ${JSON.stringify(shard)}: expected integers {index, count} with 0 ≤ index < count`,
+    );
   }
   return { index: s.index as number, count: s.count as number };
 }

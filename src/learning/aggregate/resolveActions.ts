@@ -7,7 +7,16 @@ import type pg from 'pg';
 import { STRAND_KINDS } from '../../contracts/strands';
 import { pmActionToAction } from './actions';
 import { parseStrand, type PreStrand } from './parseStrand';
-import { emptyTradeCounts, type ClosedStrandRow, type Fact, type LedgerPath, type ResolvedAction, type StrandPlan, type TradeKey, type TradePath } from './types';
+import {
+  emptyTradeCounts,
+  type ClosedStrandRow,
+  type Fact,
+  type LedgerPath,
+  type ResolvedAction,
+  type StrandPlan,
+  type TradeKey,
+  type TradePath,
+} from './types';
 
 const pairKey = (positionId: string, tradeId: string) => `${positionId}\u0000${tradeId}`;
 
@@ -49,7 +58,12 @@ export async function loadOptionBActions(
   return out;
 }
 
-const PATH_RANK: Record<Exclude<LedgerPath, 'quarantined'>, number> = { option_a: 0, option_b: 1, legacy: 2, unresolved: 3 };
+const PATH_RANK: Record<Exclude<LedgerPath, 'quarantined'>, number> = {
+  option_a: 0,
+  option_b: 1,
+  legacy: 2,
+  unresolved: 3,
+};
 
 /**
  * The plan of one strand. Choices where the spec is silent:
@@ -62,7 +76,16 @@ const PATH_RANK: Record<Exclude<LedgerPath, 'quarantined'>, number> = { option_a
  */
 export function planStrand(pre: PreStrand, optionB: Map<string, ResolvedAction[]>): StrandPlan {
   const trades = emptyTradeCounts();
-  if (pre.kind === 'quarantine') return { strandId: pre.strandId, path: 'quarantined', reason: pre.reason, payload: pre.payload, facts: [], trades, tradeKeys: [] };
+  if (pre.kind === 'quarantine')
+    return {
+      strandId: pre.strandId,
+      path: 'quarantined',
+      reason: pre.reason,
+      payload: pre.payload,
+      facts: [],
+      trades,
+      tradeKeys: [],
+    };
   const facts: Fact[] = [];
   const tradeKeys: TradeKey[] = [];
   let path: Exclude<LedgerPath, 'quarantined'> = 'option_a';
@@ -88,7 +111,8 @@ export function planStrand(pre: PreStrand, optionB: Map<string, ResolvedAction[]
     trades[tp] += 1;
     // Only trades this strand resolves claim the per-trade guard: an unresolved trade contributes
     // nothing, so it must not keep a later strand that resolves the same trade from counting it.
-    if (tp !== 'unresolved' && t.positionId && t.tradeId) tradeKeys.push({ positionId: t.positionId, tradeId: t.tradeId });
+    if (tp !== 'unresolved' && t.positionId && t.tradeId)
+      tradeKeys.push({ positionId: t.positionId, tradeId: t.tradeId });
     if (PATH_RANK[tp] > PATH_RANK[path]) path = tp;
     for (const a of actions ?? []) {
       const index = actionIndex++;
@@ -112,18 +136,28 @@ export function planStrand(pre: PreStrand, optionB: Map<string, ResolvedAction[]
 }
 
 /** Parses and resolves a whole batch: one Option B query for every trade that needs it. */
-export async function planBatch(db: pg.Pool | pg.PoolClient, module: string, rows: readonly ClosedStrandRow[]): Promise<StrandPlan[]> {
+export async function planBatch(
+  db: pg.Pool | pg.PoolClient,
+  module: string,
+  rows: readonly ClosedStrandRow[],
+): Promise<StrandPlan[]> {
   const pres: PreStrand[] = rows.map((row) => {
     try {
       return parseStrand(row, module);
     } catch (e) {
-      return { kind: 'quarantine', strandId: row.id, reason: `cannot read strand: ${(e as Error)?.message ?? String(e)}`, payload: row.content ?? null };
+      return {
+        kind: 'quarantine',
+        strandId: row.id,
+        reason: `cannot read strand: ${(e as Error)?.message ?? String(e)}`,
+        payload: row.content ?? null,
+      };
     }
   });
   const pairs: { positionId: string; tradeId: string }[] = [];
   for (const p of pres) {
     if (p.kind !== 'trades') continue;
-    for (const t of p.trades) if (!t.optionA && t.positionId && t.tradeId) pairs.push({ positionId: t.positionId, tradeId: t.tradeId });
+    for (const t of p.trades)
+      if (!t.optionA && t.positionId && t.tradeId) pairs.push({ positionId: t.positionId, tradeId: t.tradeId });
   }
   const optionB = await loadOptionBActions(db, module, pairs);
   return pres.map((p) => planStrand(p, optionB));

@@ -25,13 +25,19 @@ import type pg from 'pg';
 import type { StrandPlan, TradeKey } from './types';
 
 export const tradeKeyString = (k: TradeKey) => `${k.positionId}\u0000${k.tradeId}`;
-const describeTrade = (k: TradeKey) => `(position_id ${JSON.stringify(k.positionId)}, trade_id ${JSON.stringify(k.tradeId)})`;
+const describeTrade = (k: TradeKey) =>
+  `(position_id ${JSON.stringify(k.positionId)}, trade_id ${JSON.stringify(k.tradeId)})`;
 
 export interface DuplicateTradeQuarantine {
   strandId: string;
   reason: string;
   payload: {
-    duplicate_trades: { position_id: string; trade_id: string; counted_by: string; counted_in: 'earlier' | 'this_batch' | 'this_strand' }[];
+    duplicate_trades: {
+      position_id: string;
+      trade_id: string;
+      counted_by: string;
+      counted_in: 'earlier' | 'this_batch' | 'this_strand';
+    }[];
   };
 }
 
@@ -57,10 +63,17 @@ export function decideTrades(plans: readonly StrandPlan[], counted: ReadonlyMap<
       const ks = tradeKeyString(k);
       const earlier = counted.get(ks);
       const inBatch = claims.get(ks)?.strandId;
-      if (seen.has(ks)) dups.push({ position_id: k.positionId, trade_id: k.tradeId, counted_by: p.strandId, counted_in: 'this_strand' });
+      if (seen.has(ks))
+        dups.push({
+          position_id: k.positionId,
+          trade_id: k.tradeId,
+          counted_by: p.strandId,
+          counted_in: 'this_strand',
+        });
       else if (earlier !== undefined && earlier !== p.strandId) {
         dups.push({ position_id: k.positionId, trade_id: k.tradeId, counted_by: earlier, counted_in: 'earlier' });
-      } else if (inBatch !== undefined) dups.push({ position_id: k.positionId, trade_id: k.tradeId, counted_by: inBatch, counted_in: 'this_batch' });
+      } else if (inBatch !== undefined)
+        dups.push({ position_id: k.positionId, trade_id: k.tradeId, counted_by: inBatch, counted_in: 'this_batch' });
       seen.add(ks);
     }
     if (dups.length > 0) {
@@ -70,8 +83,13 @@ export function decideTrades(plans: readonly StrandPlan[], counted: ReadonlyMap<
           ? `trade ${trade} is listed more than once in this strand`
           : `trade ${trade} already counted by strand ${d.counted_by}${d.counted_in === 'this_batch' ? ' (same batch; the first strand by id counts it)' : ''}`;
       });
-      const whole = p.tradeKeys.length > 1 ? '; the whole strand is left out (a strand is counted whole or not at all)' : '';
-      rejected.set(p.strandId, { strandId: p.strandId, reason: `duplicate trade: ${parts.join('; ')}${whole}`, payload: { duplicate_trades: dups } });
+      const whole =
+        p.tradeKeys.length > 1 ? '; the whole strand is left out (a strand is counted whole or not at all)' : '';
+      rejected.set(p.strandId, {
+        strandId: p.strandId,
+        reason: `duplicate trade: ${parts.join('; ')}${whole}`,
+        payload: { duplicate_trades: dups },
+      });
       continue;
     }
     for (const k of p.tradeKeys) claims.set(tradeKeyString(k), { key: k, strandId: p.strandId });
@@ -85,8 +103,12 @@ const MAX_ROUNDS = 50;
  * Claims the trades of the batch's owned strands in learning_counted_trades, inside the batch
  * transaction (see the file comment). Returns the strands to quarantine instead of counting.
  */
-export async function claimTrades(client: pg.PoolClient, module: string, cycleId: string, plans: readonly StrandPlan[])
-  : Promise<Map<string, DuplicateTradeQuarantine>> {
+export async function claimTrades(
+  client: pg.PoolClient,
+  module: string,
+  cycleId: string,
+  plans: readonly StrandPlan[],
+): Promise<Map<string, DuplicateTradeQuarantine>> {
   const counted = new Map<string, string>();
   for (let round = 1; ; round++) {
     const decision = decideTrades(plans, counted);
@@ -107,7 +129,13 @@ export async function claimTrades(client: pg.PoolClient, module: string, cycleId
        ON CONFLICT (module, position_id, trade_id) DO UPDATE SET strand_id = EXCLUDED.strand_id
         WHERE learning_counted_trades.strand_id = EXCLUDED.strand_id
        RETURNING position_id, trade_id`,
-      [module, cycleId, claims.map((c) => c.key.positionId), claims.map((c) => c.key.tradeId), claims.map((c) => c.strandId)],
+      [
+        module,
+        cycleId,
+        claims.map((c) => c.key.positionId),
+        claims.map((c) => c.key.tradeId),
+        claims.map((c) => c.strandId),
+      ],
     );
     if (ins.rows.length === claims.length) {
       await client.query('RELEASE SAVEPOINT learning_trade_guard');

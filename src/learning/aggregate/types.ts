@@ -61,8 +61,22 @@ export interface TradeKey {
  * the strand would count; the batch transaction quarantines the strand instead if any was already counted.
  */
 export type StrandPlan =
-  | { strandId: string; path: 'quarantined'; reason: string; payload: unknown; facts: []; trades: TradeCounts; tradeKeys: [] }
-  | { strandId: string; path: Exclude<LedgerPath, 'quarantined'>; facts: Fact[]; trades: TradeCounts; tradeKeys: TradeKey[] };
+  | {
+      strandId: string;
+      path: 'quarantined';
+      reason: string;
+      payload: unknown;
+      facts: [];
+      trades: TradeCounts;
+      tradeKeys: [];
+    }
+  | {
+      strandId: string;
+      path: Exclude<LedgerPath, 'quarantined'>;
+      facts: Fact[];
+      trades: TradeCounts;
+      tradeKeys: TradeKey[];
+    };
 
 export interface TradeCounts {
   option_a: number;
@@ -73,7 +87,13 @@ export interface TradeCounts {
   failedActions: number;
 }
 
-export const emptyTradeCounts = (): TradeCounts => ({ option_a: 0, option_b: 0, legacy: 0, unresolved: 0, failedActions: 0 });
+export const emptyTradeCounts = (): TradeCounts => ({
+  option_a: 0,
+  option_b: 0,
+  legacy: 0,
+  unresolved: 0,
+  failedActions: 0,
+});
 
 /** The additive counts of aggregated work, shared by a batch's counts and the run's report. */
 export interface WorkCounts {

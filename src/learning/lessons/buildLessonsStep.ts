@@ -75,12 +75,22 @@ export async function buildLessonsStep(pool: pg.Pool, opts: StepOptions): Promis
     const edgeHistory = await loadEdgeHistory(db, module, selected);
 
     phase('build');
-    const drafts: LessonDraft[] = buildLessons({ rows: loaded.rows, edgeHistory, factorOf: factorIndex(lf.factors), module });
+    const drafts: LessonDraft[] = buildLessons({
+      rows: loaded.rows,
+      edgeHistory,
+      factorOf: factorIndex(lf.factors),
+      module,
+    });
 
     phase('persist');
     const before = await loadLessonStatuses(db, module);
     const upserted = await upsertLessons(db, drafts, now);
-    const newlyDeprecatedIds = await deprecateMissingLessons(db, module, upserted.map((u) => u.id), now);
+    const newlyDeprecatedIds = await deprecateMissingLessons(
+      db,
+      module,
+      upserted.map((u) => u.id),
+      now,
+    );
 
     const counts = await db.query<{ status: string; c: number }>(
       'SELECT status, count(*)::int AS c FROM learning_lessons WHERE module = $1 AND lesson_type = $2 GROUP BY status',
@@ -93,7 +103,11 @@ export async function buildLessonsStep(pool: pg.Pool, opts: StepOptions): Promis
     for (const d of drafts) {
       const g = `${d.pattern_key}\u0000${d.action_category}`;
       let r = groups.get(g);
-      if (!r) groups.set(g, (r = { pattern_key: d.pattern_key, action_category: d.action_category, lessons: 0, active: 0, candidate: 0 }));
+      if (!r)
+        groups.set(
+          g,
+          (r = { pattern_key: d.pattern_key, action_category: d.action_category, lessons: 0, active: 0, candidate: 0 }),
+        );
       r.lessons++;
       r[d.status]++;
     }

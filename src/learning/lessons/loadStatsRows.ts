@@ -9,8 +9,15 @@
  */
 import type pg from 'pg';
 import { ACTION_CATEGORIES, type ActionCategory } from '../../domain/actionCategory';
-import { edgeHistoryKey, HALF_LIFE_MAX_POINTS, MIN_ABS_EDGE, MIN_CANDIDATE_N, type EdgePoint, type StatsRow } from '../../domain/lessons';
-import { DIM_BIT, dimsOfMask, isScopeDim, scopeMask, scopeValuesHash, type Scope, type ScopeDim } from '../../domain/scope';
+import {
+  edgeHistoryKey,
+  HALF_LIFE_MAX_POINTS,
+  MIN_ABS_EDGE,
+  MIN_CANDIDATE_N,
+  type EdgePoint,
+  type StatsRow,
+} from '../../domain/lessons';
+import { DIM_BIT, dimsOfMask, isScopeDim, scopeMask, scopeValuesHash, type Scope } from '../../domain/scope';
 import { deriveStats, N_MIN, type SuffStats } from '../../domain/stats';
 
 export const CF_BUCKETS = ['none', 'small', 'medium', 'large'] as const;
@@ -74,7 +81,7 @@ export function toStatsRow(r: StatsDbRow): StatsRow | null {
   for (const [k, v] of Object.entries(sv as Record<string, unknown>)) {
     if (!isScopeDim(k)) return null;
     if (typeof v === 'string' ? v.length === 0 : !(typeof v === 'number' && Number.isInteger(v))) return null;
-    scope[k as ScopeDim] = v as string | number;
+    scope[k] = v as string | number;
   }
   const edge = Number(r.edge_raw);
   if (!Number.isFinite(edge)) return null;
@@ -105,10 +112,16 @@ export function toStatsRow(r: StatsDbRow): StatsRow | null {
     win_rate: d.win_rate,
     time_efficiency: d.time_efficiency,
     cf_entry_bucket: mostCommonBucket({
-      none: r.cf_entry_none, small: r.cf_entry_small, medium: r.cf_entry_medium, large: r.cf_entry_large,
+      none: r.cf_entry_none,
+      small: r.cf_entry_small,
+      medium: r.cf_entry_medium,
+      large: r.cf_entry_large,
     }),
     cf_exit_bucket: mostCommonBucket({
-      none: r.cf_exit_none, small: r.cf_exit_small, medium: r.cf_exit_medium, large: r.cf_exit_large,
+      none: r.cf_exit_none,
+      small: r.cf_exit_small,
+      medium: r.cf_exit_medium,
+      large: r.cf_exit_large,
     }),
   };
 }
@@ -168,13 +181,22 @@ export async function loadLessonStatsRows(db: pg.ClientBase, module: string): Pr
   if (parents.size > 0) {
     const keys = [...parents.values()];
     const res = await db.query<StatsDbRow>(
-      `SELECT ${STATS_COLUMNS.split(',').map((c) => 's.' + c.trim()).join(', ')}
+      `SELECT ${STATS_COLUMNS.split(',')
+        .map((c) => 's.' + c.trim())
+        .join(', ')}
          FROM unnest($2::text[], $3::text[], $4::int[], $5::text[]) AS k(pattern_key, action_category, scope_mask, scope_values_hash)
          JOIN pattern_scope_stats s
            ON s.module = $1 AND s.pattern_key = k.pattern_key AND s.action_category = k.action_category
           AND s.scope_mask = k.scope_mask AND s.scope_values_hash = k.scope_values_hash
         WHERE s.n >= $6 AND s.edge_raw IS NOT NULL`,
-      [module, keys.map((k) => k[0]), keys.map((k) => k[1]), keys.map((k) => k[2]), keys.map((k) => k[3]), MIN_CANDIDATE_N],
+      [
+        module,
+        keys.map((k) => k[0]),
+        keys.map((k) => k[1]),
+        keys.map((k) => k[2]),
+        keys.map((k) => k[3]),
+        MIN_CANDIDATE_N,
+      ],
     );
     for (const r of res.rows) {
       const row = toStatsRow(r);

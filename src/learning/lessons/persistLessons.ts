@@ -25,12 +25,22 @@ export interface UpsertedLesson {
  * touched (created_at is set once, on insert). A lesson written earlier by another tool under another id
  * keeps that id: the returned ids are the ones in the table.
  */
-export async function upsertLessons(db: pg.ClientBase, drafts: readonly LessonDraft[], now: Date): Promise<UpsertedLesson[]> {
+export async function upsertLessons(
+  db: pg.ClientBase,
+  drafts: readonly LessonDraft[],
+  now: Date,
+): Promise<UpsertedLesson[]> {
   if (drafts.length === 0) return [];
   const payload = drafts.map((d) => ({ ...d, id: lessonId(d) }));
   const res = await db.query<{
-    id: string; module: string; pattern_key: string; action_category: string; lesson_type: string;
-    scope_mask: number; scope_values_hash: string; inserted: boolean;
+    id: string;
+    module: string;
+    pattern_key: string;
+    action_category: string;
+    lesson_type: string;
+    scope_mask: number;
+    scope_values_hash: string;
+    inserted: boolean;
   }>(
     `INSERT INTO learning_lessons AS l
        (id, module, pattern_key, action_category, lesson_type, scope_mask, scope_values_hash, scope_dims, scope_values,

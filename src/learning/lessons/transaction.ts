@@ -5,7 +5,11 @@ import type pg from 'pg';
  * lock on `lockKey` (so two overlapping cycles of the same module serialise instead of interleaving).
  * Any error rolls back; the client is released either way.
  */
-export async function withLockedTransaction<T>(pool: pg.Pool, lockKey: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withLockedTransaction<T>(
+  pool: pg.Pool,
+  lockKey: string,
+  fn: (c: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');

@@ -20,7 +20,12 @@ export class BadConfigurationError extends Error {
   }
 }
 
-export const OVERRIDE_KEYS = ['pattern_strength_overrides', 'pattern_overrides', 'override_updated_at', 'override_version'] as const;
+export const OVERRIDE_KEYS = [
+  'pattern_strength_overrides',
+  'pattern_overrides',
+  'override_updated_at',
+  'override_version',
+] as const;
 
 export interface MaterializeReport {
   module: string;

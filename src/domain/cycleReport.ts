@@ -10,7 +10,10 @@ export function sumReports<T extends Record<string, unknown>>(reports: readonly 
       const prev = out[k];
       if (typeof v === 'number') out[k] = (typeof prev === 'number' ? prev : 0) + v;
       else if (v && typeof v === 'object' && !Array.isArray(v)) {
-        out[k] = prev && typeof prev === 'object' ? sumReports([prev as Record<string, unknown>, v as Record<string, unknown>]) : { ...v };
+        out[k] =
+          prev && typeof prev === 'object'
+            ? sumReports([prev as Record<string, unknown>, v as Record<string, unknown>])
+            : { ...v };
       } else if (!(k in out)) out[k] = v;
     }
   }
