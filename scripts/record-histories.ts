@@ -14,7 +14,7 @@ import { startDevServer } from '../src/temporal/devServer';
 import { createWorker } from '../src/worker/createWorker';
 import { openPosition, closePosition } from '../src/positions/client';
 import { recordAction } from '../src/pm/recordAction';
-import { runCycleNow } from '../src/temporal/schedule';
+import { runCycleNow } from '../src/cycles/client';
 import { portfolioWorkflowId, positionWorkflowId } from '../src/contracts/temporal';
 import { projectPath } from '../src/paths';
 

@@ -11,36 +11,29 @@ import type { AggregateActivities } from '../activities/aggregateActivity';
 import type { LessonsActivities } from '../activities/lessonsActivity';
 import type { MaterializeActivities } from '../activities/materializeActivity';
 import type { CycleRunActivities } from '../activities/cycleRunActivity';
-import { SA_LEARNING_DAY, SA_SCHEDULED_START_TIME, statusQuery } from '../src/contracts/temporal';
-import { learningCycleInputSchema, type LearningCycleInput, type LearningStep } from '../src/contracts/learning';
-import { describeZodError } from '../src/contracts/positions';
+import { SA_LEARNING_DAY, SA_SCHEDULED_START_TIME } from '../src/contracts/temporal';
+import {
+  learningCycleInputSchema,
+  learningCycleStatusQuery,
+  type AggregateReport,
+  type LearningCycleInput,
+  type LearningCycleReport,
+  type LearningStep,
+} from '../src/contracts/learningCycle';
+import { ERROR_TYPES } from '../src/contracts/errors';
+import { describeZodError } from '../src/contracts/zod';
 import { learningDay, sumReports } from '../src/domain/cycleReport';
 
-type AggregateReport = Awaited<ReturnType<AggregateActivities['aggregateClosedTrades']>>;
-type FinalizeReport = Awaited<ReturnType<AggregateActivities['finalizeAggregation']>>;
-type LessonsReport = Awaited<ReturnType<LessonsActivities['buildLessons']>>;
-type MaterializeReport = Awaited<ReturnType<MaterializeActivities['materializeOverrides']>>;
-
-export interface LearningCycleReport {
-  cycleId: string;
-  module: string;
-  learningDay: string;
-  step: LearningStep;
-  shards: number;
-  aggregate: AggregateReport | null;
-  finalize: FinalizeReport | null;
-  lessons: LessonsReport | null;
-  materialize: MaterializeReport | null;
-  startedAt: string;
-  finishedAt: string | null;
-}
+// Kept for scripts/chaos-kill-worker.ts and test/integration/workerCrash.test.ts (owned by others
+// right now); new code imports the report from src/contracts/learningCycle.
+export type { LearningCycleReport } from '../src/contracts/learningCycle';
 
 // Database outages are retried until the database is back; bad configuration fails at once.
 const retry = {
   initialInterval: '2 seconds',
   backoffCoefficient: 2,
   maximumInterval: '1 minute',
-  nonRetryableErrorTypes: ['BadConfiguration'],
+  nonRetryableErrorTypes: [ERROR_TYPES.badConfiguration],
 };
 
 const aggregation = proxyActivities<AggregateActivities>({
@@ -79,14 +72,14 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
     startedAt: info.startTime.toISOString(),
     finishedAt: null,
   };
-  setHandler(statusQuery, () => report);
+  setHandler(learningCycleStatusQuery, () => report);
 
   const parsed = learningCycleInputSchema.safeParse(rawInput ?? {});
   if (!parsed.success) {
     report.step = 'failed';
     throw ApplicationFailure.nonRetryable(
       `invalid learningCycle input: ${describeZodError(parsed.error)}`,
-      'BadConfiguration',
+      ERROR_TYPES.badConfiguration,
     );
   }
   const input = parsed.data;

@@ -51,17 +51,6 @@ export const positionClosedSignalSchema = z
 export type PositionClosedSignal = z.input<typeof positionClosedSignalSchema>;
 export type PositionClose = z.output<typeof positionClosedSignalSchema>;
 
-/** Formats a zod error as one readable line per problem ("exitPrice: expected number"). */
-export function describeZodError(err: z.ZodError): string {
-  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(input)'}: ${i.message}`).join('; ');
-}
-
-export function parseOrThrow<S extends z.ZodTypeAny>(schema: S, value: unknown, what: string): z.output<S> {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new InvalidInputError(`invalid ${what}: ${describeZodError(r.error)}`);
-  return r.data;
-}
-
-export class InvalidInputError extends Error {
-  override name = 'InvalidInputError';
-}
+// Kept for src/learning/aggregate until its rewrite lands; new code imports from ./zod and ./errors.
+export { describeZodError, parseOrThrow } from './zod';
+export { InvalidInputError } from './errors';

@@ -18,7 +18,6 @@ export const WORKFLOW_TYPES = {
 
 export const portfolioWorkflowId = (book: string) => `portfolio-${book}`;
 export const positionWorkflowId = (positionId: string) => `position-${positionId}`;
-export const learningCycleWorkflowId = (module: string, day: string) => `learning-cycle-${module}-${day}`;
 
 export const LEARNING_SCHEDULE_ID = 'learning-nightly-pm';
 /** Default schedule: 03:00 UTC daily, overlap SKIP, catch-up window 1 day (design §2). */
@@ -30,7 +29,9 @@ export const openPositionUpdate = defineUpdate<OpenPositionResult, [OpenPosition
 export const openPositionSignal = defineSignal<[OpenPositionInput]>('openPosition');
 /** Sent by a finished position child to its portfolio so the book forgets it. */
 export const positionFinishedSignal = defineSignal<[{ positionId: string; status: string }]>('positionFinished');
-export const statusQuery = defineQuery<unknown>('status');
+/** The one query name every workflow answers (design §2); each contract types its own result. */
+export const STATUS_QUERY = 'status';
+export const statusQuery = defineQuery<unknown>(STATUS_QUERY);
 
 export interface OpenPositionResult {
   positionId: string;

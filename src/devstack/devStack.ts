@@ -15,7 +15,8 @@ import {
 } from '../temporal/connection';
 import { createWorker } from '../worker/createWorker';
 import { projectPath } from '../paths';
-import { ensureLearningSchedule, runCycleNow } from '../temporal/schedule';
+import { ensureLearningSchedule } from '../temporal/schedule';
+import { runCycleNow } from '../cycles/client';
 import { DEMO_PLANNED_ACTION, seedDemo } from '../demo/seedDemo';
 
 export interface DevStackOptions {

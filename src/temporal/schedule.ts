@@ -1,6 +1,6 @@
 /**
  * The nightly schedule `learning-nightly-pm` (design §2: 03:00 UTC daily, overlap SKIP, catch-up
- * window 1 day) and the client operations on it and on learning cycles.
+ * window 1 day) and the client operations on it. Starting a cycle directly: src/cycles/client.ts.
  */
 import {
   ScheduleAlreadyRunning,
@@ -9,16 +9,11 @@ import {
   type Client,
   type ScheduleDescription,
 } from '@temporalio/client';
-import {
-  LEARNING_SCHEDULE_DEFAULTS,
-  LEARNING_SCHEDULE_ID,
-  learningCycleWorkflowId,
-  statusQuery,
-  WORKFLOW_TYPES,
-} from '../contracts/temporal';
-import { learningCycleInputSchema, type LearningCycleInput } from '../contracts/learning';
-import { parseOrThrow } from '../contracts/positions';
-import type { LearningCycleReport } from '../../workflows/learningCycle';
+import { LEARNING_SCHEDULE_DEFAULTS, LEARNING_SCHEDULE_ID, WORKFLOW_TYPES } from '../contracts/temporal';
+
+// Kept for scripts/chaos-kill-worker.ts and test/integration/workerCrash.test.ts (owned by others
+// right now); new code imports these from src/cycles/client.
+export { cycleStatus, runCycleNow } from '../cycles/client';
 
 export interface ScheduleOptions {
   taskQueue: string;
@@ -134,28 +129,4 @@ export async function backfillSchedule(client: Client, from: Date, to: Date, sch
   await client.schedule
     .getHandle(scheduleId)
     .backfill({ start: from, end: to, overlap: ScheduleOverlapPolicy.BUFFER_ALL });
-}
-
-/** Starts one learning cycle now and (by default) waits for its report. */
-export async function runCycleNow(
-  client: Client,
-  raw: LearningCycleInput,
-  opts: { taskQueue: string; wait?: boolean; workflowId?: string },
-): Promise<{ workflowId: string; report?: LearningCycleReport }> {
-  const input = parseOrThrow(learningCycleInputSchema, raw, 'learningCycle input');
-  const workflowId = opts.workflowId ?? learningCycleWorkflowId(input.module, `manual-${new Date().toISOString()}`);
-  const handle = await client.workflow.start(WORKFLOW_TYPES.learningCycle, {
-    workflowId,
-    taskQueue: opts.taskQueue,
-    args: [raw],
-    staticSummary: `Manual v5 learning cycle for module ${input.module}`,
-  });
-  if (opts.wait === false) return { workflowId };
-  return { workflowId, report: (await handle.result()) as LearningCycleReport };
-}
-
-export async function cycleStatus(client: Client, workflowId: string): Promise<unknown> {
-  const handle = client.workflow.getHandle(workflowId);
-  const desc = await handle.describe();
-  return desc.status.name === 'RUNNING' ? handle.query(statusQuery) : handle.result();
 }

@@ -1,15 +1,14 @@
 import type { Command } from 'commander';
 import {
   backfillSchedule,
-  cycleStatus,
   describeSchedule,
   ensureLearningSchedule,
   pauseSchedule,
-  runCycleNow,
   summarizeSchedule,
   triggerSchedule,
   unpauseSchedule,
 } from '../../temporal/schedule';
+import { cycleStatus, runCycleNow } from '../../cycles/client';
 import { OverridesRuntime, toPlannedAction } from '../../pm/overridesRuntime';
 import { validateDataflow } from '../../validate/validator';
 import { readJsonArgument } from './action';

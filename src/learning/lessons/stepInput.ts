@@ -3,7 +3,7 @@
  * activity boundary, so a bad input fails once, non-retryably, instead of being retried forever.
  */
 import { z } from 'zod';
-import { moduleIdSchema } from '../../contracts/learning';
+import { moduleIdSchema } from '../../contracts/learningCycle';
 
 export const learningStepInputSchema = z.object({
   /** Module whose lessons/config are built ('pm', 'dm', ...): a lower-case identifier. */
