@@ -13,7 +13,7 @@ import { loadEdgeHistory, loadLessonStatsRows } from './loadStatsRows';
 import { rebuildLatentFactors } from './latentFactorStore';
 import { deprecateMissingLessons, LESSON_TYPE, loadLessonStatuses, upsertLessons } from './persistLessons';
 import { lessonsLockKey, type StepOptions } from './stepInput';
-import { withLockedTransaction } from './transaction';
+import { withTransaction } from '../../db/transaction';
 
 export interface LessonsGroupReport {
   pattern_key: string;
@@ -62,7 +62,8 @@ export async function buildLessonsStep(pool: pg.Pool, opts: StepOptions): Promis
   const now = opts.now ?? new Date();
   const phase = opts.onPhase ?? (() => {});
 
-  return withLockedTransaction(pool, lessonsLockKey(module), async (db) => {
+  // Rerun as a whole on a deadlock: every effect is inside the transaction.
+  const rebuild = async (db: pg.PoolClient): Promise<LessonsReport> => {
     phase('load_stats');
     const loaded = await loadLessonStatsRows(db, module);
 
@@ -134,5 +135,6 @@ export async function buildLessonsStep(pool: pg.Pool, opts: StepOptions): Promis
       patternsWithPositions: lf.patterns,
       byGroup: [...groups.values()],
     };
-  });
+  };
+  return withTransaction(pool, rebuild, { advisoryLock: lessonsLockKey(module) });
 }

@@ -9,6 +9,7 @@
 import type pg from 'pg';
 import type { ActionCategory } from '../../domain/actionCategory';
 import { materialize, type ActiveLesson } from '../../domain/materialize';
+import { withTransaction } from '../../db/transaction';
 import { LESSON_TYPE } from '../lessons/persistLessons';
 import type { StepOptions } from '../lessons/stepInput';
 
@@ -81,9 +82,7 @@ export async function materializeStep(pool: pg.Pool, opts: StepOptions): Promise
   const { module, cycleId } = opts;
   const now = opts.now ?? new Date();
   const phase = opts.onPhase ?? (() => {});
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     const cfg = await client.query<{ kind: string }>(
       'SELECT jsonb_typeof(config_data) AS kind FROM learning_configs WHERE module_id = $1 FOR UPDATE',
       [module],
@@ -118,7 +117,6 @@ export async function materializeStep(pool: pg.Pool, opts: StepOptions): Promise
          updated_by = EXCLUDED.updated_by`,
       [module, JSON.stringify(patch), now, cycleId],
     );
-    await client.query('COMMIT');
 
     return {
       module,
@@ -131,10 +129,5 @@ export async function materializeStep(pool: pg.Pool, opts: StepOptions): Promise
       updatedAt,
       createdConfig: !existing,
     };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

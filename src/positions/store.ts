@@ -1,0 +1,172 @@
+/**
+ * The positions registry and the trade data a position's close is built from (positions, pm_action
+ * strands, price bars, the position_closed strand). The position activities are thin adapters over
+ * these functions; the workflow code never sees SQL.
+ */
+import type pg from 'pg';
+import type { OpenPosition } from '../contracts/positions';
+import { completedActionSchema, STRAND_KINDS, type GatheredAction } from '../contracts/strands';
+import { quarantine } from '../db/quarantine';
+import { withTransaction } from '../db/transaction';
+import { barDurationMs } from '../domain/timeframes';
+import type { PriceBar } from '../domain/tradeSummary';
+import { pmActionV5 } from '../learning/pmActionV5';
+
+export interface PositionClosedStrand {
+  id: string;
+  module: string;
+  symbol: string;
+  timeframe: string;
+  positionId: string;
+  tradeId: string;
+  content: Record<string, unknown>;
+  regimeContext: Record<string, unknown> | null;
+}
+
+/** `conflict` says why the registration is refused; the caller decides how to fail. */
+export type RegisterPositionResult = { created: boolean; conflict?: undefined } | { created: false; conflict: string };
+
+/**
+ * Registers an opened position. Re-registering the same open trade succeeds (a retry whose first
+ * attempt committed but whose reply was lost must not strand the position); another trade on
+ * this id, or a position that is no longer open, is a conflict.
+ */
+export async function registerPosition(
+  pool: pg.Pool,
+  p: OpenPosition & { book: string },
+): Promise<RegisterPositionResult> {
+  const res = await pool.query(
+    `INSERT INTO positions (position_id, trade_id, module, book, symbol, timeframe, entry_price, entry_time,
+                            entry_context, regime_context)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+     ON CONFLICT (position_id) DO NOTHING`,
+    [
+      p.positionId,
+      p.tradeId,
+      p.module,
+      p.book,
+      p.symbol,
+      p.timeframe,
+      p.entryPrice,
+      p.entryTime,
+      p.entryContext ?? null,
+      p.regimeContext ?? null,
+    ],
+  );
+  if (res.rowCount === 1) return { created: true };
+  const existing = await pool.query('SELECT trade_id, status, book FROM positions WHERE position_id = $1', [
+    p.positionId,
+  ]);
+  const row = existing.rows[0];
+  if (row && row.trade_id === p.tradeId && row.status === 'open' && row.book === p.book) return { created: false };
+  return {
+    created: false,
+    conflict:
+      row && row.trade_id !== p.tradeId
+        ? `position ${p.positionId} already exists with trade ${row.trade_id} (status ${row.status}); a new trade needs a new position id`
+        : `position ${p.positionId} (trade ${p.tradeId}) was opened before and is ${row?.status ?? 'gone'}${row && row.book !== p.book ? ` in book ${row.book}` : ''}`,
+  };
+}
+
+export interface GatherLogger {
+  warn(message: string, meta?: Record<string, unknown>): void;
+  info(message: string, meta?: Record<string, unknown>): void;
+}
+
+/**
+ * Every pm_action strand of this position AND trade, oldest first, including the closing
+ * action (spec §3.1). A strand whose content is malformed is quarantined and left out.
+ */
+export async function gatherTradeActions(
+  pool: pg.Pool,
+  input: { positionId: string; tradeId: string; module: string },
+  log: GatherLogger,
+): Promise<GatheredAction[]> {
+  const { rows } = await pool.query(
+    `SELECT id, module, content, regime_context, timeframe, created_at FROM ad_strands
+      WHERE kind = $1 AND position_id = $2 AND trade_id = $3 AND module = $4
+      ORDER BY (content->>'ts') ASC NULLS LAST, created_at ASC, id ASC`,
+    [STRAND_KINDS.pmAction, input.positionId, input.tradeId, input.module],
+  );
+  const actions: GatheredAction[] = [];
+  for (const row of rows) {
+    const v5 = pmActionV5(row.content, row);
+    if (!v5.ok) {
+      log.warn(v5.reason, { strandId: row.id });
+      await quarantine(pool, {
+        strandId: row.id,
+        stage: 'position_close',
+        reason: v5.reason,
+        payload: row.content,
+      });
+      continue;
+    }
+    if (v5.rebuilt) log.info('pm_action without v5 fields: rebuilt from its action_context', { strandId: row.id });
+    const action = completedActionSchema.parse({ strand_id: row.id, ...v5.action });
+    actions.push({ ...action, regime_context: row.regime_context ?? null });
+  }
+  return actions;
+}
+
+/** Bars overlapping [from, to] for the position's symbol and timeframe (may be empty). */
+export async function loadPriceBars(
+  pool: pg.Pool,
+  input: { symbol: string; timeframe: string; from: string; to: string },
+): Promise<PriceBar[]> {
+  const durationMs = barDurationMs(input.timeframe);
+  const { rows } = await pool.query(
+    `SELECT ts, low, high FROM price_bars
+      WHERE symbol = $1 AND timeframe = $2 AND ts <= $4 AND ts + ($5 || ' milliseconds')::interval >= $3
+      ORDER BY ts`,
+    [input.symbol, input.timeframe, input.from, input.to, String(durationMs)],
+  );
+  return rows.map((r) => ({
+    start: new Date(r.ts).toISOString(),
+    end: new Date(new Date(r.ts).getTime() + durationMs).toISOString(),
+    low: Number(r.low),
+    high: Number(r.high),
+  }));
+}
+
+/**
+ * Writes the position_closed strand and marks the position closed, in one transaction.
+ * The strand id is deterministic per (position, trade): a retry or repeat writes nothing twice.
+ */
+export async function writePositionClosed(pool: pg.Pool, strand: PositionClosedStrand): Promise<{ written: boolean }> {
+  return withTransaction(pool, async (client) => {
+    const res = await client.query(
+      `INSERT INTO ad_strands (id, module, kind, symbol, timeframe, position_id, trade_id, content, regime_context, tags)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (id) DO NOTHING`,
+      [
+        strand.id,
+        strand.module,
+        STRAND_KINDS.positionClosed,
+        strand.symbol,
+        strand.timeframe,
+        strand.positionId,
+        strand.tradeId,
+        strand.content,
+        strand.regimeContext,
+        JSON.stringify(['v5', 'option_a']),
+      ],
+    );
+    await client.query(
+      `UPDATE positions SET status = 'closed', closed_strand_id = $2, closed_at = COALESCE(closed_at, now())
+        WHERE position_id = $1`,
+      [strand.positionId, strand.id],
+    );
+    return { written: res.rowCount === 1 };
+  });
+}
+
+/** Marks an open position closing or quarantined; a closed position stays closed. */
+export async function setPositionStatus(
+  pool: pg.Pool,
+  input: { positionId: string; status: 'closing' | 'quarantined' },
+): Promise<void> {
+  await pool.query('UPDATE positions SET status = $2 WHERE position_id = $1 AND status <> $3', [
+    input.positionId,
+    input.status,
+    'closed',
+  ]);
+}
