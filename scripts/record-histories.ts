@@ -15,7 +15,8 @@ import { createWorker } from '../src/worker/createWorker';
 import { openPosition, closePosition } from '../src/positions/client';
 import { recordAction } from '../src/pm/recordAction';
 import { runCycleNow } from '../src/cycles/client';
-import { portfolioWorkflowId, positionWorkflowId } from '../src/contracts/temporal';
+import { portfolioWorkflowId } from '../src/contracts/portfolio';
+import { positionWorkflowId } from '../src/contracts/positionLifecycle';
 import { projectPath } from '../src/paths';
 
 async function main() {

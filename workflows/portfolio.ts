@@ -12,39 +12,29 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { PositionActivities } from '../activities/positionActivities';
+import { SA_POSITION_ID, SA_POSITION_STATUS } from '../src/contracts/temporal';
 import {
   openPositionSignal,
   openPositionUpdate,
+  portfolioStatusQuery,
   positionFinishedSignal,
-  positionWorkflowId,
-  SA_POSITION_ID,
-  SA_POSITION_STATUS,
-  statusQuery,
   type OpenPositionResult,
-} from '../src/contracts/temporal';
-import { describeZodError, openPositionInputSchema, type OpenPositionInput } from '../src/contracts/positions';
+  type PortfolioInput,
+  type PortfolioStatus,
+} from '../src/contracts/portfolio';
+import { positionWorkflowId } from '../src/contracts/positionLifecycle';
+import { openPositionInputSchema, type OpenPositionInput } from '../src/contracts/positions';
+import { ERROR_TYPES } from '../src/contracts/errors';
+import { describeZodError } from '../src/contracts/zod';
 import { positionLifecycle } from './positionLifecycle';
-
-export interface PortfolioInput {
-  book: string;
-  /** Positions open at the last continue-as-new: carried over so none is lost. */
-  open?: Record<string, { tradeId: string; openedAt: string }>;
-  /** History length that triggers continue-as-new (the server's suggestion triggers it too). */
-  maxHistoryEvents?: number;
-  openedTotal?: number;
-}
-
-export interface PortfolioStatus {
-  book: string;
-  openPositions: { positionId: string; tradeId: string; openedAt: string }[];
-  openedTotal: number;
-  historyLength: number;
-  runId: string;
-}
 
 const registry = proxyActivities<PositionActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['PositionConflict'] },
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: [ERROR_TYPES.positionConflict],
+  },
 });
 
 /**
@@ -82,7 +72,7 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
         return { positionId: p.positionId, tradeId: p.tradeId, workflowId, started: false };
       throw ApplicationFailure.nonRetryable(
         `position ${p.positionId} is already open with trade ${known.tradeId}`,
-        'PositionConflict',
+        ERROR_TYPES.positionConflict,
       );
     }
     // Refuses (PositionConflict) anything but a new position or a re-registration of this open trade.
@@ -122,7 +112,7 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
   setHandler(positionFinishedSignal, ({ positionId }) => {
     open.delete(positionId);
   });
-  setHandler(statusQuery, (): PortfolioStatus => ({
+  setHandler(portfolioStatusQuery, (): PortfolioStatus => ({
     book: input.book,
     openPositions: [...open.entries()].map(([positionId, v]) => ({ positionId, ...v })),
     openedTotal,

@@ -8,42 +8,19 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PositionActivities } from '../activities/positionActivities';
+import { SA_POSITION_ID, SA_POSITION_STATUS } from '../src/contracts/temporal';
 import {
   positionClosedSignal,
-  positionFinishedSignal,
-  portfolioWorkflowId,
-  SA_POSITION_ID,
-  SA_POSITION_STATUS,
-  statusQuery,
-  type PositionStatus,
-} from '../src/contracts/temporal';
-import {
-  describeZodError,
-  positionClosedSignalSchema,
-  type OpenPosition,
-  type PositionClose,
-} from '../src/contracts/positions';
+  positionLifecycleStatusQuery,
+  type PositionLifecycleInput,
+  type PositionLifecycleStatus,
+} from '../src/contracts/positionLifecycle';
+import { portfolioWorkflowId, positionFinishedSignal } from '../src/contracts/portfolio';
+import { positionClosedSignalSchema } from '../src/contracts/positions';
+import { ERROR_TYPES } from '../src/contracts/errors';
+import { describeZodError } from '../src/contracts/zod';
 import { positionClosedStrandId, type GatheredAction } from '../src/contracts/strands';
 import { buildPositionClosedContent } from '../src/domain/positionClosed';
-
-export interface PositionLifecycleInput extends OpenPosition {
-  book: string;
-}
-
-export interface PositionLifecycleStatus {
-  positionId: string;
-  tradeId: string;
-  symbol: string;
-  status: PositionStatus;
-  entryPrice: number;
-  entryTime: string;
-  close: PositionClose | null;
-  closedStrandId: string | null;
-  strandWritten: boolean | null;
-  duplicateCloseSignals: number;
-  rejectedSignals: { reason: string; at: string }[];
-  error: string | null;
-}
 
 // Database work retries until the database is back (no attempt cap); bad data fails at once.
 const db = proxyActivities<PositionActivities>({
@@ -52,7 +29,7 @@ const db = proxyActivities<PositionActivities>({
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
-    nonRetryableErrorTypes: ['PositionConflict'],
+    nonRetryableErrorTypes: [ERROR_TYPES.positionConflict],
   },
 });
 
@@ -77,7 +54,7 @@ export async function positionLifecycle(input: PositionLifecycleInput): Promise<
   };
 
   // Handlers first, so a signal delivered with the first task is never lost.
-  setHandler(statusQuery, () => state);
+  setHandler(positionLifecycleStatusQuery, () => state);
   setHandler(positionClosedSignal, (raw) => {
     const parsed = positionClosedSignalSchema.safeParse(raw);
     const at = new Date().toISOString();

@@ -1,14 +1,12 @@
 /**
- * The Temporal contracts: every name that worker, client, CLI, tests and other tools share.
+ * The Temporal names every workflow shares (task queue, workflow types, the status query's name,
+ * the schedule, search attributes); each workflow's own contract is in its module beside this one.
  * Imported by workflow code, so it must stay deterministic (no I/O, no Node APIs).
  */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { OpenPositionInput, PositionClosedSignal } from './positions';
 
 export const DEFAULT_TASK_QUEUE = 'pm-learning';
 export const DEFAULT_NAMESPACE = 'default';
-export const DEFAULT_BOOK = 'main';
 
 export const WORKFLOW_TYPES = {
   portfolio: 'portfolio',
@@ -16,30 +14,16 @@ export const WORKFLOW_TYPES = {
   learningCycle: 'learningCycle',
 } as const;
 
-export const portfolioWorkflowId = (book: string) => `portfolio-${book}`;
-export const positionWorkflowId = (positionId: string) => `position-${positionId}`;
-
 export const LEARNING_SCHEDULE_ID = 'learning-nightly-pm';
 /** Default schedule: 03:00 UTC daily, overlap SKIP, catch-up window 1 day (design §2). */
 export const LEARNING_SCHEDULE_DEFAULTS = { hour: 3, minute: 0, catchupWindow: '1 day' } as const;
 
-// Signals, updates and queries.
-export const positionClosedSignal = defineSignal<[PositionClosedSignal]>('positionClosed');
-export const openPositionUpdate = defineUpdate<OpenPositionResult, [OpenPositionInput]>('openPosition');
-export const openPositionSignal = defineSignal<[OpenPositionInput]>('openPosition');
-/** Sent by a finished position child to its portfolio so the book forgets it. */
-export const positionFinishedSignal = defineSignal<[{ positionId: string; status: string }]>('positionFinished');
-/** The one query name every workflow answers (design §2); each contract types its own result. */
+/**
+ * The one query name every workflow answers (design §2). Each workflow's contract module
+ * (./portfolio, ./positionLifecycle, ./learningCycle) defines it with its own result type, and
+ * holds that workflow's signals and updates.
+ */
 export const STATUS_QUERY = 'status';
-export const statusQuery = defineQuery<unknown>(STATUS_QUERY);
-
-export interface OpenPositionResult {
-  positionId: string;
-  tradeId: string;
-  workflowId: string;
-  /** false when the position was already open with the same trade (idempotent re-open). */
-  started: boolean;
-}
 
 // Search attributes (registered by the dev-stack launcher and the test environments).
 export const SA_POSITION_ID = defineSearchAttributeKey('PositionId', SearchAttributeType.KEYWORD);
@@ -51,5 +35,3 @@ export const SA_SCHEDULED_START_TIME = defineSearchAttributeKey(
   SearchAttributeType.DATETIME,
 );
 export const CUSTOM_SEARCH_ATTRIBUTES = [SA_POSITION_ID, SA_POSITION_STATUS, SA_LEARNING_DAY];
-
-export type PositionStatus = 'open' | 'closing' | 'closed' | 'quarantined';

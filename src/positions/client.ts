@@ -9,25 +9,29 @@ import {
   type Client,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
+import { WORKFLOW_TYPES } from '../contracts/temporal';
 import {
   DEFAULT_BOOK,
   openPositionUpdate,
   portfolioWorkflowId,
-  positionClosedSignal,
-  positionWorkflowId,
-  statusQuery,
-  WORKFLOW_TYPES,
   type OpenPositionResult,
-} from '../contracts/temporal';
+  type PortfolioWorkflow,
+} from '../contracts/portfolio';
 import {
-  InvalidInputError,
+  positionClosedSignal,
+  positionLifecycleStatusQuery,
+  positionWorkflowId,
+  type PositionLifecycleStatus,
+  type PositionLifecycleWorkflow,
+} from '../contracts/positionLifecycle';
+import {
   openPositionInputSchema,
-  parseOrThrow,
   positionClosedSignalSchema,
   type OpenPositionInput,
   type PositionClosedSignal,
 } from '../contracts/positions';
-import type { PositionLifecycleStatus } from '../../workflows/positionLifecycle';
+import { InvalidInputError } from '../contracts/errors';
+import { parseOrThrow } from '../contracts/zod';
 
 export class PositionNotOpenError extends Error {
   override name = 'PositionNotOpenError';
@@ -45,7 +49,7 @@ export async function openPosition(
 ): Promise<OpenPositionResult> {
   const input = parseOrThrow(openPositionInputSchema, raw, 'openPosition input');
   const book = opts.book ?? input.book ?? DEFAULT_BOOK;
-  const startWorkflowOperation = new WithStartWorkflowOperation(WORKFLOW_TYPES.portfolio, {
+  const startWorkflowOperation = new WithStartWorkflowOperation<PortfolioWorkflow>(WORKFLOW_TYPES.portfolio, {
     workflowId: portfolioWorkflowId(book),
     taskQueue: opts.taskQueue,
     args: [{ book }],
@@ -102,16 +106,16 @@ export async function closePosition(
   const workflowId = positionWorkflowId(positionId);
   const desc = await describeOrNull(client, workflowId);
   if (!desc) throw new PositionNotOpenError(`unknown position ${positionId}: no workflow ${workflowId}`);
-  const handle = client.workflow.getHandle(workflowId);
+  const handle = client.workflow.getHandle<PositionLifecycleWorkflow>(workflowId);
   if (desc.status.name !== 'RUNNING') {
-    const prior = desc.status.name === 'COMPLETED' ? ((await handle.result()) as PositionLifecycleStatus) : null;
+    const prior = desc.status.name === 'COMPLETED' ? await handle.result() : null;
     throw new PositionNotOpenError(
       `position ${positionId} is not open (workflow ${desc.status.name.toLowerCase()}${
         prior ? `, status ${prior.status}, strand ${prior.closedStrandId}` : ''
       }); nothing written`,
     );
   }
-  const status = (await handle.query(statusQuery)) as PositionLifecycleStatus;
+  const status = await handle.query(positionLifecycleStatusQuery);
   if (status.close) {
     throw new PositionNotOpenError(
       `position ${positionId} is already ${status.status} (exit at ${status.close.exitTime}); nothing written`,
@@ -124,7 +128,7 @@ export async function closePosition(
   }
   await handle.signal(positionClosedSignal, raw);
   if (!opts.wait) return { positionId, workflowId };
-  return { positionId, workflowId, final: (await handle.result()) as PositionLifecycleStatus };
+  return { positionId, workflowId, final: await handle.result() };
 }
 
 /** The position's status: live from the query while open, else the workflow's result. */
@@ -135,10 +139,8 @@ export async function positionStatus(
   const workflowId = positionWorkflowId(positionId);
   const desc = await describeOrNull(client, workflowId);
   if (!desc) throw new PositionNotOpenError(`unknown position ${positionId}: no workflow ${workflowId}`);
-  const handle = client.workflow.getHandle(workflowId);
+  const handle = client.workflow.getHandle<PositionLifecycleWorkflow>(workflowId);
   const status =
-    desc.status.name === 'RUNNING'
-      ? ((await handle.query(statusQuery)) as PositionLifecycleStatus)
-      : ((await handle.result()) as PositionLifecycleStatus);
+    desc.status.name === 'RUNNING' ? await handle.query(positionLifecycleStatusQuery) : await handle.result();
   return { ...status, workflowStatus: desc.status.name };
 }

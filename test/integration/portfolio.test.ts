@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, type TestDb } from '../support/db';
 import { devServerHarness, type DevServerHarness } from '../support/temporal';
 import { closePosition, openPosition } from '../../src/positions/client';
-import { portfolioWorkflowId, statusQuery, WORKFLOW_TYPES } from '../../src/contracts/temporal';
-import type { PortfolioStatus } from '../../workflows/portfolio';
+import { WORKFLOW_TYPES } from '../../src/contracts/temporal';
+import { portfolioStatusQuery, portfolioWorkflowId, type PortfolioStatus } from '../../src/contracts/portfolio';
 
 let db: TestDb;
 let h: DevServerHarness;
@@ -58,7 +58,7 @@ describe('portfolio', () => {
     // Let the finished-position signals land.
     let status: PortfolioStatus | undefined;
     for (let i = 0; i < 50; i++) {
-      status = (await h.client.workflow.getHandle(portfolioWorkflowId(book)).query(statusQuery)) as PortfolioStatus;
+      status = await h.client.workflow.getHandle(portfolioWorkflowId(book)).query(portfolioStatusQuery);
       if (status.openPositions.length === 9) break;
       await new Promise((r) => setTimeout(r, 200));
     }

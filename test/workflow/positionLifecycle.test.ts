@@ -4,10 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { positionClosedSignal, positionWorkflowId, statusQuery, WORKFLOW_TYPES } from '../../src/contracts/temporal';
+import { WORKFLOW_TYPES } from '../../src/contracts/temporal';
+import {
+  positionClosedSignal,
+  positionLifecycleStatusQuery,
+  positionWorkflowId,
+  type PositionLifecycleWorkflow,
+} from '../../src/contracts/positionLifecycle';
 import { positionClosedStrandId } from '../../src/contracts/strands';
 import { recordAction } from '../../src/pm/recordAction';
-import type { PositionLifecycleStatus } from '../../workflows/positionLifecycle';
 import { createTestDb, type TestDb } from '../support/db';
 import { timeSkippingEnv, timeSkippingWorker } from '../support/timeSkipping';
 
@@ -73,7 +78,7 @@ describe('positionLifecycle (time-skipping)', () => {
     });
 
     await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(WORKFLOW_TYPES.positionLifecycle, {
+      const handle = await env.client.workflow.start<PositionLifecycleWorkflow>(WORKFLOW_TYPES.positionLifecycle, {
         workflowId: positionWorkflowId(positionId),
         taskQueue,
         args: [input(positionId, entryTime)],
@@ -81,7 +86,7 @@ describe('positionLifecycle (time-skipping)', () => {
       const t0 = await env.currentTimeMs();
       await env.sleep('30 days');
       expect((await env.currentTimeMs()) - t0).toBeGreaterThanOrEqual(30 * 86_400_000);
-      const open = (await handle.query(statusQuery)) as PositionLifecycleStatus;
+      const open = await handle.query(positionLifecycleStatusQuery);
       expect(open.status).toBe('open');
 
       await handle.signal(positionClosedSignal, {
@@ -91,7 +96,7 @@ describe('positionLifecycle (time-skipping)', () => {
         minPrice: 5,
         maxPrice: 12,
       });
-      const result = (await handle.result()) as PositionLifecycleStatus;
+      const result = await handle.result();
       expect(result.status).toBe('closed');
       expect(result.strandWritten).toBe(true);
     });
@@ -130,7 +135,7 @@ describe('positionLifecycle (time-skipping)', () => {
     const entryTime = '2026-10-01T00:00:00.000Z';
     await registerPosition(positionId, entryTime);
     await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start(WORKFLOW_TYPES.positionLifecycle, {
+      const handle = await env.client.workflow.start<PositionLifecycleWorkflow>(WORKFLOW_TYPES.positionLifecycle, {
         workflowId: positionWorkflowId(positionId),
         taskQueue,
         args: [input(positionId, entryTime)],
@@ -142,7 +147,7 @@ describe('positionLifecycle (time-skipping)', () => {
         exitTime: '2026-09-01T00:00:00Z',
         exitReason: 'before entry',
       });
-      const afterBad = (await handle.query(statusQuery)) as PositionLifecycleStatus;
+      const afterBad = await handle.query(positionLifecycleStatusQuery);
       expect(afterBad.status).toBe('open');
       expect(afterBad.rejectedSignals.map((r) => r.reason)).toEqual([
         expect.stringMatching(/malformed positionClosed signal: exitPrice: .*exitTime: must be an ISO-8601/),
@@ -159,7 +164,7 @@ describe('positionLifecycle (time-skipping)', () => {
         exitTime: '2026-10-04T00:00:00Z',
         exitReason: 'second',
       });
-      const result = (await handle.result()) as PositionLifecycleStatus;
+      const result = await handle.result();
       expect(result.status).toBe('closed');
       expect(result.close?.exitReason).toBe('first');
       expect(result.duplicateCloseSignals).toBe(1);

@@ -1,0 +1,46 @@
+/**
+ * The portfolio workflow's contract (design §2): one long-lived workflow per book, id
+ * `portfolio-<book>`, that opens positions (`openPosition`, update or signal) as positionLifecycle
+ * children and answers the `status` query with its PortfolioStatus. Payload schemas: ./positions.
+ * Imported by workflow code, so it must stay deterministic (no I/O, no Node APIs).
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { OpenPositionInput } from './positions';
+import { STATUS_QUERY } from './temporal';
+
+export const DEFAULT_BOOK = 'main';
+export const portfolioWorkflowId = (book: string) => `portfolio-${book}`;
+
+export interface PortfolioInput {
+  book: string;
+  /** Positions open at the last continue-as-new: carried over so none is lost. */
+  open?: Record<string, { tradeId: string; openedAt: string }>;
+  /** History length that triggers continue-as-new (the server's suggestion triggers it too). */
+  maxHistoryEvents?: number;
+  openedTotal?: number;
+}
+
+export interface PortfolioStatus {
+  book: string;
+  openPositions: { positionId: string; tradeId: string; openedAt: string }[];
+  openedTotal: number;
+  historyLength: number;
+  runId: string;
+}
+
+export interface OpenPositionResult {
+  positionId: string;
+  tradeId: string;
+  workflowId: string;
+  /** false when the position was already open with the same trade (idempotent re-open). */
+  started: boolean;
+}
+
+/** The workflow's signature, for typed client handles (`getHandle<PortfolioWorkflow>`). */
+export type PortfolioWorkflow = (input: PortfolioInput) => Promise<void>;
+
+export const openPositionUpdate = defineUpdate<OpenPositionResult, [OpenPositionInput]>('openPosition');
+export const openPositionSignal = defineSignal<[OpenPositionInput]>('openPosition');
+/** Sent by a finished position child to its portfolio so the book forgets it. */
+export const positionFinishedSignal = defineSignal<[{ positionId: string; status: string }]>('positionFinished');
+export const portfolioStatusQuery = defineQuery<PortfolioStatus>(STATUS_QUERY);

@@ -1,0 +1,40 @@
+/**
+ * The positionLifecycle workflow's contract (design §2): one workflow per position, id
+ * `position-<positionId>`, closed by the `positionClosed` signal, answering the `status` query with
+ * its PositionLifecycleStatus (also its result). Payload schemas: ./positions.
+ * Imported by workflow code, so it must stay deterministic (no I/O, no Node APIs).
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { OpenPosition, PositionClose, PositionClosedSignal } from './positions';
+import { STATUS_QUERY } from './temporal';
+
+export const positionWorkflowId = (positionId: string) => `position-${positionId}`;
+
+/** Started by the portfolio with the validated open and its book (to tell the book when it ends). */
+export interface PositionLifecycleInput extends OpenPosition {
+  book: string;
+}
+
+/** Also the PositionStatus search attribute's values. */
+export type PositionStatus = 'open' | 'closing' | 'closed' | 'quarantined';
+
+export interface PositionLifecycleStatus {
+  positionId: string;
+  tradeId: string;
+  symbol: string;
+  status: PositionStatus;
+  entryPrice: number;
+  entryTime: string;
+  close: PositionClose | null;
+  closedStrandId: string | null;
+  strandWritten: boolean | null;
+  duplicateCloseSignals: number;
+  rejectedSignals: { reason: string; at: string }[];
+  error: string | null;
+}
+
+/** The workflow's signature, for typed client handles (`getHandle<PositionLifecycleWorkflow>`). */
+export type PositionLifecycleWorkflow = (input: PositionLifecycleInput) => Promise<PositionLifecycleStatus>;
+
+export const positionClosedSignal = defineSignal<[PositionClosedSignal]>('positionClosed');
+export const positionLifecycleStatusQuery = defineQuery<PositionLifecycleStatus>(STATUS_QUERY);
