@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, type TestDb } from '../support/db';
 import { devServerHarness, type DevServerHarness } from '../support/temporal';
 import { runTrades, type TradeSpec } from '../support/trades';
-import { runCycleNow } from '../../src/temporal/schedule';
+import { runCycleNow } from '../../src/cycles/client';
 import { scopeValuesHash } from '../../src/domain/scope';
 
 let db: TestDb;

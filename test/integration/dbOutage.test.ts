@@ -6,12 +6,12 @@
  * aggregation, once in the middle of finalize. The activities fail, Temporal retries them, the worker
  * process survives, and the result equals a fault-free run of the same strands exactly.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import pg from 'pg';
 import { createTestDb, type TestDb } from '../support/db';
-import { activityAttempts, spawnWorkerProcess, waitFor, type WorkerProcess } from '../support/workerProcess';
+import { activityAttempts, spawnWorkerProcess, type WorkerProcess } from '../support/workerProcess';
+import { connectTestClient, newTaskQueue } from '../support/temporal';
 import {
   diffSnapshots,
   faultFreeSnapshot,
@@ -19,21 +19,20 @@ import {
   learningSnapshot,
   type InsertedStrands,
 } from '../support/closedStrands';
-import { runCycleNow } from '../../src/temporal/schedule';
-import type { LearningCycleReport } from '../../workflows/learningCycle';
+import { runCycleNow } from '../../src/cycles/client';
+import type { LearningCycleWorkflow } from '../../src/contracts/learningCycle';
 
 const STRANDS = { count: 300, seed: 11 };
 const BATCH = 50;
 
 let db: TestDb;
 let admin: pg.Client;
-let connection: Connection;
 let client: Client;
 let inserted: InsertedStrands;
 /** The fault-free run (in its own scratch database): awaited in afterAll too, so it is always dropped. */
 let reference: ReturnType<typeof faultFreeSnapshot> | undefined;
 let worker: WorkerProcess | undefined;
-const taskQueue = `outage-${randomBytes(4).toString('hex')}`;
+const taskQueue = newTaskQueue('outage');
 
 beforeAll(async () => {
   db = await createTestDb();
@@ -41,15 +40,14 @@ beforeAll(async () => {
   // The admin connection lives in the scratch database too, and never terminates itself.
   admin = new pg.Client({ connectionString: db.url, application_name: 'outage-admin' });
   await admin.connect();
-  connection = await Connection.connect({ address: inject('temporalAddress') });
-  client = new Client({ connection, namespace: 'default' });
+  client = await connectTestClient();
 }, 120_000);
 
 afterAll(async () => {
   await reference?.catch(() => {});
   await worker?.kill9().catch(() => {});
   await admin?.end();
-  await connection?.close();
+  await client?.connection.close();
   await db?.drop();
 });
 
@@ -90,39 +88,39 @@ describe('database connections killed while a learning cycle runs', () => {
 
     // Outage 1: in the middle of the aggregation.
     const threshold = BATCH + Math.floor(Math.random() * 2 * BATCH);
-    await waitFor(
-      `ledger ≥ ${threshold}`,
-      async () => (await count('SELECT count(*) AS n FROM learning_aggregated_strands')) >= threshold,
-      60_000,
-    );
+    await expect
+      .poll(() => count('SELECT count(*) AS n FROM learning_aggregated_strands'), { timeout: 60_000, interval: 50 })
+      .toBeGreaterThanOrEqual(threshold);
     const before1 = await count('SELECT count(*) AS n FROM learning_aggregated_strands');
     const killed1 = await outage(5_000);
     log(`outage 1 (aggregate, ledger ${before1}/${inserted.strands}): ${killed1} backends terminated in 5 s`);
     expect(killed1).toBeGreaterThan(0);
     expect(await count('SELECT count(*) AS n FROM learning_aggregated_strands')).toBeLessThan(inserted.strands);
 
-    // Outage 2: while finalize runs.
-    await waitFor(
-      'finalize running',
-      async () => {
-        if (workerExit) throw new Error(`the worker process died (${workerExit}):\n${worker?.output().slice(-3000)}`);
-        return (
-          (await count(
-            `SELECT count(*) AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'
-              AND (query LIKE '%agg_finalize_rows%' OR query LIKE '%last_cycle_id = $2 AND id > $3%')`,
-          )) > 0
-        );
-      },
-      90_000,
-      20,
-    );
+    // Outage 2: while finalize runs; a worker process that dies meanwhile fails the test at once.
+    const died = worker.exited.then((e) => {
+      throw new Error(`the worker process died (${JSON.stringify(e)}):\n${worker?.output().slice(-3000)}`);
+    });
+    await Promise.race([
+      died,
+      expect
+        .poll(
+          () =>
+            count(
+              `SELECT count(*) AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'
+                  AND (query LIKE '%agg_finalize_rows%' OR query LIKE '%last_cycle_id = $2 AND id > $3%')`,
+            ),
+          { timeout: 90_000, interval: 20 },
+        )
+        .toBeGreaterThan(0),
+    ]);
     const killed2 = await outage(4_000);
     log(`outage 2 (finalize): ${killed2} backends terminated in 4 s`);
     expect(killed2).toBeGreaterThan(0);
     expect(workerExit).toBeNull();
 
-    const report = (await client.workflow.getHandle(workflowId).result()) as LearningCycleReport;
+    const report = await client.workflow.getHandle<LearningCycleWorkflow>(workflowId).result();
     log(`cycle done: ${report.step}`);
     expect(report.step).toBe('done');
     // The worker process lived through both outages (an unhandled pg 'error' event would kill it).

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, type TestDb } from '../support/db';
 import { devServerHarness, type DevServerHarness } from '../support/temporal';
 import { expectedEdge, runTrades, type TradeSpec } from '../support/trades';
-import { runCycleNow } from '../../src/temporal/schedule';
+import { runCycleNow } from '../../src/cycles/client';
 import { OverridesRuntime } from '../../src/pm/overridesRuntime';
 import { validateDataflow } from '../../src/validate/validator';
 import { scopeValuesHash } from '../../src/domain/scope';

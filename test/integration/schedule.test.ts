@@ -12,7 +12,7 @@ import {
   unpauseSchedule,
 } from '../../src/temporal/schedule';
 import { LEARNING_SCHEDULE_ID, WORKFLOW_TYPES } from '../../src/contracts/temporal';
-import type { LearningCycleReport } from '../../workflows/learningCycle';
+import type { LearningCycleWorkflow } from '../../src/contracts/learningCycle';
 
 let db: TestDb;
 let h: DevServerHarness;
@@ -79,8 +79,8 @@ describe('learning-nightly-pm schedule', () => {
       if (!workflowId) await new Promise((r) => setTimeout(r, 200));
     }
     expect(workflowId).toMatch(new RegExp(`^${scheduleId}-`));
-    const handle = h.client.workflow.getHandle(workflowId!);
-    const report = (await handle.result()) as LearningCycleReport;
+    const handle = h.client.workflow.getHandle<LearningCycleWorkflow>(workflowId!);
+    const report = await handle.result();
     expect(report.step).toBe('done');
     expect(report.cycleId).toBe(workflowId);
     const desc = await handle.describe();
