@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { Runtime, DefaultLogger, type NativeConnection, type Worker } from '@temporalio/worker';
 import type pg from 'pg';
 import { createActivities, createWorker } from '../../src/worker/createWorker';
+import { connectClient, connectWorkerConnection, type TemporalSettings } from '../../src/temporal/connection';
+import { DEFAULT_NAMESPACE } from '../../src/contracts/temporal';
 
 let runtimeInstalled = false;
 /** Quiet SDK logs in tests unless TEST_LOG is set. */
@@ -22,6 +24,49 @@ export function workflowBundle() {
   return { code: readFileSync(inject('workflowBundlePath'), 'utf8') };
 }
 
+/** A task queue of the caller's own, so test files sharing the dev server never take each other's tasks. */
+export const newTaskQueue = (prefix = 'test') => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+/**
+ * The shared dev server's settings, fed to the production connect functions so tests connect
+ * exactly as the CLI and the worker do.
+ */
+export function testTemporalSettings(taskQueue = newTaskQueue()): TemporalSettings {
+  return { connectionOptions: { address: inject('temporalAddress') }, namespace: DEFAULT_NAMESPACE, taskQueue };
+}
+
+/** A client of the shared dev server; close it with `client.connection.close()`. */
+export function connectTestClient(): Promise<Client> {
+  return connectClient(testTemporalSettings());
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+export interface TestWorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue: string;
+  pool: pg.Pool;
+  /** Replaces or wraps activities (fault injection); gets the real ones. */
+  wrapActivities?: (activities: Activities) => object;
+}
+
+/**
+ * The one way tests build an in-process worker: the production createWorker with the workflow bundle
+ * built once by the global set-up. It does not migrate: a test database is migrated when created.
+ */
+export function createTestWorker(o: TestWorkerOptions): Promise<Worker> {
+  quietRuntime();
+  return createWorker({
+    connection: o.connection,
+    namespace: o.namespace ?? DEFAULT_NAMESPACE,
+    taskQueue: o.taskQueue,
+    pool: o.pool,
+    workflowBundle: workflowBundle(),
+    ...(o.wrapActivities ? { extra: { activities: o.wrapActivities(createActivities(o.pool)) } } : {}),
+  });
+}
+
 export interface DevServerHarness {
   client: Client;
   taskQueue: string;
@@ -29,7 +74,7 @@ export interface DevServerHarness {
   nativeConnection: NativeConnection;
   startWorker(
     pool: pg.Pool,
-    wrap?: (activities: ReturnType<typeof createActivities>) => object,
+    wrap?: (activities: Activities) => object,
   ): Promise<{ worker: Worker; stop(): Promise<void> }>;
   close(): Promise<void>;
 }
@@ -37,25 +82,22 @@ export interface DevServerHarness {
 /** A client and workers on the shared real dev server, with a task queue of this test file's own. */
 export async function devServerHarness(): Promise<DevServerHarness> {
   quietRuntime();
-  const address = inject('temporalAddress');
-  const namespace = 'default';
-  const connection = await Connection.connect({ address });
-  const nativeConnection = await NativeConnection.connect({ address });
-  const client = new Client({ connection, namespace });
-  const taskQueue = `test-${randomBytes(4).toString('hex')}`;
+  const settings = testTemporalSettings();
+  const client = await connectClient(settings);
+  const nativeConnection = await connectWorkerConnection(settings);
+  const { taskQueue, namespace } = settings;
   return {
     client,
     taskQueue,
     namespace,
     nativeConnection,
     async startWorker(pool, wrap) {
-      const worker = await createWorker({
+      const worker = await createTestWorker({
         connection: nativeConnection,
         namespace,
         taskQueue,
         pool,
-        workflowBundle: workflowBundle(),
-        ...(wrap ? { extra: { activities: wrap(createActivities(pool)) } } : {}),
+        wrapActivities: wrap,
       });
       const running = worker.run();
       return {
@@ -67,7 +109,7 @@ export async function devServerHarness(): Promise<DevServerHarness> {
       };
     },
     async close() {
-      await connection.close();
+      await client.connection.close();
       await nativeConnection.close();
     },
   };

@@ -9,6 +9,7 @@ import { projectPath } from '../../src/paths';
 
 export interface WorkerProcessOptions {
   temporalAddress: string;
+  /** An already migrated database (createScratchDatabase): the process does not migrate it again. */
   databaseUrl: string;
   taskQueue: string;
   namespace?: string;
@@ -55,7 +56,7 @@ async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> 
 
 export async function spawnWorkerProcess(o: WorkerProcessOptions): Promise<WorkerProcess> {
   const name = o.name ?? 'worker';
-  const child: ChildProcess = spawn(projectPath('node_modules', '.bin', 'tsx'), ['worker.ts'], {
+  const child: ChildProcess = spawn(projectPath('node_modules', '.bin', 'tsx'), ['worker.ts', '--no-migrate'], {
     cwd: projectPath(),
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -71,8 +72,10 @@ export async function spawnWorkerProcess(o: WorkerProcessOptions): Promise<Worke
   if (child.pid === undefined) throw new Error(`${name}: spawn failed`);
   const pid = child.pid;
   let out = '';
+  let onOutput = () => {};
   const append = (b: Buffer) => {
     if (out.length < MAX_OUTPUT) out += b.toString('utf8');
+    onOutput();
   };
   child.stdout?.on('data', append);
   child.stderr?.on('data', append);
@@ -84,28 +87,31 @@ export async function spawnWorkerProcess(o: WorkerProcessOptions): Promise<Worke
     });
   });
 
+  // Ready when the worker says so: checked on each output chunk, not polled.
   const timeoutMs = o.readyTimeoutMs ?? 90_000;
   await new Promise<void>((resolve, reject) => {
-    const started = Date.now();
-    const timer = setInterval(() => {
-      if (out.includes('[worker] polling')) {
-        clearInterval(timer);
-        resolve();
-      } else if (child.exitCode !== null || child.signalCode !== null) {
-        clearInterval(timer);
-        reject(
-          new Error(`${name} exited before polling (${child.exitCode ?? child.signalCode}):\n${out.slice(-4000)}`),
-        );
-      } else if (Date.now() - started > timeoutMs) {
-        clearInterval(timer);
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-        reject(new Error(`${name} not polling after ${timeoutMs} ms:\n${out.slice(-4000)}`));
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      onOutput = () => {};
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
+      done(new Error(`${name} exited before polling (${code ?? signal}):\n${out.slice(-4000)}`));
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
       }
-    }, 50);
+      done(new Error(`${name} not polling after ${timeoutMs} ms:\n${out.slice(-4000)}`));
+    }, timeoutMs);
+    onOutput = () => {
+      if (out.includes('[worker] polling')) done();
+    };
+    child.once('exit', onExit);
+    onOutput();
   });
 
   return {
@@ -139,19 +145,24 @@ export async function spawnWorkerProcess(o: WorkerProcessOptions): Promise<Worke
   };
 }
 
-/** Polls `check` every `everyMs` until it returns true; throws after timeoutMs naming `what`. */
+/**
+ * Kept only for test/integration/workerCrash.test.ts until it polls with vitest's `vi.waitFor` /
+ * `expect.poll` directly. vitest is imported lazily: scripts/chaos-kill-worker.ts imports this
+ * module outside vitest, where importing vitest throws.
+ */
 export async function waitFor(
   what: string,
   check: () => Promise<boolean>,
   timeoutMs: number,
   everyMs = 50,
 ): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  const { vi } = await import('vitest');
+  await vi.waitFor(
+    async () => {
+      if (!(await check())) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    },
+    { timeout: timeoutMs, interval: everyMs },
+  );
 }
 
 export interface ActivityAttempt {
