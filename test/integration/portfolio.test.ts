@@ -2,12 +2,12 @@
  * The portfolio on the real dev server: many opens across continue-as-new, no position lost,
  * children survive (ABANDON), conflicting opens refused with a reason.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestDb, type TestDb } from '../support/db';
 import { devServerHarness, type DevServerHarness } from '../support/temporal';
 import { closePosition, openPosition } from '../../src/positions/client';
 import { WORKFLOW_TYPES } from '../../src/contracts/temporal';
-import { portfolioStatusQuery, portfolioWorkflowId, type PortfolioStatus } from '../../src/contracts/portfolio';
+import { portfolioStatusQuery, portfolioWorkflowId } from '../../src/contracts/portfolio';
 
 let db: TestDb;
 let h: DevServerHarness;
@@ -56,15 +56,17 @@ describe('portfolio', () => {
       );
     }
     // Let the finished-position signals land.
-    let status: PortfolioStatus | undefined;
-    for (let i = 0; i < 50; i++) {
-      status = await h.client.workflow.getHandle(portfolioWorkflowId(book)).query(portfolioStatusQuery);
-      if (status.openPositions.length === 9) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(status?.runId).not.toBe(first.firstExecutionRunId); // it did continue-as-new
-    expect(status?.openedTotal).toBe(12);
-    expect(status?.openPositions.map((p) => p.positionId).sort()).toEqual(ids.slice(3).sort());
+    const status = await vi.waitFor(
+      async () => {
+        const s = await h.client.workflow.getHandle(portfolioWorkflowId(book)).query(portfolioStatusQuery);
+        expect(s.openPositions).toHaveLength(9);
+        return s;
+      },
+      { timeout: 10_000, interval: 200 },
+    );
+    expect(status.runId).not.toBe(first.firstExecutionRunId); // it did continue-as-new
+    expect(status.openedTotal).toBe(12);
+    expect(status.openPositions.map((p) => p.positionId).sort()).toEqual(ids.slice(3).sort());
     // Every child is still running (or closed) on its own.
     for (const id of ids.slice(3)) {
       expect((await h.client.workflow.getHandle(`position-${id}`).describe()).status.name).toBe('RUNNING');

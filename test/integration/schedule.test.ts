@@ -1,5 +1,5 @@
 /** The nightly schedule on the real dev server: its calendar and policies, and a triggered run. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { createTestDb, type TestDb } from '../support/db';
 import { devServerHarness, type DevServerHarness } from '../support/temporal';
@@ -73,13 +73,16 @@ describe('learning-nightly-pm schedule', () => {
 
   it('triggering it runs a learning cycle that sets LearningDay', async () => {
     await triggerSchedule(h.client, scheduleId);
-    let workflowId: string | undefined;
-    for (let i = 0; i < 100 && !workflowId; i++) {
-      workflowId = (await describeSchedule(h.client, scheduleId)).info.recentActions.at(-1)?.action.workflow.workflowId;
-      if (!workflowId) await new Promise((r) => setTimeout(r, 200));
-    }
+    const workflowId = await vi.waitFor(
+      async () => {
+        const id = (await describeSchedule(h.client, scheduleId)).info.recentActions.at(-1)?.action.workflow.workflowId;
+        if (!id) throw new Error('the triggered run has not started');
+        return id;
+      },
+      { timeout: 20_000, interval: 200 },
+    );
     expect(workflowId).toMatch(new RegExp(`^${scheduleId}-`));
-    const handle = h.client.workflow.getHandle<LearningCycleWorkflow>(workflowId!);
+    const handle = h.client.workflow.getHandle<LearningCycleWorkflow>(workflowId);
     const report = await handle.result();
     expect(report.step).toBe('done');
     expect(report.cycleId).toBe(workflowId);
