@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { withHeartbeats } from './heartbeat';
 import type pg from 'pg';
-import { describeZodError } from '../src/contracts/positions';
+import { ERROR_TYPES } from '../src/contracts/errors';
+import { describeZodError } from '../src/contracts/zod';
 import { buildLessonsStep, type LessonsReport } from '../src/learning/lessons/buildLessonsStep';
 import { learningStepInputSchema, type LearningStepInput } from '../src/learning/lessons/stepInput';
 
@@ -15,7 +16,7 @@ export function parseLearningStepInput(input: unknown, activity: string) {
   if (!parsed.success) {
     throw ApplicationFailure.nonRetryable(
       `${activity}: invalid input: ${describeZodError(parsed.error)}`,
-      'BadConfiguration',
+      ERROR_TYPES.badConfiguration,
     );
   }
   const { module, cycleId, now } = parsed.data;

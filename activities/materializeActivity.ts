@@ -1,10 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
-import {
-  BadConfigurationError,
-  materializeStep,
-  type MaterializeReport,
-} from '../src/learning/materialize/materializeStep';
+import { materializeStep, type MaterializeReport } from '../src/learning/materialize/materializeStep';
+import { BadConfigurationError } from '../src/contracts/errors';
 import type { LearningStepInput } from '../src/learning/lessons/stepInput';
 import { parseLearningStepInput } from './lessonsActivity';
 import { withHeartbeats } from './heartbeat';
@@ -24,8 +21,7 @@ export function createMaterializeActivities({ pool }: MaterializeActivityDeps) {
       try {
         return await withHeartbeats((beat) => materializeStep(pool, { ...opts, onPhase: (phase) => beat({ phase }) }));
       } catch (err) {
-        if (err instanceof BadConfigurationError)
-          throw ApplicationFailure.nonRetryable(err.message, 'BadConfiguration');
+        if (err instanceof BadConfigurationError) throw ApplicationFailure.nonRetryable(err.message, err.type);
         throw err;
       }
     },

@@ -1,6 +1,7 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type pg from 'pg';
 import type { OpenPosition } from '../src/contracts/positions';
+import { ERROR_TYPES } from '../src/contracts/errors';
 import type { GatheredAction } from '../src/contracts/strands';
 import type { PriceBar } from '../src/domain/tradeSummary';
 import { quarantine } from '../src/db/quarantine';
@@ -18,7 +19,7 @@ export function createPositionActivities({ pool }: PositionActivityDeps) {
     /** A registration conflict is final: retrying cannot make another trade's position ours. */
     async registerPosition(p: OpenPosition & { book: string }): Promise<{ created: boolean }> {
       const res = await store.registerPosition(pool, p);
-      if (res.conflict !== undefined) throw ApplicationFailure.nonRetryable(res.conflict, 'PositionConflict');
+      if (res.conflict !== undefined) throw ApplicationFailure.nonRetryable(res.conflict, ERROR_TYPES.positionConflict);
       return { created: res.created };
     },
 

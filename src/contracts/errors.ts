@@ -20,6 +20,12 @@ export class BadConfigurationError extends Error {
   override name = 'BadConfigurationError';
 }
 
+/** An open refused by the portfolio (its 'PositionConflict' failure), as the client reports it. */
+export class PositionConflictError extends Error {
+  readonly type = ERROR_TYPES.positionConflict;
+  override name = 'PositionConflictError';
+}
+
 /** Input refused at a client boundary (CLI, library API) before it reaches Temporal. */
 export class InvalidInputError extends Error {
   override name = 'InvalidInputError';

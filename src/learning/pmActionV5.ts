@@ -4,7 +4,7 @@
  * the v5 rollout keeps all its actions. Null with a reason when neither is possible.
  */
 import { pmActionContentSchema, type CompletedAction } from '../contracts/strands';
-import { describeZodError } from '../contracts/positions';
+import { describeZodError } from '../contracts/zod';
 import { parseActionContextLenient, parseRegimeContextLenient } from '../domain/actionContext';
 import { deriveV5Fields } from '../domain/v5Fields';
 

@@ -7,7 +7,8 @@
  */
 import { z } from 'zod';
 import type pg from 'pg';
-import { describeZodError, InvalidInputError } from '../contracts/positions';
+import { InvalidInputError } from '../contracts/errors';
+import { describeZodError } from '../contracts/zod';
 import { ActionContextSchema, RegimeContextSchema } from '../domain/actionContext';
 import { deriveV5Fields } from '../domain/v5Fields';
 import { applyOverrides, type ApplyResult, type PlannedAction } from '../domain/runtime';

@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import type pg from 'pg';
-import { describeZodError, InvalidInputError } from '../contracts/positions';
+import { InvalidInputError } from '../contracts/errors';
+import { describeZodError } from '../contracts/zod';
 import { STRAND_KINDS } from '../contracts/strands';
 import { ActionContextSchema, RegimeContextSchema } from '../domain/actionContext';
 import { LEARNABLE_DECISION_TYPES, tryActionCategory } from '../domain/actionCategory';

@@ -30,8 +30,11 @@ import {
   type OpenPositionInput,
   type PositionClosedSignal,
 } from '../contracts/positions';
-import { InvalidInputError } from '../contracts/errors';
+import { InvalidInputError, PositionConflictError } from '../contracts/errors';
 import { parseOrThrow } from '../contracts/zod';
+
+// Callers of this API catch every refusal it throws from here, beside PositionNotOpenError.
+export { PositionConflictError } from '../contracts/errors';
 
 export class PositionNotOpenError extends Error {
   override name = 'PositionNotOpenError';
@@ -70,10 +73,6 @@ export async function openPosition(
     }
     throw err;
   }
-}
-
-export class PositionConflictError extends Error {
-  override name = 'PositionConflictError';
 }
 
 async function describeOrNull(client: Client, workflowId: string): Promise<WorkflowExecutionDescription | null> {

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { createTestDb, type TestDb } from '../support/db';
-import { BadConfigurationError, materializeStep } from '../../src/learning/materialize/materializeStep';
+import { materializeStep } from '../../src/learning/materialize/materializeStep';
+import { BadConfigurationError } from '../../src/contracts/errors';
 import { createMaterializeActivities } from '../../activities/materializeActivity';
 import { scopeMask, scopeValuesHash, type Scope } from '../../src/domain/scope';
 

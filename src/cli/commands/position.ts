@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { openPosition, closePosition, positionStatus } from '../../positions/client';
 import { emit, num, parseJsonOption } from '../output';
-import { openPositionInputSchema, parseOrThrow, positionClosedSignalSchema } from '../../contracts/positions';
+import { openPositionInputSchema, positionClosedSignalSchema } from '../../contracts/positions';
+import { parseOrThrow } from '../../contracts/zod';
 import type { CliContext } from '../context';
 
 export function registerPositionCommands(program: Command, ctx: CliContext): void {

@@ -10,16 +10,9 @@ import type pg from 'pg';
 import type { ActionCategory } from '../../domain/actionCategory';
 import { materialize, type ActiveLesson } from '../../domain/materialize';
 import { withTransaction } from '../../db/transaction';
+import { BadConfigurationError } from '../../contracts/errors';
 import { LESSON_TYPE } from '../lessons/persistLessons';
 import type { StepOptions } from '../lessons/stepInput';
-
-/** The config row exists but is not usable (config_data not a JSON object): fixing it needs a person. */
-export class BadConfigurationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BadConfigurationError';
-  }
-}
 
 export const OVERRIDE_KEYS = [
   'pattern_strength_overrides',
