@@ -9,6 +9,7 @@ import {
   unpauseSchedule,
 } from '../../temporal/schedule';
 import { cycleStatus, runCycleNow } from '../../cycles/client';
+import { SHARD_LIMITS } from '../../contracts/learningCycle';
 import { OverridesRuntime, toPlannedAction } from '../../pm/overridesRuntime';
 import { validateDataflow } from '../../validate/validator';
 import { readJsonArgument } from './action';
@@ -30,7 +31,8 @@ export function registerLearningCommands(program: Command, ctx: CliContext): voi
     .option('--as-of <date>', 'learning day (default today)')
     .option(
       '--shards <n>',
-      "parallel aggregation shards, or 'auto' (one per 5,000 pending strands, max 8)",
+      `parallel aggregation shards (1-${SHARD_LIMITS.max}), or 'auto' (one per ` +
+        `${SHARD_LIMITS.strandsPerShard.toLocaleString('en')} pending strands, max ${SHARD_LIMITS.autoMax})`,
       (v: string) => (v === 'auto' ? 'auto' : num(v)),
       'auto',
     )
