@@ -5,6 +5,7 @@
  */
 import type { ActionCategory } from './actionCategory';
 import { nMin } from './stats';
+import { clamp } from './numbers';
 import { DIM_BIT, dimsOfMask, scopeSignature, scopeValuesHash, type Scope } from './scope';
 
 /** One pattern_scope_stats row, as read for lesson building. */
@@ -37,8 +38,6 @@ export const HALF_LIFE_MAX_POINTS = 20;
 export const HALF_LIFE_MIN_POINTS = 5;
 export const HALF_LIFE_MIN_HOURS = 1;
 export const HALF_LIFE_MAX_HOURS = 8760;
-
-const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
 
 /** Number of dims of a row's subset (k). */
 export function rowK(row: Pick<StatsRow, 'scope_mask'>): number {

@@ -6,6 +6,7 @@
 import type { ActionCategory } from './actionCategory';
 import type { CapitalLevers, ExecutionLevers, LessonEffect, LessonStats } from './lessons';
 import { scopeSignature, type Scope } from './scope';
+import { flattenNumbers } from './numbers';
 
 export interface ActiveLesson {
   id: string;
@@ -87,15 +88,6 @@ export function mergeWeight(l: Pick<ActiveLesson, 'lesson_strength' | 'stats'>):
 
 type Tree = { [k: string]: number | Tree };
 
-function flatten(obj: unknown, prefix: string, out: Map<string, number>): void {
-  if (obj === null || typeof obj !== 'object') return;
-  for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
-    const path = prefix ? `${prefix}.${k}` : k;
-    if (typeof v === 'number' && Number.isFinite(v)) out.set(path, v);
-    else if (v !== null && typeof v === 'object' && !Array.isArray(v)) flatten(v, path, out);
-  }
-}
-
 /**
  * Weighted mean of numeric leaves (nested objects such as signal_thresholds included), each key
  * normalised by the sum of weights of the objects that HAVE that key: a key present in only one object
@@ -105,7 +97,7 @@ export function mergeLevers<T>(items: readonly { levers: unknown; weight: number
   const acc = new Map<string, { sw: number; swv: number; sv: number; c: number }>();
   for (const { levers, weight } of items) {
     const flat = new Map<string, number>();
-    flatten(levers, '', flat);
+    flattenNumbers(levers, '', flat);
     const w = Number.isFinite(weight) && weight > 0 ? weight : 0;
     for (const [path, v] of flat) {
       const a = acc.get(path) ?? { sw: 0, swv: 0, sv: 0, c: 0 };

@@ -15,6 +15,7 @@
 import { z } from 'zod';
 import type { ActionCategory } from './actionCategory';
 import type { Scope } from './scope';
+import { clamp, flattenNumbers, isRecord } from './numbers';
 
 export interface RuntimeParams {
   /** Max deviation of a blended capital multiplier from 1 (blend step). */
@@ -89,10 +90,6 @@ export interface ResolvedRuntimeConfig {
   params: RuntimeParams;
   flags: RuntimeFlags;
   warnings: string[];
-}
-
-function isRecord(x: unknown): x is Record<string, unknown> {
-  return x !== null && typeof x === 'object' && !Array.isArray(x);
 }
 
 /** Reads runtime_params and the feature flags from config_data (see the header comment). Never throws. */
@@ -191,7 +188,6 @@ export interface OverrideWeight {
   age_hours: number;
 }
 
-const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
 const finiteOr = (x: unknown, d: number): number => (typeof x === 'number' && Number.isFinite(x) ? x : d);
 
 /**
@@ -310,15 +306,6 @@ const KNOWN_EXEC_LEVERS: Record<string, { knob: string; mode: 'multiplier' | 'ab
   trim_delay_mult: { knob: 'trim_delay', mode: 'multiplier' },
   trail_mult: { knob: 'trail_speed', mode: 'multiplier' },
 };
-
-function flattenNumbers(obj: unknown, prefix: string, out: Map<string, number>): void {
-  if (!isRecord(obj)) return;
-  for (const [k, v] of Object.entries(obj)) {
-    const path = prefix ? `${prefix}.${k}` : k;
-    if (typeof v === 'number' && Number.isFinite(v)) out.set(path, v);
-    else if (isRecord(v)) flattenNumbers(v, path, out);
-  }
-}
 
 function parseOverrides(list: unknown, name: string, warnings: string[]): RuntimeOverride[] {
   if (list === undefined || list === null) return [];

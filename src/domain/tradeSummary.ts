@@ -1,4 +1,5 @@
 import { patternKeyState } from './patternKey';
+import { clamp } from './numbers';
 
 /** Bad trade input (spec §3.2): the close is quarantined with this reason, never retried forever. */
 export class InvalidTradeError extends Error {
@@ -55,8 +56,6 @@ export interface TradeSummaryInput {
 
 export const RR_CLAMP = 10;
 const DAY_MS = 86_400_000;
-
-const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
 
 /** rr = return / max_drawdown clamped to [−10, 10]; no drawdown → 10 if return > 0, else 0. */
 export function rrFrom(ret: number, maxDrawdown: number): number {
