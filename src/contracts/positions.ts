@@ -1,5 +1,7 @@
 /**
- * Boundary schemas for positions: the open input and the close signal (design §2).
+ * The position payloads (design §2): the open (portfolio's `openPosition`, positionLifecycle's input)
+ * and the close (positionLifecycle's `positionClosed` signal). Shared by both workflow contracts and
+ * by the domain code that builds a close, so they live apart from either contract.
  * Pure zod, safe to import from workflow code (signals are validated inside the workflow too).
  */
 import { z } from 'zod';
@@ -51,6 +53,5 @@ export const positionClosedSignalSchema = z
 export type PositionClosedSignal = z.input<typeof positionClosedSignalSchema>;
 export type PositionClose = z.output<typeof positionClosedSignalSchema>;
 
-// Kept for src/learning/aggregate until its rewrite lands; new code imports from ./zod and ./errors.
-export { describeZodError, parseOrThrow } from './zod';
-export { InvalidInputError } from './errors';
+// kept for src/learning/aggregate until its rewrite lands (new code imports it from ./zod)
+export { describeZodError } from './zod';
