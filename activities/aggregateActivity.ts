@@ -1,92 +1,69 @@
 /**
- * The aggregation activities of the learning cycle (spec §4, design §1): aggregate (one per shard,
- * heartbeating after every batch and resuming from the last heartbeat after a worker crash) and
- * finalize. Bad configuration fails at once (non-retryable 'BadConfiguration'); database errors are
- * retried by Temporal, and the ledger makes every retry exact (no trade counted twice or lost).
+ * The aggregation activities of the learning cycle (spec §4, design §1), thin adapters over
+ * src/learning/aggregate: ingest (one per strand shard: ledger + facts, heartbeating its cursor after
+ * every batch and resuming there), a cube plan, and the cube (one per group shard, heartbeating after
+ * every group). Bad configuration fails at once (non-retryable 'BadConfiguration'); database errors
+ * are retried by Temporal, and the ledger and the cube queue make every retry exact.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type pg from 'pg';
-import { withHeartbeats } from './heartbeat';
+import { BadConfigurationError, ERROR_TYPES } from '../src/contracts/errors';
+import { SHARD_LIMITS, type CubeReport } from '../src/contracts/learningCycle';
+import { computeCubeShard, planCube, type CubeShard } from '../src/learning/aggregate/cube';
 import {
-  aggregateClosedTrades,
-  AggregateConfigError,
-  finalizeAggregation,
-  validateAggregateOptions,
-  type AggregateProgress,
-  type AggregateReport,
-  type FinalizeReport,
-  type ShardSpec,
-} from '../src/learning/aggregate/aggregate';
-import { countPending } from '../src/learning/aggregate/readPending';
+  ingestClosedTrades,
+  validateIngestOptions,
+  type IngestProgress,
+  type IngestReport,
+} from '../src/learning/aggregate/ingest';
+import { countPending, type ShardSpec } from '../src/learning/aggregate/readPending';
+import { withHeartbeats } from './heartbeat';
 
 export interface AggregateActivityDeps {
   pool: pg.Pool;
 }
 
-export interface AggregateInput {
+export interface IngestInput {
   module: string;
   cycleId: string;
   shard?: ShardSpec;
   batchSize?: number;
 }
 
-export interface FinalizeInput {
+export interface CubeInput {
   module: string;
   cycleId: string;
-  rrBaseline?: number;
+  shard: CubeShard;
   /** ISO time of this cycle's edge-history points (the schedule slot); default now. */
   historyTs?: string;
 }
 
-/** Heartbeat details: the cursor and the counts so far. */
-export type AggregateHeartbeat = AggregateProgress;
-
 function badConfig(e: unknown): never {
-  if (e instanceof AggregateConfigError) throw ApplicationFailure.nonRetryable(e.message, 'BadConfiguration');
+  if (e instanceof BadConfigurationError)
+    throw ApplicationFailure.nonRetryable(e.message, ERROR_TYPES.badConfiguration);
   throw e;
 }
 
-/**
- * rr_baseline per module (spec §4.4 "configurable per module"): learning_configs[module].config_data
- * .rr_baseline when it is a finite number, else the default 1.0.
- */
-async function rrBaselineOf(pool: pg.Pool, module: string): Promise<number | undefined> {
-  const { rows } = await pool.query<{ v: unknown }>(
-    `SELECT config_data->'rr_baseline' AS v FROM learning_configs WHERE module_id = $1`,
-    [module],
-  );
-  const v = rows[0]?.v;
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-}
+const isModule = (m: unknown): m is string => typeof m === 'string' && m.trim() !== '';
 
 export function createAggregateActivities({ pool }: AggregateActivityDeps) {
   return {
-    async aggregateClosedTrades(input: AggregateInput): Promise<AggregateReport> {
+    async ingestClosedTrades(input: IngestInput): Promise<IngestReport> {
       const opts = { module: input?.module, cycleId: input?.cycleId, shard: input?.shard, batchSize: input?.batchSize };
       try {
-        validateAggregateOptions(opts);
+        validateIngestOptions(opts);
       } catch (e) {
         badConfig(e);
       }
       const ctx = Context.current();
-      const previous = ctx.info.heartbeatDetails as AggregateHeartbeat | undefined;
+      const previous = ctx.info.heartbeatDetails as IngestProgress | undefined;
       if (previous?.lastStrandId) {
-        ctx.log.info('aggregation resuming from heartbeat', {
-          lastStrandId: previous.lastStrandId,
-          batches: previous.batches,
-        });
+        ctx.log.info('ingest resuming from heartbeat', { lastStrandId: previous.lastStrandId });
       }
-      const rrBaseline = await rrBaselineOf(pool, opts.module);
       try {
         return await withHeartbeats(
           (beat) =>
-            aggregateClosedTrades(pool, {
-              ...opts,
-              rrBaseline,
-              resumeAfter: previous?.lastStrandId ?? null,
-              resumeCounts: previous ?? null,
-              onProgress: beat,
-            }),
+            ingestClosedTrades(pool, { ...opts, resumeAfter: previous?.lastStrandId ?? null, onProgress: beat }),
           { initial: previous },
         );
       } catch (e) {
@@ -94,79 +71,60 @@ export function createAggregateActivities({ pool }: AggregateActivityDeps) {
       }
     },
 
-    async finalizeAggregation(input: FinalizeInput): Promise<FinalizeReport> {
-      if (
-        !input ||
-        typeof input.module !== 'string' ||
-        !input.module ||
-        typeof input.cycleId !== 'string' ||
-        !input.cycleId
-      ) {
+    /**
+     * Strand shards for ingest: one per SHARD_LIMITS.strandsPerShard pending strands, between 1 and
+     * maxShards (default SHARD_LIMITS.autoMax).
+     */
+    async listAggregateShards(input: { module: string; maxShards?: number }): Promise<ShardSpec[]> {
+      const max = input?.maxShards ?? SHARD_LIMITS.autoMax;
+      if (!isModule(input?.module) || !Number.isInteger(max) || max < 1) {
         throw ApplicationFailure.nonRetryable(
-          `finalizeAggregation needs {module, cycleId}, got ${JSON.stringify(input)}`,
-          'BadConfiguration',
+          `invalid shard plan input ${JSON.stringify(input)}`,
+          ERROR_TYPES.badConfiguration,
         );
       }
-      const rrBaseline = input.rrBaseline ?? (await rrBaselineOf(pool, input.module));
-      if (input.historyTs !== undefined && Number.isNaN(Date.parse(input.historyTs))) {
+      const pending = await countPending(pool, input.module);
+      const count = Math.max(1, Math.min(max, Math.ceil(pending / SHARD_LIMITS.strandsPerShard)));
+      return Array.from({ length: count }, (_, index) => ({ index, count }));
+    },
+
+    /** Group shards for the cube: the groups with work, in at most maxShards shards of similar weight. */
+    async planCube(input: { module: string; maxShards: number }): Promise<CubeShard[]> {
+      if (!isModule(input?.module)) {
         throw ApplicationFailure.nonRetryable(
-          `finalizeAggregation: historyTs is not a date: ${input.historyTs}`,
-          'BadConfiguration',
+          `planCube needs {module}, got ${JSON.stringify(input)}`,
+          ERROR_TYPES.badConfiguration,
         );
       }
-      const finalizeOne = async (cycleId: string, beat: (d: unknown) => void, historyTs?: string) => {
-        const report = await finalizeAggregation(pool, {
-          module: input.module,
-          cycleId,
-          rrBaseline,
-          historyTs,
-          onProgress: beat,
-        });
-        await pool.query(
-          `INSERT INTO learning_finalized_cycles (module, cycle_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-          [input.module, cycleId],
-        );
-        return report;
-      };
       try {
-        return await withHeartbeats(async (beat) => {
-          // Earlier cycles that aggregated but never finalized (terminated between the steps): their
-          // rows would otherwise keep a stale edge_raw, which the lessons read.
-          const { rows } = await pool.query<{ cycle_id: string }>(
-            `SELECT DISTINCT b.cycle_id FROM learning_aggregate_batches b
-              WHERE b.module = $1 AND b.cycle_id <> $2
-                AND NOT EXISTS (SELECT 1 FROM learning_finalized_cycles f WHERE f.module = b.module AND f.cycle_id = b.cycle_id)
-              ORDER BY 1`,
-            [input.module, input.cycleId],
-          );
-          for (const r of rows) {
-            Context.current().log.warn('finalizing an earlier cycle that never finalized', { cycleId: r.cycle_id });
-            await finalizeOne(r.cycle_id, beat);
-          }
-          return finalizeOne(input.cycleId, beat, input.historyTs);
-        });
+        return await planCube(pool, input.module, input.maxShards);
       } catch (e) {
         return badConfig(e);
       }
     },
 
-    /**
-     * A shard plan for the pending strands: one shard per `strandsPerShard` (default 5,000) pending
-     * strands, between 1 and maxShards (default 8).
-     */
-    async listAggregateShards(input: {
-      module: string;
-      maxShards?: number;
-      strandsPerShard?: number;
-    }): Promise<ShardSpec[]> {
-      const max = input?.maxShards ?? 8;
-      const per = input?.strandsPerShard ?? 5_000;
-      if (!Number.isInteger(max) || max < 1 || !Number.isInteger(per) || per < 1) {
-        throw ApplicationFailure.nonRetryable(`invalid shard plan input ${JSON.stringify(input)}`, 'BadConfiguration');
+    async computeCube(input: CubeInput): Promise<CubeReport> {
+      if (!isModule(input?.module) || !isModule(input?.cycleId) || !Array.isArray(input?.shard?.groups)) {
+        throw ApplicationFailure.nonRetryable(
+          `computeCube needs {module, cycleId, shard: {groups}}, got ${JSON.stringify(input)}`,
+          ERROR_TYPES.badConfiguration,
+        );
       }
-      const pending = await countPending(pool, input.module);
-      const count = Math.max(1, Math.min(max, Math.ceil(pending / per)));
-      return Array.from({ length: count }, (_, index) => ({ index, count }));
+      if (input.historyTs !== undefined && Number.isNaN(Date.parse(input.historyTs))) {
+        throw ApplicationFailure.nonRetryable(
+          `computeCube: historyTs is not a date: ${input.historyTs}`,
+          ERROR_TYPES.badConfiguration,
+        );
+      }
+      // A retry recomputes nothing twice: groups a killed attempt committed have nothing pending.
+      return withHeartbeats((beat) =>
+        computeCubeShard(pool, input.shard, {
+          module: input.module,
+          cycleId: input.cycleId,
+          historyTs: input.historyTs,
+          onProgress: (p) => beat({ groupsDone: p.groupsDone, groups: input.shard.groups.length }),
+        }),
+      );
     },
   };
 }

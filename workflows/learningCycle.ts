@@ -15,7 +15,7 @@ import { SA_LEARNING_DAY, SA_SCHEDULED_START_TIME } from '../src/contracts/tempo
 import {
   learningCycleInputSchema,
   learningCycleStatusQuery,
-  type AggregateReport,
+  emptyCubeReport,
   type LearningCycleInput,
   type LearningCycleReport,
   type LearningStep,
@@ -66,7 +66,7 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
     step: 'starting',
     shards: 1,
     aggregate: null,
-    finalize: null,
+    cube: null,
     lessons: null,
     materialize: null,
     startedAt: info.startTime.toISOString(),
@@ -102,10 +102,10 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
   const shards =
     input.shards === 'auto' ? (await aggregation.listAggregateShards({ module: input.module })).length : input.shards;
   report.shards = shards;
-  step('aggregate', `aggregating closed trades in ${shards} shard(s)`);
-  const shardReports = await Promise.all(
+  step('aggregate', `ingesting closed trades into facts in ${shards} shard(s)`);
+  const ingestReports = await Promise.all(
     Array.from({ length: shards }, (_, index) =>
-      aggregation.aggregateClosedTrades.executeWithOptions({ summary: `aggregate shard ${index + 1}/${shards}` }, [
+      aggregation.ingestClosedTrades.executeWithOptions({ summary: `ingest shard ${index + 1}/${shards}` }, [
         {
           module: input.module,
           cycleId,
@@ -115,21 +115,23 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
       ]),
     ),
   );
-  report.aggregate =
-    shards === 1
-      ? shardReports[0]
-      : ({
-          ...sumReports(shardReports as unknown as Record<string, unknown>[]),
-          shard: null,
-        } as unknown as AggregateReport);
+  report.aggregate = { ...sumReports(ingestReports), shard: null };
 
-  step('finalize', `recomputing edge_raw and edge history for rows touched by ${cycleId}`);
+  // Groups are the cube's shards: the same shard count, so a cycle's parallelism is one setting.
+  const plan = await aggregation.planCube({ module: input.module, maxShards: shards });
+  const groups = plan.reduce((a, s) => a + s.groups.length, 0);
+  step('cube', `computing the eligible subsets of ${groups} group(s) in ${plan.length} shard(s)`);
   // Edge-history points at the slot time (else the run's start), so nightly points are a day apart.
-  report.finalize = await aggregation.finalizeAggregation({
-    module: input.module,
-    cycleId,
-    historyTs: (input.asOf ? new Date(input.asOf) : (scheduledAt ?? info.startTime)).toISOString(),
-  });
+  const historyTs = (input.asOf ? new Date(input.asOf) : (scheduledAt ?? info.startTime)).toISOString();
+  const cubeReports = await Promise.all(
+    plan.map((shard, index) =>
+      aggregation.computeCube.executeWithOptions(
+        { summary: `cube shard ${index + 1}/${plan.length}: ${shard.groups.length} group(s)` },
+        [{ module: input.module, cycleId, shard, historyTs }],
+      ),
+    ),
+  );
+  report.cube = sumReports([emptyCubeReport(), ...cubeReports]);
 
   step('lessons', 'building lessons from pattern_scope_stats');
   report.lessons = await lessons.buildLessons({ module: input.module, cycleId });
@@ -147,7 +149,7 @@ function summaryLine(r: LearningCycleReport): string {
   const a = r.aggregate;
   const m = r.materialize;
   return (
-    `trades ${a?.tradesAggregated ?? 0}, subset updates ${a?.subsetUpdates ?? 0}; ` +
+    `trades ${a?.tradesAggregated ?? 0}, eligible rows changed ${r.cube?.eligibleWritten ?? 0}; ` +
     `lessons active ${r.lessons?.active ?? 0}; overrides ${m?.strengthOverrides ?? 0}/${m?.executionOverrides ?? 0}`
   );
 }

@@ -41,10 +41,48 @@ export const learningCycleInputSchema = z.object({
 });
 export type LearningCycleInput = z.input<typeof learningCycleInputSchema>;
 
-export type LearningStep = 'starting' | 'aggregate' | 'finalize' | 'lessons' | 'materialize' | 'done' | 'failed';
+export type LearningStep = 'starting' | 'aggregate' | 'cube' | 'lessons' | 'materialize' | 'done' | 'failed';
 
-export type AggregateReport = Awaited<ReturnType<AggregateActivities['aggregateClosedTrades']>>;
-export type FinalizeReport = Awaited<ReturnType<AggregateActivities['finalizeAggregation']>>;
+export type AggregateReport = Awaited<ReturnType<AggregateActivities['ingestClosedTrades']>>;
+
+/** The cube step's counts, summed over its groups and shards. */
+export interface CubeReport {
+  groups: number;
+  /** Groups recomputed from all their facts (new, flagged for rebuild, rr_baseline changed, or ≥ 25% new). */
+  groupsFull: number;
+  /** Groups updated from their stored cells and their new facts only. */
+  groupsIncremental: number;
+  /** Facts taken into the statistics by this run. */
+  newFacts: number;
+  /** Facts of the groups this run touched. */
+  factsN: number;
+  /** Cells computed (eligible and frontier) before unchanged rows were skipped. */
+  cells: number;
+  /** pattern_scope_stats rows inserted or changed. */
+  eligibleWritten: number;
+  /** pattern_scope_frontier rows inserted or changed. */
+  frontierWritten: number;
+  /** Rows a full recompute removed (e.g. the non-eligible rows of the old full materialization). */
+  eligibleDeleted: number;
+  /** Frontier rows removed: promoted to eligible, or gone in a full recompute. */
+  frontierDeleted: number;
+  /** learning_edge_history rows written (one per eligible row that changed). */
+  edgeHistoryRows: number;
+}
+
+export const emptyCubeReport = (): CubeReport => ({
+  groups: 0,
+  groupsFull: 0,
+  groupsIncremental: 0,
+  newFacts: 0,
+  factsN: 0,
+  cells: 0,
+  eligibleWritten: 0,
+  frontierWritten: 0,
+  eligibleDeleted: 0,
+  frontierDeleted: 0,
+  edgeHistoryRows: 0,
+});
 export type LessonsReport = Awaited<ReturnType<LessonsActivities['buildLessons']>>;
 export type MaterializeReport = Awaited<ReturnType<MaterializeActivities['materializeOverrides']>>;
 
@@ -56,7 +94,7 @@ export interface LearningCycleReport {
   step: LearningStep;
   shards: number;
   aggregate: AggregateReport | null;
-  finalize: FinalizeReport | null;
+  cube: CubeReport | null;
   lessons: LessonsReport | null;
   materialize: MaterializeReport | null;
   startedAt: string;

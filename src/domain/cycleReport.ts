@@ -2,11 +2,11 @@
  * Merging the reports of parallel aggregation shards: every number is summed (the statistics are
  * additive, and so are the counts); non-numeric fields are taken from the first report.
  */
-export function sumReports<T extends Record<string, unknown>>(reports: readonly T[]): T {
+export function sumReports<T extends object>(reports: readonly T[]): T {
   if (reports.length === 0) throw new Error('no reports to merge');
   const out: Record<string, unknown> = {};
   for (const r of reports) {
-    for (const [k, v] of Object.entries(r)) {
+    for (const [k, v] of Object.entries(r as Record<string, unknown>)) {
       const prev = out[k];
       if (typeof v === 'number') out[k] = (typeof prev === 'number' ? prev : 0) + v;
       else if (v && typeof v === 'object' && !Array.isArray(v)) {

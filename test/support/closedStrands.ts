@@ -16,7 +16,7 @@ import { deriveV5Fields } from '../../src/domain/v5Fields';
 import { positionClosedStrandId, STRAND_KINDS, type GatheredAction } from '../../src/contracts/strands';
 import type { OpenPosition } from '../../src/contracts/positions';
 import { createScratchDatabase } from '../../src/db/scratchDatabase';
-import { aggregateClosedTrades, finalizeAggregation } from '../../src/learning/aggregate/aggregate';
+import { runAggregation } from '../../src/learning/aggregate/aggregateStep';
 import { buildLessonsStep } from '../../src/learning/lessons/buildLessonsStep';
 
 export interface ClosedStrandsOptions {
@@ -193,6 +193,8 @@ export async function insertClosedStrands(pool: pg.Pool, opts: ClosedStrandsOpti
 export interface LearningSnapshot {
   /** pattern_scope_stats by key (pattern_key | category | mask | hash). */
   stats: Map<string, StatsRow>;
+  /** pattern_scope_frontier by the same key (what the next nightly cycle adds to). */
+  frontier: Map<string, StatsRow>;
   ledger: number;
   ledgerByPath: Record<string, number>;
   facts: number;
@@ -215,12 +217,42 @@ export interface StatsRow {
 }
 
 export async function learningSnapshot(pool: pg.Pool, module = 'pm'): Promise<LearningSnapshot> {
+  const stats = await statsRows(pool, module, 'pattern_scope_stats');
+  const frontier = await statsRows(pool, module, 'pattern_scope_frontier');
+  const one = async (sql: string) => Number((await pool.query(sql, [module])).rows[0].n);
+  const byPath = await pool.query(
+    `SELECT path, count(*)::int AS n FROM learning_aggregated_strands WHERE module = $1 GROUP BY path`,
+    [module],
+  );
+  const lessons = await pool.query(`SELECT id, status, lesson_strength FROM learning_lessons WHERE module = $1`, [
+    module,
+  ]);
+  return {
+    stats,
+    frontier,
+    ledger: await one(`SELECT count(*) AS n FROM learning_aggregated_strands WHERE module = $1`),
+    ledgerByPath: Object.fromEntries(byPath.rows.map((r) => [r.path, r.n])),
+    facts: await one(`SELECT count(*) AS n FROM learning_trade_facts WHERE module = $1`),
+    quarantined: await one(
+      `SELECT count(*) AS n FROM learning_quarantine q JOIN learning_aggregated_strands l ON l.strand_id = q.strand_id WHERE l.module = $1`,
+    ),
+    edgeHistory: await one(`SELECT count(*) AS n FROM learning_edge_history WHERE module = $1`),
+    lessons: new Map(lessons.rows.map((l) => [l.id, { status: l.status, strength: l.lesson_strength }])),
+  };
+}
+
+async function statsRows(
+  pool: pg.Pool,
+  module: string,
+  table: 'pattern_scope_stats' | 'pattern_scope_frontier',
+): Promise<Map<string, StatsRow>> {
   const { rows } = await pool.query(
     `SELECT pattern_key, action_category, scope_mask, scope_values_hash, n, wins, n_tts3,
             cf_entry_none, cf_entry_small, cf_entry_medium, cf_entry_large,
             cf_exit_none, cf_exit_small, cf_exit_medium, cf_exit_large,
-            sum_rr, sum_rr_sq, sum_hold_days, sum_tts3, edge_raw
-       FROM pattern_scope_stats WHERE module = $1`,
+            sum_rr, sum_rr_sq, sum_hold_days, sum_tts3,
+            ${table === 'pattern_scope_stats' ? 'edge_raw' : 'NULL::float8 AS edge_raw'}
+       FROM ${table} WHERE module = $1`,
     [module],
   );
   const stats = new Map<string, StatsRow>();
@@ -246,25 +278,7 @@ export async function learningSnapshot(pool: pg.Pool, module = 'pm'): Promise<Le
       edge_raw: r.edge_raw,
     });
   }
-  const one = async (sql: string) => Number((await pool.query(sql, [module])).rows[0].n);
-  const byPath = await pool.query(
-    `SELECT path, count(*)::int AS n FROM learning_aggregated_strands WHERE module = $1 GROUP BY path`,
-    [module],
-  );
-  const lessons = await pool.query(`SELECT id, status, lesson_strength FROM learning_lessons WHERE module = $1`, [
-    module,
-  ]);
-  return {
-    stats,
-    ledger: await one(`SELECT count(*) AS n FROM learning_aggregated_strands WHERE module = $1`),
-    ledgerByPath: Object.fromEntries(byPath.rows.map((r) => [r.path, r.n])),
-    facts: await one(`SELECT count(*) AS n FROM learning_trade_facts WHERE module = $1`),
-    quarantined: await one(
-      `SELECT count(*) AS n FROM learning_quarantine q JOIN learning_aggregated_strands l ON l.strand_id = q.strand_id WHERE l.module = $1`,
-    ),
-    edgeHistory: await one(`SELECT count(*) AS n FROM learning_edge_history WHERE module = $1`),
-    lessons: new Map(lessons.rows.map((l) => [l.id, { status: l.status, strength: l.lesson_strength }])),
-  };
+  return stats;
 }
 
 const close = (a: number | null, b: number | null, rel: number) =>
@@ -286,22 +300,24 @@ export function diffSnapshots(actual: LearningSnapshot, expected: LearningSnapsh
   if (JSON.stringify(actual.ledgerByPath) !== JSON.stringify(expected.ledgerByPath)) {
     push(`ledger paths: ${JSON.stringify(actual.ledgerByPath)} ≠ expected ${JSON.stringify(expected.ledgerByPath)}`);
   }
-  if (actual.stats.size !== expected.stats.size)
-    push(`stats rows: ${actual.stats.size} ≠ expected ${expected.stats.size}`);
-  for (const [key, e] of expected.stats) {
-    const a = actual.stats.get(key);
-    if (!a) {
-      push(`missing stats row ${key}`);
-      continue;
+  for (const table of ['stats', 'frontier'] as const) {
+    const [as, es] = [actual[table], expected[table]];
+    if (as.size !== es.size) push(`${table} rows: ${as.size} ≠ expected ${es.size}`);
+    for (const [key, e] of es) {
+      const a = as.get(key);
+      if (!a) {
+        push(`missing ${table} row ${key}`);
+        continue;
+      }
+      for (const f of ['n', 'wins', 'n_tts3'] as const)
+        if (a[f] !== e[f]) push(`${table} ${key}: ${f} ${a[f]} ≠ expected ${e[f]}`);
+      if (a.cf.join() !== e.cf.join()) push(`${table} ${key}: cf ${a.cf.join()} ≠ expected ${e.cf.join()}`);
+      for (const f of ['sum_rr', 'sum_rr_sq', 'sum_hold_days', 'sum_tts3', 'edge_raw'] as const) {
+        if (!close(a[f], e[f], rel)) push(`${table} ${key}: ${f} ${a[f]} ≠ expected ${e[f]}`);
+      }
     }
-    for (const f of ['n', 'wins', 'n_tts3'] as const)
-      if (a[f] !== e[f]) push(`${key}: ${f} ${a[f]} ≠ expected ${e[f]}`);
-    if (a.cf.join() !== e.cf.join()) push(`${key}: cf ${a.cf.join()} ≠ expected ${e.cf.join()}`);
-    for (const f of ['sum_rr', 'sum_rr_sq', 'sum_hold_days', 'sum_tts3', 'edge_raw'] as const) {
-      if (!close(a[f], e[f], rel)) push(`${key}: ${f} ${a[f]} ≠ expected ${e[f]}`);
-    }
+    for (const key of as.keys()) if (!es.has(key)) push(`unexpected ${table} row ${key}`);
   }
-  for (const key of actual.stats.keys()) if (!expected.stats.has(key)) push(`unexpected stats row ${key}`);
   if (actual.lessons.size !== expected.lessons.size)
     push(`lessons: ${actual.lessons.size} ≠ expected ${expected.lessons.size}`);
   for (const [id, e] of expected.lessons) {
@@ -314,7 +330,7 @@ export function diffSnapshots(actual: LearningSnapshot, expected: LearningSnapsh
 }
 
 /**
- * The fault-free result for the same strands: a fresh scratch database, aggregate + finalize + build
+ * The fault-free result for the same strands: a fresh scratch database, aggregate (ingest + cube) + build
  * lessons called directly (no Temporal, no crash), snapshotted, dropped.
  */
 export async function faultFreeSnapshot(
@@ -328,8 +344,7 @@ export async function faultFreeSnapshot(
     const inserted = await insertClosedStrands(db.pool, strands);
     const module = strands.module ?? 'pm';
     const cycleId = 'fault-free-reference';
-    await aggregateClosedTrades(db.pool, { module, cycleId, batchSize: opts.batchSize });
-    await finalizeAggregation(db.pool, { module, cycleId });
+    await runAggregation(db.pool, { module, cycleId, batchSize: opts.batchSize });
     await buildLessonsStep(db.pool, { module, cycleId });
     return { snapshot: await learningSnapshot(db.pool, module), inserted, ms: Date.now() - started };
   } finally {

@@ -95,7 +95,7 @@ export const emptyTradeCounts = (): TradeCounts => ({
   failedActions: 0,
 });
 
-/** The additive counts of aggregated work, shared by a batch's counts and the run's report. */
+/** The additive counts of ingested work, shared by a batch's counts and the run's report. */
 export interface WorkCounts {
   tradesAggregated: number;
   actionsAggregated: number;
@@ -105,12 +105,6 @@ export interface WorkCounts {
   quarantined: number;
   /** Of those, strands quarantined because a trade of theirs was already counted (exactly once per trade). */
   duplicateTrades: number;
-  /** Total subset-row increments (Σ over aggregated actions of 2^dims − 1). */
-  subsetUpdates: number;
-  /** Row upserts: distinct rows per batch, summed over batches (a row merged by two batches counts twice). */
-  rowsTouched: number;
-  /** subsetUpdates by subset size k. */
-  bySubsetSize: Record<number, number>;
 }
 
 export function emptyWorkCounts(): WorkCounts {
@@ -121,8 +115,5 @@ export function emptyWorkCounts(): WorkCounts {
     paths: { option_a: 0, option_b: 0, legacy: 0, unresolved: 0 },
     quarantined: 0,
     duplicateTrades: 0,
-    subsetUpdates: 0,
-    rowsTouched: 0,
-    bySubsetSize: {},
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Committing one batch, exactly once (spec §1 ledger, §4): in ONE transaction
+ * Committing one batch of strands, exactly once (spec §1 ledger, §4.1): in ONE transaction
  *   1. insert the batch's ledger rows ON CONFLICT DO NOTHING RETURNING strand_id — only strands this
  *      transaction inserted go on (an overlapping run blocks on the unique index until the other
  *      commits, then inserts nothing, so no trade is ever counted twice);
@@ -7,22 +7,15 @@
  *      which another strand already counted is quarantined whole instead (its ledger row becomes
  *      path 'quarantined'), so each trade (module, position_id, trade_id) is counted exactly once;
  *   3. quarantine rows for the owned malformed (and duplicate-trade) strands;
- *   4. insert the owned strands' facts ON CONFLICT DO NOTHING RETURNING — only facts inserted here
- *      contribute, so pattern_scope_stats stays a pure function of learning_trade_facts;
- *   5. expand those facts in Node, COPY the batch's subset rows into a temp table and merge them with
- *      one INSERT .. SELECT .. ORDER BY <unique key> ON CONFLICT DO UPDATE (additive), marking each
- *      row with this cycle's id for finalize. A row the merge INSERTS holds exactly the batch's sums,
- *      so its edge_raw and `stats` are computed here, in Node, by the domain functions (bit for bit
- *      what finalize computes) and written with it; finalize then finds them current and does not
- *      write the row a second time. A row the merge UPDATES keeps its old edge_raw / stats until
- *      finalize recomputes it (as before): its stats.n no longer equals n.
+ *   4. insert the owned strands' facts ON CONFLICT DO NOTHING RETURNING, and queue exactly the facts
+ *      inserted here in learning_cube_pending for the cube step (cubeGroup.ts), which takes each of
+ *      them into the statistics once;
+ *   5. the batch's counts (learning_aggregate_batches), so a run's report is exact after any crash.
  * Deadlocks / serialization failures between parallel shards retry the whole transaction.
  */
 import type pg from 'pg';
-import { DEFAULT_RR_BASELINE, edgeOfStats, statsView, type SuffStats } from '../../domain/stats';
 import { presentMask } from '../../domain/subsets';
-import { copyLines, copyValue } from './copy';
-import { expandFacts, type SubsetRow } from './expand';
+import { withTransaction } from '../../db/transaction';
 import { claimTrades } from './tradeGuard';
 import { emptyTradeCounts, emptyWorkCounts, type Fact, type StrandPlan, type WorkCounts } from './types';
 
@@ -30,132 +23,6 @@ export const AGGREGATE_STAGE = 'aggregate';
 
 export interface BatchCounts extends WorkCounts {
   strandsOwned: number;
-}
-
-const RETRYABLE = new Set(['40P01', '40001']);
-const MAX_ATTEMPTS = 8;
-
-export function isRetryableTxError(e: unknown): boolean {
-  return RETRYABLE.has((e as { code?: string })?.code ?? '');
-}
-
-/** Runs fn in a transaction on its own client; retries on deadlock / serialization failure. */
-export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const out = await fn(client);
-      await client.query('COMMIT');
-      return out;
-    } catch (e) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackError) {
-        broken = rollbackError as Error; // the connection is gone: do not return it to the pool
-      }
-      if (attempt < MAX_ATTEMPTS && isRetryableTxError(e)) {
-        await new Promise((r) => setTimeout(r, Math.min(2000, 25 * 2 ** attempt) * (0.5 + Math.random())));
-        continue;
-      }
-      throw e;
-    } finally {
-      client.release(broken);
-    }
-  }
-}
-
-const TMP_COLUMNS = `pattern_key, action_category, scope_mask, scope_values_hash, scope_values, n, sum_rr, sum_rr_sq, wins,
-  sum_hold_days, n_tts3, sum_tts3, cf_entry_none, cf_entry_small, cf_entry_medium, cf_entry_large,
-  cf_exit_none, cf_exit_small, cf_exit_medium, cf_exit_large`;
-
-const suffStats = (r: SubsetRow): SuffStats => ({
-  n: r.n,
-  sum_rr: r.sumRr,
-  sum_rr_sq: r.sumRrSq,
-  wins: r.wins,
-  sum_hold_days: r.sumHold,
-  n_tts3: r.nTts3,
-  sum_tts3: r.sumTts3,
-});
-
-function rowLine(r: SubsetRow, rrBaseline: number): string {
-  const s = suffStats(r);
-  const edge = edgeOfStats(s, rrBaseline);
-  return [
-    copyValue(r.patternKey),
-    copyValue(r.category),
-    String(r.mask),
-    r.hash,
-    copyValue(r.values),
-    String(r.n),
-    copyValue(r.sumRr),
-    copyValue(r.sumRrSq),
-    String(r.wins),
-    copyValue(r.sumHold),
-    String(r.nTts3),
-    copyValue(r.sumTts3),
-    ...r.cfEntry.map(String),
-    ...r.cfExit.map(String),
-    copyValue(edge),
-    copyValue(JSON.stringify(statsView(s, edge))),
-  ].join('\t');
-}
-
-/**
- * Additively merges subset rows into pattern_scope_stats (one COPY + one INSERT .. SELECT). New rows
- * get edge_raw / stats computed with `rrBaseline`; finalize rewrites them only if its baseline differs.
- */
-export async function mergeSubsetRows(
-  client: pg.PoolClient,
-  module: string,
-  cycleId: string,
-  rows: readonly SubsetRow[],
-  rrBaseline: number = DEFAULT_RR_BASELINE,
-): Promise<number> {
-  if (rows.length === 0) return 0;
-  await client.query(`CREATE TEMP TABLE agg_batch_rows (
-      pattern_key TEXT NOT NULL, action_category TEXT NOT NULL, scope_mask INT NOT NULL, scope_values_hash TEXT NOT NULL,
-      scope_values JSONB NOT NULL, n INT NOT NULL, sum_rr DOUBLE PRECISION NOT NULL, sum_rr_sq DOUBLE PRECISION NOT NULL,
-      wins INT NOT NULL, sum_hold_days DOUBLE PRECISION NOT NULL, n_tts3 INT NOT NULL, sum_tts3 DOUBLE PRECISION NOT NULL,
-      cf_entry_none INT NOT NULL, cf_entry_small INT NOT NULL, cf_entry_medium INT NOT NULL, cf_entry_large INT NOT NULL,
-      cf_exit_none INT NOT NULL, cf_exit_small INT NOT NULL, cf_exit_medium INT NOT NULL, cf_exit_large INT NOT NULL,
-      edge_raw DOUBLE PRECISION NOT NULL, stats JSONB NOT NULL
-    ) ON COMMIT DROP`);
-  await copyLines(
-    client,
-    `COPY agg_batch_rows (${TMP_COLUMNS}, edge_raw, stats) FROM STDIN`,
-    (function* () {
-      for (const r of rows) yield rowLine(r, rrBaseline);
-    })(),
-  );
-  // ORDER BY the unique key: parallel shards take row locks in the same order (no lock cycles).
-  const res = await client.query(
-    `INSERT INTO pattern_scope_stats (module, ${TMP_COLUMNS}, edge_raw, stats, last_cycle_id)
-     SELECT $1, ${TMP_COLUMNS}, edge_raw, stats, $2 FROM agg_batch_rows
-      ORDER BY pattern_key, action_category, scope_mask, scope_values_hash
-     ON CONFLICT (module, pattern_key, action_category, scope_mask, scope_values_hash) DO UPDATE SET
-       n = pattern_scope_stats.n + EXCLUDED.n,
-       sum_rr = pattern_scope_stats.sum_rr + EXCLUDED.sum_rr,
-       sum_rr_sq = pattern_scope_stats.sum_rr_sq + EXCLUDED.sum_rr_sq,
-       wins = pattern_scope_stats.wins + EXCLUDED.wins,
-       sum_hold_days = pattern_scope_stats.sum_hold_days + EXCLUDED.sum_hold_days,
-       n_tts3 = pattern_scope_stats.n_tts3 + EXCLUDED.n_tts3,
-       sum_tts3 = pattern_scope_stats.sum_tts3 + EXCLUDED.sum_tts3,
-       cf_entry_none = pattern_scope_stats.cf_entry_none + EXCLUDED.cf_entry_none,
-       cf_entry_small = pattern_scope_stats.cf_entry_small + EXCLUDED.cf_entry_small,
-       cf_entry_medium = pattern_scope_stats.cf_entry_medium + EXCLUDED.cf_entry_medium,
-       cf_entry_large = pattern_scope_stats.cf_entry_large + EXCLUDED.cf_entry_large,
-       cf_exit_none = pattern_scope_stats.cf_exit_none + EXCLUDED.cf_exit_none,
-       cf_exit_small = pattern_scope_stats.cf_exit_small + EXCLUDED.cf_exit_small,
-       cf_exit_medium = pattern_scope_stats.cf_exit_medium + EXCLUDED.cf_exit_medium,
-       cf_exit_large = pattern_scope_stats.cf_exit_large + EXCLUDED.cf_exit_large,
-       last_cycle_id = EXCLUDED.last_cycle_id,
-       updated_at = now()`,
-    [module, cycleId],
-  );
-  return res.rowCount ?? rows.length;
 }
 
 const factKey = (strandId: string, actionIndex: number) => `${strandId}\u0000${actionIndex}`;
@@ -205,6 +72,25 @@ async function insertFacts(
   return facts.filter((f) => inserted.has(factKey(f.strandId, f.actionIndex)));
 }
 
+/** The facts this transaction inserted wait in learning_cube_pending until the cube step takes them. */
+async function queueForCube(client: pg.PoolClient, module: string, cycleId: string, facts: readonly Fact[]) {
+  if (facts.length === 0) return;
+  await client.query(
+    `INSERT INTO learning_cube_pending (module, pattern_key, action_category, strand_id, action_index, cycle_id)
+     SELECT $1, q.pattern_key, q.action_category, q.strand_id, q.action_index, $2
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::int[]) AS q(pattern_key, action_category, strand_id, action_index)
+     ON CONFLICT DO NOTHING`,
+    [
+      module,
+      cycleId,
+      facts.map((f) => f.patternKey),
+      facts.map((f) => f.category),
+      facts.map((f) => f.strandId),
+      facts.map((f) => f.actionIndex),
+    ],
+  );
+}
+
 export function emptyBatchCounts(): BatchCounts {
   return { ...emptyWorkCounts(), strandsOwned: 0 };
 }
@@ -215,12 +101,11 @@ export async function commitBatch(
   module: string,
   cycleId: string,
   plans: readonly StrandPlan[],
-  rrBaseline: number = DEFAULT_RR_BASELINE,
   shardKey = 'all',
 ): Promise<BatchCounts> {
   if (plans.length === 0) return emptyBatchCounts();
   const sorted = [...plans].sort((a, b) => (a.strandId < b.strandId ? -1 : a.strandId > b.strandId ? 1 : 0));
-  return inTransaction(pool, async (client) => {
+  return withTransaction(pool, async (client) => {
     const counts = emptyBatchCounts();
     const ins = await client.query<{ strand_id: string }>(
       `INSERT INTO learning_aggregated_strands (module, strand_id, path, n_actions, cycle_id)
@@ -291,10 +176,7 @@ export async function commitBatch(
     const contributed = await insertFacts(client, module, cycleId, facts);
     counts.actionsAggregated = contributed.length;
 
-    const expansion = expandFacts(contributed);
-    counts.subsetUpdates = expansion.subsetUpdates;
-    counts.bySubsetSize = expansion.bySubsetSize;
-    counts.rowsTouched = await mergeSubsetRows(client, module, cycleId, expansion.rows, rrBaseline);
+    await queueForCube(client, module, cycleId, contributed);
     // Committed with the batch, so the cycle's report can be summed exactly after any crash.
     await client.query(
       `INSERT INTO learning_aggregate_batches (module, cycle_id, shard_key, counts) VALUES ($1, $2, $3, $4)`,

@@ -1,0 +1,119 @@
+/**
+ * Reading a group's facts for the cube step, always in canonical order (strand_id, action_index), so
+ * every cell's sums are taken in the same order whichever path computes them.
+ *
+ * "Visible" facts are those already taken into the cube or taken by the running cube transaction: a
+ * fact with a row in learning_cube_pending was committed after this transaction dequeued its group's
+ * pending facts, and belongs to the next run (reading it now would count it twice).
+ */
+import type pg from 'pg';
+import { FactTableBuilder, type CubeFact, type FactTable, type ValueDictionary } from '../../domain/iceberg';
+import type { Scope } from '../../domain/scope';
+import type { CfBucket } from '../../domain/tradeSummary';
+
+export interface GroupKey {
+  module: string;
+  patternKey: string;
+  category: string;
+}
+
+export const groupLockKey = (g: GroupKey) => `cube|${g.module}|${g.patternKey}|${g.category}`;
+
+interface FactRow {
+  scope: Scope;
+  rr: number;
+  hold_time_days: number;
+  time_to_s3: number | null;
+  cf_entry_bucket: CfBucket | null;
+  cf_exit_bucket: CfBucket | null;
+}
+
+const FACT_COLUMNS = `f.scope, f.rr, f.hold_time_days, f.time_to_s3, f.cf_entry_bucket, f.cf_exit_bucket`;
+const VISIBLE = `NOT EXISTS (SELECT 1 FROM learning_cube_pending p
+                   WHERE p.module = f.module AND p.pattern_key = f.pattern_key AND p.action_category = f.action_category
+                     AND p.strand_id = f.strand_id AND p.action_index = f.action_index)`;
+
+const toCubeFact = (r: FactRow): CubeFact => ({
+  scope: r.scope,
+  rr: r.rr,
+  holdDays: r.hold_time_days,
+  tts3: r.time_to_s3,
+  cfEntry: r.cf_entry_bucket,
+  cfExit: r.cf_exit_bucket,
+});
+
+/** Every visible fact of the group, read in pages by keyset so memory holds columns, not rows. */
+export async function readGroupFacts(
+  client: pg.PoolClient,
+  g: GroupKey,
+  dict: ValueDictionary,
+  pageSize = 20_000,
+): Promise<FactTable> {
+  const b = new FactTableBuilder(dict);
+  let after: [string, number] | null = null;
+  for (;;) {
+    const { rows } = await client.query<FactRow & { strand_id: string; action_index: number }>(
+      `SELECT f.strand_id, f.action_index, ${FACT_COLUMNS}
+         FROM learning_trade_facts f
+        WHERE f.module = $1 AND f.pattern_key = $2 AND f.action_category = $3
+          AND ($4::text IS NULL OR (f.strand_id, f.action_index) > ($4::text, $5::int))
+          AND ${VISIBLE}
+        ORDER BY f.strand_id, f.action_index
+        LIMIT $6`,
+      [g.module, g.patternKey, g.category, after?.[0] ?? null, after?.[1] ?? 0, pageSize],
+    );
+    for (const r of rows) b.push(toCubeFact(r));
+    if (rows.length < pageSize) break;
+    const last: { strand_id: string; action_index: number } = rows[rows.length - 1];
+    after = [last.strand_id, last.action_index];
+  }
+  return b.build();
+}
+
+/** The facts of the given (strand_id, action_index) keys (the group's newly dequeued facts). */
+export async function readFactsByKeys(
+  client: pg.PoolClient,
+  g: GroupKey,
+  keys: readonly { strand_id: string; action_index: number }[],
+  dict: ValueDictionary,
+): Promise<FactTable> {
+  const b = new FactTableBuilder(dict);
+  if (keys.length === 0) return b.build();
+  const { rows } = await client.query<FactRow>(
+    `SELECT ${FACT_COLUMNS}
+       FROM learning_trade_facts f
+       JOIN unnest($4::text[], $5::int[]) AS k(strand_id, action_index)
+         ON f.strand_id = k.strand_id AND f.action_index = k.action_index
+      WHERE f.module = $1 AND f.pattern_key = $2 AND f.action_category = $3
+      ORDER BY f.strand_id, f.action_index`,
+    [g.module, g.patternKey, g.category, keys.map((k) => k.strand_id), keys.map((k) => k.action_index)],
+  );
+  for (const r of rows) b.push(toCubeFact(r));
+  return b.build();
+}
+
+/**
+ * The visible facts of each of these subsets of the group (facts whose scope contains every pair of
+ * the subset), one table per subset, in one query (GIN index learning_trade_facts_scope).
+ */
+export async function readPartitions(
+  client: pg.PoolClient,
+  g: GroupKey,
+  scopes: readonly Scope[],
+  dict: ValueDictionary,
+): Promise<FactTable[]> {
+  const builders = scopes.map(() => new FactTableBuilder(dict));
+  if (scopes.length === 0) return [];
+  const { rows } = await client.query<FactRow & { i: string }>(
+    `SELECT q.i, ${FACT_COLUMNS}
+       FROM unnest($4::jsonb[]) WITH ORDINALITY AS q(v, i)
+       JOIN LATERAL (
+         SELECT f.* FROM learning_trade_facts f
+          WHERE f.module = $1 AND f.pattern_key = $2 AND f.action_category = $3 AND f.scope @> q.v AND ${VISIBLE}
+       ) f ON true
+      ORDER BY q.i, f.strand_id, f.action_index`,
+    [g.module, g.patternKey, g.category, scopes.map((s) => JSON.stringify(s))],
+  );
+  for (const r of rows) builders[Number(r.i) - 1].push(toCubeFact(r));
+  return builders.map((b) => b.build());
+}

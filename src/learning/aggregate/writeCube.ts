@@ -1,0 +1,169 @@
+/**
+ * Writing a group's cube cells (spec §1, §4.4, §4.5), inside the group's transaction:
+ * eligible cells → pattern_scope_stats (with edge_raw and the `stats` view, computed in Node by the
+ * domain functions), frontier cells → pattern_scope_frontier; one COPY into a session temp table,
+ * then set-based statements. A row whose numbers did not change (same counts, sums within 1e-9
+ * relative rounding, same edge) is not rewritten; every eligible row that changed gets one
+ * learning_edge_history row for the cycle (idempotent per cycle). A full recompute also deletes the
+ * group's rows that are no longer in the cube.
+ */
+import type pg from 'pg';
+import {
+  CF_BUCKETS,
+  S_N,
+  S_N_TTS3,
+  S_SUM_HOLD,
+  S_SUM_RR,
+  S_SUM_RR_SQ,
+  S_SUM_TTS3,
+  S_WINS,
+  type Cell,
+  type ValueDictionary,
+} from '../../domain/iceberg';
+import { edgeOfStats, statsView, type SuffStats } from '../../domain/stats';
+import { copyLines, copyValue } from './copy';
+import type { GroupKey } from './groupFacts';
+
+export const suffStatsOf = (s: Float64Array): SuffStats => ({
+  n: s[S_N],
+  sum_rr: s[S_SUM_RR],
+  sum_rr_sq: s[S_SUM_RR_SQ],
+  wins: s[S_WINS],
+  sum_hold_days: s[S_SUM_HOLD],
+  n_tts3: s[S_N_TTS3],
+  sum_tts3: s[S_SUM_TTS3],
+});
+
+const CF_COLUMNS = [...CF_BUCKETS.map((b) => `cf_entry_${b}`), ...CF_BUCKETS.map((b) => `cf_exit_${b}`)] as const;
+const INT_COLUMNS = ['n', 'wins', 'n_tts3', ...CF_COLUMNS];
+const FLOAT_COLUMNS = ['sum_rr', 'sum_rr_sq', 'sum_hold_days', 'sum_tts3'];
+/** The stored statistics columns, in Float64Array layout order. */
+export const STATS_COLUMNS = [
+  'n',
+  'sum_rr',
+  'sum_rr_sq',
+  'wins',
+  'sum_hold_days',
+  'n_tts3',
+  'sum_tts3',
+  ...CF_COLUMNS,
+] as const;
+const KEY_COLUMNS = 'scope_mask, scope_values_hash';
+const ROW_COLUMNS = `${KEY_COLUMNS}, scope_values, ${STATS_COLUMNS.join(', ')}`;
+
+/** One COPY line of the temp table cube_rows. */
+export function cubeLine(cell: Cell, dict: ValueDictionary, rrBaseline: number): string {
+  const s = cell.stats;
+  const fields = [
+    String(cell.mask),
+    dict.hashOf(cell.mask, cell.codes),
+    copyValue(JSON.stringify(dict.scopeOf(cell.mask, cell.codes))),
+  ];
+  for (let j = 0; j < STATS_COLUMNS.length; j++) fields.push(copyValue(s[j]));
+  fields.push(cell.eligible ? 't' : 'f');
+  if (cell.eligible) {
+    const stats = suffStatsOf(s);
+    const edge = edgeOfStats(stats, rrBaseline);
+    fields.push(
+      copyValue(edge),
+      copyValue(JSON.stringify(statsView(stats, edge))),
+      copyValue(dict.signatureOf(cell.mask, cell.codes)),
+    );
+  } else fields.push('\\N', '\\N', '\\N');
+  return fields.join('\t');
+}
+
+const changed = (p: string, t: string) =>
+  [
+    ...INT_COLUMNS.map((c) => `${p}.${c} <> ${t}.${c}`),
+    ...FLOAT_COLUMNS.map((c) => `NOT abs(${p}.${c} - ${t}.${c}) <= 1e-9 * (1 + abs(${t}.${c}))`),
+  ].join(' OR ');
+
+export interface CubeWriteReport {
+  /** Eligible rows inserted or changed. */
+  eligibleWritten: number;
+  frontierWritten: number;
+  /** Rows removed by a full recompute (e.g. the non-eligible rows of the old full materialization). */
+  eligibleDeleted: number;
+  frontierDeleted: number;
+  edgeHistoryRows: number;
+}
+
+export async function writeCube(
+  client: pg.PoolClient,
+  g: GroupKey,
+  lines: readonly string[],
+  opts: { full: boolean; cycleId: string; historyTs: string | null },
+): Promise<CubeWriteReport> {
+  // A session temp table emptied at every commit: created once per connection, not per group.
+  await client.query(`CREATE TEMP TABLE IF NOT EXISTS cube_rows (
+      scope_mask INT NOT NULL, scope_values_hash TEXT NOT NULL, scope_values JSONB NOT NULL,
+      ${STATS_COLUMNS.map((c) => `${c} ${INT_COLUMNS.includes(c) ? 'INT' : 'DOUBLE PRECISION'} NOT NULL`).join(', ')},
+      eligible BOOLEAN NOT NULL, edge_raw DOUBLE PRECISION, stats JSONB, signature TEXT
+    ) ON COMMIT DELETE ROWS`);
+  if (lines.length > 0) {
+    await copyLines(client, `COPY cube_rows (${ROW_COLUMNS}, eligible, edge_raw, stats, signature) FROM STDIN`, lines);
+    await client.query('ANALYZE cube_rows');
+  }
+  const params = [g.module, g.patternKey, g.category];
+  const inGroup = (a: string) => `${a}.module = $1 AND ${a}.pattern_key = $2 AND ${a}.action_category = $3`;
+  const sameKey = (a: string, b: string) =>
+    `${a}.scope_mask = ${b}.scope_mask AND ${a}.scope_values_hash = ${b}.scope_values_hash`;
+
+  // Promoted cells leave the frontier (and a full recompute drops every frontier row not in the cube).
+  const frontierDeleted = await client.query(
+    opts.full
+      ? `DELETE FROM pattern_scope_frontier f WHERE ${inGroup('f')}
+           AND NOT EXISTS (SELECT 1 FROM cube_rows t WHERE ${sameKey('t', 'f')} AND NOT t.eligible)`
+      : `DELETE FROM pattern_scope_frontier f USING cube_rows t WHERE ${inGroup('f')} AND ${sameKey('t', 'f')} AND t.eligible`,
+    params,
+  );
+  const eligibleDeleted = opts.full
+    ? await client.query(
+        `DELETE FROM pattern_scope_stats p WHERE ${inGroup('p')}
+           AND NOT EXISTS (SELECT 1 FROM cube_rows t WHERE ${sameKey('t', 'p')} AND t.eligible)`,
+        params,
+      )
+    : { rowCount: 0 };
+
+  const { rows } = await client.query<{ written: number; history: number }>(
+    `WITH up AS (
+       INSERT INTO pattern_scope_stats AS p (module, pattern_key, action_category, ${ROW_COLUMNS}, edge_raw, stats, last_cycle_id)
+       SELECT $1, $2, $3, ${ROW_COLUMNS}, edge_raw, stats, $4 FROM cube_rows WHERE eligible
+        ORDER BY scope_mask, scope_values_hash
+       ON CONFLICT (module, pattern_key, action_category, scope_mask, scope_values_hash) DO UPDATE SET
+         ${STATS_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')},
+         edge_raw = EXCLUDED.edge_raw, stats = EXCLUDED.stats, last_cycle_id = EXCLUDED.last_cycle_id, updated_at = now()
+       WHERE ${changed('p', 'EXCLUDED')} OR p.edge_raw IS NULL
+          OR NOT abs(p.edge_raw - EXCLUDED.edge_raw) <= 1e-9 * (1 + abs(EXCLUDED.edge_raw))
+       RETURNING p.scope_mask, p.scope_values_hash, p.edge_raw, p.n
+     ), hist AS (
+       INSERT INTO learning_edge_history (module, pattern_key, action_category, scope_signature, scope_mask,
+                                          scope_values_hash, edge_raw, n, ts, cycle_id)
+       SELECT $1, $2, $3, t.signature, up.scope_mask, up.scope_values_hash, up.edge_raw, up.n,
+              COALESCE($5::timestamptz, now()), $4
+         FROM up JOIN cube_rows t ON ${sameKey('t', 'up')}
+        ORDER BY up.scope_mask, up.scope_values_hash
+       ON CONFLICT (module, cycle_id, pattern_key, action_category, scope_mask, scope_values_hash) DO NOTHING
+       RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM up)::int AS written, (SELECT count(*) FROM hist)::int AS history`,
+    [...params, opts.cycleId, opts.historyTs],
+  );
+  const frontier = await client.query(
+    `INSERT INTO pattern_scope_frontier AS p (module, pattern_key, action_category, ${ROW_COLUMNS})
+     SELECT $1, $2, $3, ${ROW_COLUMNS} FROM cube_rows WHERE NOT eligible
+      ORDER BY scope_mask, scope_values_hash
+     ON CONFLICT (module, pattern_key, action_category, scope_mask, scope_values_hash) DO UPDATE SET
+       ${STATS_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, updated_at = now()
+     WHERE ${changed('p', 'EXCLUDED')}`,
+    params,
+  );
+  return {
+    eligibleWritten: rows[0].written,
+    frontierWritten: frontier.rowCount ?? 0,
+    eligibleDeleted: eligibleDeleted.rowCount ?? 0,
+    frontierDeleted: frontierDeleted.rowCount ?? 0,
+    edgeHistoryRows: rows[0].history,
+  };
+}
