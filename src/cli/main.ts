@@ -10,6 +10,7 @@ import { registerPositionCommands } from './commands/position';
 import { registerActionCommands } from './commands/action';
 import { registerOpsCommands } from './commands/ops';
 import { registerLearningCommands } from './commands/learning';
+import { registerStatsCommands } from './commands/stats';
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('pmctl')
@@ -20,6 +21,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerPositionCommands(program, ctx);
   registerActionCommands(program, ctx);
   registerLearningCommands(program, ctx);
+  registerStatsCommands(program, ctx);
   return program;
 }
 

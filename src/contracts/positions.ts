@@ -52,6 +52,3 @@ export const positionClosedSignalSchema = z
   });
 export type PositionClosedSignal = z.input<typeof positionClosedSignalSchema>;
 export type PositionClose = z.output<typeof positionClosedSignalSchema>;
-
-// kept for src/learning/aggregate until its rewrite lands (new code imports it from ./zod)
-export { describeZodError } from './zod';

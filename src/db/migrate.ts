@@ -7,13 +7,16 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.m
  * Applies every pending migration. node-pg-migrate (picked for plain .sql migrations, a
  * migrations table and an advisory lock, so concurrent test files and workers can all call this).
  */
-export async function migrateUp(databaseUrl: string, opts: { quiet?: boolean } = {}): Promise<string[]> {
+export async function migrateUp(
+  databaseUrl: string,
+  opts: { quiet?: boolean; /** Apply only this many pending migrations (upgrade tests). */ count?: number } = {},
+): Promise<string[]> {
   const done = await runner({
     databaseUrl,
     dir: MIGRATIONS_DIR,
     direction: 'up',
     migrationsTable: 'pgmigrations',
-    count: Infinity,
+    count: opts.count ?? Infinity,
     checkOrder: true,
     advisoryLockMode: 'wait',
     log: opts.quiet ? () => {} : (msg: string) => console.error(`[migrate] ${msg}`),

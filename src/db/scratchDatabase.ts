@@ -13,7 +13,11 @@ export interface ScratchDatabase {
  * A fresh, migrated database on the server at adminUrl, dropped by drop(): used by tests (one per
  * test file) and by scripts that must not touch the real data (history recording, benchmarks).
  */
-export async function createScratchDatabase(adminUrl: string, prefix = 'pmtest'): Promise<ScratchDatabase> {
+export async function createScratchDatabase(
+  adminUrl: string,
+  prefix = 'pmtest',
+  opts: { migrations?: number } = {},
+): Promise<ScratchDatabase> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -22,7 +26,7 @@ export async function createScratchDatabase(adminUrl: string, prefix = 'pmtest')
   const u = new URL(adminUrl);
   u.pathname = `/${name}`;
   const url = u.toString();
-  await migrateUp(url, { quiet: true });
+  await migrateUp(url, { quiet: true, count: opts.migrations });
   const pool = createPool(url, 8);
   return {
     url,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { migrateUp } from '../../db/migrate';
-import { resolveDatabase } from '../../db/database';
+import { createPool, resolveDatabase } from '../../db/database';
+import { rebuildFlaggedGroups } from '../../learning/aggregate/upgrade';
 import { runDevStack } from '../../devstack/devStack';
 import { runWorker } from '../../../worker';
 import { emit, num } from '../output';
@@ -21,13 +22,21 @@ export function registerOpsCommands(program: Command, _ctx: CliContext): void {
 
   program
     .command('migrate')
-    .description('apply pending database migrations')
+    .description('apply pending database migrations, then recompute any statistics a migration flagged')
     .option('--json', 'machine-readable output')
     .action(async (o) => {
       const db = await resolveDatabase();
       try {
         const applied = await migrateUp(db.url, { quiet: !!o.json });
-        emit({ applied }, o);
+        // Groups a migration flagged for recomputation (the eligible-only statistics) are rebuilt now.
+        const pool = createPool(db.url, 3);
+        try {
+          const log = (m: string) => (o.json ? undefined : console.error(`[migrate] ${m}`));
+          const rebuilt = await rebuildFlaggedGroups(pool, log);
+          emit({ applied, rebuilt }, o);
+        } finally {
+          await pool.end();
+        }
       } finally {
         await db.stop();
       }

@@ -5,7 +5,7 @@
  */
 import { pmActionV5 } from '../pmActionV5';
 import { completedActionSchema } from '../../contracts/strands';
-import { describeZodError } from '../../contracts/positions';
+import { describeZodError } from '../../contracts/zod';
 import { parseActionContextLenient, parseRegimeContextLenient } from '../../domain/actionContext';
 import { tryActionCategory } from '../../domain/actionCategory';
 import { isScopeDim, SCOPE_DIMS, type Scope } from '../../domain/scope';

@@ -3,19 +3,13 @@
  * in batches by id with a keyset cursor (id > $last), optionally one shard of them.
  */
 import type pg from 'pg';
+import { BadConfigurationError } from '../../contracts/errors';
 import { STRAND_KINDS } from '../../contracts/strands';
 import type { ClosedStrandRow } from './types';
 
 export interface ShardSpec {
   index: number;
   count: number;
-}
-
-export class AggregateConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AggregateConfigError';
-  }
 }
 
 /** A shard spec must be integers with 0 ≤ index < count (count 1 is the whole module). */
@@ -30,7 +24,7 @@ export function validateShard(shard: unknown): ShardSpec | null {
     (s.index as number) < 0 ||
     (s.index as number) >= (s.count as number)
   ) {
-    throw new AggregateConfigError(
+    throw new BadConfigurationError(
       `invalid shard ${JSON.stringify(shard)}: expected integers {index, count} with 0 ≤ index < count`,
     );
   }
