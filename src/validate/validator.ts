@@ -75,30 +75,54 @@ export async function validateDataflow(
         AND NOT EXISTS (SELECT 1 FROM learning_aggregated_strands l WHERE l.module = s.module AND l.strand_id = s.id)`,
     [module],
   );
+  // pattern_scope_stats holds only eligible subsets (n ≥ N_min(k)): a row below N_min is a database
+  // that was not upgraded (pmctl migrate) or was written by another tool.
   const sizes = await pool.query(
-    `SELECT length(replace(scope_mask::bit(10)::text, '0', '')) AS k, count(*)::int AS rows
-       FROM pattern_scope_stats WHERE module = $1 GROUP BY 1 ORDER BY 1`,
+    `SELECT k, count(*)::int AS rows,
+            count(*) FILTER (WHERE n < (ARRAY[10, 10, 20, 20, 30, 30, 50, 50, 50, 50])[k])::int AS below_n_min
+       FROM (SELECT length(replace(scope_mask::bit(10)::text, '0', '')) AS k, n
+               FROM pattern_scope_stats WHERE module = $1) s
+      GROUP BY k ORDER BY k`,
     [module],
   );
+  const cube = await one(
+    `SELECT (SELECT count(*)::int FROM learning_cube_pending WHERE module = $1) AS pending_facts,
+            (SELECT count(*)::int FROM learning_cube_groups WHERE module = $1 AND rebuild) AS groups_to_rebuild`,
+    [module],
+  );
+  const belowNMin = sizes.rows.reduce((a, r) => a + r.below_n_min, 0);
   const byPath = Object.fromEntries(paths.rows.map((r) => [r.path, r.n]));
   const aggregated = paths.rows.reduce((s, r) => s + r.n, 0);
   const resolved = (byPath.option_a ?? 0) + (byPath.option_b ?? 0) + (byPath.legacy ?? 0);
   steps.push({
     step: '3. trades aggregated into pattern_scope_stats',
     verdict:
-      c.total === 0
-        ? 'no_data'
-        : aggregated === 0
-          ? pending.n > 0
-            ? 'warn'
-            : 'broken'
-          : resolved === 0
-            ? 'broken'
-            : (byPath.unresolved ?? 0) + (byPath.quarantined ?? 0) > 0
+      belowNMin > 0
+        ? 'broken'
+        : c.total === 0
+          ? 'no_data'
+          : aggregated === 0
+            ? pending.n > 0
               ? 'warn'
-              : 'ok',
-    detail: `${aggregated} closes in the ledger (${JSON.stringify(byPath)}), ${pending.n} pending; subset sizes present: ${sizes.rows.map((r) => r.k).join(',') || 'none'}`,
-    numbers: { byPath, pending: pending.n, subsetRowsBySize: Object.fromEntries(sizes.rows.map((r) => [r.k, r.rows])) },
+              : 'broken'
+            : resolved === 0
+              ? 'broken'
+              : (byPath.unresolved ?? 0) + (byPath.quarantined ?? 0) + cube.pending_facts + cube.groups_to_rebuild > 0
+                ? 'warn'
+                : 'ok',
+    detail:
+      `${aggregated} closes in the ledger (${JSON.stringify(byPath)}), ${pending.n} pending; ` +
+      `${cube.pending_facts} facts waiting for the cube, ${cube.groups_to_rebuild} group(s) to rebuild; ` +
+      `eligible subset sizes present: ${sizes.rows.map((r) => r.k).join(',') || 'none'}` +
+      (belowNMin > 0 ? `; ${belowNMin} rows below N_min(k) (not upgraded? run pmctl migrate)` : ''),
+    numbers: {
+      byPath,
+      pending: pending.n,
+      pendingFacts: cube.pending_facts,
+      groupsToRebuild: cube.groups_to_rebuild,
+      eligibleRowsBySize: Object.fromEntries(sizes.rows.map((r) => [r.k, r.rows])),
+      rowsBelowNMin: belowNMin,
+    },
   });
 
   // 4. Lessons by status.

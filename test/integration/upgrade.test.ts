@@ -9,6 +9,7 @@ import { readdirSync } from 'node:fs';
 import { createScratchDatabase, type ScratchDatabase } from '../../src/db/scratchDatabase';
 import { migrateUp, MIGRATIONS_DIR } from '../../src/db/migrate';
 import { rebuildFlaggedGroups } from '../../src/learning/aggregate/upgrade';
+import { validateDataflow } from '../../src/validate/validator';
 import { CF_BUCKETS, type CubeFact } from '../../src/domain/iceberg';
 import { seededRandom } from '../../src/domain/random';
 import type { Scope } from '../../src/domain/scope';
@@ -86,6 +87,10 @@ describe('upgrade from the full materialization', () => {
     );
 
     await migrateUp(db.url, { quiet: true });
+    // Before the rebuild the validator sees rows below N_min: a database that is not upgraded yet.
+    const step3 = async () => (await validateDataflow(db.pool, { module: 'pm' })).steps[2];
+    expect(await step3()).toMatchObject({ verdict: 'broken', numbers: { groupsToRebuild: 1 } });
+    expect((await step3()).numbers.rowsBelowNMin).toBeGreaterThan(0);
     const logged: string[] = [];
     const report = await rebuildFlaggedGroups(db.pool, (m) => logged.push(m));
     const eligible = all.filter((c) => c.eligible);
@@ -108,6 +113,7 @@ describe('upgrade from the full materialization', () => {
     }
     const frontier = await db.pool.query(`SELECT count(*)::int AS n FROM pattern_scope_frontier`);
     expect(frontier.rows[0].n).toBe(all.filter((c) => c.frontier).length);
+    expect((await step3()).numbers).toMatchObject({ rowsBelowNMin: 0, groupsToRebuild: 0, pendingFacts: 0 });
     // Done once: a second migrate has nothing to rebuild.
     expect(await rebuildFlaggedGroups(db.pool, () => {})).toBeNull();
   });
