@@ -146,6 +146,48 @@ describe('pmctl', () => {
     const report = JSON.parse(after.stdout);
     expect(report.steps[2]).toMatchObject({ verdict: 'ok', numbers: { byPath: { option_a: 1 }, pending: 0 } });
 
+    // Any subset on demand: one fact, below N_min(1) = 10, so not materialized; the reason is printed.
+    const pattern = 'module=pm|pattern_key=uptrend.S1.buy_flag';
+    const stats = await pmctl(
+      'stats',
+      '--pattern',
+      pattern,
+      '--category',
+      'entry',
+      '--scope',
+      '{"macro_phase":"Good"}',
+    );
+    expect(stats.code, stats.stderr).toBe(0);
+    expect(stats.stdout).toMatch(/n = 1 < N_min\(1\) = 10: below N_min, so not materialized/);
+    const statsJson = await pmctl(
+      'stats',
+      '--pattern',
+      pattern,
+      '--category',
+      'entry',
+      '--scope',
+      '{"macro_phase":"Good","timeframe":"4h"}',
+      '--json',
+    );
+    expect(JSON.parse(statsJson.stdout)).toMatchObject({ n: 1, k: 2, nMin: 10, eligible: false, materialized: false });
+    const badStats: [string[], RegExp][] = [
+      [['--scope', '{"macro":"Good"}'], /error: invalid stats query: scope\.macro: unknown scope dimension/],
+      [['--scope', '{"macro_phase":'], /error: --scope is not valid JSON/],
+      [['--scope', '{}'], /scope must name at least one dimension/],
+      [['--category', 'hold'], /error: invalid stats query: category/],
+      [['--pattern', 'module=pm|pattern_key=nope'], /error: no facts for pattern .*nope.* \(known: .*buy_flag entry/],
+    ];
+    for (const [override, message] of badStats) {
+      const args = { '--pattern': pattern, '--category': 'entry', '--scope': '{"macro_phase":"Good"}' } as Record<
+        string,
+        string
+      >;
+      args[override[0]] = override[1];
+      const r = await pmctl('stats', ...Object.entries(args).flat());
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(message);
+    }
+
     const applied = await pmctl(
       'overrides',
       'apply',
