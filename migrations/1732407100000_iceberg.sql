@@ -88,8 +88,16 @@ LANGUAGE sql STABLE AS $$
      AND scope @> p_scope
 $$;
 
--- Existing databases: every group with facts is recomputed from them by the next cube step (pmctl
--- migrate runs it right away), which removes the rows that are not eligible.
+-- Existing databases: keep only the eligible rows of the old full materialization (copying the 0.3%
+-- that stay is far cheaper than deleting the 99.7% that go), then flag every group with facts so the
+-- next cube step (pmctl migrate runs it right away) recomputes it from its facts: it checks the kept
+-- rows (rewriting none whose numbers agree) and builds the frontier.
+CREATE TEMP TABLE eligible_rows ON COMMIT DROP AS
+  SELECT * FROM pattern_scope_stats
+   WHERE n >= (ARRAY[10, 10, 20, 20, 30, 30, 50, 50, 50, 50])[length(replace(scope_mask::bit(10)::text, '0', ''))];
+TRUNCATE pattern_scope_stats;
+INSERT INTO pattern_scope_stats SELECT * FROM eligible_rows;
+
 INSERT INTO learning_cube_groups (module, pattern_key, action_category, facts_n, rebuild)
 SELECT module, pattern_key, action_category, count(*), true
   FROM learning_trade_facts

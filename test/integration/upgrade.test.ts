@@ -12,6 +12,7 @@ import { rebuildFlaggedGroups } from '../../src/learning/aggregate/upgrade';
 import { validateDataflow } from '../../src/validate/validator';
 import { CF_BUCKETS, type CubeFact } from '../../src/domain/iceberg';
 import { seededRandom } from '../../src/domain/random';
+import { edgeOfStats, statsView } from '../../src/domain/stats';
 import type { Scope } from '../../src/domain/scope';
 import { bruteForceCube } from '../support/bruteForceCube';
 
@@ -69,34 +70,52 @@ describe('upgrade from the full materialization', () => {
         facts.map((f) => f.cfExit),
       ],
     );
-    // What the old aggregation stored: every subset of every fact.
+    // What the old aggregation stored: every subset of every fact, with its edge.
     const all = [...bruteForceCube(facts).values()];
+    const suff = all.map((c) => ({
+      n: c.stats[0],
+      sum_rr: c.stats[1],
+      sum_rr_sq: c.stats[2],
+      wins: c.stats[3],
+      sum_hold_days: c.stats[4],
+      n_tts3: c.stats[5],
+      sum_tts3: c.stats[6],
+    }));
+    const edges = suff.map((x) => edgeOfStats(x));
     await db.pool.query(
       `INSERT INTO pattern_scope_stats (module, pattern_key, action_category, scope_mask, scope_values_hash, scope_values,
-                                        n, sum_rr, sum_rr_sq, wins, sum_hold_days, n_tts3, sum_tts3)
-       SELECT 'pm', $1, 'entry', c.mask, c.hash, c.scope, c.n, c.s1, c.s2, c.w, c.h, c.nt, c.st
+                                        n, sum_rr, sum_rr_sq, wins, sum_hold_days, n_tts3, sum_tts3,
+                                        cf_entry_none, cf_entry_small, cf_entry_medium, cf_entry_large,
+                                        cf_exit_none, cf_exit_small, cf_exit_medium, cf_exit_large, edge_raw, stats)
+       SELECT 'pm', $1, 'entry', c.mask, c.hash, c.scope, c.n, c.s1, c.s2, c.w, c.h, c.nt, c.st,
+              c.e0, c.e1, c.e2, c.e3, c.x0, c.x1, c.x2, c.x3, c.edge, c.stats
          FROM unnest($2::int[], $3::text[], $4::jsonb[], $5::int[], $6::float8[], $7::float8[], $8::int[], $9::float8[],
-                     $10::int[], $11::float8[]) AS c(mask, hash, scope, n, s1, s2, w, h, nt, st)`,
+                     $10::int[], $11::float8[], $12::int[], $13::int[], $14::int[], $15::int[], $16::int[], $17::int[],
+                     $18::int[], $19::int[], $20::float8[], $21::jsonb[])
+           AS c(mask, hash, scope, n, s1, s2, w, h, nt, st, e0, e1, e2, e3, x0, x1, x2, x3, edge, stats)`,
       [
         PATTERN,
         all.map((c) => c.mask),
         all.map((c) => c.hash),
         all.map((c) => JSON.stringify(c.scope)),
-        ...[0, 1, 2, 3, 4, 5, 6].map((j) => all.map((c) => c.stats[j])),
+        ...Array.from({ length: 15 }, (_, j) => all.map((c) => c.stats[j])),
+        edges,
+        suff.map((x, i) => JSON.stringify(statsView(x, edges[i]))),
       ],
     );
 
     await migrateUp(db.url, { quiet: true });
-    // Before the rebuild the validator sees rows below N_min: a database that is not upgraded yet.
     const step3 = async () => (await validateDataflow(db.pool, { module: 'pm' })).steps[2];
-    expect(await step3()).toMatchObject({ verdict: 'broken', numbers: { groupsToRebuild: 1 } });
-    expect((await step3()).numbers.rowsBelowNMin).toBeGreaterThan(0);
+    const eligible = all.filter((c) => c.eligible);
+    const kept = await db.pool.query(`SELECT count(*)::int AS n FROM pattern_scope_stats`);
+    expect(kept.rows[0].n).toBe(eligible.length);
+    expect((await step3()).numbers).toMatchObject({ rowsBelowNMin: 0, groupsToRebuild: 1 });
     const logged: string[] = [];
     const report = await rebuildFlaggedGroups(db.pool, (m) => logged.push(m));
-    const eligible = all.filter((c) => c.eligible);
-    expect(report).toMatchObject({ groups: 1, facts: 240, rowsKept: eligible.length });
-    expect(report!.rowsRemoved).toBe(all.length - eligible.length);
-    expect(logged.join('\n')).toMatch(/non-eligible rows removed/);
+    // The kept rows were right (the old sums are exact): nothing rewritten, the frontier built.
+    expect(report).toMatchObject({ groups: 1, facts: 240, eligibleRows: eligible.length, rowsChanged: 0 });
+    expect(report!.frontierRows).toBe(all.filter((c) => c.frontier).length);
+    expect(logged.join('\n')).toMatch(/frontier rows built/);
 
     const { rows } = await db.pool.query(
       `SELECT scope_mask, scope_values_hash, n, sum_rr, edge_raw, stats FROM pattern_scope_stats`,
@@ -114,6 +133,14 @@ describe('upgrade from the full materialization', () => {
     const frontier = await db.pool.query(`SELECT count(*)::int AS n FROM pattern_scope_frontier`);
     expect(frontier.rows[0].n).toBe(all.filter((c) => c.frontier).length);
     expect((await step3()).numbers).toMatchObject({ rowsBelowNMin: 0, groupsToRebuild: 0, pendingFacts: 0 });
+    // A row below N_min (written by another tool, or a database not upgraded) breaks step 3.
+    const low = all.find((c) => !c.eligible)!;
+    await db.pool.query(
+      `INSERT INTO pattern_scope_stats (module, pattern_key, action_category, scope_mask, scope_values_hash,
+                                        scope_values, n) VALUES ('pm', $1, 'entry', $2, $3, $4, $5)`,
+      [PATTERN, low.mask, low.hash, JSON.stringify(low.scope), low.stats[0]],
+    );
+    expect(await step3()).toMatchObject({ verdict: 'broken', numbers: { rowsBelowNMin: 1 } });
     // Done once: a second migrate has nothing to rebuild.
     expect(await rebuildFlaggedGroups(db.pool, () => {})).toBeNull();
   });

@@ -27,13 +27,23 @@ export function registerOpsCommands(program: Command, _ctx: CliContext): void {
     .action(async (o) => {
       const db = await resolveDatabase();
       try {
-        const applied = await migrateUp(db.url, { quiet: !!o.json });
-        // Groups a migration flagged for recomputation (the eligible-only statistics) are rebuilt now.
         const pool = createPool(db.url, 3);
         try {
           const log = (m: string) => (o.json ? undefined : console.error(`[migrate] ${m}`));
+          const statsRows = () =>
+            pool
+              .query<{ n: number }>(`SELECT count(*)::int AS n FROM pattern_scope_stats`)
+              .then((r) => r.rows[0].n)
+              .catch(() => null); // a fresh database has no table yet
+          const before = await statsRows();
+          const started = Date.now();
+          const applied = await migrateUp(db.url, { quiet: !!o.json });
+          const after = await statsRows();
+          if (before !== null && after !== null && before !== after)
+            log(`pattern_scope_stats: ${before} rows → ${after} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+          // Groups a migration flagged for recomputation (the eligible-only statistics) are rebuilt now.
           const rebuilt = await rebuildFlaggedGroups(pool, log);
-          emit({ applied, rebuilt }, o);
+          emit({ applied, statsRowsBefore: before, statsRowsAfter: after, rebuilt }, o);
         } finally {
           await pool.end();
         }

@@ -12,8 +12,11 @@ export interface UpgradeReport {
   modules: string[];
   groups: number;
   facts: number;
-  rowsKept: number;
-  rowsRemoved: number;
+  /** Eligible rows after the rebuild. */
+  eligibleRows: number;
+  /** Rows the rebuild changed, inserted or removed (0 when the migration kept exactly the right rows). */
+  rowsChanged: number;
+  frontierRows: number;
   ms: number;
 }
 
@@ -23,7 +26,15 @@ export async function rebuildFlaggedGroups(pool: pg.Pool, log: (m: string) => vo
   );
   if (rows.length === 0) return null;
   const started = Date.now();
-  const report: UpgradeReport = { modules: [], groups: 0, facts: 0, rowsKept: 0, rowsRemoved: 0, ms: 0 };
+  const report: UpgradeReport = {
+    modules: [],
+    groups: 0,
+    facts: 0,
+    eligibleRows: 0,
+    rowsChanged: 0,
+    frontierRows: 0,
+    ms: 0,
+  };
   for (const r of rows) {
     log(`recomputing the eligible subsets of ${r.groups} group(s) of module ${r.module} from ${r.facts} facts`);
     const cube = await computeCube(pool, {
@@ -34,14 +45,15 @@ export async function rebuildFlaggedGroups(pool: pg.Pool, log: (m: string) => vo
     report.modules.push(r.module);
     report.groups += cube.groups;
     report.facts += cube.factsN;
-    report.rowsRemoved += cube.eligibleDeleted;
+    report.rowsChanged += cube.eligibleWritten + cube.eligibleDeleted;
+    report.frontierRows += cube.frontierWritten;
   }
   const kept = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pattern_scope_stats`);
-  report.rowsKept = kept.rows[0].n;
+  report.eligibleRows = kept.rows[0].n;
   report.ms = Date.now() - started;
   log(
-    `pattern_scope_stats: ${report.rowsKept} eligible rows kept, ${report.rowsRemoved} non-eligible rows removed ` +
-      `in ${(report.ms / 1000).toFixed(1)} s`,
+    `pattern_scope_stats: ${report.eligibleRows} eligible rows (${report.rowsChanged} corrected), ` +
+      `${report.frontierRows} frontier rows built, in ${(report.ms / 1000).toFixed(1)} s`,
   );
   return report;
 }

@@ -134,7 +134,7 @@ export async function writeCube(
        ON CONFLICT (module, pattern_key, action_category, scope_mask, scope_values_hash) DO UPDATE SET
          ${STATS_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')},
          edge_raw = EXCLUDED.edge_raw, stats = EXCLUDED.stats, last_cycle_id = EXCLUDED.last_cycle_id, updated_at = now()
-       WHERE ${changed('p', 'EXCLUDED')} OR p.edge_raw IS NULL
+       WHERE ${changed('p', 'EXCLUDED')} OR p.edge_raw IS NULL OR p.stats IS NULL
           OR NOT abs(p.edge_raw - EXCLUDED.edge_raw) <= 1e-9 * (1 + abs(EXCLUDED.edge_raw))
        RETURNING p.scope_mask, p.scope_values_hash, p.edge_raw, p.n
      ), hist AS (
