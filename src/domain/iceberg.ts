@@ -20,7 +20,9 @@
  */
 import { SCOPE_DIMS, scopeSignature, type Scope, type ScopeValue } from './scope';
 import { N_MIN } from './stats';
-import { signatureHash } from './subsets';
+import { popcount, signatureHash } from './subsets';
+
+export { popcount };
 import type { CfBucket } from './tradeSummary';
 
 export const DIMS = SCOPE_DIMS.length;
@@ -196,12 +198,6 @@ export interface Cell {
   stats: Float64Array;
   eligible: boolean;
 }
-
-export const popcount = (mask: number): number => {
-  let n = 0;
-  for (let m = mask; m; m &= m - 1) n++;
-  return n;
-};
 
 const highestDim = (mask: number): number => 31 - Math.clz32(mask); // −1 for the root (mask 0)
 
