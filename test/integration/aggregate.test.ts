@@ -1,27 +1,32 @@
 /**
- * Aggregation on a real PostgreSQL (spec §4): every path, quarantine, facts, statistics checked
- * against an independent computation in this file; exactly once under re-runs, overlapping runs,
- * shards and resumption; the activity's heartbeats and resume.
+ * Aggregation on a real PostgreSQL (spec §4). Ingest: every path, quarantine, facts, the cube queue,
+ * exact reports. Cube: pattern_scope_stats holds exactly the eligible subsets and
+ * pattern_scope_frontier the frontier, both equal to a brute-force recomputation from the facts, with
+ * edge_raw, stats and one edge-history row per changed eligible row. Exactly once under re-runs,
+ * overlapping runs, shards, resumption, a cycle killed between ingest and cube, and cube runs that
+ * overlap each other or the ingest; the activities' heartbeats, resume and configuration errors.
  */
-import { runActivity } from '../support/activityEnv';
-import { seededRandom } from '../../src/domain/random';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure, type Logger } from '@temporalio/common';
 import type pg from 'pg';
-import { createTestDb, type TestDb } from '../support/db';
-import {
-  aggregateClosedTrades,
-  finalizeAggregation,
-  AggregateConfigError,
-  type AggregateProgress,
-  type AggregateReport,
-} from '../../src/learning/aggregate/aggregate';
-import { createAggregateActivities } from '../../activities/aggregateActivity';
-import { scopeSignature, scopeValuesHash, SCOPE_DIMS, type Scope } from '../../src/domain/scope';
+import { createAggregateActivities, type IngestInput } from '../../activities/aggregateActivity';
+import { BadConfigurationError } from '../../src/contracts/errors';
+import { emptyCubeReport, type CubeReport } from '../../src/contracts/learningCycle';
+import { sumReports } from '../../src/domain/cycleReport';
+import { seededRandom } from '../../src/domain/random';
+import { scopeSignature, scopeValuesHash, type Scope } from '../../src/domain/scope';
 import { edgeRaw, nMin } from '../../src/domain/stats';
+import type { CfBucket } from '../../src/domain/tradeSummary';
+import { computeCube } from '../../src/learning/aggregate/aggregateStep';
+import { planCube, requestRebuild } from '../../src/learning/aggregate/cube';
+import { ingestClosedTrades, type IngestProgress, type IngestReport } from '../../src/learning/aggregate/ingest';
 import { decideTrades } from '../../src/learning/aggregate/tradeGuard';
 import { emptyTradeCounts, type StrandPlan } from '../../src/learning/aggregate/types';
+import { runActivity } from '../support/activityEnv';
+import { diffSnapshots, learningSnapshot, type LearningSnapshot } from '../support/closedStrands';
+import { cubeDifferences, expectedCube, groupFacts, type GroupFacts } from '../support/cubeCheck';
+import { createTestDb, type TestDb } from '../support/db';
 
 const MODULE = 'pm';
 const PK = (state: string, motif: string) => `module=pm|pattern_key=uptrend.${state}.${motif}`;
@@ -37,8 +42,8 @@ interface ExpectedFact {
   rr: number;
   hold: number;
   tts3: number | null;
-  cfEntry: string | null;
-  cfExit: string | null;
+  cfEntry: CfBucket | null;
+  cfExit: CfBucket | null;
 }
 
 interface StrandInsert {
@@ -353,77 +358,39 @@ async function seed(pool: pg.Pool) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Independent computation of the expected statistics (naive: every subset of every fact).
+// Expected values, from the fixture's hand-built facts (not from the code under test).
 
-interface Naive {
-  patternKey: string;
-  category: string;
-  mask: number;
-  hash: string;
-  n: number;
-  sum_rr: number;
-  sum_rr_sq: number;
-  wins: number;
-  sum_hold_days: number;
-  n_tts3: number;
-  sum_tts3: number;
-  cf_entry: Record<string, number>;
-}
+const STRAND_IDS = fixture.strands
+  .filter((s) => s.kind === 'position_closed' && !s.id.startsWith('position_closed:dm'))
+  .map((s) => s.id)
+  .sort();
 
-function naiveStats(
-  facts: {
-    patternKey: string;
-    category: string;
-    scope: Scope;
-    rr: number;
-    hold: number;
-    tts3: number | null;
-    cfEntry: string | null;
-  }[],
-) {
-  const out = new Map<string, Naive>();
-  for (const f of facts) {
-    const dims = SCOPE_DIMS.filter((d) => f.scope[d] !== undefined);
-    for (let m = 1; m < 1 << dims.length; m++) {
-      const sub: Scope = {};
-      let mask = 0;
-      dims.forEach((d, i) => {
-        if (m & (1 << i)) {
-          (sub as Record<string, unknown>)[d] = f.scope[d];
-          mask |= 1 << SCOPE_DIMS.indexOf(d);
-        }
-      });
-      const hash = scopeValuesHash(sub);
-      const key = `${f.patternKey}|${f.category}|${mask}|${hash}`;
-      const r = out.get(key) ?? {
-        patternKey: f.patternKey,
-        category: f.category,
-        mask,
-        hash,
-        n: 0,
-        sum_rr: 0,
-        sum_rr_sq: 0,
-        wins: 0,
-        sum_hold_days: 0,
-        n_tts3: 0,
-        sum_tts3: 0,
-        cf_entry: {},
-      };
-      r.n++;
-      r.sum_rr += f.rr;
-      r.sum_rr_sq += f.rr * f.rr;
-      if (f.rr > 0) r.wins++;
-      r.sum_hold_days += f.hold;
-      if (f.tts3 !== null) {
-        r.n_tts3++;
-        r.sum_tts3 += f.tts3;
-      }
-      if (f.cfEntry) r.cf_entry[f.cfEntry] = (r.cf_entry[f.cfEntry] ?? 0) + 1;
-      out.set(key, r);
-    }
-  }
-  return out;
-}
+/** The ingest counts of the whole fixture, whatever the batches, shards, overlaps or crashes. */
+const FULL_COUNTS = {
+  strandsRead: STRAND_IDS.length,
+  tradesAggregated: 44,
+  actionsAggregated: fixture.facts.length,
+  actionsSkippedFailed: fixture.failed,
+  paths: { option_a: 40, option_b: 1, legacy: 3, unresolved: 1 },
+  quarantined: 3,
+  duplicateTrades: 0,
+};
+
+const asGroups = (facts: readonly ExpectedFact[]): Map<string, GroupFacts> =>
+  groupFacts(
+    facts.map((f) => ({
+      patternKey: f.patternKey,
+      category: f.category,
+      scope: f.scope,
+      rr: f.rr,
+      holdDays: f.hold,
+      tts3: f.tts3,
+      cfEntry: f.cfEntry,
+      cfExit: f.cfExit,
+    })),
+  );
+const FIXTURE_GROUPS = asGroups(fixture.facts);
+const FIXTURE_CUBE = expectedCube(FIXTURE_GROUPS);
 
 interface StatsRowDb {
   pattern_key: string;
@@ -438,60 +405,30 @@ interface StatsRowDb {
   sum_hold_days: number;
   n_tts3: number;
   sum_tts3: number;
-  cf_entry_none: number;
-  cf_entry_small: number;
-  cf_entry_medium: number;
-  cf_entry_large: number;
-  cf_exit_none: number;
-  cf_exit_small: number;
-  cf_exit_medium: number;
-  cf_exit_large: number;
   edge_raw: number | null;
   stats: Record<string, number | null> | null;
 }
 
-async function snapshot(pool: pg.Pool): Promise<StatsRowDb[]> {
+async function statsRows(
+  pool: pg.Pool,
+  table: 'pattern_scope_stats' | 'pattern_scope_frontier' = 'pattern_scope_stats',
+) {
   const { rows } = await pool.query<StatsRowDb>(
-    `SELECT pattern_key, action_category, scope_mask, scope_values_hash, scope_values, n, sum_rr, sum_rr_sq, wins, sum_hold_days,
-            n_tts3, sum_tts3, cf_entry_none, cf_entry_small, cf_entry_medium, cf_entry_large,
-            cf_exit_none, cf_exit_small, cf_exit_medium, cf_exit_large, edge_raw, stats
-       FROM pattern_scope_stats WHERE module = $1
+    `SELECT pattern_key, action_category, scope_mask, scope_values_hash, scope_values, n, sum_rr, sum_rr_sq, wins,
+            sum_hold_days, n_tts3, sum_tts3,
+            ${table === 'pattern_scope_stats' ? 'edge_raw, stats' : 'NULL::float8 AS edge_raw, NULL::jsonb AS stats'}
+       FROM ${table} WHERE module = $1
       ORDER BY pattern_key, action_category, scope_mask, scope_values_hash`,
     [MODULE],
   );
   return rows;
 }
 
+const rowKey = (r: StatsRowDb) => `${r.pattern_key}|${r.action_category}|${r.scope_mask}|${r.scope_values_hash}`;
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
-const INT_COLS = [
-  'n',
-  'wins',
-  'n_tts3',
-  'scope_mask',
-  'cf_entry_none',
-  'cf_entry_small',
-  'cf_entry_medium',
-  'cf_entry_large',
-  'cf_exit_none',
-  'cf_exit_small',
-  'cf_exit_medium',
-  'cf_exit_large',
-] as const;
-const FLOAT_COLS = ['sum_rr', 'sum_rr_sq', 'sum_hold_days', 'sum_tts3', 'edge_raw'] as const;
+const popcount = (m: number) => m.toString(2).replace(/0/g, '').length;
 
-/** Equal statistics: integers exactly, float sums up to rounding (addition order differs across runs/shards). */
-function expectSameStats(a: StatsRowDb[], b: StatsRowDb[]) {
-  expect(a.length).toBe(b.length);
-  for (let i = 0; i < a.length; i++) {
-    const [x, y] = [a[i], b[i]];
-    expect(`${x.pattern_key}|${x.action_category}|${x.scope_values_hash}`).toBe(
-      `${y.pattern_key}|${y.action_category}|${y.scope_values_hash}`,
-    );
-    for (const c of INT_COLS) expect(x[c], c).toBe(y[c]);
-    for (const c of FLOAT_COLS) expect(close(x[c] as number, y[c] as number), `${c}: ${x[c]} vs ${y[c]}`).toBe(true);
-  }
-}
-
+/** The spec's derived statistics and edge (§4.3, §4.4) of a row's sums, written out here. */
 function expectedEdge(r: {
   n: number;
   sum_rr: number;
@@ -507,60 +444,102 @@ function expectedEdge(r: {
   return { avg, variance, te, edge: edgeRaw({ avg_rr: avg, variance, n: r.n, time_efficiency: te }) };
 }
 
-const popcount = (m: number) => m.toString(2).replace(/0/g, '').length;
+/** The same sums from a brute-force cell (iceberg layout: n, sum_rr, sum_rr_sq, wins, sum_hold, n_tts3, sum_tts3). */
+const sumsOf = (s: number[]) => ({
+  n: s[0],
+  sum_rr: s[1],
+  sum_rr_sq: s[2],
+  sum_hold_days: s[4],
+  n_tts3: s[5],
+  sum_tts3: s[6],
+});
+
+/** The cells a cube run must write when the facts go from `before` to `after` (brute force on both). */
+function expectedChanges(before: Map<string, GroupFacts>, after: Map<string, GroupFacts>) {
+  const [b, a] = [expectedCube(before), expectedCube(after)];
+  const differs = (x: { stats: number[] } | undefined, y: { stats: number[] }) =>
+    !x || x.stats.join() !== y.stats.join();
+  const eligible = new Set([...a.eligible].filter(([k, c]) => differs(b.eligible.get(k), c)).map(([k]) => k));
+  const frontier = new Set([...a.frontier].filter(([k, c]) => differs(b.frontier.get(k), c)).map(([k]) => k));
+  const frontierGone = [...b.frontier.keys()].filter((k) => !a.frontier.has(k));
+  return { eligible, frontier, frontierGone };
+}
+
+const count = async (pool: pg.Pool, sql: string, params: unknown[] = []) =>
+  Number((await pool.query<{ n: number }>(sql, params)).rows[0].n);
+
+const pendingCount = (pool: pg.Pool) => count(pool, `SELECT count(*)::int AS n FROM learning_cube_pending`);
+
+const quiet: Logger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+const activityEnv = (heartbeatDetails?: unknown) =>
+  new MockActivityEnvironment(heartbeatDetails === undefined ? undefined : { heartbeatDetails }, { logger: quiet });
+
+/** 'BadConfiguration' when the call failed with that non-retryable type, else what happened instead. */
+async function activityOutcome(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'resolved';
+  } catch (e) {
+    if (e instanceof ApplicationFailure && e.nonRetryable && e.type === 'BadConfiguration') return 'BadConfiguration';
+    const f = e as { name?: string; message?: string; nonRetryable?: boolean; type?: string };
+    return `${f.name}(type ${f.type}, nonRetryable ${f.nonRetryable}): ${f.message}`;
+  }
+}
+
+/** 'BadConfigurationError' when the call threw one, else what happened instead. */
+async function libraryOutcome(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'resolved';
+  } catch (e) {
+    if (e instanceof BadConfigurationError) return 'BadConfigurationError';
+    return `${(e as Error).name}: ${(e as Error).message}`;
+  }
+}
+
+const HISTORY_TS = '2026-11-01T03:00:00.000Z';
 
 // ---------------------------------------------------------------------------------------------
 
-describe('aggregateClosedTrades + finalizeAggregation', () => {
+describe('ingest, then the cube', () => {
   let db: TestDb;
-  let single: StatsRowDb[];
+  /** The database after ingest + cube of the fixture in one cycle: what every other way must reproduce. */
+  let reference: LearningSnapshot;
   beforeAll(async () => {
     db = await createTestDb();
     await seed(db.pool);
   });
   afterAll(async () => db?.drop());
 
-  it('aggregates every path, quarantines malformed strands, and counts each path', async () => {
-    const progress: AggregateProgress[] = [];
-    const report = await aggregateClosedTrades(db.pool, {
+  it('ingest: every path, malformed strands quarantined with their reason, each path counted; facts queued, no statistics yet', async () => {
+    const progress: IngestProgress[] = [];
+    const report = await ingestClosedTrades(db.pool, {
       module: MODULE,
       cycleId: 'c1',
       batchSize: 7,
       onProgress: (p) => void progress.push(p),
     });
-    const closedPm = fixture.strands.filter(
-      (s) => s.kind === 'position_closed' && !s.id.startsWith('position_closed:dm'),
+    const batches = Math.ceil(STRAND_IDS.length / 7);
+    expect(report).toEqual({
+      module: MODULE,
+      cycleId: 'c1',
+      shard: null,
+      ...FULL_COUNTS,
+      batches,
+      lastStrandId: STRAND_IDS.at(-1),
+    });
+    // One progress report per committed batch, cumulative, its cursor the batch's last strand.
+    expect(progress.map((p) => [p.batches, p.lastStrandId])).toEqual(
+      Array.from({ length: batches }, (_, i) => [i + 1, STRAND_IDS[Math.min(STRAND_IDS.length, (i + 1) * 7) - 1]]),
     );
-    expect(report.strandsRead).toBe(closedPm.length);
-    expect(report.paths).toEqual({ option_a: 40, option_b: 1, legacy: 3, unresolved: 1 });
-    expect(report.tradesAggregated).toBe(44);
-    expect(report.quarantined).toBe(3);
-    expect(report.actionsAggregated).toBe(fixture.facts.length);
-    expect(report.actionsSkippedFailed).toBe(fixture.failed);
-    expect(report.shard).toBeNull();
-    expect(report.lastStrandId).toBe(
-      closedPm
-        .map((s) => s.id)
-        .sort()
-        .at(-1),
-    );
-    expect(progress.length).toBe(Math.ceil(closedPm.length / 7));
-    expect(progress.at(-1)!.lastStrandId).toBe(report.lastStrandId);
-
-    // subset updates: Σ (2^dims − 1), by k: Σ C(dims, k)
-    const dimsOf = (s: Scope) => Object.keys(s).length;
-    expect(report.subsetUpdates).toBe(fixture.facts.reduce((a, f) => a + (2 ** dimsOf(f.scope) - 1), 0));
-    const binom = (n: number, k: number): number => (k === 0 ? 1 : (binom(n, k - 1) * (n - k + 1)) / k);
-    for (let k = 1; k <= 10; k++) {
-      const exp = fixture.facts.reduce((a, f) => a + (k <= dimsOf(f.scope) ? binom(dimsOf(f.scope), k) : 0), 0);
-      expect(report.bySubsetSize[k] ?? 0, `k=${k}`).toBe(exp);
-    }
+    const { lastStrandId: _cursor, ...lastCounts } = progress.at(-1)!;
+    expect(lastCounts).toEqual({ ...FULL_COUNTS, batches });
 
     const ledger = await db.pool.query(
       `SELECT strand_id, path, n_actions, cycle_id FROM learning_aggregated_strands WHERE module = $1 ORDER BY strand_id`,
       [MODULE],
     );
-    expect(ledger.rows).toHaveLength(closedPm.length);
+    expect(ledger.rows.map((r) => r.strand_id)).toEqual(STRAND_IDS);
     const path = (id: string) => ledger.rows.find((r) => r.strand_id === id)?.path;
     expect(path('position_closed:pa000:t1')).toBe('option_a');
     expect(path('position_closed:pb1:t1')).toBe('option_b');
@@ -580,6 +559,22 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
     expect(q.rows[0].reason).toMatch(/completed_trades\[0\]: rr is not a finite number \(got "NaN"\)/);
     expect(q.rows[1].reason).toMatch(/content is not a JSON object/);
     expect(q.rows[2].reason).toMatch(/malformed Option A actions.*action_category/);
+
+    // Every new fact waits in the cube queue (same transaction as the fact); the statistics are the cube's job.
+    const queued = await count(
+      db.pool,
+      `SELECT count(*)::int AS n FROM learning_cube_pending p
+         JOIN learning_trade_facts f USING (module, pattern_key, action_category, strand_id, action_index)
+        WHERE p.module = $1 AND p.cycle_id = 'c1'`,
+      [MODULE],
+    );
+    expect(queued).toBe(fixture.facts.length);
+    expect(await pendingCount(db.pool)).toBe(fixture.facts.length);
+    const written = await db.pool.query(
+      `SELECT (SELECT count(*) FROM pattern_scope_stats)::int AS stats, (SELECT count(*) FROM pattern_scope_frontier)::int AS frontier,
+              (SELECT count(*) FROM learning_edge_history)::int AS history`,
+    );
+    expect(written.rows[0]).toEqual({ stats: 0, frontier: 0, history: 0 });
   });
 
   it('writes one fact per executed action with the trade outcome', async () => {
@@ -612,28 +607,38 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
     expect(rows.every((r) => r.cycle_id === 'c1')).toBe(true);
   });
 
-  it('finalize: statistics equal an independent computation; edge_raw/stats equal the domain functions; edge history for n ≥ N_min(k)', async () => {
-    const fin = await finalizeAggregation(db.pool, { module: MODULE, cycleId: 'c1' });
-    const rows = await snapshot(db.pool);
-    const expected = naiveStats(fixture.facts);
-    expect(rows).toHaveLength(expected.size);
-    expect(fin.rowsTouched).toBe(rows.length);
+  it('cube: pattern_scope_stats holds exactly the eligible subsets and the frontier table the frontier, equal to the brute force of the facts', async () => {
+    const cube = await computeCube(db.pool, { module: MODULE, cycleId: 'c1', historyTs: HISTORY_TS });
+    const check = await cubeDifferences(db.pool, MODULE, { groups: FIXTURE_GROUPS });
+    expect(check.diffs).toEqual([]);
+    // The fixture exercises the pruning: some subsets are eligible, many are stored nowhere.
+    expect(check.eligible).toBeGreaterThan(0);
+    expect(check.others).toBeGreaterThan(0);
+    expect(cube).toEqual({
+      groups: FIXTURE_GROUPS.size,
+      groupsFull: FIXTURE_GROUPS.size,
+      groupsIncremental: 0,
+      newFacts: fixture.facts.length,
+      factsN: fixture.facts.length,
+      cells: check.eligible + check.frontier,
+      eligibleWritten: check.eligible,
+      frontierWritten: check.frontier,
+      eligibleDeleted: 0,
+      frontierDeleted: 0,
+      edgeHistoryRows: check.eligible,
+    });
+    expect(await pendingCount(db.pool)).toBe(0);
+  });
+
+  it('edge_raw and stats of every row follow the spec formulas; one edge-history row per eligible row, at the cycle time', async () => {
+    const rows = await statsRows(db.pool);
+    expect(rows).toHaveLength(FIXTURE_CUBE.eligible.size);
     for (const r of rows) {
-      const e = expected.get(`${r.pattern_key}|${r.action_category}|${r.scope_mask}|${r.scope_values_hash}`)!;
+      const e = FIXTURE_CUBE.eligible.get(rowKey(r));
       expect(e, JSON.stringify(r.scope_values)).toBeDefined();
-      expect(r.n).toBe(e.n);
-      expect(r.wins).toBe(e.wins);
-      expect(r.n_tts3).toBe(e.n_tts3);
-      expect(close(r.sum_rr, e.sum_rr)).toBe(true);
-      expect(close(r.sum_rr_sq, e.sum_rr_sq)).toBe(true);
-      expect(close(r.sum_hold_days, e.sum_hold_days)).toBe(true);
-      expect(close(r.sum_tts3, e.sum_tts3)).toBe(true);
-      expect([r.cf_entry_none, r.cf_entry_small, r.cf_entry_medium, r.cf_entry_large]).toEqual(
-        ['none', 'small', 'medium', 'large'].map((b) => e.cf_entry[b] ?? 0),
-      );
       expect(scopeValuesHash(r.scope_values)).toBe(r.scope_values_hash);
-      // From the expected sums: avg and edge up to rounding ...
-      const ind = expectedEdge(e);
+      // From the brute-force sums: avg and edge up to rounding ...
+      const ind = expectedEdge(sumsOf(e!.stats));
       expect(close(r.stats!.avg_rr as number, ind.avg)).toBe(true);
       expect(close(r.edge_raw!, ind.edge)).toBe(true);
       // ... and from the row's own sums: bit-exact with the domain's edgeRaw().
@@ -649,112 +654,94 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
         edge_raw: own.edge,
       });
     }
-    const eligible = rows.filter((r) => r.n >= nMin(popcount(r.scope_mask)));
-    expect(eligible.length).toBeGreaterThan(0);
-    expect(fin.edgeHistoryRows).toBe(eligible.length);
-    expect(fin.edgeHistoryInserted).toBe(eligible.length);
     const hist = await db.pool.query(
-      `SELECT pattern_key, action_category, scope_mask, scope_values_hash, scope_signature, edge_raw, n FROM learning_edge_history WHERE module = $1 AND cycle_id = 'c1'`,
+      `SELECT pattern_key, action_category, scope_mask, scope_values_hash, scope_signature, edge_raw, n, ts
+         FROM learning_edge_history WHERE module = $1 AND cycle_id = 'c1'`,
       [MODULE],
     );
-    expect(hist.rows).toHaveLength(eligible.length);
+    expect(hist.rows).toHaveLength(rows.length);
+    const byKey = new Map(rows.map((r) => [rowKey(r), r]));
     for (const h of hist.rows) {
-      const r = eligible.find(
-        (x) =>
-          x.pattern_key === h.pattern_key &&
-          x.action_category === h.action_category &&
-          x.scope_mask === h.scope_mask &&
-          x.scope_values_hash === h.scope_values_hash,
-      )!;
+      const r = byKey.get(rowKey(h as StatsRowDb))!;
+      expect(r, JSON.stringify(h)).toBeDefined();
       expect(h.edge_raw).toBe(r.edge_raw);
       expect(h.n).toBe(r.n);
       expect(h.scope_signature).toBe(scopeSignature(r.scope_values));
+      expect(h.ts.toISOString()).toBe(HISTORY_TS);
     }
-    single = rows;
+    expect(new Set(hist.rows.map((h) => rowKey(h as StatsRowDb))).size).toBe(rows.length);
+    reference = await learningSnapshot(db.pool, MODULE);
   });
 
-  it('Σ n over the rows of each (pattern, category, mask) = executed actions having those dims', async () => {
-    const rows = await snapshot(db.pool);
-    const sums = new Map<string, { pk: string; cat: string; mask: number; total: number }>();
-    for (const r of rows) {
-      const k = JSON.stringify([r.pattern_key, r.action_category, r.scope_mask]);
-      const e = sums.get(k) ?? { pk: r.pattern_key, cat: r.action_category, mask: r.scope_mask, total: 0 };
-      e.total += r.n;
-      sums.set(k, e);
-    }
-    expect(sums.size).toBeGreaterThan(0);
-    for (const [k, { pk, cat, mask, total }] of sums) {
-      const count = fixture.facts.filter(
+  it("each stored row's n is the number of executed actions whose scope contains the row's scope: ≥ N_min(k) in stats, below it in the frontier", async () => {
+    const containing = (r: StatsRowDb) =>
+      fixture.facts.filter(
         (f) =>
-          f.patternKey === pk &&
-          f.category === cat &&
-          SCOPE_DIMS.every((d, i) => !(mask & (1 << i)) || f.scope[d] !== undefined),
+          f.patternKey === r.pattern_key &&
+          f.category === r.action_category &&
+          Object.entries(r.scope_values).every(([d, v]) => f.scope[d as keyof Scope] === v),
       ).length;
-      expect(total, k).toBe(count);
+    const eligible = await statsRows(db.pool);
+    const frontier = await statsRows(db.pool, 'pattern_scope_frontier');
+    expect(eligible.length).toBeGreaterThan(0);
+    expect(frontier.length).toBeGreaterThan(0);
+    for (const r of eligible) {
+      expect(r.n, JSON.stringify(r.scope_values)).toBe(containing(r));
+      expect(r.n).toBeGreaterThanOrEqual(nMin(popcount(r.scope_mask)));
+    }
+    for (const r of frontier) {
+      expect(r.n, JSON.stringify(r.scope_values)).toBe(containing(r));
+      expect(r.n).toBeLessThan(nMin(popcount(r.scope_mask)));
     }
   });
 
-  it('statistics are a pure function of learning_trade_facts', async () => {
-    const { rows: facts } = await db.pool.query(
-      `SELECT pattern_key, action_category, scope, rr, hold_time_days, time_to_s3, cf_entry_bucket FROM learning_trade_facts WHERE module = $1`,
-      [MODULE],
-    );
-    const fromFacts = naiveStats(
-      facts.map((f) => ({
-        patternKey: f.pattern_key,
-        category: f.action_category,
-        scope: f.scope,
-        rr: f.rr,
-        hold: f.hold_time_days,
-        tts3: f.time_to_s3,
-        cfEntry: f.cf_entry_bucket,
-      })),
-    );
-    const rows = await snapshot(db.pool);
-    expect(rows).toHaveLength(fromFacts.size);
-    for (const r of rows) {
-      const e = fromFacts.get(`${r.pattern_key}|${r.action_category}|${r.scope_mask}|${r.scope_values_hash}`)!;
-      expect([r.n, r.wins, r.n_tts3]).toEqual([e.n, e.wins, e.n_tts3]);
-      expect(
-        close(r.sum_rr, e.sum_rr) &&
-          close(r.sum_rr_sq, e.sum_rr_sq) &&
-          close(r.sum_hold_days, e.sum_hold_days) &&
-          close(r.sum_tts3, e.sum_tts3),
-      ).toBe(true);
-    }
+  it('the statistics are a pure function of learning_trade_facts', async () => {
+    // The same comparison as above, but from the facts the database holds instead of the fixture's.
+    const check = await cubeDifferences(db.pool, MODULE);
+    expect(check.diffs).toEqual([]);
+    expect(check.eligible).toBe(FIXTURE_CUBE.eligible.size);
   });
 
-  it('running again changes nothing (no double count); finalize again is idempotent', async () => {
-    const before = await snapshot(db.pool);
-    const again = await aggregateClosedTrades(db.pool, { module: MODULE, cycleId: 'c2' });
-    expect(again.strandsRead).toBe(0);
-    expect(again.subsetUpdates).toBe(0);
-    const fin2 = await finalizeAggregation(db.pool, { module: MODULE, cycleId: 'c2' });
-    expect(fin2.rowsTouched).toBe(0);
-    const fin1 = await finalizeAggregation(db.pool, { module: MODULE, cycleId: 'c1' });
-    expect(fin1.edgeHistoryInserted).toBe(0);
-    expect(fin1.edgeHistoryRows).toBeGreaterThan(0);
-    expect(await snapshot(db.pool)).toEqual(before);
-    const hist = await db.pool.query(`SELECT count(*)::int AS n FROM learning_edge_history`);
-    expect(hist.rows[0].n).toBe(fin1.edgeHistoryRows);
-    const facts = await db.pool.query(`SELECT count(*)::int AS n FROM learning_trade_facts`);
-    expect(facts.rows[0].n).toBe(fixture.facts.length);
+  it('running again counts nothing twice and writes nothing; a rebuild from all the facts rewrites nothing', async () => {
+    const before = await learningSnapshot(db.pool, MODULE);
+    const again = await ingestClosedTrades(db.pool, { module: MODULE, cycleId: 'c2' });
+    expect([again.strandsRead, again.actionsAggregated, again.batches]).toEqual([0, 0, 0]);
+    expect(await computeCube(db.pool, { module: MODULE, cycleId: 'c2' })).toEqual(emptyCubeReport());
+    // The first cycle's cube again (a retried activity): nothing is pending, nothing happens.
+    expect(await computeCube(db.pool, { module: MODULE, cycleId: 'c1' })).toEqual(emptyCubeReport());
+    // Recomputing every group from all its facts finds every row unchanged: no write, no history point.
+    expect(await requestRebuild(db.pool, MODULE)).toBe(FIXTURE_GROUPS.size);
+    const rebuilt = await computeCube(db.pool, { module: MODULE, cycleId: 'c2' });
+    expect(rebuilt).toMatchObject({
+      groups: FIXTURE_GROUPS.size,
+      groupsFull: FIXTURE_GROUPS.size,
+      newFacts: 0,
+      eligibleWritten: 0,
+      frontierWritten: 0,
+      eligibleDeleted: 0,
+      frontierDeleted: 0,
+      edgeHistoryRows: 0,
+    });
+    expect(diffSnapshots(await learningSnapshot(db.pool, MODULE), before)).toEqual([]);
+    expect(await count(db.pool, `SELECT count(*)::int AS n FROM learning_edge_history`)).toBe(
+      FIXTURE_CUBE.eligible.size,
+    );
+    expect(await count(db.pool, `SELECT count(*)::int AS n FROM learning_trade_facts`)).toBe(fixture.facts.length);
   });
 
-  it('a new strand later is aggregated incrementally into the same rows', async () => {
+  it('a later strand is added incrementally: exactly the cells containing its fact change, each with one edge-history row per cycle', async () => {
     const scope: Scope = { macro_phase: 'Good', bucket: 'micro' };
-    const summary = { rr: 1.5, hold_time_days: 1 };
-    await db.pool.query(
-      `INSERT INTO ad_strands (id, module, kind, content) VALUES ('position_closed:pz:t1', 'pm', 'position_closed', $1)`,
-      [
+    const late = (id: string, rr: number) =>
+      db.pool.query(`INSERT INTO ad_strands (id, module, kind, content) VALUES ($1, 'pm', 'position_closed', $2)`, [
+        id,
         JSON.stringify({
           completed_trades: [
             {
               trade_id: 't1',
-              summary,
+              summary: { rr, hold_time_days: 1 },
               actions: [
                 {
-                  strand_id: 'x',
+                  strand_id: `pm_action:${id}`,
                   ts: '2026-10-01T00:00:00Z',
                   decision_type: 'entry',
                   pattern_key: PK('S1', 'entry'),
@@ -765,33 +752,115 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
             },
           ],
         }),
-      ],
+      ]);
+    const lateFact = (id: string, rr: number): ExpectedFact => ({
+      strandId: id,
+      patternKey: PK('S1', 'entry'),
+      category: 'entry',
+      scope,
+      rr,
+      hold: 1,
+      tts3: null,
+      cfEntry: null,
+      cfExit: null,
+    });
+    const groupSize = FIXTURE_GROUPS.get(`${PK('S1', 'entry')}|entry`)!.facts.length;
+    const goodRow = async () =>
+      (await statsRows(db.pool)).find(
+        (x) =>
+          x.pattern_key === PK('S1', 'entry') &&
+          x.action_category === 'entry' &&
+          x.scope_values_hash === scopeValuesHash({ macro_phase: 'Good' }),
+      );
+    const before = await goodRow();
+    expect(before, 'the fixture has an eligible {macro_phase: Good} row of S1.entry').toBeDefined();
+
+    await late('position_closed:pz:t1', 1.5);
+    const r = await ingestClosedTrades(db.pool, { module: MODULE, cycleId: 'c3' });
+    expect([r.strandsRead, r.tradesAggregated, r.actionsAggregated]).toEqual([1, 1, 1]);
+    const facts1 = [...fixture.facts, lateFact('position_closed:pz:t1', 1.5)];
+    const change1 = expectedChanges(FIXTURE_GROUPS, asGroups(facts1));
+    expect(change1.eligible.size).toBeGreaterThan(0);
+    const c3 = await computeCube(db.pool, { module: MODULE, cycleId: 'c3' });
+    expect(c3).toMatchObject({
+      groups: 1,
+      groupsIncremental: 1,
+      groupsFull: 0,
+      newFacts: 1,
+      factsN: groupSize + 1,
+      eligibleWritten: change1.eligible.size,
+      frontierWritten: change1.frontier.size,
+      eligibleDeleted: 0,
+      frontierDeleted: change1.frontierGone.length,
+      edgeHistoryRows: change1.eligible.size,
+    });
+    expect((await cubeDifferences(db.pool, MODULE, { groups: asGroups(facts1) })).diffs).toEqual([]);
+    const after = (await goodRow())!;
+    expect(after.n).toBe(before!.n + 1);
+    expect(close(after.sum_rr, before!.sum_rr + 1.5)).toBe(true);
+    expect(after.edge_raw).toBe(expectedEdge(after).edge);
+
+    // Another late strand in the same cycle (a re-run of the day): the rows change again, but the
+    // cycle keeps one history point per row.
+    await late('position_closed:pz2:t1', -0.5);
+    await ingestClosedTrades(db.pool, { module: MODULE, cycleId: 'c3' });
+    const facts2 = [...facts1, lateFact('position_closed:pz2:t1', -0.5)];
+    const change2 = expectedChanges(asGroups(facts1), asGroups(facts2));
+    const again = await computeCube(db.pool, { module: MODULE, cycleId: 'c3' });
+    expect(again.eligibleWritten).toBe(change2.eligible.size);
+    const newRows = [...change2.eligible].filter((k) => !change1.eligible.has(k));
+    expect(again.edgeHistoryRows).toBe(newRows.length);
+    expect((await cubeDifferences(db.pool, MODULE, { groups: asGroups(facts2) })).diffs).toEqual([]);
+    const hist = await db.pool.query(
+      `SELECT pattern_key, action_category, scope_mask, scope_values_hash FROM learning_edge_history WHERE cycle_id = 'c3'`,
     );
-    const before = await snapshot(db.pool);
-    const r = await aggregateClosedTrades(db.pool, { module: MODULE, cycleId: 'c3' });
-    expect([r.strandsRead, r.tradesAggregated, r.actionsAggregated, r.subsetUpdates]).toEqual([1, 1, 1, 3]);
-    const fin = await finalizeAggregation(db.pool, { module: MODULE, cycleId: 'c3' });
-    expect(fin.rowsTouched).toBe(3);
-    const after = await snapshot(db.pool);
-    const row = (rows: StatsRowDb[]) =>
-      rows.find(
-        (x) => x.pattern_key === PK('S1', 'entry') && x.scope_values_hash === scopeValuesHash({ macro_phase: 'Good' }),
-      )!;
-    expect(row(after).n).toBe(row(before).n + 1);
-    expect(close(row(after).sum_rr, row(before).sum_rr + 1.5)).toBe(true);
-    expect(row(after).edge_raw).toBe(expectedEdge(row(after)).edge);
+    expect(hist.rows.map((h) => rowKey(h as StatsRowDb)).sort()).toEqual(
+      [...new Set([...change1.eligible, ...change2.eligible])].sort(),
+    );
   });
 
-  it('rejects a bad shard spec and a bad batch size (configuration errors)', async () => {
-    await expect(
-      aggregateClosedTrades(db.pool, { module: MODULE, cycleId: 'x', shard: { index: 2, count: 2 } }),
-    ).rejects.toBeInstanceOf(AggregateConfigError);
-    await expect(
-      aggregateClosedTrades(db.pool, { module: MODULE, cycleId: 'x', shard: { index: 0, count: 0 } }),
-    ).rejects.toBeInstanceOf(AggregateConfigError);
-    await expect(aggregateClosedTrades(db.pool, { module: MODULE, cycleId: 'x', batchSize: 0 })).rejects.toBeInstanceOf(
-      AggregateConfigError,
-    );
+  it('bad configuration throws BadConfigurationError (which the activities turn into a non-retryable failure)', async () => {
+    const ingest = (o: Partial<Parameters<typeof ingestClosedTrades>[1]>) =>
+      libraryOutcome(ingestClosedTrades(db.pool, { module: MODULE, cycleId: 'x', ...o }));
+    const outcomes = {
+      'shard index ≥ count': await ingest({ shard: { index: 2, count: 2 } }),
+      'shard count 0': await ingest({ shard: { index: 0, count: 0 } }),
+      'batchSize 0': await ingest({ batchSize: 0 }),
+      'batchSize 2.5': await ingest({ batchSize: 2.5 }),
+      'empty module': await ingest({ module: ' ' }),
+      'empty cycleId': await ingest({ cycleId: '' }),
+      'planCube maxShards 0': await libraryOutcome(planCube(db.pool, MODULE, 0)),
+    };
+    expect(outcomes).toEqual(Object.fromEntries(Object.keys(outcomes).map((k) => [k, 'BadConfigurationError'])));
+  });
+
+  it('every aggregation activity fails bad configuration at once: non-retryable, type BadConfiguration', async () => {
+    const acts = createAggregateActivities({ pool: db.pool });
+    const shard = { groups: [{ patternKey: PK('S1', 'entry'), category: 'entry' }], weight: 1 };
+    const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A) =>
+      activityOutcome(runActivity(activityEnv(), fn, ...args));
+    const ingest = (input: Partial<IngestInput>) =>
+      run(acts.ingestClosedTrades, { module: MODULE, cycleId: 'x', ...input });
+    const outcomes = {
+      'ingest: shard index ≥ count': await ingest({ shard: { index: 3, count: 2 } }),
+      'ingest: shard count 0': await ingest({ shard: { index: 0, count: 0 } }),
+      'ingest: batchSize 0': await ingest({ batchSize: 0 }),
+      'ingest: no module': await ingest({ module: undefined }),
+      'ingest: no cycleId': await ingest({ cycleId: undefined }),
+      'listAggregateShards: no module': await run(acts.listAggregateShards, { module: '' }),
+      'listAggregateShards: maxShards 0': await run(acts.listAggregateShards, { module: MODULE, maxShards: 0 }),
+      'planCube: no module': await run(acts.planCube, { module: '', maxShards: 1 }),
+      'planCube: maxShards 0': await run(acts.planCube, { module: MODULE, maxShards: 0 }),
+      'computeCube: no shard': await run(acts.computeCube, { module: MODULE, cycleId: 'x' } as never),
+      'computeCube: no cycleId': await run(acts.computeCube, { module: MODULE, cycleId: '', shard }),
+      'computeCube: historyTs not a date': await run(acts.computeCube, {
+        module: MODULE,
+        cycleId: 'x',
+        shard,
+        historyTs: 'yesterday',
+      }),
+    };
+    expect(outcomes).toEqual(Object.fromEntries(Object.keys(outcomes).map((k) => [k, 'BadConfiguration'])));
   });
 
   describe('exactly once under concurrency, sharding and resumption (fresh databases)', () => {
@@ -805,50 +874,51 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
     afterAll(async () => {
       for (const d of fresh) await d.drop();
     });
+    /** Ledger, facts, quarantine, both cube tables and the edge-history count equal the one-cycle run's. */
+    const expectReference = async (d: TestDb) =>
+      expect(diffSnapshots(await learningSnapshot(d.pool, MODULE), reference)).toEqual([]);
 
-    it('two overlapping aggregations (different cycles) count every stat exactly once', async () => {
+    it('two overlapping ingests (different cycles) count every trade once; their overlapping cubes give the reference tables', async () => {
       const d = await freshDb();
       const [a, b] = await Promise.all([
-        aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'ca', batchSize: 4 }),
-        aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'cb', batchSize: 4 }),
+        ingestClosedTrades(d.pool, { module: MODULE, cycleId: 'ca', batchSize: 4 }),
+        ingestClosedTrades(d.pool, { module: MODULE, cycleId: 'cb', batchSize: 4 }),
       ]);
       expect(a.actionsAggregated + b.actionsAggregated).toBe(fixture.facts.length);
       expect(a.tradesAggregated + b.tradesAggregated).toBe(44);
       expect(a.quarantined + b.quarantined).toBe(3);
-      await Promise.all([
-        finalizeAggregation(d.pool, { module: MODULE, cycleId: 'ca' }),
-        finalizeAggregation(d.pool, { module: MODULE, cycleId: 'cb' }),
+      expect(await pendingCount(d.pool)).toBe(fixture.facts.length);
+      const cubes = await Promise.all([
+        computeCube(d.pool, { module: MODULE, cycleId: 'ca' }),
+        computeCube(d.pool, { module: MODULE, cycleId: 'cb' }),
       ]);
-      expectSameStats(await snapshot(d.pool), single);
-      const ledger = await d.pool.query(`SELECT count(*)::int AS n FROM learning_aggregated_strands`);
-      expect(ledger.rows[0].n).toBe(
-        fixture.strands.filter((s) => s.kind === 'position_closed' && !s.id.includes(':dm')).length,
-      );
+      expect(cubes[0].newFacts + cubes[1].newFacts).toBe(fixture.facts.length);
+      await expectReference(d);
+      expect(await count(d.pool, `SELECT count(*)::int AS n FROM learning_aggregated_strands`)).toBe(STRAND_IDS.length);
     });
 
-    it('shards 0/2 and 1/2 in parallel give the same statistics as one run', async () => {
+    it('ingest shards 0/2 and 1/2 in parallel, then a 2-shard cube, give the reference tables', async () => {
       const d = await freshDb();
       const [s0, s1] = await Promise.all([
-        aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'cs', batchSize: 5, shard: { index: 0, count: 2 } }),
-        aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'cs', batchSize: 5, shard: { index: 1, count: 2 } }),
+        ingestClosedTrades(d.pool, { module: MODULE, cycleId: 'cs', batchSize: 5, shard: { index: 0, count: 2 } }),
+        ingestClosedTrades(d.pool, { module: MODULE, cycleId: 'cs', batchSize: 5, shard: { index: 1, count: 2 } }),
       ]);
       expect(s0.strandsRead).toBeGreaterThan(0);
       expect(s1.strandsRead).toBeGreaterThan(0);
-      expect(s0.strandsRead + s1.strandsRead).toBe(
-        fixture.strands.filter((s) => s.kind === 'position_closed' && !s.id.includes(':dm')).length,
-      );
-      expect(s0.actionsAggregated + s1.actionsAggregated).toBe(fixture.facts.length);
       expect(s0.shard).toEqual({ index: 0, count: 2 });
-      const fin = await finalizeAggregation(d.pool, { module: MODULE, cycleId: 'cs' });
-      expect(fin.rowsTouched).toBe(single.length);
-      expectSameStats(await snapshot(d.pool), single);
+      // Each shard's report counts its own batches only, and the two add up to the whole.
+      const { module: _m, cycleId: _c, shard: _s, lastStrandId: _l, batches: _b, ...sum } = sumReports([s0, s1]);
+      expect(sum).toEqual(FULL_COUNTS);
+      const cube = await computeCube(d.pool, { module: MODULE, cycleId: 'cs', shards: 2 });
+      expect(cube.groupsFull).toBe(FIXTURE_GROUPS.size);
+      await expectReference(d);
     });
 
-    it('a run that dies after a batch resumes from its cursor and ends identical', async () => {
+    it('an ingest that dies after a batch resumes from its cursor; its report is exact and the tables end identical', async () => {
       const d = await freshDb();
-      let last: AggregateProgress | null = null;
+      let last: IngestProgress | null = null;
       await expect(
-        aggregateClosedTrades(d.pool, {
+        ingestClosedTrades(d.pool, {
           module: MODULE,
           cycleId: 'cr',
           batchSize: 6,
@@ -858,90 +928,161 @@ describe('aggregateClosedTrades + finalizeAggregation', () => {
           },
         }),
       ).rejects.toThrow('worker killed');
-      const resumedFrom = last as AggregateProgress | null;
-      expect(resumedFrom?.lastStrandId).toBeTruthy();
-      const r = await aggregateClosedTrades(d.pool, {
+      const resumedFrom = last as IngestProgress | null;
+      expect(resumedFrom?.lastStrandId).toBe(STRAND_IDS[11]);
+      const r = await ingestClosedTrades(d.pool, {
         module: MODULE,
         cycleId: 'cr',
         batchSize: 6,
         resumeAfter: resumedFrom!.lastStrandId,
-        resumeCounts: resumedFrom,
       });
-      expect(r.actionsAggregated).toBe(fixture.facts.length);
-      expect(r.paths).toEqual({ option_a: 40, option_b: 1, legacy: 3, unresolved: 1 });
-      await finalizeAggregation(d.pool, { module: MODULE, cycleId: 'cr' });
-      expectSameStats(await snapshot(d.pool), single);
+      // The report sums every batch the cycle committed, the dead attempt's included.
+      expect(r).toEqual({
+        module: MODULE,
+        cycleId: 'cr',
+        shard: null,
+        ...FULL_COUNTS,
+        batches: Math.ceil(STRAND_IDS.length / 6),
+        lastStrandId: STRAND_IDS.at(-1),
+      });
+      await computeCube(d.pool, { module: MODULE, cycleId: 'cr' });
+      await expectReference(d);
     });
 
-    it('the activity heartbeats after every batch, resumes from heartbeat details, and fails bad config non-retryably', async () => {
+    it('the activities heartbeat (ingest per batch, cube per group), ingest resumes from its heartbeat, and a lost heartbeat still gives an exact report', async () => {
       const d = await freshDb();
       const acts = createAggregateActivities({ pool: d.pool });
-      const beats: AggregateProgress[] = [];
-      const quiet: Logger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-      const env = new MockActivityEnvironment(undefined, { logger: quiet });
-      env.on('heartbeat', (x: AggregateProgress) => beats.push(x));
-      // First: a run limited to a resume point (pretend a previous attempt got through 2 batches of 5).
-      const firstIds = fixture.strands
-        .filter((s) => s.kind === 'position_closed' && !s.id.includes(':dm'))
-        .map((s) => s.id)
-        .sort();
-      const partial = await aggregateClosedTrades(d.pool, {
-        module: MODULE,
-        cycleId: 'ct',
-        batchSize: 5,
-        onProgress: (p) => {
-          if (p.batches === 2) throw Object.assign(new Error('crash'), { progress: p });
-        },
-      }).catch((e) => e.progress as AggregateProgress);
-      expect(partial.lastStrandId).toBe(firstIds[9]);
-      const resumed = new MockActivityEnvironment({ heartbeatDetails: partial }, { logger: quiet });
-      resumed.on('heartbeat', (x: AggregateProgress) => beats.push(x));
-      const report = await runActivity(resumed, acts.aggregateClosedTrades, {
-        module: MODULE,
-        cycleId: 'ct',
-        batchSize: 5,
-      });
-      expect(beats.length).toBe(Math.ceil((firstIds.length - 10) / 5));
-      expect(beats[0].lastStrandId).toBe(firstIds[14]);
-      expect(report.strandsRead).toBe(firstIds.length);
-      expect(report.actionsAggregated).toBe(fixture.facts.length);
-      const fin = await runActivity(env, acts.finalizeAggregation, { module: MODULE, cycleId: 'ct' });
-      expect(fin.rowsTouched).toBe(single.length);
-      expectSameStats(await snapshot(d.pool), single);
+      // A first attempt commits two batches of 5 and dies; only the first batch's heartbeat reached the server.
+      const firstBeats: IngestProgress[] = [];
+      await expect(
+        ingestClosedTrades(d.pool, {
+          module: MODULE,
+          cycleId: 'ct',
+          batchSize: 5,
+          onProgress: (p) => {
+            firstBeats.push(p);
+            if (p.batches === 2) throw new Error('worker killed');
+          },
+        }),
+      ).rejects.toThrow('worker killed');
+      expect(firstBeats.map((p) => p.lastStrandId)).toEqual([STRAND_IDS[4], STRAND_IDS[9]]);
 
-      const bad = (await env
-        .run(acts.aggregateClosedTrades, { module: MODULE, cycleId: 'ct', shard: { index: 3, count: 2 } })
-        .catch((e: unknown) => e)) as ApplicationFailure;
-      expect(bad).toBeInstanceOf(ApplicationFailure);
-      expect(bad.nonRetryable).toBe(true);
-      expect(bad.type).toBe('BadConfiguration');
-      const shards = await env.run(acts.listAggregateShards, { module: MODULE });
-      expect(shards).toEqual([{ index: 0, count: 1 }]);
-    });
-
-    it('finalize also finalizes an earlier cycle that aggregated but never finalized', async () => {
-      const d = await freshDb();
-      const acts = createAggregateActivities({ pool: d.pool });
-      const quiet: Logger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-      // Cycle "lost" aggregates everything, then is terminated before its finalize step.
-      await aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'lost' });
-      const stale = await d.pool.query(
-        `SELECT count(*)::int AS n FROM pattern_scope_stats WHERE last_cycle_id = 'lost'`,
+      const env = activityEnv(firstBeats[0]);
+      const beats: IngestProgress[] = [];
+      env.on('heartbeat', (x: IngestProgress) => beats.push(x));
+      const report = await runActivity(env, acts.ingestClosedTrades, { module: MODULE, cycleId: 'ct', batchSize: 5 });
+      // From the heartbeat's cursor; the ledger skips the second batch, committed without its heartbeat.
+      const rest = STRAND_IDS.length - 10;
+      expect(beats.map((b) => b.lastStrandId)).toEqual(
+        Array.from({ length: Math.ceil(rest / 5) }, (_, i) => STRAND_IDS[Math.min(STRAND_IDS.length, 15 + 5 * i) - 1]),
       );
-      expect(stale.rows[0].n).toBeGreaterThan(0);
-      // The next cycle has nothing new to aggregate; its finalize repairs the lost cycle's rows.
-      await aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'next' });
-      await new MockActivityEnvironment(undefined, { logger: quiet }).run(acts.finalizeAggregation, {
+      expect(report).toEqual({
         module: MODULE,
-        cycleId: 'next',
+        cycleId: 'ct',
+        shard: null,
+        ...FULL_COUNTS,
+        batches: 2 + Math.ceil(rest / 5),
+        lastStrandId: STRAND_IDS.at(-1),
       });
-      expectSameStats(await snapshot(d.pool), single);
-      const done = await d.pool.query(`SELECT cycle_id FROM learning_finalized_cycles ORDER BY cycle_id`);
-      expect(done.rows.map((r) => r.cycle_id)).toEqual(['lost', 'next']);
+      expect(await runActivity(activityEnv(), acts.listAggregateShards, { module: MODULE })).toEqual([
+        { index: 0, count: 1 },
+      ]);
+
+      const plan = await runActivity(activityEnv(), acts.planCube, { module: MODULE, maxShards: 2 });
+      expect(plan).toHaveLength(2);
+      expect(plan.flatMap((s) => s.groups.map((g) => `${g.patternKey}|${g.category}`)).sort()).toEqual(
+        [...FIXTURE_GROUPS.keys()].sort(),
+      );
+      const cubeReports: CubeReport[] = [];
+      for (const shard of plan) {
+        const cubeEnv = activityEnv();
+        const cubeBeats: unknown[] = [];
+        cubeEnv.on('heartbeat', (x: unknown) => cubeBeats.push(x));
+        cubeReports.push(
+          await runActivity(cubeEnv, acts.computeCube, { module: MODULE, cycleId: 'ct', shard, historyTs: HISTORY_TS }),
+        );
+        expect(cubeBeats).toEqual(shard.groups.map((_, i) => ({ groupsDone: i + 1, groups: shard.groups.length })));
+      }
+      const cube = sumReports([emptyCubeReport(), ...cubeReports]);
+      expect([cube.newFacts, cube.eligibleWritten, cube.edgeHistoryRows]).toEqual([
+        fixture.facts.length,
+        FIXTURE_CUBE.eligible.size,
+        FIXTURE_CUBE.eligible.size,
+      ]);
+      await expectReference(d);
+      const ts = await d.pool.query(`SELECT DISTINCT ts FROM learning_edge_history WHERE cycle_id = 'ct'`);
+      expect(ts.rows.map((r) => r.ts.toISOString())).toEqual([HISTORY_TS]);
+    });
+
+    it("a cycle killed between ingest and cube leaves its facts queued; the next cycle's cube takes each exactly once", async () => {
+      const d = await freshDb();
+      const lost = await ingestClosedTrades(d.pool, { module: MODULE, cycleId: 'lost' });
+      expect(lost.actionsAggregated).toBe(fixture.facts.length);
+      expect(await pendingCount(d.pool)).toBe(fixture.facts.length);
+      expect(await count(d.pool, `SELECT count(*)::int AS n FROM pattern_scope_stats`)).toBe(0);
+
+      // The next cycle has nothing new to ingest; its cube takes the lost cycle's facts.
+      const next = await ingestClosedTrades(d.pool, { module: MODULE, cycleId: 'next' });
+      expect(next.strandsRead).toBe(0);
+      const cube = await computeCube(d.pool, { module: MODULE, cycleId: 'next' });
+      expect(cube).toMatchObject({
+        groupsFull: FIXTURE_GROUPS.size,
+        newFacts: fixture.facts.length,
+        eligibleWritten: FIXTURE_CUBE.eligible.size,
+        edgeHistoryRows: FIXTURE_CUBE.eligible.size,
+      });
+      expect(await pendingCount(d.pool)).toBe(0);
+      await expectReference(d);
       const history = await d.pool.query(
-        `SELECT count(*)::int AS n FROM learning_edge_history WHERE cycle_id = 'lost'`,
+        `SELECT cycle_id, count(*)::int AS n FROM learning_edge_history GROUP BY cycle_id`,
       );
-      expect(history.rows[0].n).toBeGreaterThan(0);
+      expect(history.rows).toEqual([{ cycle_id: 'next', n: FIXTURE_CUBE.eligible.size }]);
+      expect(await computeCube(d.pool, { module: MODULE, cycleId: 'after' })).toEqual(emptyCubeReport());
+    });
+
+    it('overlapping cube runs (direct calls and activities, any shard count) take every queued fact exactly once', async () => {
+      const d = await freshDb();
+      await ingestClosedTrades(d.pool, { module: MODULE, cycleId: 'co' });
+      const acts = createAggregateActivities({ pool: d.pool });
+      const plan = await planCube(d.pool, MODULE, 2);
+      const reports = await Promise.all([
+        computeCube(d.pool, { module: MODULE, cycleId: 'co1', shards: 1 }),
+        computeCube(d.pool, { module: MODULE, cycleId: 'co2', shards: 3 }),
+        ...plan.map((shard) => runActivity(activityEnv(), acts.computeCube, { module: MODULE, cycleId: 'co3', shard })),
+      ]);
+      const total = sumReports([emptyCubeReport(), ...reports]);
+      // Each group is computed by exactly one run; the others find nothing pending.
+      expect(total.groupsFull + total.groupsIncremental).toBe(FIXTURE_GROUPS.size);
+      expect(total.newFacts).toBe(fixture.facts.length);
+      expect(total.eligibleWritten).toBe(FIXTURE_CUBE.eligible.size);
+      expect(total.edgeHistoryRows).toBe(FIXTURE_CUBE.eligible.size);
+      expect(await pendingCount(d.pool)).toBe(0);
+      await expectReference(d);
+    });
+
+    it('cube runs started while the ingest is still committing take each fact once and end identical', async () => {
+      const d = await freshDb();
+      const overlapping: Promise<CubeReport>[] = [];
+      const between: CubeReport[] = [];
+      const ingest = await ingestClosedTrades(d.pool, {
+        module: MODULE,
+        cycleId: 'cw',
+        batchSize: 3,
+        onProgress: async (p) => {
+          // Odd batches: a cube between two commits (incremental once the groups have history);
+          // even batches: a cube racing the next batch's commit.
+          if (p.batches % 2 === 1) between.push(await computeCube(d.pool, { module: MODULE, cycleId: 'cw' }));
+          else overlapping.push(computeCube(d.pool, { module: MODULE, cycleId: 'cw', shards: 2 }));
+        },
+      });
+      expect(ingest).toMatchObject(FULL_COUNTS);
+      const final = await computeCube(d.pool, { module: MODULE, cycleId: 'cw' });
+      const total = sumReports([emptyCubeReport(), ...between, ...(await Promise.all(overlapping)), final]);
+      expect(total.newFacts).toBe(fixture.facts.length);
+      expect(total.groupsIncremental).toBeGreaterThan(0);
+      expect(await pendingCount(d.pool)).toBe(0);
+      // One cycle id throughout: a row changed by several runs keeps one history point.
+      await expectReference(d);
     });
   });
 });
@@ -1038,13 +1179,23 @@ describe('exactly once per trade (several strands of one trade)', () => {
         `SELECT position_id, trade_id, strand_id FROM learning_counted_trades WHERE module = 'pm' ORDER BY position_id, trade_id`,
       )
     ).rows;
-  /** n of the 1-dim row {macro_phase: Good} of the entry pattern: how many times a trade's outcome was counted. */
-  const nGood = async (pool: pg.Pool, patternKey = PK('S1', 'entry')) => {
+  /**
+   * The cube's cell {macro_phase: Good} of an entry pattern: how many times trade outcomes were counted.
+   * Below N_min(1) = 10 it is a frontier cell (still stored, with its sums), from 10 on an eligible row.
+   */
+  const cellGood = async (pool: pg.Pool, patternKey = PK('S1', 'entry')) => {
     const { rows } = await pool.query(
-      `SELECT n, sum_rr FROM pattern_scope_stats WHERE module = 'pm' AND pattern_key = $1 AND scope_values_hash = $2`,
+      `SELECT 'stats' AS tbl, n, sum_rr FROM pattern_scope_stats
+        WHERE module = 'pm' AND pattern_key = $1 AND action_category = 'entry' AND scope_values_hash = $2
+       UNION ALL
+       SELECT 'frontier', n, sum_rr FROM pattern_scope_frontier
+        WHERE module = 'pm' AND pattern_key = $1 AND action_category = 'entry' AND scope_values_hash = $2`,
       [patternKey, scopeValuesHash({ macro_phase: 'Good' })],
     );
-    return rows[0] ? { n: rows[0].n as number, sumRr: rows[0].sum_rr as number } : { n: 0, sumRr: 0 };
+    expect(rows.length, 'a cell is in one table at most').toBeLessThanOrEqual(1);
+    return rows[0]
+      ? { table: rows[0].tbl as string, n: rows[0].n as number, sumRr: rows[0].sum_rr as number }
+      : { table: null, n: 0, sumRr: 0 };
   };
 
   it('decideTrades: first by strand id wins; a multi-trade strand is quarantined whole and claims none of its trades', () => {
@@ -1090,7 +1241,7 @@ describe('exactly once per trade (several strands of one trade)', () => {
       optionA('position_closed:pn1:x', 'pn1', null, 1),
       optionA('position_closed:pn1:y', 'pn1', null, 1),
     ]);
-    const r = await aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'd1' });
+    const r = await ingestClosedTrades(d.pool, { module: MODULE, cycleId: 'd1' });
     expect(r.strandsRead).toBe(4);
     expect(r.tradesAggregated).toBe(3);
     expect(r.paths).toEqual({ option_a: 3, option_b: 0, legacy: 0, unresolved: 0 });
@@ -1118,21 +1269,20 @@ describe('exactly once per trade (several strands of one trade)', () => {
     );
     expect(ledger.rows[0]).toMatchObject({ path: 'quarantined', n_actions: 0 });
     expect(await guardOf(d.pool)).toEqual([{ position_id: 'pd1', trade_id: 't1', strand_id: 'legacy:close:pd1:t1' }]);
-    await finalizeAggregation(d.pool, { module: MODULE, cycleId: 'd1' });
-    const good = await nGood(d.pool);
-    expect(good.n).toBe(3);
-    expect(close(good.sumRr, 4)).toBe(true);
+    await computeCube(d.pool, { module: MODULE, cycleId: 'd1' });
+    expect(await cellGood(d.pool)).toEqual({ table: 'frontier', n: 3, sumRr: expect.closeTo(4, 12) });
+    expect((await cubeDifferences(d.pool, MODULE)).diffs).toEqual([]);
     // The quarantined strand is in the ledger: never read again.
-    const again = await aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'd2' });
+    const again = await ingestClosedTrades(d.pool, { module: MODULE, cycleId: 'd2' });
     expect(again.strandsRead).toBe(0);
   });
 
   it('across cycles: a later strand of a counted trade is quarantined; a multi-trade strand is quarantined whole and leaves its other trades free', async () => {
     const d = await newDb();
     await insert(d.pool, [optionA('position_closed:pd2:a', 'pd2', 'a', 1.5)]);
-    const c1 = await aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'e1' });
+    const c1 = await ingestClosedTrades(d.pool, { module: MODULE, cycleId: 'e1' });
     expect([c1.tradesAggregated, c1.quarantined]).toEqual([1, 0]);
-    await finalizeAggregation(d.pool, { module: MODULE, cycleId: 'e1' });
+    await computeCube(d.pool, { module: MODULE, cycleId: 'e1' });
 
     // Next cycle: ours again for trade a (a retried writer with another id), a legacy strand of trades a and b,
     // and ours for trade b, which sorts after the legacy strand but must still count b.
@@ -1144,7 +1294,7 @@ describe('exactly once per trade (several strands of one trade)', () => {
       ]),
       optionA('position_closed:pd2:b', 'pd2', 'b', -0.5),
     ]);
-    const c2 = await aggregateClosedTrades(d.pool, { module: MODULE, cycleId: 'e2', batchSize: 2 });
+    const c2 = await ingestClosedTrades(d.pool, { module: MODULE, cycleId: 'e2', batchSize: 2 });
     expect(c2.strandsRead).toBe(3);
     expect([c2.tradesAggregated, c2.quarantined, c2.duplicateTrades]).toEqual([1, 2, 2]);
     expect(c2.paths).toEqual({ option_a: 1, option_b: 0, legacy: 0, unresolved: 0 });
@@ -1166,16 +1316,16 @@ describe('exactly once per trade (several strands of one trade)', () => {
       ['position_closed:pd2:a', 'a', 1.5],
       ['position_closed:pd2:b', 'b', -0.5],
     ]);
-    await finalizeAggregation(d.pool, { module: MODULE, cycleId: 'e2' });
-    const good = await nGood(d.pool);
-    expect(good.n).toBe(2);
-    expect(close(good.sumRr, 1)).toBe(true);
-    expect((await nGood(d.pool, PK('S1', 'entry'))).n).toBe(2);
-    const legacyRows = await d.pool.query(
-      `SELECT count(*)::int AS n FROM pattern_scope_stats WHERE pattern_key <> $1`,
+    await computeCube(d.pool, { module: MODULE, cycleId: 'e2' });
+    expect(await cellGood(d.pool)).toEqual({ table: 'frontier', n: 2, sumRr: expect.closeTo(1, 12) });
+    // The quarantined legacy strand contributed to no cell of any pattern.
+    const otherCells = await d.pool.query(
+      `SELECT (SELECT count(*) FROM pattern_scope_stats WHERE pattern_key <> $1)
+            + (SELECT count(*) FROM pattern_scope_frontier WHERE pattern_key <> $1) AS n`,
       [PK('S1', 'entry')],
     );
-    expect(legacyRows.rows[0].n).toBe(0);
+    expect(Number(otherCells.rows[0].n)).toBe(0);
+    expect((await cubeDifferences(d.pool, MODULE)).diffs).toEqual([]);
   });
 
   it('concurrent aggregations over strands of the same trades count every trade exactly once', async () => {
@@ -1193,22 +1343,22 @@ describe('exactly once per trade (several strands of one trade)', () => {
       }
       await insert(d.pool, strands);
       const runs = await Promise.all([
-        aggregateClosedTrades(d.pool, { module: MODULE, cycleId: `k${round}a`, batchSize: 3 }),
-        aggregateClosedTrades(d.pool, { module: MODULE, cycleId: `k${round}b`, batchSize: 7 }),
-        aggregateClosedTrades(d.pool, {
+        ingestClosedTrades(d.pool, { module: MODULE, cycleId: `k${round}a`, batchSize: 3 }),
+        ingestClosedTrades(d.pool, { module: MODULE, cycleId: `k${round}b`, batchSize: 7 }),
+        ingestClosedTrades(d.pool, {
           module: MODULE,
           cycleId: `k${round}c`,
           batchSize: 5,
           shard: { index: 0, count: 2 },
         }),
-        aggregateClosedTrades(d.pool, {
+        ingestClosedTrades(d.pool, {
           module: MODULE,
           cycleId: `k${round}c`,
           batchSize: 5,
           shard: { index: 1, count: 2 },
         }),
       ]);
-      const sum = (f: (r: AggregateReport) => number) => runs.reduce((a, r) => a + f(r), 0);
+      const sum = (f: (r: IngestReport) => number) => runs.reduce((a, r) => a + f(r), 0);
       expect(sum((r) => r.tradesAggregated)).toBe(TRADES);
       expect(sum((r) => r.actionsAggregated)).toBe(TRADES);
       expect(sum((r) => r.quarantined)).toBe(strands.length - TRADES);
@@ -1231,15 +1381,13 @@ describe('exactly once per trade (several strands of one trade)', () => {
       const ledger = await d.pool.query(`SELECT count(*)::int AS n FROM learning_aggregated_strands`);
       expect(ledger.rows[0].n).toBe(strands.length);
 
-      await Promise.all(
-        [...new Set(runs.map((r) => r.cycleId))].map((cycleId) =>
-          finalizeAggregation(d.pool, { module: MODULE, cycleId }),
-        ),
+      const cubes = await Promise.all(
+        [...new Set(runs.map((r) => r.cycleId))].map((cycleId) => computeCube(d.pool, { module: MODULE, cycleId })),
       );
-      const good = await nGood(d.pool);
-      expect(good.n).toBe(TRADES);
+      expect(cubes.reduce((a, c) => a + c.newFacts, 0)).toBe(TRADES);
       const expectedSum = Array.from({ length: TRADES }, (_, i) => (i % 7) - 2).reduce((a, b) => a + b, 0);
-      expect(close(good.sumRr, expectedSum)).toBe(true);
+      expect(await cellGood(d.pool)).toEqual({ table: 'stats', n: TRADES, sumRr: expect.closeTo(expectedSum, 9) });
+      expect((await cubeDifferences(d.pool, MODULE)).diffs).toEqual([]);
     }
   });
 });
