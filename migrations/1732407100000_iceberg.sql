@@ -65,6 +65,11 @@ CREATE TABLE learning_cube_groups (
   PRIMARY KEY (module, pattern_key, action_category)
 );
 
+-- A group's facts in canonical order (the cube reads them page by page in this order).
+DROP INDEX IF EXISTS learning_trade_facts_pattern;
+CREATE INDEX learning_trade_facts_group
+  ON learning_trade_facts (module, pattern_key, action_category, strand_id, action_index);
+
 -- The facts of one subset of a group (a promoted cell's partition, on-demand statistics): GIN on the
 -- group columns and the scope's (key, value) pairs.
 CREATE INDEX learning_trade_facts_scope
@@ -118,4 +123,6 @@ CREATE TABLE IF NOT EXISTS learning_finalized_cycles (
 CREATE INDEX IF NOT EXISTS pattern_scope_stats_cycle ON pattern_scope_stats (module, last_cycle_id, id);
 DROP FUNCTION IF EXISTS learning_subset_stats(TEXT, TEXT, TEXT, JSONB);
 DROP INDEX IF EXISTS learning_trade_facts_scope;
+DROP INDEX IF EXISTS learning_trade_facts_group;
+CREATE INDEX IF NOT EXISTS learning_trade_facts_pattern ON learning_trade_facts (module, pattern_key, action_category);
 DROP TABLE IF EXISTS learning_cube_groups, learning_cube_pending, pattern_scope_frontier;

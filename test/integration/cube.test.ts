@@ -9,7 +9,8 @@ import type pg from 'pg';
 import { computeCube, runAggregation } from '../../src/learning/aggregate/aggregateStep';
 import { requestRebuild } from '../../src/learning/aggregate/cube';
 import { subsetStats } from '../../src/learning/aggregate/subsetStats';
-import type { CubeFact } from '../../src/domain/iceberg';
+import { ValueDictionary, type CubeFact } from '../../src/domain/iceberg';
+import { readGroupFacts } from '../../src/learning/aggregate/groupFacts';
 import { bruteForceCube, type BruteCell } from '../support/bruteForceCube';
 import { insertClosedStrands, learningSnapshot, diffSnapshots } from '../support/closedStrands';
 import { createTestDb, type TestDb } from '../support/db';
@@ -131,6 +132,23 @@ describe('cube step: eligible subsets and frontier from the facts', () => {
     ]);
     expect(a.newFacts + b.newFacts).toBeGreaterThan(0);
     await expectCubeMatchesFacts(db.pool);
+  });
+
+  it('reads a group facts page by page in canonical order, whatever the page size', async () => {
+    const client = await db.pool.connect();
+    try {
+      const { rows } = await client.query(
+        `SELECT pattern_key, action_category FROM learning_trade_facts GROUP BY 1, 2 ORDER BY count(*) DESC LIMIT 1`,
+      );
+      const g = { module: MODULE, patternKey: rows[0].pattern_key, category: rows[0].action_category };
+      const dict = new ValueDictionary();
+      const whole = await readGroupFacts(client, g, dict);
+      const paged = await readGroupFacts(client, g, dict, 7);
+      expect(whole.size).toBeGreaterThan(14);
+      expect(paged).toEqual(whole);
+    } finally {
+      client.release();
+    }
   });
 
   it('statistics of any subset on demand equal the brute force, with eligibility explained', async () => {

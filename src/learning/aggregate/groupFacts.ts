@@ -52,15 +52,16 @@ export async function readGroupFacts(
   const b = new FactTableBuilder(dict);
   let after: [string, number] | null = null;
   for (;;) {
+    // Two statements rather than `$4 IS NULL OR (...) > (...)`, so the keyset is an index range.
     const { rows } = await client.query<FactRow & { strand_id: string; action_index: number }>(
       `SELECT f.strand_id, f.action_index, ${FACT_COLUMNS}
          FROM learning_trade_facts f
         WHERE f.module = $1 AND f.pattern_key = $2 AND f.action_category = $3
-          AND ($4::text IS NULL OR (f.strand_id, f.action_index) > ($4::text, $5::int))
+          ${after ? 'AND (f.strand_id, f.action_index) > ($5::text, $6::int)' : ''}
           AND ${VISIBLE}
         ORDER BY f.strand_id, f.action_index
-        LIMIT $6`,
-      [g.module, g.patternKey, g.category, after?.[0] ?? null, after?.[1] ?? 0, pageSize],
+        LIMIT $4`,
+      after ? [g.module, g.patternKey, g.category, pageSize, ...after] : [g.module, g.patternKey, g.category, pageSize],
     );
     for (const r of rows) b.push(toCubeFact(r));
     if (rows.length < pageSize) break;
