@@ -8,53 +8,19 @@ import {
   fullCube,
   incrementalCube,
   S_N,
-  STATS_WIDTH,
   ValueDictionary,
   type Cell,
   type CubeFact,
   type CubeStore,
 } from '../../src/domain/iceberg';
-import { SCOPE_DIMS, scopeValuesHash, type Scope } from '../../src/domain/scope';
-import { N_MIN } from '../../src/domain/stats';
+import { SCOPE_DIMS, type Scope } from '../../src/domain/scope';
+import { bruteForceCube } from '../support/bruteForceCube';
 
-/** Brute force: every subset of every fact's present dims (what the spec defines), no pruning. */
+/** The spec's cube by brute force, as eligible and frontier cells keyed like cubeOf's. */
 function bruteForce(facts: readonly CubeFact[]) {
-  const cells = new Map<string, { scope: Scope; k: number; stats: number[] }>();
-  for (const f of facts) {
-    const dims = SCOPE_DIMS.filter((d) => f.scope[d] !== undefined);
-    for (let m = 1; m < 1 << dims.length; m++) {
-      const scope: Scope = {};
-      dims.forEach((d, i) => {
-        if (m & (1 << i)) (scope as Record<string, unknown>)[d] = f.scope[d];
-      });
-      const key = JSON.stringify(SCOPE_DIMS.map((d) => scope[d] ?? null));
-      let c = cells.get(key);
-      if (!c) cells.set(key, (c = { scope, k: Object.keys(scope).length, stats: new Array(STATS_WIDTH).fill(0) }));
-      const s = c.stats;
-      s[0] += 1;
-      s[1] += f.rr;
-      s[2] += f.rr * f.rr;
-      if (f.rr > 0) s[3] += 1;
-      s[4] += f.holdDays;
-      if (f.tts3 !== null) {
-        s[5] += 1;
-        s[6] += f.tts3;
-      }
-      if (f.cfEntry) s[7 + CF_BUCKETS.indexOf(f.cfEntry)] += 1;
-      if (f.cfExit) s[11 + CF_BUCKETS.indexOf(f.cfExit)] += 1;
-    }
-  }
-  const eligible = (c: { k: number; stats: number[] }) => c.stats[0] >= N_MIN[c.k];
   const out = new Map<string, { stats: number[]; eligible: boolean }>();
-  for (const c of cells.values()) {
-    // The BUC parent: the cell without its highest dim (bit order).
-    const dims = SCOPE_DIMS.filter((d) => c.scope[d] !== undefined);
-    const parentScope = { ...c.scope };
-    delete parentScope[dims[dims.length - 1]];
-    const parent = cells.get(JSON.stringify(SCOPE_DIMS.map((d) => parentScope[d] ?? null)));
-    const inFrontier = c.k === 1 || (parent !== undefined && eligible(parent));
-    if (eligible(c) || inFrontier)
-      out.set(scopeValuesHash(c.scope) + '/' + c.k, { stats: c.stats, eligible: eligible(c) });
+  for (const c of bruteForceCube(facts).values()) {
+    if (c.eligible || c.frontier) out.set(c.hash + '/' + c.k, { stats: c.stats, eligible: c.eligible });
   }
   return out;
 }
