@@ -1,9 +1,11 @@
 /**
- * Exactly once under retries: the aggregate activity commits, then its worker "crashes" before
- * reporting; Temporal retries it; nothing is counted twice. Real dev server, real PostgreSQL.
+ * Exactly once under retries: the ingest activity commits, then its worker "crashes" before
+ * reporting; so does the cube activity; Temporal retries both; nothing is counted twice. Real dev
+ * server, real PostgreSQL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, type TestDb } from '../support/db';
+import { cubeDifferences } from '../support/cubeCheck';
 import { devServerHarness, type DevServerHarness } from '../support/temporal';
 import { runTrades, type TradeSpec } from '../support/trades';
 import { runCycleNow } from '../../src/cycles/client';
@@ -12,9 +14,10 @@ import { scopeValuesHash } from '../../src/domain/scope';
 let db: TestDb;
 let h: DevServerHarness;
 let stopWorker: () => Promise<void>;
-const attempts: string[] = [];
+const attempts = { ingest: 0, cube: 0 };
 
-const rrs = [3, -1, 2, 0.5, 4, -0.5];
+// 12 trades: the one-dim rows reach N_min(1) = 10, so the row checked below is materialized.
+const rrs = [3, -1, 2, 0.5, 4, -0.5, 1.5, -0.25, 2.5, 0.75, -2, 1];
 const trades: TradeSpec[] = rrs.map((rr, i) => ({
   positionId: `R${i}`,
   rr,
@@ -31,10 +34,14 @@ beforeAll(async () => {
   stopWorker = (
     await h.startWorker(db.pool, (acts) => ({
       ...acts,
-      async aggregateClosedTrades(input: Parameters<typeof acts.aggregateClosedTrades>[0]) {
-        const report = await acts.aggregateClosedTrades(input);
-        attempts.push(input.cycleId);
-        if (attempts.length === 1) throw new Error('simulated worker crash after the aggregation committed');
+      async ingestClosedTrades(input: Parameters<typeof acts.ingestClosedTrades>[0]) {
+        const report = await acts.ingestClosedTrades(input);
+        if (++attempts.ingest === 1) throw new Error('simulated worker crash after the ingest committed');
+        return report;
+      },
+      async computeCube(input: Parameters<typeof acts.computeCube>[0]) {
+        const report = await acts.computeCube(input);
+        if (++attempts.cube === 1) throw new Error('simulated worker crash after the cube committed');
         return report;
       },
     }))
@@ -47,17 +54,21 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe('aggregate retried after a failure', () => {
+describe('ingest and cube retried after a failure', () => {
   it('counts every trade exactly once', async () => {
     const { report } = await runCycleNow(h.client, { module: 'pm' }, { taskQueue: h.taskQueue });
-    expect(attempts).toHaveLength(2); // the first attempt failed after committing, the retry ran again
+    // Each first attempt failed after committing; its retry ran again.
+    expect(attempts).toEqual({ ingest: 2, cube: 2 });
     expect(report?.step).toBe('done');
+    // The ingest report sums the batches committed in the database, so the retry reports the first attempt's work.
+    expect(report?.aggregate).toMatchObject({ tradesAggregated: 12, actionsAggregated: 24, quarantined: 0 });
 
     const { rows } = await db.pool.query(
       `SELECT n, sum_rr, sum_rr_sq, wins FROM pattern_scope_stats WHERE pattern_key = $1 AND action_category = 'entry' AND scope_values_hash = $2`,
       ['module=pm|pattern_key=uptrend.S1.buy_flag', scopeValuesHash({ macro_phase: 'Good' })],
     );
-    expect(rows[0].n).toBe(6);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].n).toBe(12);
     expect(rows[0].sum_rr).toBeCloseTo(
       rrs.reduce((a, b) => a + b, 0),
       12,
@@ -66,16 +77,21 @@ describe('aggregate retried after a failure', () => {
       rrs.reduce((a, b) => a + b * b, 0),
       12,
     );
-    expect(rows[0].wins).toBe(4);
+    expect(rows[0].wins).toBe(rrs.filter((rr) => rr > 0).length);
     const ledger = await db.pool.query('SELECT count(*)::int AS n FROM learning_aggregated_strands');
-    expect(ledger.rows[0].n).toBe(6);
+    expect(ledger.rows[0].n).toBe(12);
     const facts = await db.pool.query('SELECT count(*)::int AS n FROM learning_trade_facts');
-    expect(facts.rows[0].n).toBe(12);
-    // Every stats row is a pure function of the facts: recompute the biggest one from them.
-    const check = await db.pool.query(
-      `SELECT count(*)::int AS n, sum(rr) AS s FROM learning_trade_facts WHERE pattern_key = 'module=pm|pattern_key=uptrend.S1.buy_flag'`,
-    );
-    expect(check.rows[0].n).toBe(rows[0].n);
-    expect(check.rows[0].s).toBeCloseTo(rows[0].sum_rr, 12);
+    expect(facts.rows[0].n).toBe(24);
+    const pending = await db.pool.query('SELECT count(*)::int AS n FROM learning_cube_pending');
+    expect(pending.rows[0].n).toBe(0);
+    // Every stored row and frontier cell equals a recomputation from the facts: nothing was added twice.
+    const check = await cubeDifferences(db.pool, 'pm');
+    expect(check.diffs).toEqual([]);
+    expect(check.eligible).toBeGreaterThan(0);
+    // One history point per eligible row: the retried cube found nothing left to write.
+    const history = await db.pool.query(`SELECT count(*)::int AS n FROM learning_edge_history WHERE cycle_id = $1`, [
+      report?.cycleId,
+    ]);
+    expect(history.rows[0].n).toBe(check.eligible);
   });
 });

@@ -11,6 +11,8 @@ import { runCycleNow } from '../../src/cycles/client';
 import { OverridesRuntime } from '../../src/pm/overridesRuntime';
 import { validateDataflow } from '../../src/validate/validator';
 import { scopeValuesHash } from '../../src/domain/scope';
+import { emptyCubeReport } from '../../src/contracts/learningCycle';
+import { cubeDifferences } from '../support/cubeCheck';
 
 let db: TestDb;
 let h: DevServerHarness;
@@ -69,12 +71,21 @@ async function snapshot() {
   const stats = await db.pool.query(
     `SELECT pattern_key, action_category, scope_mask, scope_values_hash, n, sum_rr, sum_rr_sq, wins, edge_raw FROM pattern_scope_stats ORDER BY 1,2,3,4`,
   );
+  const frontier = await db.pool.query(
+    `SELECT pattern_key, action_category, scope_mask, scope_values_hash, n, sum_rr FROM pattern_scope_frontier ORDER BY 1,2,3,4`,
+  );
   const ledger = await db.pool.query(`SELECT count(*)::int AS n FROM learning_aggregated_strands`);
   const facts = await db.pool.query(`SELECT count(*)::int AS n FROM learning_trade_facts`);
   const lessons = await db.pool.query(
     `SELECT id, status, created_at, lesson_strength FROM learning_lessons ORDER BY id`,
   );
-  return { stats: stats.rows, ledger: ledger.rows[0].n, facts: facts.rows[0].n, lessons: lessons.rows };
+  return {
+    stats: stats.rows,
+    frontier: frontier.rows,
+    ledger: ledger.rows[0].n,
+    facts: facts.rows[0].n,
+    lessons: lessons.rows,
+  };
 }
 
 describe('learningCycle through Temporal', () => {
@@ -153,19 +164,39 @@ describe('learningCycle through Temporal', () => {
     );
     expect(cfg.pattern_strength_overrides.some((o: { pattern_key: string }) => o.pattern_key === PK_B)).toBe(false);
 
-    // Edge history: one point per row with n ≥ N_min(k), all at the run's time (its slot, for scheduled runs).
+    // The cube: exactly the eligible subsets stored (B's 3- and 4-dim subsets, n 16 < 20, are not), each
+    // equal to a recomputation from the facts; the frontier likewise.
+    const check = await cubeDifferences(db.pool, 'pm');
+    expect(check.diffs).toEqual([]);
+    const stored = await db.pool.query(`SELECT count(*)::int AS n FROM pattern_scope_stats`);
+    expect(stored.rows[0].n).toBe(check.eligible);
+    const notEligible = await db.pool.query(
+      `SELECT count(*)::int AS n FROM pattern_scope_stats
+        WHERE n < (ARRAY[10,10,20,20,30,30,50,50,50,50])[length(replace(scope_mask::bit(10)::text, '0', ''))]`,
+    );
+    expect(notEligible.rows[0].n).toBe(0);
+    expect(await statsRow(PK_B, 'entry', { macro_phase: 'Dip', bucket: 'mid', timeframe: '1h' })).toBeUndefined();
+    expect(report?.cube).toMatchObject({
+      groupsFull: report?.cube?.groups,
+      groupsIncremental: 0,
+      newFacts: 80,
+      factsN: 80,
+      eligibleWritten: check.eligible,
+      frontierWritten: check.frontier,
+      edgeHistoryRows: check.eligible,
+    });
+
+    // Edge history: one point per eligible row, all at the run's time (its slot, for scheduled runs).
     const hist = await db.pool.query(`SELECT DISTINCT ts FROM learning_edge_history WHERE cycle_id = $1`, [
       report?.cycleId,
     ]);
     expect(hist.rows.map((r) => r.ts.toISOString())).toEqual([report?.startedAt]);
-    const eligible = await db.pool.query(
-      `SELECT count(*)::int AS n FROM pattern_scope_stats
-        WHERE n >= (ARRAY[10,10,20,20,30,30,50,50,50,50])[length(replace(scope_mask::bit(10)::text, '0', ''))]`,
+    const written = await db.pool.query(
+      `SELECT count(DISTINCT (pattern_key, action_category, scope_mask, scope_values_hash))::int AS rows, count(*)::int AS n
+         FROM learning_edge_history WHERE cycle_id = $1`,
+      [report?.cycleId],
     );
-    const written = await db.pool.query(`SELECT count(*)::int AS n FROM learning_edge_history WHERE cycle_id = $1`, [
-      report?.cycleId,
-    ]);
-    expect(written.rows[0].n).toBe(eligible.rows[0].n);
+    expect(written.rows[0]).toEqual({ rows: check.eligible, n: check.eligible });
   });
 
   it('the runtime weighs the overrides of a planned A entry exactly as §7 says, and explains it', async () => {
@@ -217,8 +248,15 @@ describe('learningCycle through Temporal', () => {
     const before = await snapshot();
     const { report } = await runCycleNow(h.client, { module: 'pm' }, { taskQueue: h.taskQueue });
     expect(report?.aggregate).toMatchObject({ tradesAggregated: 0, strandsRead: 0 });
+    // Nothing new: the cube has no group to compute and writes nothing, not even edge history.
+    expect(report?.cube).toEqual(emptyCubeReport());
+    const hist = await db.pool.query(`SELECT count(*)::int AS n FROM learning_edge_history WHERE cycle_id = $1`, [
+      report?.cycleId,
+    ]);
+    expect(hist.rows[0].n).toBe(0);
     const after = await snapshot();
     expect(after.stats).toEqual(before.stats);
+    expect(after.frontier).toEqual(before.frontier);
     expect(after.ledger).toBe(40);
     expect(after.facts).toBe(80);
     expect(after.lessons.map((l) => [l.id, l.status, l.created_at.toISOString()])).toEqual(
