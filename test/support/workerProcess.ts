@@ -5,6 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Client } from '@temporalio/client';
+// Default import: @temporalio/proto is CommonJS whose named exports Node's ESM loader cannot see.
+import proto from '@temporalio/proto';
 import { projectPath } from '../../src/paths';
 
 export interface WorkerProcessOptions {
@@ -145,26 +147,6 @@ export async function spawnWorkerProcess(o: WorkerProcessOptions): Promise<Worke
   };
 }
 
-/**
- * Kept only for test/integration/workerCrash.test.ts until it polls with vitest's `vi.waitFor` /
- * `expect.poll` directly. vitest is imported lazily: scripts/chaos-kill-worker.ts imports this
- * module outside vitest, where importing vitest throws.
- */
-export async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  everyMs = 50,
-): Promise<void> {
-  const { vi } = await import('vitest');
-  await vi.waitFor(
-    async () => {
-      if (!(await check())) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    },
-    { timeout: timeoutMs, interval: everyMs },
-  );
-}
-
 export interface ActivityAttempt {
   /** The attempt that completed (history records only the last attempt of a retried activity). */
   attempt: number;
@@ -192,4 +174,47 @@ export async function activityAttempts(client: Client, workflowId: string): Prom
     }
   }
   return out;
+}
+
+export interface StartedActivity {
+  type: string;
+  attempt: number;
+  /** When this attempt started (epoch ms). */
+  startedAtMs: number;
+  /** The worker the attempt runs on ("<pid>@<host>"). */
+  workerIdentity: string | null;
+}
+
+const STARTED = proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+
+/** google.protobuf.Timestamp (seconds may be a Long) → epoch ms. */
+function tsToMs(ts: { seconds?: unknown; nanos?: number | null }): number {
+  const s = ts.seconds;
+  const secs =
+    typeof s === 'number'
+      ? s
+      : s && typeof (s as { toNumber?: unknown }).toNumber === 'function'
+        ? (s as { toNumber(): number }).toNumber()
+        : Number(s ?? 0);
+  return secs * 1000 + Math.floor((ts.nanos ?? 0) / 1e6);
+}
+
+/**
+ * A workflow's state as the server sees it: running or closed, and the activity attempts it believes
+ * are started on some worker (a killed worker's attempts stay here until their heartbeat timeout).
+ */
+export async function startedActivities(
+  client: Client,
+  workflowId: string,
+): Promise<{ running: boolean; started: StartedActivity[] }> {
+  const d = await client.workflow.getHandle(workflowId).describe();
+  const started = (d.raw.pendingActivities ?? [])
+    .filter((p) => p.state === STARTED)
+    .map((p) => ({
+      type: p.activityType?.name ?? '?',
+      attempt: p.attempt ?? 1,
+      startedAtMs: p.lastStartedTime ? tsToMs(p.lastStartedTime) : 0,
+      workerIdentity: p.lastWorkerIdentity || null,
+    }));
+  return { running: d.status.name === 'RUNNING', started };
 }
