@@ -70,6 +70,19 @@ DROP INDEX IF EXISTS learning_trade_facts_pattern;
 CREATE INDEX learning_trade_facts_group
   ON learning_trade_facts (module, pattern_key, action_category, strand_id, action_index);
 
+-- One row per group a cube run changed, written in the group's own transaction: a cycle's cube report
+-- is summed from these, so it is exact even when a retried activity finds its work already committed.
+CREATE TABLE learning_cube_commits (
+  id              BIGSERIAL PRIMARY KEY,
+  module          TEXT NOT NULL,
+  cycle_id        TEXT NOT NULL,
+  pattern_key     TEXT NOT NULL,
+  action_category TEXT NOT NULL,
+  report          JSONB NOT NULL,
+  committed_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX learning_cube_commits_cycle ON learning_cube_commits (module, cycle_id);
+
 -- The facts of one subset of a group (a promoted cell's partition, on-demand statistics): GIN on the
 -- group columns and the scope's (key, value) pairs.
 CREATE INDEX learning_trade_facts_scope
@@ -125,4 +138,4 @@ DROP FUNCTION IF EXISTS learning_subset_stats(TEXT, TEXT, TEXT, JSONB);
 DROP INDEX IF EXISTS learning_trade_facts_scope;
 DROP INDEX IF EXISTS learning_trade_facts_group;
 CREATE INDEX IF NOT EXISTS learning_trade_facts_pattern ON learning_trade_facts (module, pattern_key, action_category);
-DROP TABLE IF EXISTS learning_cube_groups, learning_cube_pending, pattern_scope_frontier;
+DROP TABLE IF EXISTS learning_cube_commits, learning_cube_groups, learning_cube_pending, pattern_scope_frontier;

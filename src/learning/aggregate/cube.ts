@@ -9,7 +9,7 @@ import { BadConfigurationError } from '../../contracts/errors';
 import { emptyCubeReport, type CubeReport } from '../../contracts/learningCycle';
 import { sumReports } from '../../domain/cycleReport';
 import { DEFAULT_RR_BASELINE } from '../../domain/stats';
-import { cubeGroup } from './cubeGroup';
+import { cubeGroup, type CubeGroupReport } from './cubeGroup';
 import type { GroupKey } from './groupFacts';
 
 export interface CubeShard {
@@ -76,24 +76,35 @@ export interface CubeShardOptions {
 
 export async function computeCubeShard(pool: pg.Pool, shard: CubeShard, opts: CubeShardOptions): Promise<CubeReport> {
   const rrBaseline = await rrBaselineOf(pool, opts.module);
-  let report = emptyCubeReport();
+  let progress = emptyCubeReport();
   let done = 0;
   for (const grp of shard.groups) {
     const g: GroupKey = { module: opts.module, patternKey: grp.patternKey, category: grp.category };
-    const { mode, ...r } = await cubeGroup(pool, g, {
+    const r = await cubeGroup(pool, g, {
       cycleId: opts.cycleId,
       rrBaseline,
       historyTs: opts.historyTs,
       full: opts.full,
     });
-    report = sumReports([
-      report,
-      { ...r, groups: 1, groupsFull: mode === 'full' ? 1 : 0, groupsIncremental: mode === 'incremental' ? 1 : 0 },
-    ]);
+    if (r.mode !== 'unchanged') progress = sumReports([progress, asCubeReport(r)]);
     done++;
-    await opts.onProgress?.({ groupsDone: done, report });
+    await opts.onProgress?.({ groupsDone: done, report: progress });
   }
-  return report;
+  // What this cycle committed for these groups, from learning_cube_commits: exact even when this is
+  // a retry whose groups a killed attempt already committed (they have nothing pending now).
+  const { rows } = await pool.query<{ report: CubeGroupReport }>(
+    `SELECT c.report FROM learning_cube_commits c
+       JOIN unnest($3::text[], $4::text[]) AS g(pattern_key, action_category)
+         ON c.pattern_key = g.pattern_key AND c.action_category = g.action_category
+      WHERE c.module = $1 AND c.cycle_id = $2
+      ORDER BY c.id`,
+    [opts.module, opts.cycleId, shard.groups.map((x) => x.patternKey), shard.groups.map((x) => x.category)],
+  );
+  return sumReports([emptyCubeReport(), ...rows.map((r) => asCubeReport(r.report))]);
+}
+
+function asCubeReport({ mode, ...r }: CubeGroupReport): CubeReport {
+  return { ...r, groups: 1, groupsFull: mode === 'full' ? 1 : 0, groupsIncremental: mode === 'incremental' ? 1 : 0 };
 }
 
 /** Flags every group of the module with facts for a recompute from all its facts (repair, bench). */

@@ -97,13 +97,20 @@ export async function cubeGroup(pool: pg.Pool, g: GroupKey, opts: CubeGroupOptio
            last_cycle_id = EXCLUDED.last_cycle_id, updated_at = now()`,
         [g.module, g.patternKey, g.category, factsN, opts.rrBaseline, opts.cycleId],
       );
-      return {
+      const report: CubeGroupReport = {
         ...written,
         mode: full ? 'full' : 'incremental',
         newFacts: newKeys.length,
         factsN,
         cells: lines.length,
-      } satisfies CubeGroupReport;
+      };
+      // Committed with the group, so a cycle's cube report is exact after any retry (cube.ts).
+      await client.query(
+        `INSERT INTO learning_cube_commits (module, cycle_id, pattern_key, action_category, report)
+         VALUES ($1, $2, $3, $4, $5)`,
+        [g.module, opts.cycleId, g.patternKey, g.category, JSON.stringify(report)],
+      );
+      return report;
     },
     { advisoryLock: groupLockKey(g) },
   );

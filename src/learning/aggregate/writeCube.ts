@@ -4,7 +4,8 @@
  * domain functions), frontier cells → pattern_scope_frontier; one COPY into a session temp table,
  * then set-based statements. A row whose numbers did not change (same counts, sums within 1e-9
  * relative rounding, same edge) is not rewritten; every eligible row that changed gets one
- * learning_edge_history row for the cycle (idempotent per cycle). A full recompute also deletes the
+ * learning_edge_history row for the cycle (one per cycle: a cycle id that runs again after new facts
+ * moves its point to the row's latest edge and n). A full recompute also deletes the
  * group's rows that are no longer in the cube.
  */
 import type pg from 'pg';
@@ -144,7 +145,8 @@ export async function writeCube(
               COALESCE($5::timestamptz, now()), $4
          FROM up JOIN cube_rows t ON ${sameKey('t', 'up')}
         ORDER BY up.scope_mask, up.scope_values_hash
-       ON CONFLICT (module, cycle_id, pattern_key, action_category, scope_mask, scope_values_hash) DO NOTHING
+       ON CONFLICT (module, cycle_id, pattern_key, action_category, scope_mask, scope_values_hash) DO UPDATE
+         SET edge_raw = EXCLUDED.edge_raw, n = EXCLUDED.n, scope_signature = EXCLUDED.scope_signature
        RETURNING 1
      )
      SELECT (SELECT count(*) FROM up)::int AS written, (SELECT count(*) FROM hist)::int AS history`,
