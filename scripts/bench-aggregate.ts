@@ -1,332 +1,522 @@
 /**
- * Aggregation benchmark (design §4): ratios against baselines measured in the same run on the same
- * synthetic data. A measurement, not a test: it always exits 0 (unless it cannot run at all) and
- * prints each target with MET / NOT MET.
+ * Aggregation benchmark (design §4), in one run on the same data and the same scratch database:
  *
- *   npm run bench                                   # 1,000 trades (a few minutes on 2 cores)
- *   npm run bench -- --trades 10000                 # the design's size (~10 M subset updates; budget
- *                                                   # ~10-15 min and a few GB of disk per scratch DB)
- *   npm run bench -- --trades 2000 --profile        # + time per SQL statement kind of our aggregation
+ *   npm run bench                              # 2,000 trades, full 10-dim scopes (a few minutes on 2 cores)
+ *   npm run bench -- --trades 10000            # the design's reference size (~10 min)
+ *   npm run bench -- --scale 100000,1000000    # generated facts, sharded rebuild on two worker processes
+ *   npm run bench -- --profile                 # + statement and CPU profile of our cube step
  *
- * Options: --trades N (1000), --seed S (1), --batch-size B (ours; default the code's default),
- * --incremental-pct P (1), --per-subset-trades T (20), --sql-work-mem M ('256MB'; '' = server default),
- * --skip-sql, --skip-per-subset, --profile.
+ * Default mode (scripts/bench/data.ts generates the strands; every step below reads the same facts):
+ *  1. ours, ingest: ingestClosedTrades over N position_closed strands (ledger, trade guard, facts,
+ *     cube queue) — timed on its own;
+ *  2. ours, full rebuild: computeCube on the ingested facts (every group new: BUC from all its facts,
+ *     eligible rows + frontier + edge history written) — THE figure compared below;
+ *  3. the best single SQL statement doing the same job (scripts/bench/sqlBaseline.ts: every subset of
+ *     every fact, GROUP BY, HAVING n ≥ N_min(k), eligible rows with their statistics), two ways of
+ *     writing it timed, the faster one is "best"; each checked row by row against ours (exit 1 if not
+ *     identical);
+ *  4. the old full materialization: the best statement without HAVING (every subset), on the first
+ *     --full-sample trades; extrapolated per subset update when that is fewer than N (said so);
+ *  5. per-subset upserts (the original system), on --per-subset-trades trades, extrapolated;
+ *  6. +P% nightly: P% more strands, ingest, then the incremental cube, against 1.-2.; the result is
+ *     checked against the SQL statement again (exit 1 if not identical);
+ *  7. peak RSS of this process during 1.-2. and table bytes (pattern_scope_stats, its frontier, the full
+ *     materialization's table).
+ * Every figure is printed with the 1-minute load average when it was measured, and the end of the run
+ * prints markdown tables for the README.
  *
- * Database: DATABASE_URL, else the embedded PostgreSQL (src/db/database.ts). Every measurement runs
- * in its own scratch database (createScratchDatabase, prefix pmbench), dropped at the end.
+ * --scale (scripts/bench/scale.ts): per size, facts generated straight into learning_trade_facts, a
+ * full rebuild sharded across --workers worker processes (scripts/bench/cubeWorker.ts), then +1%.
  *
- * (a) ours, full rebuild: aggregateClosedTrades + finalizeAggregation over N strands on a fresh DB
- *     (strand reading/parsing, ledger, facts, expansion, merge, edge/stats/history — all timed).
- * (b) the best single SQL statement doing the same expansion + grouping in PostgreSQL, from the same
- *     facts (copied in untimed), into the same table with edge_raw and stats (scripts/bench/sqlBaseline.ts).
- * (c) per-subset upserts (the earlier system): one INSERT .. ON CONFLICT round trip per subset,
- *     measured on a sample of trades and EXTRAPOLATED per subset update to N trades.
- * (d) incremental: after (a), add P% new trades and run one more cycle (aggregate + finalize) on the
- *     same database; compared with (a).
+ * Options: --trades N (2000) --seed S (1) --nightly-pct P (1) --full-sample T (2000; 0 skips)
+ *   --per-subset-trades T (20; 0 skips) --sql-variants cube,expand --work-mem M (256MB)
+ *   --skip-nightly-check --profile --scale LIST --workers W (2) --keep (keep the scratch database).
+ * Database: DATABASE_URL (else the embedded server); scratch databases pmbench_*, dropped at the end.
+ * Never a timing in a test: this is a measurement; it exits non-zero only when a correctness check fails.
  */
+import os from 'node:os';
 import pg from 'pg';
 import { resolveDatabase } from '../src/db/database';
 import { createScratchDatabase, type ScratchDatabase } from '../src/db/scratchDatabase';
-import { aggregateClosedTrades, finalizeAggregation, DEFAULT_BATCH_SIZE } from '../src/learning/aggregate/aggregate';
-import { BENCH_MODULE, generateStrands, insertStrands } from './bench/data';
-import { copyFacts, runSingleStatement } from './bench/sqlBaseline';
+import { computeCube } from '../src/learning/aggregate/aggregateStep';
+import { ingestClosedTrades } from '../src/learning/aggregate/ingest';
+import { describeComparison, compareTables } from './bench/compare';
+import { BENCH_MODULE, TradeGenerator, insertStrands } from './bench/data';
 import { perSubsetUpserts, sampleFacts } from './bench/perSubset';
-import { installQueryProfile } from './bench/profile';
-import { mib, RssSampler } from './bench/rss';
+import { installQueryProfile, startCpuProfile } from './bench/profile';
+import { fmtInt, fmtMB, fmtPct, fmtSecs, fmtX, load1, machineLine, markdownTable, type Figure } from './bench/report';
+import { RssSampler } from './bench/rss';
+import { scaleMode } from './bench/scale';
+import {
+  countAllSubsets,
+  createLikeStats,
+  runStatement,
+  sampleFactsInto,
+  SQL_VARIANTS,
+  type SqlVariant,
+} from './bench/sqlBaseline';
+import {
+  checkpoint,
+  countRows,
+  log,
+  parseSizes,
+  relationBytes,
+  serverVersion,
+  subsetUpdates,
+  timed,
+} from './bench/util';
 
-interface Args {
+export interface Args {
   trades: number;
   seed: number;
-  batchSize: number;
-  incrementalPct: number;
+  nightlyPct: number;
+  fullSample: number;
   perSubsetTrades: number;
-  sqlWorkMem: string | null;
-  skipSql: boolean;
-  skipPerSubset: boolean;
+  sqlVariants: SqlVariant[];
+  workMem: string | null;
+  nightlyCheck: boolean;
   profile: boolean;
+  scale: number[] | null;
+  workers: number;
+  keep: boolean;
 }
+
+const USAGE =
+  'usage: npm run bench -- [--trades N] [--seed S] [--nightly-pct P] [--full-sample T] [--per-subset-trades T]\n' +
+  '                        [--sql-variants cube,expand] [--work-mem M] [--skip-nightly-check] [--profile] [--keep]\n' +
+  '       npm run bench -- --scale 100000,1000000 [--workers W] [--seed S] [--nightly-pct P] [--profile] [--keep]';
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
-    trades: 1000,
+    trades: 2000,
     seed: 1,
-    batchSize: DEFAULT_BATCH_SIZE,
-    incrementalPct: 1,
+    nightlyPct: 1,
+    fullSample: 2000,
     perSubsetTrades: 20,
-    sqlWorkMem: '256MB',
-    skipSql: false,
-    skipPerSubset: false,
+    sqlVariants: [...SQL_VARIANTS],
+    workMem: '256MB',
+    nightlyCheck: true,
     profile: false,
+    scale: null,
+    workers: 2,
+    keep: false,
   };
   const num = (name: string, v: string | undefined, min: number) => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n < min) throw new Error(`${name} needs a number ≥ ${min}, got ${JSON.stringify(v)}`);
+    if (v === undefined || !Number.isFinite(n) || n < min)
+      throw new Error(`${name} needs a number ≥ ${min}, got ${JSON.stringify(v)}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const next = () => argv[++i];
-    if (k === '--trades') a.trades = Math.floor(num(k, next(), 1));
+    if (k === '--trades') a.trades = Math.floor(num(k, next(), 100));
     else if (k === '--seed') a.seed = Math.floor(num(k, next(), 0));
-    else if (k === '--batch-size') a.batchSize = Math.floor(num(k, next(), 1));
-    else if (k === '--incremental-pct') a.incrementalPct = num(k, next(), 0.0001);
-    else if (k === '--per-subset-trades') a.perSubsetTrades = Math.floor(num(k, next(), 1));
-    else if (k === '--sql-work-mem') a.sqlWorkMem = next() || null;
-    else if (k === '--skip-sql') a.skipSql = true;
-    else if (k === '--skip-per-subset') a.skipPerSubset = true;
+    else if (k === '--nightly-pct') a.nightlyPct = num(k, next(), 0.01);
+    else if (k === '--full-sample') a.fullSample = Math.floor(num(k, next(), 0));
+    else if (k === '--per-subset-trades') a.perSubsetTrades = Math.floor(num(k, next(), 0));
+    else if (k === '--sql-variants') {
+      const v = (next() ?? '').split(',').filter(Boolean);
+      for (const x of v) if (!SQL_VARIANTS.includes(x as SqlVariant)) throw new Error(`unknown SQL variant ${x}`);
+      if (v.length === 0) throw new Error('--sql-variants needs at least one of cube, expand');
+      a.sqlVariants = v as SqlVariant[];
+    } else if (k === '--work-mem') a.workMem = next() || null;
+    else if (k === '--skip-nightly-check') a.nightlyCheck = false;
     else if (k === '--profile') a.profile = true;
+    else if (k === '--scale') a.scale = parseSizes(next() ?? '');
+    else if (k === '--workers') a.workers = Math.floor(num(k, next(), 1));
+    else if (k === '--keep') a.keep = true;
     else if (k === '--help' || k === '-h') {
-      console.log(
-        'usage: npm run bench -- [--trades N] [--seed S] [--batch-size B] [--incremental-pct P] [--per-subset-trades T] ' +
-          '[--sql-work-mem M] [--skip-sql] [--skip-per-subset] [--profile]',
-      );
+      console.log(USAGE);
       process.exit(0);
-    } else throw new Error(`unknown option ${k} (see --help)`);
+    } else throw new Error(`unknown option ${k}\n${USAGE}`);
   }
   return a;
 }
 
-const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const log = (m: string) => console.log(m);
-
-async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; out: T }> {
-  const t0 = performance.now();
-  const out = await fn();
-  return { ms: performance.now() - t0, out };
-}
-
-/** Flush dirty buffers before a timed phase, so one phase does not pay for the previous one's checkpoint. */
-async function checkpoint(pool: pg.Pool): Promise<void> {
-  await pool.query('CHECKPOINT').catch(() => {});
-}
-
-interface TableDigest {
-  rows: number;
-  sumN: number;
-  checksum: string;
-}
-
-/** Order-independent digest of pattern_scope_stats' keys, counts and values (not the float sums). */
-async function digest(pool: pg.Pool): Promise<TableDigest> {
-  const { rows } = await pool.query<{ rows: string; sum_n: string; checksum: string }>(
-    `SELECT count(*) AS rows, coalesce(sum(n), 0) AS sum_n,
-            coalesce(sum(('x' || substr(md5(pattern_key || '|' || action_category || '|' || scope_mask || '|' || scope_values_hash
-              || '|' || n || '|' || wins || '|' || n_tts3 || '|' || cf_entry_none || cf_entry_small || cf_entry_medium || cf_entry_large
-              || cf_exit_none || cf_exit_small || cf_exit_medium || cf_exit_large || '|' || scope_values::text), 1, 12))::bit(48)::bigint), 0) AS checksum
-       FROM pattern_scope_stats WHERE module = $1`,
-    [BENCH_MODULE],
-  );
-  return { rows: Number(rows[0].rows), sumN: Number(rows[0].sum_n), checksum: rows[0].checksum };
-}
-
-/** Largest relative edge_raw difference between two databases on a 1/256 sample of rows. */
-async function edgeDiff(a: pg.Pool, b: pg.Pool): Promise<{ compared: number; maxRel: number }> {
-  const q = `SELECT pattern_key, action_category, scope_mask, scope_values_hash, edge_raw FROM pattern_scope_stats
-              WHERE module = $1 AND scope_values_hash LIKE '0%' AND scope_values_hash LIKE '_0%'`;
-  const [ra, rb] = await Promise.all([a.query(q, [BENCH_MODULE]), b.query(q, [BENCH_MODULE])]);
-  const key = (r: Record<string, unknown>) =>
-    [r.pattern_key, r.action_category, r.scope_mask, r.scope_values_hash].map(String).join('|');
-  const mb = new Map(rb.rows.map((r) => [key(r), Number(r.edge_raw)]));
-  let maxRel = 0;
-  let compared = 0;
-  for (const r of ra.rows) {
-    const e2 = mb.get(key(r));
-    if (e2 === undefined) {
-      maxRel = Infinity;
-      continue;
-    }
-    const e1 = Number(r.edge_raw);
-    compared++;
-    const rel = Math.abs(e1 - e2) / Math.max(1e-12, Math.abs(e1));
-    if (rel > maxRel) maxRel = rel;
-  }
-  return { compared, maxRel };
-}
-
-interface Verdict {
-  name: string;
-  value: string;
-  target: string;
-  met: boolean | null;
-}
-
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  const rss = new RssSampler().start();
-  const handle = await resolveDatabase({ log: (m) => console.error(m) });
-  const scratch: ScratchDatabase[] = [];
-  const newScratch = async () => {
-    const s = await createScratchDatabase(handle.url, 'pmbench');
-    scratch.push(s);
+/** Scratch databases of this run, dropped at the end (unless --keep). */
+export class Scratch {
+  private readonly all: ScratchDatabase[] = [];
+  constructor(
+    private readonly adminUrl: string,
+    private readonly keep: boolean,
+  ) {}
+  async create(): Promise<ScratchDatabase> {
+    const s = await createScratchDatabase(this.adminUrl, 'pmbench');
+    this.all.push(s);
     return s;
-  };
-  const cleanup = async () => {
-    for (const s of scratch.splice(0))
-      await s.drop().catch((e) => console.error(`drop failed: ${(e as Error).message}`));
-    await handle.stop().catch(() => {});
-  };
-  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  }
+  async drop(s: ScratchDatabase): Promise<void> {
+    this.all.splice(this.all.indexOf(s), 1);
+    if (this.keep) {
+      log(`(kept scratch database ${s.url})`);
+      await s.pool.end();
+    } else await s.drop();
+  }
+  async dropAll(): Promise<void> {
+    for (const s of [...this.all]) await this.drop(s).catch((e) => console.error(`drop: ${(e as Error).message}`));
+  }
+}
 
-  const verdicts: Verdict[] = [];
+/** --profile: statement wall times (pool clients) and a Node CPU profile of one phase. */
+async function startProfiles() {
+  const q = installQueryProfile();
+  const cpu = await startCpuProfile();
+  return {
+    async report(phase: string) {
+      const file = `${os.tmpdir()}/bench-cube-${phase}-${process.pid}.cpuprofile`;
+      const c = await cpu.stop(file);
+      q.uninstall();
+      log(`    profile (${phase}): wall time per statement kind, top 12 of ${q.entries().length}:`);
+      for (const e of q.entries().slice(0, 12))
+        log(`      ${fmtSecs(e.ms).padStart(9)}  ${String(e.calls).padStart(5)}×  ${e.label}`);
+      log(`    profile (${phase}): Node CPU self time, ${fmtSecs(c.totalMs)} sampled incl. idle (${file}):`);
+      for (const e of c.top) log(`      ${e.ms.toFixed(1).padStart(8)} ms  ${e.label}`);
+    },
+  };
+}
+
+interface DefaultResult {
+  figures: Figure[];
+  ok: boolean;
+  title: string;
+}
+
+async function defaultMode(args: Args, scratch: Scratch): Promise<DefaultResult> {
+  const figures: Figure[] = [];
+  let ok = true;
+  const db = await scratch.create();
+  const pool = db.pool;
+  const gen = new TradeGenerator(args.seed);
+  const N = args.trades;
+  const M = BENCH_MODULE;
+
+  // Data: N strands, untimed.
+  const setup = await timed(() => insertStrands(pool, gen, 0, N));
+  log(`setup: ${fmtInt(N)} position_closed strands generated and copied in ${fmtSecs(setup.ms)}`);
+  await checkpoint(pool);
+
+  // 1. Ingest.
+  const rss = new RssSampler().start();
+  rss.resetPhase();
+  const ingest = await timed(() => ingestClosedTrades(pool, { module: M, cycleId: 'bench-full' }));
+  const ingestLoad = load1();
+  const ing = ingest.out;
+  log(
+    `(1) ours, ingest                ${fmtSecs(ingest.ms)}  ${fmtInt(ing.tradesAggregated)} trades → ${fmtInt(ing.actionsAggregated)} facts ` +
+      `(${fmtInt(ing.actionsSkippedFailed)} failed actions left out, ${ing.quarantined} quarantined)  load ${ingestLoad.toFixed(2)}`,
+  );
+  if (ing.tradesAggregated !== N || ing.quarantined !== 0) {
+    log(`    ERROR: expected ${N} trades and nothing quarantined`);
+    ok = false;
+  }
+  const updates = await subsetUpdates(pool, M);
+  const groupsN = Number(
+    (
+      await pool.query(
+        `SELECT count(DISTINCT (pattern_key, action_category)) AS g FROM learning_trade_facts WHERE module = $1`,
+        [M],
+      )
+    ).rows[0].g,
+  );
+  log(
+    `    ${fmtInt(groupsN)} (pattern_key, action_category) groups; ${fmtInt(updates)} subset updates in a full expansion (${(updates / ing.actionsAggregated).toFixed(0)} a fact)`,
+  );
+
+  // 2. Ours, full rebuild (cube step on the ingested facts).
+  await checkpoint(pool);
+  const fullProf = args.profile ? await startProfiles() : null;
+  const cube = await timed(() => computeCube(pool, { module: M, cycleId: 'bench-full' }));
+  const cubeLoad = load1();
+  const oursRss = rss.phasePeakSince();
+  const oursMaxRss = process.resourceUsage().maxRSS * 1024;
+  const c = cube.out;
+  log(
+    `(2) ours, full rebuild (cube)   ${fmtSecs(cube.ms)}  ${fmtInt(c.groups)} groups (${c.groupsFull} full), ${fmtInt(c.cells)} cells → ` +
+      `${fmtInt(c.eligibleWritten)} eligible rows + ${fmtInt(c.frontierWritten)} frontier rows, ${fmtInt(c.edgeHistoryRows)} edge-history rows  load ${cubeLoad.toFixed(2)}`,
+  );
+  log(`    peak RSS during (1)+(2): ${fmtMB(oursRss)} sampled, ${fmtMB(oursMaxRss)} process maxRSS`);
+  await fullProf?.report('full');
+  const statsBytes = await relationBytes(pool, 'pattern_scope_stats');
+  const frontierBytes = await relationBytes(pool, 'pattern_scope_frontier');
+  const eligibleRows = await countRows(pool, 'pattern_scope_stats', M);
+  const frontierRows = await countRows(pool, 'pattern_scope_frontier', M);
+  figures.push({
+    name: `ours, ingest (ledger, facts, cube queue) of ${fmtInt(N)} trades`,
+    measured: fmtSecs(ingest.ms),
+    ratio: '',
+    load: ingestLoad,
+  });
+  figures.push({
+    name: `ours, full rebuild: cube step, facts → ${fmtInt(eligibleRows)} eligible rows (+ ${fmtInt(frontierRows)} frontier rows)`,
+    measured: fmtSecs(cube.ms),
+    ratio: '1×',
+    load: cubeLoad,
+  });
+
+  // 3. The single SQL statement, each variant, compared with ours.
+  const sqlMs = new Map<SqlVariant, number>();
+  for (const v of args.sqlVariants) {
+    const table = `bench_sql_${v}`;
+    await createLikeStats(pool, table);
+    await checkpoint(pool);
+    const r = await timed(() =>
+      runStatement(pool, {
+        table,
+        variant: v,
+        eligibleOnly: true,
+        module: M,
+        cycleId: 'bench-sql',
+        workMem: args.workMem,
+      }),
+    );
+    const l = load1();
+    sqlMs.set(v, r.ms);
+    const cmp = await compareTables(pool, 'pattern_scope_stats', table, M);
+    log(
+      `(3) single SQL statement, ${v.padEnd(6)} ${fmtSecs(r.ms)}  ${fmtInt(r.out)} rows; ours ${fmtX(r.ms / cube.ms)} faster  load ${l.toFixed(2)}`,
+    );
+    log(`    vs ours: ${describeComparison(cmp, 'ours', 'SQL')}`);
+    if (!cmp.identical) ok = false;
+    figures.push({
+      name: `single SQL statement (${v === 'cube' ? 'GROUP BY CUBE' : 'mask-join expansion + GROUP BY'} + HAVING n ≥ N_min(k))`,
+      measured: fmtSecs(r.ms),
+      ratio: `ours ${fmtX(r.ms / cube.ms)} faster`,
+      ratioValue: r.ms / cube.ms,
+      load: l,
+      note: undefined,
+    });
+    figures.push({
+      name: `  rows: ours identical to this statement's (${v})`,
+      measured: `${fmtInt(cmp.left)} vs ${fmtInt(cmp.right)} rows`,
+      ratio: cmp.identical
+        ? `max rel. float diff ${Math.max(...Object.values(cmp.maxRel)).toExponential(1)}`
+        : 'DIFFERENT',
+      check: cmp.identical,
+      load: l,
+    });
+  }
+  const best = [...sqlMs.entries()].sort((a, b) => a[1] - b[1])[0];
+  for (const f of figures) {
+    if (f.ratioValue !== undefined && f.name.startsWith('single SQL statement')) {
+      const isBest = f.name.includes(best[0] === 'cube' ? 'GROUP BY CUBE' : 'mask-join');
+      f.name = (isBest ? 'best ' : '') + f.name;
+      if (isBest) f.target = { op: '≥', value: 10, text: '≥ 10× faster' };
+      else f.note = 'slower variant';
+    }
+  }
+  log(`    best single statement: ${best[0]} (${fmtSecs(best[1])})`);
+
+  // 4. The old full materialization (best statement without HAVING), on a sample if asked.
+  let fullBytes: number | null = null;
+  if (args.fullSample > 0) {
+    const S = Math.min(N, args.fullSample);
+    const sampled = S < N;
+    const fm = sampled ? 'pmsample' : M;
+    if (sampled) await sampleFactsInto(pool, M, fm, S);
+    const sampleUpdates = sampled ? await subsetUpdates(pool, fm) : updates;
+    await createLikeStats(pool, 'bench_full');
+    await checkpoint(pool);
+    const r = await timed(() =>
+      runStatement(pool, {
+        table: 'bench_full',
+        variant: best[0],
+        eligibleOnly: false,
+        module: fm,
+        cycleId: 'bench-full-mat',
+        workMem: args.workMem,
+      }),
+    );
+    const l = load1();
+    const bytes = await relationBytes(pool, 'bench_full');
+    let rows = r.out;
+    let ms = r.ms;
+    if (sampled) {
+      ms = (r.ms * updates) / sampleUpdates;
+      rows = await countAllSubsets(pool, M, args.workMem);
+      fullBytes = (bytes / r.out) * rows;
+      await pool.query(`DELETE FROM learning_trade_facts WHERE module = $1`, [fm]);
+    } else fullBytes = bytes;
+    log(
+      `(4) full materialization        ${fmtSecs(r.ms)} on ${fmtInt(S)} trades → ${fmtInt(r.out)} rows, ${fmtMB(bytes)} (${(bytes / r.out).toFixed(0)} B a row)` +
+        (sampled
+          ? `; EXTRAPOLATED to ${fmtInt(N)} trades: ${fmtSecs(ms)}, ${fmtInt(rows)} rows (exact count), ${fmtMB(fullBytes)}`
+          : '') +
+        `; ours ${fmtX(ms / cube.ms)} faster  load ${l.toFixed(2)}`,
+    );
+    figures.push({
+      name: `old full materialization (same statement, every subset: ${fmtInt(rows)} rows)`,
+      measured: fmtSecs(ms),
+      ratio: `ours ${fmtX(ms / cube.ms)} faster`,
+      ratioValue: ms / cube.ms,
+      target: { op: '≥', value: 100, text: '≥ 100× faster' },
+      load: l,
+      note: sampled ? `extrapolated per subset update from ${fmtInt(S)} trades, ${fmtSecs(r.ms)}` : undefined,
+    });
+    await pool.query('DROP TABLE bench_full');
+  }
+
+  // 5. Per-subset upserts, on a sample, extrapolated.
+  if (args.perSubsetTrades > 0) {
+    const facts = await sampleFacts(pool, M, args.perSubsetTrades);
+    await createLikeStats(pool, 'bench_per_subset');
+    await checkpoint(pool);
+    const r = await timed(() => perSubsetUpserts(pool, 'bench_per_subset', M, 'bench-per-subset', facts));
+    const l = load1();
+    const perUpdate = r.ms / r.out;
+    const ms = perUpdate * updates;
+    log(
+      `(5) per-subset upserts          ${fmtSecs(r.ms)} for ${fmtInt(r.out)} round trips (${facts.length} trades) = ${perUpdate.toFixed(3)} ms an update; ` +
+        `EXTRAPOLATED to ${fmtInt(updates)} updates: ${fmtSecs(ms)}; ours ${fmtX(ms / cube.ms)} faster  load ${l.toFixed(2)}`,
+    );
+    figures.push({
+      name: 'per-subset upserts (original system)',
+      measured: fmtSecs(ms),
+      ratio: `ours ${fmtX(ms / cube.ms)} faster`,
+      ratioValue: ms / cube.ms,
+      target: { op: '≥', value: 1000, text: '≥ 1000× faster' },
+      load: l,
+      note: `extrapolated from ${facts.length} trades, ${fmtInt(r.out)} round trips at ${perUpdate.toFixed(3)} ms`,
+    });
+    await pool.query('DROP TABLE bench_per_subset');
+  }
+
+  // 6. +P% nightly.
+  const inc = Math.max(1, Math.round((N * args.nightlyPct) / 100));
+  await insertStrands(pool, gen, N, inc);
+  await checkpoint(pool);
+  const nIngest = await timed(() => ingestClosedTrades(pool, { module: M, cycleId: 'bench-nightly' }));
+  await checkpoint(pool);
+  const nightlyProf = args.profile ? await startProfiles() : null;
+  const nCube = await timed(() => computeCube(pool, { module: M, cycleId: 'bench-nightly' }));
+  const nl = load1();
+  const nc = nCube.out;
+  await nightlyProf?.report('nightly');
+  log(
+    `(6) +${args.nightlyPct}% nightly (${fmtInt(inc)} trades)  ingest ${fmtSecs(nIngest.ms)}, cube ${fmtSecs(nCube.ms)}: ${nc.groups} groups ` +
+      `(${nc.groupsIncremental} incremental, ${nc.groupsFull} full), ${fmtInt(nc.cells)} cells, ${fmtInt(nc.eligibleWritten)} eligible rows written, ` +
+      `${fmtInt(nc.frontierWritten)} frontier rows written, ${fmtInt(nc.edgeHistoryRows)} edge-history rows  load ${nl.toFixed(2)}`,
+  );
+  figures.push({
+    name: `+${args.nightlyPct}% nightly: incremental cube step (${fmtInt(inc)} new trades, ${nc.groups} groups)`,
+    measured: fmtSecs(nCube.ms),
+    ratio: `${fmtPct(nCube.ms / cube.ms)} of the full rebuild`,
+    ratioValue: nCube.ms / cube.ms,
+    target: { op: '≤', value: 0.05, text: '≤ 5%' },
+    load: nl,
+  });
+  figures.push({
+    name: `+${args.nightlyPct}% nightly: whole aggregate step (ingest + cube)`,
+    measured: fmtSecs(nIngest.ms + nCube.ms),
+    ratio: `${fmtPct((nIngest.ms + nCube.ms) / (ingest.ms + cube.ms))} of ingest + full rebuild`,
+    ratioValue: (nIngest.ms + nCube.ms) / (ingest.ms + cube.ms),
+    target: { op: '≤', value: 0.05, text: '≤ 5%' },
+    load: nl,
+  });
+  if (args.nightlyCheck) {
+    await createLikeStats(pool, 'bench_sql_nightly');
+    await runStatement(pool, {
+      table: 'bench_sql_nightly',
+      variant: best[0],
+      eligibleOnly: true,
+      module: M,
+      cycleId: 'x',
+      workMem: args.workMem,
+    });
+    const cmp = await compareTables(pool, 'pattern_scope_stats', 'bench_sql_nightly', M);
+    log(
+      `    after the nightly, vs the SQL statement on all ${fmtInt(N + inc)} trades: ${describeComparison(cmp, 'ours', 'SQL')}`,
+    );
+    if (!cmp.identical) ok = false;
+    figures.push({
+      name: '  rows after the nightly: identical to the SQL statement on all facts',
+      measured: `${fmtInt(cmp.left)} vs ${fmtInt(cmp.right)} rows`,
+      ratio: cmp.identical
+        ? `max rel. float diff ${Math.max(...Object.values(cmp.maxRel)).toExponential(1)}`
+        : 'DIFFERENT',
+      check: cmp.identical,
+      load: load1(),
+    });
+  }
+
+  // 7. Memory and bytes.
+  rss.stop();
+  figures.push({
+    name: 'peak RSS of the process during ingest + full rebuild',
+    measured: fmtMB(oursRss),
+    ratio: fmtMB(oursRss),
+    ratioValue: oursRss / 1e6,
+    target: { op: '≤', value: 300, text: '≤ 300 MB' },
+    load: cubeLoad,
+    note: `process maxRSS ${fmtMB(oursMaxRss)}`,
+  });
+  if (fullBytes !== null) {
+    figures.push({
+      name: `bytes: pattern_scope_stats (${fmtInt(eligibleRows)} rows) vs the full materialization (${fmtMB(fullBytes)})`,
+      measured: fmtMB(statsBytes),
+      ratio: `${fmtPct(statsBytes / fullBytes)} of it`,
+      ratioValue: statsBytes / fullBytes,
+      target: { op: '≤', value: 0.01, text: '≤ 1%' },
+      load: cubeLoad,
+    });
+    figures.push({
+      name: `bytes: pattern_scope_frontier (${fmtInt(frontierRows)} rows, kept for the nightly; no target)`,
+      measured: fmtMB(frontierBytes),
+      ratio: `${fmtPct(frontierBytes / fullBytes)}; with stats ${fmtPct((statsBytes + frontierBytes) / fullBytes)}`,
+      load: cubeLoad,
+    });
+  }
+  const title =
+    `Aggregation, ${fmtInt(N)} trades (${fmtInt(ing.actionsAggregated)} facts, ${groupsN} groups, 8-10 dims a scope; ` +
+    `design targets are stated at 10,000), seed ${args.seed}`;
+  await scratch.drop(db);
+  return { figures, ok, title };
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const handle = await resolveDatabase({ log: (m) => console.error(m) });
+  const scratch = new Scratch(handle.url, args.keep);
+  const onSignal = () => void scratch.dropAll().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
-    const incTrades = Math.max(1, Math.round((args.trades * args.incrementalPct) / 100));
-    const strands = generateStrands(args.seed, 0, args.trades);
-    const extra = generateStrands(args.seed, args.trades, incTrades);
-    const expectedUpdates = args.trades * 1023;
-    {
-      const c = new pg.Client({ connectionString: handle.url });
-      await c.connect();
-      const v = await c.query<{ server_version: string }>('SHOW server_version');
-      await c.end();
-      log(
-        `aggregation benchmark — ${fmt(args.trades)} Option A trades × 1 action × 1023 subsets = ${fmt(expectedUpdates)} subset updates`,
-      );
-      log(
-        `seed ${args.seed}, batch size ${args.batchSize}, PostgreSQL ${v.rows[0].server_version}${handle.embedded ? ' (embedded)' : ''}, ` +
-          `node ${process.version}`,
-      );
+    const admin = new pg.Pool({ connectionString: handle.url, max: 1 });
+    const pgVersion = await serverVersion(admin).finally(() => admin.end());
+    log(`aggregation benchmark — ${machineLine(pgVersion)}`);
+    log('');
+    let ok = true;
+    const tables: string[] = [];
+    if (args.scale) {
+      const r = await scaleMode(args, scratch);
+      ok = r.ok;
+      tables.push(...r.tables);
+    } else {
+      const r = await defaultMode(args, scratch);
+      ok = r.ok;
+      tables.push(markdownTable(r.title, r.figures));
+    }
+    log('');
+    log('--- markdown (README) ---');
+    log('');
+    log(`Machine: ${machineLine(pgVersion)}.`);
+    log('');
+    for (const t of tables) {
+      log(t);
       log('');
     }
-
-    // (a) ours, full rebuild.
-    const dbA = await newScratch();
-    await insertStrands(dbA.pool, strands);
-    await checkpoint(dbA.pool);
-    const profile = args.profile ? installQueryProfile() : null;
-    rss.resetPhase();
-    const agg = await time(() =>
-      aggregateClosedTrades(dbA.pool, { module: BENCH_MODULE, cycleId: 'bench-full', batchSize: args.batchSize }),
-    );
-    const fin = await time(() => finalizeAggregation(dbA.pool, { module: BENCH_MODULE, cycleId: 'bench-full' }));
-    const oursRss = rss.phasePeakSince();
-    profile?.uninstall();
-    const oursMs = agg.ms + fin.ms;
-    const ours = agg.out;
-    const oursDigest = await digest(dbA.pool);
-    const upd = ours.subsetUpdates;
-    log(`(a) ours, full rebuild          ${secs(oursMs)}  (aggregate ${secs(agg.ms)} + finalize ${secs(fin.ms)})`);
-    log(
-      `    ${fmt(upd)} subset updates → ${fmt(oursDigest.rows)} rows; ${fmt(upd / (oursMs / 1000))} subset updates/s ` +
-        `(aggregate alone ${fmt(upd / (agg.ms / 1000))}/s); edge history rows ${fmt(fin.out.edgeHistoryRows)}; peak RSS ${mib(oursRss)}`,
-    );
-    if (ours.tradesAggregated !== args.trades || upd !== expectedUpdates) {
-      log(
-        `    WARNING: expected ${args.trades} trades / ${expectedUpdates} updates, got ${ours.tradesAggregated} / ${upd}`,
-      );
-    }
-    if (profile) {
-      log('    profile (wall time per statement kind, ours):');
-      for (const e of profile.entries().slice(0, 12))
-        log(`      ${secs(e.ms).padStart(9)}  ${String(e.calls).padStart(5)}×  ${e.label}`);
-    }
-
-    // (b) the best single SQL statement, same facts, fresh database.
-    let sqlMs: number | null = null;
-    if (!args.skipSql) {
-      const dbB = await newScratch();
-      const nFacts = await copyFacts(dbA.pool, dbB.pool, 'bench-full');
-      await checkpoint(dbB.pool);
-      const sql = await time(() => runSingleStatement(dbB.pool, BENCH_MODULE, 'bench-sql', args.sqlWorkMem));
-      sqlMs = sql.ms;
-      const sqlDigest = await digest(dbB.pool);
-      const same =
-        sqlDigest.rows === oursDigest.rows &&
-        sqlDigest.sumN === oursDigest.sumN &&
-        sqlDigest.checksum === oursDigest.checksum;
-      log(
-        `(b) single SQL statement        ${secs(sql.ms)}  (${fmt(nFacts)} facts → ${fmt(sql.out)} rows; work_mem ${args.sqlWorkMem ?? 'server default'}; ` +
-          `${fmt(upd / (sql.ms / 1000))} subset updates/s)`,
-      );
-      const ed = await edgeDiff(dbA.pool, dbB.pool);
-      if (!same)
-        log(
-          `    note: digest differs from ours (rows ${sqlDigest.rows} vs ${oursDigest.rows}, Σn ${sqlDigest.sumN} vs ${oursDigest.sumN})`,
-        );
-      else log('    same rows, keys, counts and scope_values as ours (digest match)');
-      log(
-        `    edge_raw vs ours on ${fmt(ed.compared)} sampled rows: max relative difference ${ed.maxRel.toExponential(2)} (float sums in another order)`,
-      );
-      await dbB.drop();
-      scratch.splice(scratch.indexOf(dbB), 1);
-    }
-
-    // (d) incremental: P% new trades on top of (a).
-    await insertStrands(dbA.pool, extra);
-    await checkpoint(dbA.pool);
-    const incAgg = await time(() =>
-      aggregateClosedTrades(dbA.pool, { module: BENCH_MODULE, cycleId: 'bench-incr', batchSize: args.batchSize }),
-    );
-    const incFin = await time(() => finalizeAggregation(dbA.pool, { module: BENCH_MODULE, cycleId: 'bench-incr' }));
-    const incMs = incAgg.ms + incFin.ms;
-    log(
-      `(d) incremental +${args.incrementalPct}% (${fmt(incTrades)} trades) ${secs(incMs)}  (aggregate ${secs(incAgg.ms)} + finalize ${secs(incFin.ms)}); ` +
-        `${fmt(incFin.out.rowsTouched)} rows recomputed`,
-    );
-
-    // (c) per-subset upserts on a sample, extrapolated.
-    let perSubsetMsPerUpdate: number | null = null;
-    if (!args.skipPerSubset) {
-      const dbC = await newScratch();
-      const facts = await sampleFacts(dbA.pool, 'bench-full', args.perSubsetTrades);
-      await checkpoint(dbC.pool);
-      const ps = await time(() => perSubsetUpserts(dbC.pool, BENCH_MODULE, 'bench-per-subset', facts));
-      perSubsetMsPerUpdate = ps.ms / ps.out;
-      log(
-        `(c) per-subset upserts          ${secs(ps.ms)} for ${fmt(ps.out)} round trips (sample of ${args.perSubsetTrades} trades) = ` +
-          `${perSubsetMsPerUpdate.toFixed(3)} ms per subset update → EXTRAPOLATED to ${fmt(upd)} updates: ${secs(perSubsetMsPerUpdate * upd)}`,
-      );
-      await dbC.drop();
-      scratch.splice(scratch.indexOf(dbC), 1);
-    }
-
-    rss.stop();
-    log('');
-    log(`subset updates per second (ours, full rebuild): ${fmt(upd / (oursMs / 1000))}`);
-    log(`peak RSS: ${mib(rss.peak)} whole run, ${mib(oursRss)} during (a)`);
-    log('');
-
-    if (sqlMs !== null) {
-      const r = sqlMs / oursMs;
-      verdicts.push({
-        name: 'ours vs single SQL statement (speed-up)',
-        value: `${r.toFixed(2)}×`,
-        target: '≥ 5×',
-        met: r >= 5,
-      });
-    }
-    if (perSubsetMsPerUpdate !== null) {
-      const r = (perSubsetMsPerUpdate * upd) / oursMs;
-      verdicts.push({
-        name: 'ours vs per-subset upserts (extrapolated)',
-        value: `${fmt(r, 0)}×`,
-        target: '≥ 100×',
-        met: r >= 100,
-      });
-    }
-    const inc = incMs / oursMs;
-    verdicts.push({
-      name: `incremental ${args.incrementalPct}% / full rebuild`,
-      value: `${(inc * 100).toFixed(2)}%`,
-      target: '≤ 3%',
-      met: inc <= 0.03,
-    });
-    verdicts.push({ name: 'peak RSS', value: mib(rss.peak), target: '≤ 1024 MiB', met: rss.peak <= 2 ** 30 });
-    const w = Math.max(...verdicts.map((v) => v.name.length));
-    log(`${'ratio'.padEnd(w)}  ${'value'.padStart(10)}  ${'target'.padEnd(10)}  verdict`);
-    for (const v of verdicts)
-      log(`${v.name.padEnd(w)}  ${v.value.padStart(10)}  ${v.target.padEnd(10)}  ${v.met ? 'MET' : 'NOT MET'}`);
-    if (args.trades < 10_000)
-      log(`\n(the design's targets are stated at 10,000 trades: npm run bench -- --trades 10000)`);
+    if (!ok) log('CORRECTNESS CHECK FAILED (see above)');
+    return ok ? 0 : 1;
   } finally {
-    await cleanup();
+    await scratch.dropAll();
+    await handle.stop().catch(() => {});
   }
 }
 
 main().then(
-  () => process.exit(0),
+  (code) => process.exit(code),
   (e) => {
     console.error(`error: ${(e as Error)?.stack ?? String(e)}`);
-    process.exit(1);
+    process.exit(2);
   },
 );

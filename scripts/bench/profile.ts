@@ -72,3 +72,43 @@ export function installQueryProfile(): { entries(): ProfileEntry[]; reset(): voi
     },
   };
 }
+
+/**
+ * CPU profile of this process between start() and stop() (node:inspector), summarised as self time
+ * per function (file:line), and written as a .cpuprofile file (open it in Chrome DevTools).
+ */
+export async function startCpuProfile(): Promise<{
+  stop(file: string | null): Promise<{ totalMs: number; top: { label: string; ms: number }[] }>;
+}> {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      if (file) (await import('node:fs')).writeFileSync(file, JSON.stringify(profile));
+      const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+      const self = new Map<string, number>();
+      let total = 0;
+      const deltas = profile.timeDeltas ?? [];
+      (profile.samples ?? []).forEach((id, i) => {
+        const n = byId.get(id);
+        if (!n) return;
+        const cf = n.callFrame;
+        const label = `${cf.functionName || '(anonymous)'} ${cf.url.split('/').slice(-2).join('/')}:${cf.lineNumber + 1}`;
+        const us = deltas[i] ?? 0;
+        total += us;
+        self.set(label, (self.get(label) ?? 0) + us);
+      });
+      const top = [...self.entries()]
+        .map(([label, us]) => ({ label, ms: us / 1000 }))
+        .sort((a, b) => b.ms - a.ms)
+        .slice(0, 15);
+      return { totalMs: total / 1000, top };
+    },
+  };
+}
