@@ -200,15 +200,17 @@ function tsToMs(ts: { seconds?: unknown; nanos?: number | null }): number {
 }
 
 /**
- * A workflow's state as the server sees it: running or closed, and the activity attempts it believes
- * are started on some worker (a killed worker's attempts stay here until their heartbeat timeout).
+ * A workflow's state as the server sees it: running or closed, the activity attempts it believes are
+ * started on some worker (a killed worker's attempts stay here until their heartbeat timeout), and
+ * the types of all its pending activities (scheduled, started or waiting for a retry).
  */
 export async function startedActivities(
   client: Client,
   workflowId: string,
-): Promise<{ running: boolean; started: StartedActivity[] }> {
+): Promise<{ running: boolean; started: StartedActivity[]; pendingTypes: string[] }> {
   const d = await client.workflow.getHandle(workflowId).describe();
-  const started = (d.raw.pendingActivities ?? [])
+  const pending = d.raw.pendingActivities ?? [];
+  const started = pending
     .filter((p) => p.state === STARTED)
     .map((p) => ({
       type: p.activityType?.name ?? '?',
@@ -216,5 +218,6 @@ export async function startedActivities(
       startedAtMs: p.lastStartedTime ? tsToMs(p.lastStartedTime) : 0,
       workerIdentity: p.lastWorkerIdentity || null,
     }));
-  return { running: d.status.name === 'RUNNING', started };
+  const pendingTypes = pending.map((p) => p.activityType?.name ?? '?');
+  return { running: d.status.name === 'RUNNING', started, pendingTypes };
 }
