@@ -6,12 +6,12 @@
  *   worker → {"done": {ms, cpuMs, maxRss, rssAtStart, report, profile?}}   then it exits
  * Peak memory is the kernel's maxRSS of this process (everything it ever held, startup included).
  *
- *   tsx scripts/bench/cubeWorker.ts <database url> [--cpu-profile <file>]
+ *   tsx scripts/bench/cubeWorker.ts <database url> [--cpu-profile <file>]   (+ statement wall times)
  */
 import { createInterface } from 'node:readline';
 import { createPool } from '../../src/db/database';
 import { computeCubeShard, type CubeShard } from '../../src/learning/aggregate/cube';
-import { startCpuProfile } from './profile';
+import { installQueryProfile, startCpuProfile, type ProfileEntry } from './profile';
 
 export interface WorkerDone {
   ms: number;
@@ -20,7 +20,7 @@ export interface WorkerDone {
   rssAtStart: number;
   groups: number;
   report: Awaited<ReturnType<typeof computeCubeShard>>;
-  profile?: { totalMs: number; top: { label: string; ms: number }[] };
+  profile?: { totalMs: number; top: { label: string; ms: number }[]; statements: ProfileEntry[] };
 }
 
 async function main(): Promise<void> {
@@ -37,13 +37,15 @@ async function main(): Promise<void> {
   rl.close();
   const msg = JSON.parse(line) as { shard: CubeShard; cycleId: string; module: string };
   const rssAtStart = process.memoryUsage().rss;
+  const qprof = profFile ? installQueryProfile() : null;
   const prof = profFile ? await startCpuProfile() : null;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const report = await computeCubeShard(pool, msg.shard, { module: msg.module, cycleId: msg.cycleId });
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  const profile = prof ? await prof.stop(profFile) : undefined;
+  const cpuProfile = prof ? await prof.stop(profFile) : undefined;
+  const profile = cpuProfile && qprof ? { ...cpuProfile, statements: qprof.entries().slice(0, 12) } : undefined;
   await pool.end();
   const done: WorkerDone = {
     ms,

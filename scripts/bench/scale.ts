@@ -18,7 +18,7 @@ import type { Args, Scratch } from '../bench-aggregate';
 import { spotCheck } from './compare';
 import { BENCH_MODULE, TradeGenerator, insertFacts } from './data';
 import { fmtInt, fmtMB, fmtPct, fmtSecs, load1, markdownTable, simpleTable, type Figure } from './report';
-import { checkpoint, countRows, log, relationBytes, timed } from './util';
+import { analyzeCubeTables, checkpoint, countRows, log, relationBytes, timed } from './util';
 import { shardedCube, type ShardedRun } from './workers';
 
 interface SizeResult {
@@ -92,6 +92,7 @@ export async function scaleMode(args: Args, scratch: Scratch): Promise<{ ok: boo
     if (sc.mismatches > 0 || sc.checked === 0) ok = false;
 
     const inc = Math.max(1, Math.round((N * args.nightlyPct) / 100));
+    await analyzeCubeTables(pool); // as autovacuum would between the rebuild and a nightly (untimed)
     await insertFacts(pool, gen, N, inc, { cycleId: 'scale-nightly-facts', queue: true });
     await checkpoint(pool);
     const nightly = await shardedCube(pool, db.url, {
@@ -123,6 +124,9 @@ function printProfiles(run: ShardedRun): void {
     if (!w.profile) return;
     log(`    worker ${i + 1} CPU profile, self time (${fmtSecs(w.profile.totalMs)} sampled):`);
     for (const e of w.profile.top.slice(0, 10)) log(`      ${e.ms.toFixed(1).padStart(8)} ms  ${e.label}`);
+    log(`    worker ${i + 1} statements, wall time per kind:`);
+    for (const e of w.profile.statements)
+      log(`      ${fmtSecs(e.ms).padStart(9)}  ${String(e.calls).padStart(5)}×  ${e.label}`);
   });
 }
 

@@ -14,6 +14,11 @@ export async function checkpoint(pool: pg.Pool): Promise<void> {
   await pool.query('CHECKPOINT').catch(() => {});
 }
 
+/** ANALYZE of the tables the cube step reads and writes (what autovacuum does after a big write). */
+export async function analyzeCubeTables(pool: pg.Pool): Promise<void> {
+  await pool.query('ANALYZE pattern_scope_stats, pattern_scope_frontier, learning_trade_facts, learning_cube_groups');
+}
+
 /** pg_total_relation_size (table, TOAST and indexes) in bytes. */
 export async function relationBytes(pool: pg.Pool, table: string): Promise<number> {
   const { rows } = await pool.query<{ b: string }>(`SELECT pg_total_relation_size($1::regclass) AS b`, [table]);
