@@ -410,6 +410,15 @@ async function defaultMode(args: Args, scratch: Scratch): Promise<DefaultResult>
     target: { op: '≤', value: 0.05, text: '≤ 5%' },
     load: nl,
   });
+  if (N >= 10_000)
+    figures.push({
+      name: `+${args.nightlyPct}% nightly: incremental cube step, absolute`,
+      measured: fmtSecs(nCube.ms),
+      ratio: fmtSecs(nCube.ms),
+      ratioValue: nCube.ms / 1000,
+      target: { op: '≤', value: 1, text: 'well under 1 s at 10 k (issue 7)' },
+      load: nl,
+    });
   figures.push({
     name: `+${args.nightlyPct}% nightly: whole aggregate step (ingest + cube)`,
     measured: fmtSecs(nIngest.ms + nCube.ms),
@@ -473,7 +482,7 @@ async function defaultMode(args: Args, scratch: Scratch): Promise<DefaultResult>
   }
   const title =
     `Aggregation, ${fmtInt(N)} trades (${fmtInt(ing.actionsAggregated)} facts, ${groupsN} groups, 8-10 dims a scope; ` +
-    `design targets are stated at 10,000), seed ${args.seed}`;
+    `${N === 10_000 ? "the design's reference size" : 'design targets are stated at 10,000'}), seed ${args.seed}`;
   await scratch.drop(db);
   return { figures, ok, title };
 }

@@ -6,7 +6,7 @@
  * - 48 (pattern_key, action_category) groups: states S0..S3 × the motifs of each category (entry:
  *   buy_flag, first_dip_buy, reclaimed_ema333, entry; add: exhaustion_add, add; trim: exhaustion_trim,
  *   support_trim, trim; exit: panic_exit, exhaustion_exit, exit). Their sizes are Zipf-skewed (s = 1.1,
- *   in a seeded order): the largest group holds ~23% of the trades, the smallest ~0.3%.
+ *   in a seeded order): the largest group holds ~26% of the trades, the smallest ~0.4%.
  * - 8-10 dims per scope (~78% all ten; A_mode, E_mode, market_family and the bucket_rank pair may be
  *   absent), with correlated values: meso follows macro, micro follows meso (phases are ordinal),
  *   the position's bucket is mostly a small cap, its rank is 1 when it is the leading bucket, modes

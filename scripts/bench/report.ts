@@ -41,6 +41,7 @@ export function verdict(f: Figure): { div: string; met: string } {
   if (f.check !== undefined) return { div: '', met: f.check ? 'MET' : 'NOT MET' };
   if (!f.target || f.ratioValue === undefined) return { div: '', met: '' };
   const d = f.ratioValue / f.target.value;
+  if (!Number.isFinite(d)) return { div: '—', met: 'NOT MET' };
   const ok = f.target.op === '≥' ? f.ratioValue >= f.target.value : f.ratioValue <= f.target.value;
   return { div: d.toFixed(d >= 100 ? 0 : d >= 10 ? 1 : 2), met: ok ? 'MET' : 'NOT MET' };
 }

@@ -25,7 +25,8 @@ interface SizeResult {
   trades: number;
   full: ShardedRun;
   fullLoad: number;
-  nightly: ShardedRun;
+  /** null when the full rebuild failed (a worker died): nothing to update. */
+  nightly: ShardedRun | null;
   nightlyLoad: number;
   inc: number;
   eligibleRows: number;
@@ -35,6 +36,8 @@ interface SizeResult {
 
 function workerLine(label: string, w: ShardedRun['workers'][number]): string {
   const r = w.report;
+  if (w.error)
+    return `    ${label}: FAILED after ${fmtSecs(w.ms)}, ${w.groups} groups: ${w.error}; peak RSS ${fmtMB(w.maxRss)}`;
   return (
     `    ${label}: ${fmtSecs(w.ms)} (CPU ${fmtSecs(w.cpuMs)}), ${w.groups} groups, ${fmtInt(r.factsN)} facts → ` +
     `${fmtInt(r.eligibleWritten)} eligible + ${fmtInt(r.frontierWritten)} frontier rows written; peak RSS ${fmtMB(w.maxRss)} ` +
@@ -92,26 +95,32 @@ export async function scaleMode(args: Args, scratch: Scratch): Promise<{ ok: boo
     if (sc.mismatches > 0 || sc.checked === 0) ok = false;
 
     const inc = Math.max(1, Math.round((N * args.nightlyPct) / 100));
-    await analyzeCubeTables(pool); // as autovacuum would between the rebuild and a nightly (untimed)
-    await insertFacts(pool, gen, N, inc, { cycleId: 'scale-nightly-facts', queue: true });
-    await checkpoint(pool);
-    const nightly = await shardedCube(pool, db.url, {
-      module: M,
-      cycleId: 'scale-nightly',
-      workers: args.workers,
-      profileDir,
-    });
-    const nightlyLoad = load1();
-    log(
-      `+${args.nightlyPct}% nightly (${fmtInt(inc)} facts): ${fmtSecs(nightly.wallMs)} wall = ${fmtPct(nightly.wallMs / full.wallMs)} of the full rebuild  load ${nightlyLoad.toFixed(2)}`,
-    );
-    nightly.workers.forEach((w, i) => log(workerLine(`worker ${i + 1}`, w)));
-    printProfiles(nightly);
-    const sn = await spotCheck(pool, M, { sample: 200, cycleId: 'scale-nightly' });
-    log(
-      `    check: ${sn.checked} sampled rows written by the nightly vs learning_subset_stats(): ${sn.mismatches} mismatches ${sn.examples.join('; ')}`,
-    );
-    if (sn.mismatches > 0) ok = false;
+    let nightly: ShardedRun | null = null;
+    let nightlyLoad = 0;
+    if (full.failed) {
+      log('    the full rebuild failed: no nightly at this size');
+    } else {
+      await analyzeCubeTables(pool); // as autovacuum would between the rebuild and a nightly (untimed)
+      await insertFacts(pool, gen, N, inc, { cycleId: 'scale-nightly-facts', queue: true });
+      await checkpoint(pool);
+      nightly = await shardedCube(pool, db.url, {
+        module: M,
+        cycleId: 'scale-nightly',
+        workers: args.workers,
+        profileDir,
+      });
+      nightlyLoad = load1();
+      log(
+        `+${args.nightlyPct}% nightly (${fmtInt(inc)} facts): ${fmtSecs(nightly.wallMs)} wall = ${fmtPct(nightly.wallMs / full.wallMs)} of the full rebuild  load ${nightlyLoad.toFixed(2)}`,
+      );
+      nightly.workers.forEach((w, i) => log(workerLine(`worker ${i + 1}`, w)));
+      printProfiles(nightly);
+      const sn = await spotCheck(pool, M, { sample: 200, cycleId: 'scale-nightly' });
+      log(
+        `    check: ${sn.checked} sampled rows written by the nightly vs learning_subset_stats(): ${sn.mismatches} mismatches ${sn.examples.join('; ')}`,
+      );
+      if (sn.mismatches > 0) ok = false;
+    }
     results.push({ trades: N, full, fullLoad, nightly, nightlyLoad, inc, eligibleRows, frontierRows, bytes });
     await scratch.drop(db);
     log('');
@@ -132,16 +141,24 @@ function printProfiles(run: ShardedRun): void {
 
 function tables(results: SizeResult[], args: Args): string[] {
   const figures: Figure[] = [];
+  const failedNote = (run: ShardedRun) =>
+    run.failed
+      ? `FAILED: ${run.workers
+          .filter((w) => w.error)
+          .map((w) => w.error)
+          .join('; ')}`
+      : undefined;
   for (const r of results) {
-    const maxRss = Math.max(...r.full.workers.map((w) => w.maxRss), ...r.nightly.workers.map((w) => w.maxRss));
-    const perFactUs = (r.full.wallMs * 1000) / r.trades;
+    const runs = r.nightly ? [r.full, r.nightly] : [r.full];
+    const maxRss = Math.max(...runs.flatMap((run) => run.workers.map((w) => w.maxRss)));
     figures.push({
       name: `${fmtInt(r.trades)} trades: full rebuild on ${r.full.workers.length} worker processes (${fmtInt(r.eligibleRows)} eligible rows)`,
       measured: fmtSecs(r.full.wallMs),
-      ratio: `${perFactUs.toFixed(1)} µs a fact`,
-      ratioValue: r.full.wallMs / 1000,
+      ratio: `${((r.full.wallMs * 1000) / r.trades).toFixed(1)} µs a fact`,
+      ratioValue: r.full.failed ? Infinity : r.full.wallMs / 1000,
       target: r.trades >= 1_000_000 ? { op: '≤', value: 120, text: '≤ 2 min at 1 M' } : undefined,
       load: r.fullLoad,
+      note: failedNote(r.full),
     });
     figures.push({
       name: `${fmtInt(r.trades)} trades: peak RSS of the busiest worker process`,
@@ -151,18 +168,21 @@ function tables(results: SizeResult[], args: Args): string[] {
       target: { op: '≤', value: 1000, text: '≤ 1 GB a worker' },
       load: r.fullLoad,
     });
-    figures.push({
-      name: `${fmtInt(r.trades)} trades: +${args.nightlyPct}% nightly (${fmtInt(r.inc)} facts), incremental cube on ${r.nightly.workers.length} workers`,
-      measured: fmtSecs(r.nightly.wallMs),
-      ratio: `${fmtPct(r.nightly.wallMs / r.full.wallMs)} of the full rebuild`,
-      ratioValue: r.nightly.wallMs / r.full.wallMs,
-      target: { op: '≤', value: 0.05, text: '≤ 5%' },
-      load: r.nightlyLoad,
-    });
+    if (r.nightly)
+      figures.push({
+        name: `${fmtInt(r.trades)} trades: +${args.nightlyPct}% nightly (${fmtInt(r.inc)} facts), incremental cube on ${r.nightly.workers.length} workers`,
+        measured: fmtSecs(r.nightly.wallMs),
+        ratio: `${fmtPct(r.nightly.wallMs / r.full.wallMs)} of the full rebuild`,
+        ratioValue: r.nightly.failed ? Infinity : r.nightly.wallMs / r.full.wallMs,
+        target: { op: '≤', value: 0.05, text: '≤ 5%' },
+        load: r.nightlyLoad,
+        note: failedNote(r.nightly),
+      });
   }
-  if (results.length >= 2) {
-    const a = results[0];
-    const b = results[results.length - 1];
+  const ok = results.filter((r) => !r.full.failed);
+  if (ok.length >= 2) {
+    const a = ok[0];
+    const b = ok[ok.length - 1];
     const r = b.full.wallMs / b.trades / (a.full.wallMs / a.trades);
     figures.push({
       name: `cost per fact, ${fmtInt(b.trades)} ÷ ${fmtInt(a.trades)} trades (linear growth = 1)`,
@@ -194,12 +214,12 @@ function tables(results: SizeResult[], args: Args): string[] {
           [`+${args.nightlyPct}% nightly`, r.nightly, r.nightlyLoad],
         ] as const
       ).flatMap(([label, run, l]) =>
-        run.workers.map((w, i) => [
+        (run?.workers ?? []).map((w, i) => [
           fmtInt(r.trades),
           label,
           String(i + 1),
           String(w.groups),
-          fmtInt(w.report.factsN),
+          w.error ? 'FAILED' : fmtInt(w.report.factsN),
           fmtInt(w.report.eligibleWritten),
           fmtInt(w.report.frontierWritten),
           fmtSecs(w.ms),

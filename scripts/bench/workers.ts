@@ -3,9 +3,11 @@
  * splits the groups with work into k shards; one Node process per shard runs computeCubeShard. The
  * processes start and connect first; the clock starts when all are ready and they are told to go
  * together, and stops when the last one is done (process startup is not part of the figure; each
- * worker's own peak RSS includes it).
+ * worker's own peak RSS includes it). A worker that dies (e.g. out of memory) is reported as failed
+ * with the time it ran and its peak RSS, read from /proc/<pid>/status (VmHWM) while it runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
@@ -14,9 +16,41 @@ import type { WorkerDone } from './cubeWorker';
 
 const WORKER = fileURLToPath(new URL('./cubeWorker.ts', import.meta.url));
 
+export interface WorkerResult extends WorkerDone {
+  weight: number;
+  /** Why the worker failed (then its report is empty and ms is how long it ran). */
+  error?: string;
+}
+
 export interface ShardedRun {
   wallMs: number;
-  workers: (WorkerDone & { weight: number })[];
+  workers: WorkerResult[];
+  failed: boolean;
+}
+
+const emptyReport = (): WorkerDone['report'] => ({
+  groups: 0,
+  groupsFull: 0,
+  groupsIncremental: 0,
+  newFacts: 0,
+  factsN: 0,
+  cells: 0,
+  eligibleWritten: 0,
+  frontierWritten: 0,
+  eligibleDeleted: 0,
+  frontierDeleted: 0,
+  edgeHistoryRows: 0,
+});
+
+/** Peak RSS (VmHWM) of a live process, in bytes; 0 when it cannot be read. */
+function peakRssOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
 }
 
 interface Running {
@@ -64,16 +98,35 @@ export async function shardedCube(
   const running = plan.map((_, i) =>
     startWorker(url, opts.profileDir ? `${opts.profileDir}/cube-worker-${opts.cycleId}-${i}.cpuprofile` : null),
   );
+  const hwm = running.map(() => 0);
+  const poll = setInterval(() => running.forEach((r, i) => (hwm[i] = Math.max(hwm[i], peakRssOf(r.child.pid)))), 200);
   try {
     await Promise.all(running.map((r) => r.ready));
     const t0 = performance.now();
     running.forEach((r, i) =>
       r.child.stdin!.end(JSON.stringify({ shard: plan[i], cycleId: opts.cycleId, module: opts.module }) + '\n'),
     );
-    const done = await Promise.all(running.map((r) => r.done));
+    const results = await Promise.all(
+      running.map((r, i) =>
+        r.done.then(
+          (d): WorkerResult => ({ ...d, weight: plan[i].weight }),
+          (e: unknown): WorkerResult => ({
+            ms: performance.now() - t0,
+            cpuMs: 0,
+            maxRss: hwm[i],
+            rssAtStart: 0,
+            groups: plan[i].groups.length,
+            report: emptyReport(),
+            weight: plan[i].weight,
+            error: (e as Error).message,
+          }),
+        ),
+      ),
+    );
     const wallMs = performance.now() - t0;
-    return { wallMs, workers: done.map((d, i) => ({ ...d, weight: plan[i].weight })) };
+    return { wallMs, workers: results, failed: results.some((w) => w.error !== undefined) };
   } finally {
+    clearInterval(poll);
     for (const r of running) if (r.child.exitCode === null) r.child.kill('SIGTERM');
   }
 }
