@@ -200,6 +200,11 @@ async function compareWithReference(run: Run, report: LearningCycleReport) {
   expect(report.aggregate?.strandsRead).toBe(run.inserted.strands);
   expect(report.aggregate?.actionsAggregated).toBe(run.inserted.executedActions);
   expect(report.aggregate?.paths.option_a).toBe(run.inserted.strands);
+  // So is the cube report (summed from the groups committed), whichever attempt committed a group.
+  expect(report.cube?.eligibleWritten).toBe(expected.snapshot.stats.size);
+  expect(report.cube?.frontierWritten).toBe(expected.snapshot.frontier.size);
+  expect(report.cube?.edgeHistoryRows).toBe(expected.snapshot.edgeHistory);
+  expect(report.cube?.newFacts).toBe(run.inserted.executedActions);
 }
 
 // The two crash runs spend most of their time waiting out heartbeat timeouts: they run side by side.
