@@ -24,10 +24,6 @@ import { ERROR_TYPES } from '../src/contracts/errors';
 import { describeZodError } from '../src/contracts/zod';
 import { learningDay, sumReports } from '../src/domain/cycleReport';
 
-// Kept for scripts/chaos-kill-worker.ts and test/integration/workerCrash.test.ts (owned by others
-// right now); new code imports the report from src/contracts/learningCycle.
-export type { LearningCycleReport } from '../src/contracts/learningCycle';
-
 // Database outages are retried until the database is back; bad configuration fails at once.
 const retry = {
   initialInterval: '2 seconds',

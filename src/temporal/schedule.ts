@@ -11,10 +11,6 @@ import {
 } from '@temporalio/client';
 import { LEARNING_SCHEDULE_DEFAULTS, LEARNING_SCHEDULE_ID, WORKFLOW_TYPES } from '../contracts/temporal';
 
-// Kept for scripts/chaos-kill-worker.ts and test/integration/workerCrash.test.ts (owned by others
-// right now); new code imports these from src/cycles/client.
-export { cycleStatus, runCycleNow } from '../cycles/client';
-
 export interface ScheduleOptions {
   taskQueue: string;
   module?: string;
