@@ -190,6 +190,42 @@ export function factTable(facts: readonly CubeFact[], dict: ValueDictionary): Fa
   return b.build();
 }
 
+/** The facts of t that belong to a cell (every dim of the mask has the cell's value), order kept. */
+export function cellFacts(t: FactTable, mask: number, codes: ArrayLike<number>): FactTable {
+  const dims: number[] = [];
+  for (let d = 0; d < DIMS; d++) if (mask & (1 << d)) dims.push(d);
+  const idx: number[] = [];
+  for (let i = 0; i < t.size; i++) {
+    let ok = true;
+    for (const d of dims) {
+      if (t.codes[i * DIMS + d] !== codes[d]) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) idx.push(i);
+  }
+  const n = idx.length;
+  const out: FactTable = {
+    size: n,
+    codes: new Int32Array(n * DIMS),
+    rr: new Float64Array(n),
+    hold: new Float64Array(n),
+    tts3: new Float64Array(n),
+    cfEntry: new Int8Array(n),
+    cfExit: new Int8Array(n),
+  };
+  idx.forEach((i, j) => {
+    out.codes.set(t.codes.subarray(i * DIMS, i * DIMS + DIMS), j * DIMS);
+    out.rr[j] = t.rr[i];
+    out.hold[j] = t.hold[i];
+    out.tts3[j] = t.tts3[i];
+    out.cfEntry[j] = t.cfEntry[i];
+    out.cfExit[j] = t.cfExit[i];
+  });
+  return out;
+}
+
 /** A cube cell: a scope subset (mask + a value code per dim in it) with its statistics. */
 export interface Cell {
   mask: number;
@@ -297,9 +333,22 @@ export function bucBelow(
 
 /** The whole iceberg (eligible cells and frontier) of a group's facts. */
 export function fullCube(t: FactTable, dict: ValueDictionary, emit: (c: Cell) => void): void {
+  for (const _ of fullCubeSteps(t, dict, emit));
+}
+
+/**
+ * fullCube in steps: it pauses after each one-dim cell's subtree, so a caller can write what was
+ * emitted so far and keep memory bounded by a subtree rather than the whole group.
+ */
+export function* fullCubeSteps(t: FactTable, dict: ValueDictionary, emit: (c: Cell) => void): Generator<void> {
   const idx = new Int32Array(t.size);
   for (let i = 0; i < t.size; i++) idx[i] = i;
-  bucBelow(t, idx, 0, new Int32Array(DIMS), dict, emit);
+  for (const ch of childrenOf(t, idx, 0, new Int32Array(DIMS), dict)) {
+    const eligible = isEligible(ch.idx.length, 1);
+    emit({ mask: ch.mask, codes: ch.codes, stats: sumFacts(t, ch.idx), eligible });
+    if (eligible) bucBelow(t, ch.idx, ch.mask, ch.codes, dict, emit);
+    yield;
+  }
 }
 
 /** A cell's identity within its group. */

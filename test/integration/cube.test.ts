@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { computeCube, runAggregation } from '../../src/learning/aggregate/aggregateStep';
 import { requestRebuild } from '../../src/learning/aggregate/cube';
+import { cubeGroup } from '../../src/learning/aggregate/cubeGroup';
 import { subsetStats } from '../../src/learning/aggregate/subsetStats';
 import { ValueDictionary, type CubeFact } from '../../src/domain/iceberg';
 import { readGroupFacts } from '../../src/learning/aggregate/groupFacts';
@@ -131,6 +132,24 @@ describe('cube step: eligible subsets and frontier from the facts', () => {
       computeCube(db.pool, { module: MODULE, cycleId: 'c4b', shards: 3 }),
     ]);
     expect(a.newFacts + b.newFacts).toBeGreaterThan(0);
+    await expectCubeMatchesFacts(db.pool);
+  });
+
+  it('a full recompute staged in many small COPY chunks writes the same cube', async () => {
+    const { rows } = await db.pool.query(
+      `SELECT pattern_key, action_category FROM learning_trade_facts GROUP BY 1, 2 ORDER BY count(*) DESC LIMIT 1`,
+    );
+    const g = { module: MODULE, patternKey: rows[0].pattern_key, category: rows[0].action_category };
+    const before = await learningSnapshot(db.pool, MODULE);
+    await db.pool.query(`DELETE FROM pattern_scope_stats WHERE pattern_key = $1 AND action_category = $2`, [
+      g.patternKey,
+      g.category,
+    ]);
+    const r = await cubeGroup(db.pool, g, { cycleId: 'chunked', rrBaseline: 1, full: true, stageLines: 7 });
+    expect(r.mode).toBe('full');
+    expect(r.eligibleWritten).toBeGreaterThan(7);
+    const after = await learningSnapshot(db.pool, MODULE);
+    expect(diffSnapshots(after, { ...before, edgeHistory: after.edgeHistory })).toEqual([]);
     await expectCubeMatchesFacts(db.pool);
   });
 

@@ -92,29 +92,3 @@ export async function readFactsByKeys(
   for (const r of rows) b.push(toCubeFact(r));
   return b.build();
 }
-
-/**
- * The visible facts of each of these subsets of the group (facts whose scope contains every pair of
- * the subset), one table per subset, in one query (GIN index learning_trade_facts_scope).
- */
-export async function readPartitions(
-  client: pg.PoolClient,
-  g: GroupKey,
-  scopes: readonly Scope[],
-  dict: ValueDictionary,
-): Promise<FactTable[]> {
-  const builders = scopes.map(() => new FactTableBuilder(dict));
-  if (scopes.length === 0) return [];
-  const { rows } = await client.query<FactRow & { i: string }>(
-    `SELECT q.i, ${FACT_COLUMNS}
-       FROM unnest($4::jsonb[]) WITH ORDINALITY AS q(v, i)
-       JOIN LATERAL (
-         SELECT f.* FROM learning_trade_facts f
-          WHERE f.module = $1 AND f.pattern_key = $2 AND f.action_category = $3 AND f.scope @> q.v AND ${VISIBLE}
-       ) f ON true
-      ORDER BY q.i, f.strand_id, f.action_index`,
-    [g.module, g.patternKey, g.category, scopes.map((s) => JSON.stringify(s))],
-  );
-  for (const r of rows) builders[Number(r.i) - 1].push(toCubeFact(r));
-  return builders.map((b) => b.build());
-}

@@ -90,13 +90,11 @@ export interface CubeWriteReport {
   edgeHistoryRows: number;
 }
 
-export async function writeCube(
-  client: pg.PoolClient,
-  g: GroupKey,
-  lines: readonly string[],
-  opts: { full: boolean; cycleId: string; historyTs: string | null },
-): Promise<CubeWriteReport> {
-  // A session temp table emptied at every commit: created once per connection, not per group.
+/**
+ * Stages cells (cubeLine lines) for writeCube: a session temp table emptied at every commit, created
+ * once per connection; callable several times per transaction, so a big group is staged in chunks.
+ */
+export async function stageCells(client: pg.PoolClient, lines: readonly string[]): Promise<void> {
   await client.query(`CREATE TEMP TABLE IF NOT EXISTS cube_rows (
       scope_mask INT NOT NULL, scope_values_hash TEXT NOT NULL, scope_values JSONB NOT NULL,
       ${STATS_COLUMNS.map((c) => `${c} ${INT_COLUMNS.includes(c) ? 'INT' : 'DOUBLE PRECISION'} NOT NULL`).join(', ')},
@@ -104,8 +102,15 @@ export async function writeCube(
     ) ON COMMIT DELETE ROWS`);
   if (lines.length > 0) {
     await copyLines(client, `COPY cube_rows (${ROW_COLUMNS}, eligible, edge_raw, stats, signature) FROM STDIN`, lines);
-    await client.query('ANALYZE cube_rows');
   }
+}
+
+/** Writes the staged cells of the group (see the file comment); stageCells must have run. */
+export async function writeCube(
+  client: pg.PoolClient,
+  g: GroupKey,
+  opts: { full: boolean; cycleId: string; historyTs: string | null },
+): Promise<CubeWriteReport> {
   const params = [g.module, g.patternKey, g.category];
   const inGroup = (a: string) => `${a}.module = $1 AND ${a}.pattern_key = $2 AND ${a}.action_category = $3`;
   const sameKey = (a: string, b: string) =>
