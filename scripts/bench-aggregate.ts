@@ -2,7 +2,7 @@
  * Aggregation benchmark (design §4), in one run on the same data and the same scratch database:
  *
  *   npm run bench                              # 2,000 trades, full 10-dim scopes (a few minutes on 2 cores)
- *   npm run bench -- --trades 10000            # the design's reference size (~10 min)
+ *   npm run bench -- --trades 10000            # the design's reference size (~5 min)
  *   npm run bench -- --scale 100000,1000000    # generated facts, sharded rebuild on two worker processes
  *   npm run bench -- --profile                 # + statement and CPU profile of our cube step
  *
@@ -497,7 +497,7 @@ async function main(): Promise<number> {
   try {
     const admin = new pg.Pool({ connectionString: handle.url, max: 1 });
     const pgVersion = await serverVersion(admin).finally(() => admin.end());
-    log(`aggregation benchmark — ${machineLine(pgVersion)}`);
+    log(`aggregation benchmark — ${machineLine(pgVersion, 'now')}`);
     log('');
     let ok = true;
     const tables: string[] = [];
@@ -513,7 +513,7 @@ async function main(): Promise<number> {
     log('');
     log('--- markdown (README) ---');
     log('');
-    log(`Machine: ${machineLine(pgVersion)}.`);
+    log(`Machine: ${machineLine(pgVersion, 'at the end of the run')}.`);
     log('');
     for (const t of tables) {
       log(t);

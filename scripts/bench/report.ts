@@ -46,12 +46,12 @@ export function verdict(f: Figure): { div: string; met: string } {
   return { div: d.toFixed(d >= 100 ? 0 : d >= 10 ? 1 : 2), met: ok ? 'MET' : 'NOT MET' };
 }
 
-export function machineLine(pgVersion: string): string {
+export function machineLine(pgVersion: string, when: string): string {
   const cpus = os.cpus();
   const la = os.loadavg().map((x) => x.toFixed(2));
   return (
     `${os.availableParallelism()} CPUs (nproc; ${cpus[0]?.model.trim() ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ` +
-    `PostgreSQL ${pgVersion}, Node ${process.version}; load average ${la.join(' / ')} (1/5/15 min) at the end of the run`
+    `PostgreSQL ${pgVersion}, Node ${process.version}; load average ${la.join(' / ')} (1/5/15 min) ${when}`
   );
 }
 
