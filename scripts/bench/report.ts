@@ -3,6 +3,7 @@
  * the moment it was measured (the machine is shared: design §4 asks for the load beside every figure),
  * and, where design §4 sets a target, the ratio against it and whether it is met.
  */
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 
 export interface Target {
@@ -46,12 +47,24 @@ export function verdict(f: Figure): { div: string; met: string } {
   return { div: d.toFixed(d >= 100 ? 0 : d >= 10 ? 1 : 2), met: ok ? 'MET' : 'NOT MET' };
 }
 
+/** The commit measured, and whether src/ or migrations/ had uncommitted changes (others edit this checkout). */
+export function codeVersion(): string {
+  try {
+    const git = (...a: string[]) =>
+      execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = git('status', '--porcelain', '--', 'src', 'migrations') !== '';
+    return `commit ${git('rev-parse', '--short', 'HEAD')}${dirty ? ' + uncommitted changes in src/ or migrations/' : ''}`;
+  } catch {
+    return 'commit unknown';
+  }
+}
+
 export function machineLine(pgVersion: string, when: string): string {
   const cpus = os.cpus();
   const la = os.loadavg().map((x) => x.toFixed(2));
   return (
     `${os.availableParallelism()} CPUs (nproc; ${cpus[0]?.model.trim() ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ` +
-    `PostgreSQL ${pgVersion}, Node ${process.version}; load average ${la.join(' / ')} (1/5/15 min) ${when}`
+    `PostgreSQL ${pgVersion}, Node ${process.version}, ${codeVersion()}; load average ${la.join(' / ')} (1/5/15 min) ${when}`
   );
 }
 
