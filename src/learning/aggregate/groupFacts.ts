@@ -29,9 +29,12 @@ interface FactRow {
 }
 
 const FACT_COLUMNS = `f.scope, f.rr, f.hold_time_days, f.time_to_s3, f.cf_entry_bucket, f.cf_exit_bucket`;
-const VISIBLE = `NOT EXISTS (SELECT 1 FROM learning_cube_pending p
-                   WHERE p.module = f.module AND p.pattern_key = f.pattern_key AND p.action_category = f.action_category
-                     AND p.strand_id = f.strand_id AND p.action_index = f.action_index)`;
+// In the same statement as the facts (one snapshot), as a hashed subplan: the group's pending keys are
+// read once. A correlated NOT EXISTS was planned as a nested loop over the whole group for every fact
+// right after the dequeue (no statistics on the freshly emptied queue): 830 ms for 2,614 facts.
+const VISIBLE = `(f.strand_id, f.action_index) NOT IN (
+                   SELECT p.strand_id, p.action_index FROM learning_cube_pending p
+                    WHERE p.module = $1 AND p.pattern_key = $2 AND p.action_category = $3)`;
 
 const toCubeFact = (r: FactRow): CubeFact => ({
   scope: r.scope,
