@@ -6,13 +6,8 @@
  * Measured on a sample of facts; the caller extrapolates per subset update.
  */
 import type pg from 'pg';
-import {
-  presentMask,
-  scopeFragments,
-  subsetMasks,
-  subsetSignatureAndHash,
-  subsetValues,
-} from '../../src/domain/subsets';
+import { presentMask } from '../../src/domain/subsets';
+import { scopeFragments, subsetMasks, subsetSignatureAndHash, subsetValues } from './enumerate';
 import type { Scope } from '../../src/domain/scope';
 
 interface FactRow {

@@ -5,7 +5,7 @@ import {
   subsetMasks,
   scopeFragments,
   subsetSignatureAndHash,
-} from '../../src/domain/subsets';
+} from '../../scripts/bench/enumerate';
 import { scopeMask, scopeSignature, scopeValuesHash, type Scope } from '../../src/domain/scope';
 
 const full: Scope = {
@@ -21,7 +21,7 @@ const full: Scope = {
   E_mode: 'patient',
 };
 
-describe('scope subsets (spec §4.2)', () => {
+describe('scope subset enumeration of the bench baselines (spec §3.3, §4.2)', () => {
   it('1023 distinct subsets of a full scope, hashes equal scopeValuesHash', () => {
     const subs = [...scopeSubsetsHashed(full)];
     expect(subs).toHaveLength(1023);
