@@ -387,6 +387,8 @@ export async function incrementalCube(
   dict: ValueDictionary,
   store: CubeStore,
   emit: (c: Cell) => void,
+  /** Called after each level, e.g. to write what was emitted so far and bound memory. */
+  afterLevel?: () => Promise<void>,
 ): Promise<void> {
   const all = new Int32Array(delta.size);
   for (let i = 0; i < delta.size; i++) all[i] = i;
@@ -421,6 +423,7 @@ export async function incrementalCube(
         if (isEligible(stats[S_N], k)) bucBelow(t, idx, c.mask, c.codes, dict, emit);
       });
     }
+    await afterLevel?.();
     level = next;
   }
 }

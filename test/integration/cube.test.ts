@@ -151,6 +151,21 @@ describe('cube step: eligible subsets and frontier from the facts', () => {
     const after = await learningSnapshot(db.pool, MODULE);
     expect(diffSnapshots(after, { ...before, edgeHistory: after.edgeHistory })).toEqual([]);
     await expectCubeMatchesFacts(db.pool);
+
+    // The incremental path staged in small chunks too (after each level).
+    await insertClosedStrands(db.pool, { count: 6, seed: 10, prefix: 'D' });
+    const { ingestClosedTrades } = await import('../../src/learning/aggregate/ingest');
+    await ingestClosedTrades(db.pool, { module: MODULE, cycleId: 'chunked-2' });
+    const pending = await db.pool.query(
+      `SELECT DISTINCT pattern_key, action_category FROM learning_cube_pending ORDER BY 1, 2`,
+    );
+    const modes = new Set<string>();
+    for (const p of pending.rows) {
+      const group = { module: MODULE, patternKey: p.pattern_key, category: p.action_category };
+      modes.add((await cubeGroup(db.pool, group, { cycleId: 'chunked-2', rrBaseline: 1, stageLines: 3 })).mode);
+    }
+    expect(modes.has('incremental')).toBe(true);
+    await expectCubeMatchesFacts(db.pool);
   });
 
   it('reads a group facts page by page in canonical order, whatever the page size', async () => {

@@ -32,7 +32,7 @@ export interface CubeGroupOptions {
   historyTs?: string | null;
   /** Recompute from all facts whatever the state says. */
   full?: boolean;
-  /** Cells staged per COPY during a full recompute (default 50,000). */
+  /** Cells staged per COPY (default 50,000): memory holds one chunk, not the group's cells. */
   stageLines?: number;
 }
 
@@ -98,7 +98,9 @@ export async function cubeGroup(pool: pg.Pool, g: GroupKey, opts: CubeGroupOptio
         factsN = facts.size;
       } else {
         const delta = await readFactsByKeys(client, g, newKeys, dict);
-        await incrementalCube(delta, dict, storeOf(client, g, dict), emit);
+        await incrementalCube(delta, dict, storeOf(client, g, dict), emit, async () => {
+          if (lines.length >= (opts.stageLines ?? STAGE_LINES)) await stage();
+        });
         factsN = oldN + delta.size;
       }
       await stage();
