@@ -6,36 +6,6 @@
 -- For the multi-column GIN index below (text columns in GIN); a trusted extension since PostgreSQL 13.
 CREATE EXTENSION IF NOT EXISTS btree_gin;
 
--- The cube's frontier: the non-eligible subsets whose BUC parent (the subset without its highest dim)
--- is eligible, and every non-eligible one-dim subset — exactly where the bottom-up computation
--- stopped. Kept with its sufficient statistics so a nightly cycle adds its new facts to stored
--- statistics instead of re-reading the history (src/domain/iceberg.ts). Internal; not a contract.
-CREATE TABLE pattern_scope_frontier (
-  module            TEXT NOT NULL,
-  pattern_key       TEXT NOT NULL,
-  action_category   TEXT NOT NULL,
-  scope_mask        INT NOT NULL,
-  scope_values_hash TEXT NOT NULL,
-  scope_values      JSONB NOT NULL,
-  n                 INT NOT NULL,
-  sum_rr            DOUBLE PRECISION NOT NULL,
-  sum_rr_sq         DOUBLE PRECISION NOT NULL,
-  wins              INT NOT NULL,
-  sum_hold_days     DOUBLE PRECISION NOT NULL,
-  n_tts3            INT NOT NULL,
-  sum_tts3          DOUBLE PRECISION NOT NULL,
-  cf_entry_none     INT NOT NULL,
-  cf_entry_small    INT NOT NULL,
-  cf_entry_medium   INT NOT NULL,
-  cf_entry_large    INT NOT NULL,
-  cf_exit_none      INT NOT NULL,
-  cf_exit_small     INT NOT NULL,
-  cf_exit_medium    INT NOT NULL,
-  cf_exit_large     INT NOT NULL,
-  updated_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
-  PRIMARY KEY (module, pattern_key, action_category, scope_mask, scope_values_hash)
-);
-
 -- Facts committed but not yet in the cube: inserted in the same transaction as the fact, deleted in
 -- the same transaction as the cube rows that include it, so each fact enters the statistics exactly
 -- once whatever is retried, killed or run twice.
@@ -83,8 +53,8 @@ CREATE TABLE learning_cube_commits (
 );
 CREATE INDEX learning_cube_commits_cycle ON learning_cube_commits (module, cycle_id);
 
--- The facts of one subset of a group (a promoted cell's partition, on-demand statistics): GIN on the
--- group columns and the scope's (key, value) pairs.
+-- The facts of one subset of a group (on-demand statistics): GIN on the group columns and the scope's
+-- (key, value) pairs.
 CREATE INDEX learning_trade_facts_scope
   ON learning_trade_facts USING gin (module, pattern_key, action_category, scope jsonb_path_ops);
 
@@ -108,8 +78,8 @@ $$;
 
 -- Existing databases: keep only the eligible rows of the old full materialization (copying the 0.3%
 -- that stay is far cheaper than deleting the 99.7% that go), then flag every group with facts so the
--- next cube step (pmctl migrate runs it right away) recomputes it from its facts: it checks the kept
--- rows (rewriting none whose numbers agree) and builds the frontier.
+-- next cube step (pmctl migrate runs it right away) recomputes it from its facts and checks the kept
+-- rows (rewriting none whose numbers agree).
 CREATE TEMP TABLE eligible_rows ON COMMIT DROP AS
   SELECT * FROM pattern_scope_stats
    WHERE n >= (ARRAY[10, 10, 20, 20, 30, 30, 50, 50, 50, 50])[length(replace(scope_mask::bit(10)::text, '0', ''))];
@@ -138,4 +108,4 @@ DROP FUNCTION IF EXISTS learning_subset_stats(TEXT, TEXT, TEXT, JSONB);
 DROP INDEX IF EXISTS learning_trade_facts_scope;
 DROP INDEX IF EXISTS learning_trade_facts_group;
 CREATE INDEX IF NOT EXISTS learning_trade_facts_pattern ON learning_trade_facts (module, pattern_key, action_category);
-DROP TABLE IF EXISTS learning_cube_commits, learning_cube_groups, learning_cube_pending, pattern_scope_frontier;
+DROP TABLE IF EXISTS learning_cube_commits, learning_cube_groups, learning_cube_pending;

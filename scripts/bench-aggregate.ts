@@ -10,7 +10,7 @@
  *  1. ours, ingest: ingestClosedTrades over N position_closed strands (ledger, trade guard, facts,
  *     cube queue) — timed on its own;
  *  2. ours, full rebuild: computeCube on the ingested facts (every group new: BUC from all its facts,
- *     eligible rows + frontier + edge history written) — THE figure compared below;
+ *     eligible rows + edge history written) — THE figure compared below;
  *  3. the best single SQL statement doing the same job (scripts/bench/sqlBaseline.ts: every subset of
  *     every fact, GROUP BY, HAVING n ≥ N_min(k), eligible rows with their statistics), two ways of
  *     writing it timed, the faster one is "best"; each checked row by row against ours (exit 1 if not
@@ -20,7 +20,7 @@
  *  5. per-subset upserts (the original system), on --per-subset-trades trades, extrapolated;
  *  6. +P% nightly: P% more strands, ingest, then the incremental cube, against 1.-2.; the result is
  *     checked against the SQL statement again (exit 1 if not identical);
- *  7. peak RSS of this process during 1.-2. and table bytes (pattern_scope_stats, its frontier, the full
+ *  7. peak RSS of this process during 1.-2. and table bytes (pattern_scope_stats, the full
  *     materialization's table).
  * Every figure is printed with the 1-minute load average when it was measured, and the end of the run
  * prints markdown tables for the README.
@@ -234,14 +234,12 @@ async function defaultMode(args: Args, scratch: Scratch): Promise<DefaultResult>
   const c = cube.out;
   log(
     `(2) ours, full rebuild (cube)   ${fmtSecs(cube.ms)}  ${fmtInt(c.groups)} groups (${c.groupsFull} full), ${fmtInt(c.cells)} cells → ` +
-      `${fmtInt(c.eligibleWritten)} eligible rows + ${fmtInt(c.frontierWritten)} frontier rows, ${fmtInt(c.edgeHistoryRows)} edge-history rows  load ${cubeLoad.toFixed(2)}`,
+      `${fmtInt(c.eligibleWritten)} eligible rows, ${fmtInt(c.edgeHistoryRows)} edge-history rows  load ${cubeLoad.toFixed(2)}`,
   );
   log(`    peak RSS during (1)+(2): ${fmtMB(oursRss)} sampled, ${fmtMB(oursMaxRss)} process maxRSS`);
   await fullProf?.report('full');
   const statsBytes = await relationBytes(pool, 'pattern_scope_stats');
-  const frontierBytes = await relationBytes(pool, 'pattern_scope_frontier');
   const eligibleRows = await countRows(pool, 'pattern_scope_stats', M);
-  const frontierRows = await countRows(pool, 'pattern_scope_frontier', M);
   figures.push({
     name: `ours, ingest (ledger, facts, cube queue) of ${fmtInt(N)} trades`,
     measured: fmtSecs(ingest.ms),
@@ -249,7 +247,7 @@ async function defaultMode(args: Args, scratch: Scratch): Promise<DefaultResult>
     load: ingestLoad,
   });
   figures.push({
-    name: `ours, full rebuild: cube step, facts → ${fmtInt(eligibleRows)} eligible rows (+ ${fmtInt(frontierRows)} frontier rows)`,
+    name: `ours, full rebuild: cube step, facts → ${fmtInt(eligibleRows)} eligible rows`,
     measured: fmtSecs(cube.ms),
     ratio: '1×',
     load: cubeLoad,
@@ -400,7 +398,7 @@ async function defaultMode(args: Args, scratch: Scratch): Promise<DefaultResult>
   log(
     `(6) +${args.nightlyPct}% nightly (${fmtInt(inc)} trades)  ingest ${fmtSecs(nIngest.ms)}, cube ${fmtSecs(nCube.ms)}: ${nc.groups} groups ` +
       `(${nc.groupsIncremental} incremental, ${nc.groupsFull} full), ${fmtInt(nc.cells)} cells, ${fmtInt(nc.eligibleWritten)} eligible rows written, ` +
-      `${fmtInt(nc.frontierWritten)} frontier rows written, ${fmtInt(nc.edgeHistoryRows)} edge-history rows  load ${nl.toFixed(2)}`,
+      `${fmtInt(nc.edgeHistoryRows)} edge-history rows  load ${nl.toFixed(2)}`,
   );
   figures.push({
     name: `+${args.nightlyPct}% nightly: incremental cube step (${fmtInt(inc)} new trades, ${nc.groups} groups)`,
@@ -471,12 +469,6 @@ async function defaultMode(args: Args, scratch: Scratch): Promise<DefaultResult>
       ratio: `${fmtPct(statsBytes / fullBytes)} of it`,
       ratioValue: statsBytes / fullBytes,
       target: { op: '≤', value: 0.01, text: '≤ 1%' },
-      load: cubeLoad,
-    });
-    figures.push({
-      name: `bytes: pattern_scope_frontier (${fmtInt(frontierRows)} rows, kept for the nightly; no target)`,
-      measured: fmtMB(frontierBytes),
-      ratio: `${fmtPct(frontierBytes / fullBytes)}; with stats ${fmtPct((statsBytes + frontierBytes) / fullBytes)}`,
       load: cubeLoad,
     });
   }

@@ -30,7 +30,7 @@
  *     open transaction). A fresh worker starts. Each kill costs the 30 s heartbeat timeout plus the
  *     retry backoff (2 s, doubling) — materialize has no heartbeat: its 5 min start-to-close timeout.
  *     When a step ends before its kill could land, that kill moves to the next step.
- *  4. The cycle finishes; its stats, frontier, ledger, facts, edge history and lessons are compared
+ *  4. The cycle finishes; its stats, ledger, facts, edge history and lessons are compared
  *     with the reference (diffSnapshots: counts exact, sums to 1e-9 relative).
  * Everything (workers, dev server, scratch databases, embedded PostgreSQL) is cleaned up in finally
  * and on Ctrl-C.
@@ -457,7 +457,7 @@ async function main(): Promise<number> {
     );
     console.log(`workers that resumed the ingest from a heartbeat cursor: ${resumedFromHeartbeat}`);
     console.log(
-      `compared: ${actual.stats.size} pattern_scope_stats rows and ${actual.frontier.size} frontier rows (reference ${expected.snapshot.stats.size} and ${expected.snapshot.frontier.size}, built in ${(expected.ms / 1000).toFixed(1)} s), ` +
+      `compared: ${actual.stats.size} pattern_scope_stats rows (reference ${expected.snapshot.stats.size}, built in ${(expected.ms / 1000).toFixed(1)} s), ` +
         `ledger ${actual.ledger}, facts ${actual.facts}, edge history ${actual.edgeHistory}, lessons ${actual.lessons.size}`,
     );
     console.log(`total time: ${((Date.now() - t0) / 1000).toFixed(1)} s`);

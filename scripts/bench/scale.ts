@@ -30,8 +30,7 @@ interface SizeResult {
   nightlyLoad: number;
   inc: number;
   eligibleRows: number;
-  frontierRows: number;
-  bytes: { stats: number; frontier: number; facts: number };
+  bytes: { stats: number; facts: number };
 }
 
 function workerLine(label: string, w: ShardedRun['workers'][number]): string {
@@ -40,7 +39,7 @@ function workerLine(label: string, w: ShardedRun['workers'][number]): string {
     return `    ${label}: FAILED after ${fmtSecs(w.ms)}, ${w.groups} groups: ${w.error}; peak RSS ${fmtMB(w.maxRss)}`;
   return (
     `    ${label}: ${fmtSecs(w.ms)} (CPU ${fmtSecs(w.cpuMs)}), ${w.groups} groups, ${fmtInt(r.factsN)} facts → ` +
-    `${fmtInt(r.eligibleWritten)} eligible + ${fmtInt(r.frontierWritten)} frontier rows written; peak RSS ${fmtMB(w.maxRss)} ` +
+    `${fmtInt(r.eligibleWritten)} eligible rows written; peak RSS ${fmtMB(w.maxRss)} ` +
     `(${fmtMB(w.rssAtStart)} when it started)`
   );
 }
@@ -78,16 +77,11 @@ export async function scaleMode(args: Args, scratch: Scratch): Promise<{ ok: boo
     full.workers.forEach((w, i) => log(workerLine(`worker ${i + 1}`, w)));
     printProfiles(full);
     const eligibleRows = await countRows(pool, 'pattern_scope_stats', M);
-    const frontierRows = await countRows(pool, 'pattern_scope_frontier', M);
     const bytes = {
       stats: await relationBytes(pool, 'pattern_scope_stats'),
-      frontier: await relationBytes(pool, 'pattern_scope_frontier'),
       facts: await relationBytes(pool, 'learning_trade_facts'),
     };
-    log(
-      `    ${fmtInt(eligibleRows)} eligible rows (${fmtMB(bytes.stats)}), ${fmtInt(frontierRows)} frontier rows (${fmtMB(bytes.frontier)}); ` +
-        `facts table ${fmtMB(bytes.facts)}`,
-    );
+    log(`    ${fmtInt(eligibleRows)} eligible rows (${fmtMB(bytes.stats)}); ` + `facts table ${fmtMB(bytes.facts)}`);
     const sc = await spotCheck(pool, M, { sample: 200 });
     log(
       `    check: ${sc.checked} sampled eligible rows vs learning_subset_stats(): ${sc.mismatches} mismatches ${sc.examples.join('; ')}`,
@@ -121,7 +115,7 @@ export async function scaleMode(args: Args, scratch: Scratch): Promise<{ ok: boo
       );
       if (sn.mismatches > 0) ok = false;
     }
-    results.push({ trades: N, full, fullLoad, nightly, nightlyLoad, inc, eligibleRows, frontierRows, bytes });
+    results.push({ trades: N, full, fullLoad, nightly, nightlyLoad, inc, eligibleRows, bytes });
     await scratch.drop(db);
     log('');
   }
@@ -194,19 +188,7 @@ function tables(results: SizeResult[], args: Args): string[] {
     });
   }
   const perWorker = simpleTable(
-    [
-      'trades',
-      'run',
-      'worker',
-      'groups',
-      'facts',
-      'eligible rows written',
-      'frontier rows written',
-      'time',
-      'CPU',
-      'peak RSS',
-      'load (1 min)',
-    ],
+    ['trades', 'run', 'worker', 'groups', 'facts', 'eligible rows written', 'time', 'CPU', 'peak RSS', 'load (1 min)'],
     results.flatMap((r) =>
       (
         [
@@ -221,7 +203,6 @@ function tables(results: SizeResult[], args: Args): string[] {
           String(w.groups),
           w.error ? 'FAILED' : fmtInt(w.report.factsN),
           fmtInt(w.report.eligibleWritten),
-          fmtInt(w.report.frontierWritten),
           fmtSecs(w.ms),
           fmtSecs(w.cpuMs),
           fmtMB(w.maxRss),
@@ -231,22 +212,8 @@ function tables(results: SizeResult[], args: Args): string[] {
     ),
   );
   const sizes = simpleTable(
-    [
-      'trades',
-      'eligible rows',
-      'pattern_scope_stats',
-      'frontier rows',
-      'pattern_scope_frontier',
-      'learning_trade_facts',
-    ],
-    results.map((r) => [
-      fmtInt(r.trades),
-      fmtInt(r.eligibleRows),
-      fmtMB(r.bytes.stats),
-      fmtInt(r.frontierRows),
-      fmtMB(r.bytes.frontier),
-      fmtMB(r.bytes.facts),
-    ]),
+    ['trades', 'eligible rows', 'pattern_scope_stats', 'learning_trade_facts'],
+    results.map((r) => [fmtInt(r.trades), fmtInt(r.eligibleRows), fmtMB(r.bytes.stats), fmtMB(r.bytes.facts)]),
   );
   return [
     markdownTable(

@@ -16,7 +16,7 @@ export async function checkpoint(pool: pg.Pool): Promise<void> {
 
 /** ANALYZE of the tables the cube step reads and writes (what autovacuum does after a big write). */
 export async function analyzeCubeTables(pool: pg.Pool): Promise<void> {
-  await pool.query('ANALYZE pattern_scope_stats, pattern_scope_frontier, learning_trade_facts, learning_cube_groups');
+  await pool.query('ANALYZE pattern_scope_stats, learning_trade_facts, learning_cube_groups');
 }
 
 /** pg_total_relation_size (table, TOAST and indexes) in bytes. */

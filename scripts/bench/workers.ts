@@ -36,9 +36,7 @@ const emptyReport = (): WorkerDone['report'] => ({
   factsN: 0,
   cells: 0,
   eligibleWritten: 0,
-  frontierWritten: 0,
   eligibleDeleted: 0,
-  frontierDeleted: 0,
   edgeHistoryRows: 0,
 });
 

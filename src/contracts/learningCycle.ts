@@ -48,24 +48,20 @@ export type AggregateReport = Awaited<ReturnType<AggregateActivities['ingestClos
 /** The cube step's counts, summed over its groups and shards. */
 export interface CubeReport {
   groups: number;
-  /** Groups recomputed from all their facts (new, flagged for rebuild, rr_baseline changed, or ≥ 25% new). */
+  /** Groups recomputed whole (new, flagged for rebuild, or rr_baseline changed). */
   groupsFull: number;
-  /** Groups updated from their stored cells and their new facts only. */
+  /** Groups where only the eligible cells holding a new fact were computed and written. */
   groupsIncremental: number;
   /** Facts taken into the statistics by this run. */
   newFacts: number;
   /** Facts of the groups this run touched. */
   factsN: number;
-  /** Cells computed (eligible and frontier) before unchanged rows were skipped. */
+  /** Eligible cells computed, before rows whose numbers did not change were skipped. */
   cells: number;
   /** pattern_scope_stats rows inserted or changed. */
   eligibleWritten: number;
-  /** pattern_scope_frontier rows inserted or changed. */
-  frontierWritten: number;
-  /** Rows a full recompute removed (e.g. the non-eligible rows of the old full materialization). */
+  /** Rows a full recompute removed (rows no longer in the cube). */
   eligibleDeleted: number;
-  /** Frontier rows removed: promoted to eligible, or gone in a full recompute. */
-  frontierDeleted: number;
   /** learning_edge_history rows written (one per eligible row that changed). */
   edgeHistoryRows: number;
 }
@@ -78,9 +74,7 @@ export const emptyCubeReport = (): CubeReport => ({
   factsN: 0,
   cells: 0,
   eligibleWritten: 0,
-  frontierWritten: 0,
   eligibleDeleted: 0,
-  frontierDeleted: 0,
   edgeHistoryRows: 0,
 });
 export type LessonsReport = Awaited<ReturnType<LessonsActivities['buildLessons']>>;

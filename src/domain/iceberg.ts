@@ -1,8 +1,7 @@
 /**
  * The iceberg cube of one (module, pattern_key, action_category) group (spec §4.2): the statistics of
  * exactly the scope subsets with n ≥ N_min(k), computed bottom-up from the group's facts, never
- * enumerating a subset that cannot qualify. Pure: no I/O; the incremental variant gets its stored
- * cells and partition facts through an injected store.
+ * enumerating a subset that cannot qualify. Pure: no I/O.
  *
  * Algorithm: BUC (Beyer & Ramakrishnan 1999). A cell is a subset of dims with one value each; its
  * BUC parent is the cell without its highest dim, its children add one dim above its highest. The
@@ -11,12 +10,9 @@
  * children with n ≥ N_min(k): n never grows from parent to child and N_min never shrinks with k, so a
  * child of a cell below N_min can never qualify (the anti-monotone pruning).
  *
- * Besides the eligible cells (E) the cube yields its **frontier** (F): the non-eligible cells whose
- * BUC parent is eligible (every non-eligible 1-dim cell too) — exactly where BUC stopped. E ∪ F is
- * what a nightly update needs: a new fact changes only cells it belongs to, and every such cell that
- * can be eligible afterwards is either in E ∪ F already (its old statistics are stored), or new to
- * the group (old statistics zero), or a descendant of a cell promoted from F to E tonight, whose
- * statistics come from that cell's partition (≈ N_min facts). See incrementalCube.
+ * A night's update (touchedCubeSteps) runs the same recursion over the group's facts but descends
+ * only into partitions that hold a new fact: the cells it emits are exactly the eligible rows whose
+ * statistics change, summed exactly as a full recompute would sum them.
  */
 import { SCOPE_DIMS, scopeSignature, type Scope, type ScopeValue } from './scope';
 import { N_MIN } from './stats';
@@ -190,49 +186,12 @@ export function factTable(facts: readonly CubeFact[], dict: ValueDictionary): Fa
   return b.build();
 }
 
-/** The facts of t that belong to a cell (every dim of the mask has the cell's value), order kept. */
-export function cellFacts(t: FactTable, mask: number, codes: ArrayLike<number>): FactTable {
-  const dims: number[] = [];
-  for (let d = 0; d < DIMS; d++) if (mask & (1 << d)) dims.push(d);
-  const idx: number[] = [];
-  for (let i = 0; i < t.size; i++) {
-    let ok = true;
-    for (const d of dims) {
-      if (t.codes[i * DIMS + d] !== codes[d]) {
-        ok = false;
-        break;
-      }
-    }
-    if (ok) idx.push(i);
-  }
-  const n = idx.length;
-  const out: FactTable = {
-    size: n,
-    codes: new Int32Array(n * DIMS),
-    rr: new Float64Array(n),
-    hold: new Float64Array(n),
-    tts3: new Float64Array(n),
-    cfEntry: new Int8Array(n),
-    cfExit: new Int8Array(n),
-  };
-  idx.forEach((i, j) => {
-    out.codes.set(t.codes.subarray(i * DIMS, i * DIMS + DIMS), j * DIMS);
-    out.rr[j] = t.rr[i];
-    out.hold[j] = t.hold[i];
-    out.tts3[j] = t.tts3[i];
-    out.cfEntry[j] = t.cfEntry[i];
-    out.cfExit[j] = t.cfExit[i];
-  });
-  return out;
-}
-
 /** A cube cell: a scope subset (mask + a value code per dim in it) with its statistics. */
 export interface Cell {
   mask: number;
   /** DIMS codes; only those of dims in mask are meaningful. */
   codes: Int32Array;
   stats: Float64Array;
-  eligible: boolean;
 }
 
 const highestDim = (mask: number): number => 31 - Math.clz32(mask); // −1 for the root (mask 0)
@@ -260,12 +219,6 @@ export function sumFacts(t: FactTable, idx: Int32Array, len = idx.length): Float
   }
   s[S_N] = len;
   return s;
-}
-
-export function addStats(a: Float64Array, b: Float64Array): Float64Array {
-  const out = new Float64Array(STATS_WIDTH);
-  for (let j = 0; j < STATS_WIDTH; j++) out[j] = a[j] + b[j];
-  return out;
 }
 
 interface Child {
@@ -312,8 +265,8 @@ function* childrenOf(t: FactTable, idx: Int32Array, mask: number, codes: Int32Ar
 }
 
 /**
- * Every eligible and frontier cell strictly below a cell (its BUC descendants), from the cell's facts
- * idx (in canonical order). The root is mask 0 (the whole group). Emits each cell exactly once.
+ * Every eligible cell strictly below a cell (its BUC descendants), from the cell's facts idx (in
+ * canonical order). The root is mask 0 (the whole group). Emits each cell exactly once.
  */
 export function bucBelow(
   t: FactTable,
@@ -325,13 +278,13 @@ export function bucBelow(
 ): void {
   const k = popcount(mask) + 1;
   for (const ch of childrenOf(t, idx, mask, codes, dict)) {
-    const eligible = isEligible(ch.idx.length, k);
-    emit({ mask: ch.mask, codes: ch.codes, stats: sumFacts(t, ch.idx), eligible });
-    if (eligible) bucBelow(t, ch.idx, ch.mask, ch.codes, dict, emit);
+    if (!isEligible(ch.idx.length, k)) continue; // pruned: no descendant can qualify
+    emit({ mask: ch.mask, codes: ch.codes, stats: sumFacts(t, ch.idx) });
+    bucBelow(t, ch.idx, ch.mask, ch.codes, dict, emit);
   }
 }
 
-/** The whole iceberg (eligible cells and frontier) of a group's facts. */
+/** Every eligible cell of a group's facts. */
 export function fullCube(t: FactTable, dict: ValueDictionary, emit: (c: Cell) => void): void {
   for (const _ of fullCubeSteps(t, dict, emit));
 }
@@ -344,86 +297,44 @@ export function* fullCubeSteps(t: FactTable, dict: ValueDictionary, emit: (c: Ce
   const idx = new Int32Array(t.size);
   for (let i = 0; i < t.size; i++) idx[i] = i;
   for (const ch of childrenOf(t, idx, 0, new Int32Array(DIMS), dict)) {
-    const eligible = isEligible(ch.idx.length, 1);
-    emit({ mask: ch.mask, codes: ch.codes, stats: sumFacts(t, ch.idx), eligible });
-    if (eligible) bucBelow(t, ch.idx, ch.mask, ch.codes, dict, emit);
+    if (!isEligible(ch.idx.length, 1)) continue;
+    emit({ mask: ch.mask, codes: ch.codes, stats: sumFacts(t, ch.idx) });
+    bucBelow(t, ch.idx, ch.mask, ch.codes, dict, emit);
     yield;
   }
 }
 
-/** A cell's identity within its group. */
-export interface CellKey {
-  mask: number;
-  codes: Int32Array;
-}
-
-export const cellKey = (mask: number, codes: ArrayLike<number>): string => {
-  let s = String(mask);
-  for (let d = 0; d < DIMS; d++) if (mask & (1 << d)) s += ',' + codes[d];
-  return s;
-};
-
-/** What the incremental cube reads: stored cells, and the facts of cells promoted to eligible. */
-export interface CubeStore {
-  /** The stored (E ∪ F) statistics of these cells, by cellKey; a cell absent had no facts before. */
-  lookup(cells: readonly CellKey[]): Promise<Map<string, Float64Array>>;
-  /**
-   * The group's facts (old and new, canonical order) in each of these cells, as tables over the
-   * same dictionary.
-   */
-  partitions(cells: readonly CellKey[]): Promise<FactTable[]>;
-}
-
 /**
- * Updates the iceberg with new facts `delta` (already part of the facts the store reads), emitting
- * exactly the cells whose statistics change and that belong to E ∪ F afterwards: level by level (one
- * lookup per level), each touched cell's new statistics are its stored ones plus its new facts'; a
- * cell that stays eligible is descended into with the new facts only; a cell promoted from below
- * N_min to eligible has its whole subtree computed by BUC from its partition's facts.
- * Cells that are not touched keep their stored statistics and are not emitted.
+ * The eligible cells that contain at least one new fact (isNew[i] = 1): exactly the rows a night's
+ * facts change. BUC over all the group's facts that descends only into partitions holding a new
+ * fact — a partition without one is unchanged, and so is everything below it. Each emitted cell's
+ * statistics are summed from all its facts in canonical order, so they are bit-identical to a full
+ * recompute's. Pauses after each one-dim subtree, like fullCubeSteps.
  */
-export async function incrementalCube(
-  delta: FactTable,
+export function* touchedCubeSteps(
+  t: FactTable,
+  isNew: Uint8Array,
   dict: ValueDictionary,
-  store: CubeStore,
   emit: (c: Cell) => void,
-  /** Called after each level, e.g. to write what was emitted so far and bound memory. */
-  afterLevel?: () => Promise<void>,
-): Promise<void> {
-  const all = new Int32Array(delta.size);
-  for (let i = 0; i < delta.size; i++) all[i] = i;
-  let level: Child[] = [{ mask: 0, codes: new Int32Array(DIMS), idx: all }];
-  for (let k = 1; k <= DIMS && level.length > 0; k++) {
-    const cands: Child[] = [];
-    for (const cell of level) for (const ch of childrenOf(delta, cell.idx, cell.mask, cell.codes, dict)) cands.push(ch);
-    if (cands.length === 0) break;
-    const stored = await store.lookup(cands);
-    const next: Child[] = [];
-    const promoted: Child[] = [];
-    for (const c of cands) {
-      const old = stored.get(cellKey(c.mask, c.codes));
-      const add = sumFacts(delta, c.idx);
-      const stats = old ? addStats(old, add) : add;
-      const eligible = isEligible(stats[S_N], k);
-      if (eligible && !(old && isEligible(old[S_N], k))) {
-        promoted.push(c);
-        continue;
-      }
-      emit({ mask: c.mask, codes: c.codes, stats, eligible });
-      if (eligible) next.push(c);
+): Generator<void> {
+  const idx = new Int32Array(t.size);
+  for (let i = 0; i < t.size; i++) idx[i] = i;
+  const touched = (part: Int32Array) => {
+    for (let j = 0; j < part.length; j++) if (isNew[part[j]] === 1) return true;
+    return false;
+  };
+  const below = (pidx: Int32Array, mask: number, codes: Int32Array) => {
+    const k = popcount(mask) + 1;
+    for (const ch of childrenOf(t, pidx, mask, codes, dict)) {
+      if (!isEligible(ch.idx.length, k) || !touched(ch.idx)) continue;
+      emit({ mask: ch.mask, codes: ch.codes, stats: sumFacts(t, ch.idx) });
+      below(ch.idx, ch.mask, ch.codes);
     }
-    if (promoted.length > 0) {
-      const tables = await store.partitions(promoted);
-      promoted.forEach((c, j) => {
-        const t = tables[j];
-        const idx = new Int32Array(t.size);
-        for (let i = 0; i < t.size; i++) idx[i] = i;
-        const stats = sumFacts(t, idx);
-        emit({ mask: c.mask, codes: c.codes, stats, eligible: isEligible(stats[S_N], k) });
-        if (isEligible(stats[S_N], k)) bucBelow(t, idx, c.mask, c.codes, dict, emit);
-      });
-    }
-    await afterLevel?.();
-    level = next;
+  };
+  for (const ch of childrenOf(t, idx, 0, new Int32Array(DIMS), dict)) {
+    if (!isEligible(ch.idx.length, 1) || !touched(ch.idx)) continue;
+    emit({ mask: ch.mask, codes: ch.codes, stats: sumFacts(t, ch.idx) });
+    below(ch.idx, ch.mask, ch.codes);
+    yield;
   }
 }

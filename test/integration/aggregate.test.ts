@@ -1,7 +1,7 @@
 /**
  * Aggregation on a real PostgreSQL (spec §4). Ingest: every path, quarantine, facts, the cube queue,
- * exact reports. Cube: pattern_scope_stats holds exactly the eligible subsets and
- * pattern_scope_frontier the frontier, both equal to a brute-force recomputation from the facts, with
+ * exact reports. Cube: pattern_scope_stats holds exactly the eligible subsets, equal to a
+ * brute-force recomputation from the facts, with
  * edge_raw, stats and one edge-history row per changed eligible row. Exactly once under re-runs,
  * overlapping runs, shards, resumption, a cycle killed between ingest and cube, and cube runs that
  * overlap each other or the ingest; the activities' heartbeats, resume and configuration errors.
@@ -409,15 +409,11 @@ interface StatsRowDb {
   stats: Record<string, number | null> | null;
 }
 
-async function statsRows(
-  pool: pg.Pool,
-  table: 'pattern_scope_stats' | 'pattern_scope_frontier' = 'pattern_scope_stats',
-) {
+async function statsRows(pool: pg.Pool) {
   const { rows } = await pool.query<StatsRowDb>(
     `SELECT pattern_key, action_category, scope_mask, scope_values_hash, scope_values, n, sum_rr, sum_rr_sq, wins,
-            sum_hold_days, n_tts3, sum_tts3,
-            ${table === 'pattern_scope_stats' ? 'edge_raw, stats' : 'NULL::float8 AS edge_raw, NULL::jsonb AS stats'}
-       FROM ${table} WHERE module = $1
+            sum_hold_days, n_tts3, sum_tts3, edge_raw, stats
+       FROM pattern_scope_stats WHERE module = $1
       ORDER BY pattern_key, action_category, scope_mask, scope_values_hash`,
     [MODULE],
   );
@@ -460,9 +456,7 @@ function expectedChanges(before: Map<string, GroupFacts>, after: Map<string, Gro
   const differs = (x: { stats: number[] } | undefined, y: { stats: number[] }) =>
     !x || x.stats.join() !== y.stats.join();
   const eligible = new Set([...a.eligible].filter(([k, c]) => differs(b.eligible.get(k), c)).map(([k]) => k));
-  const frontier = new Set([...a.frontier].filter(([k, c]) => differs(b.frontier.get(k), c)).map(([k]) => k));
-  const frontierGone = [...b.frontier.keys()].filter((k) => !a.frontier.has(k));
-  return { eligible, frontier, frontierGone };
+  return { eligible };
 }
 
 const count = async (pool: pg.Pool, sql: string, params: unknown[] = []) =>
@@ -571,10 +565,10 @@ describe('ingest, then the cube', () => {
     expect(queued).toBe(fixture.facts.length);
     expect(await pendingCount(db.pool)).toBe(fixture.facts.length);
     const written = await db.pool.query(
-      `SELECT (SELECT count(*) FROM pattern_scope_stats)::int AS stats, (SELECT count(*) FROM pattern_scope_frontier)::int AS frontier,
+      `SELECT (SELECT count(*) FROM pattern_scope_stats)::int AS stats,
               (SELECT count(*) FROM learning_edge_history)::int AS history`,
     );
-    expect(written.rows[0]).toEqual({ stats: 0, frontier: 0, history: 0 });
+    expect(written.rows[0]).toEqual({ stats: 0, history: 0 });
   });
 
   it('writes one fact per executed action with the trade outcome', async () => {
@@ -607,7 +601,7 @@ describe('ingest, then the cube', () => {
     expect(rows.every((r) => r.cycle_id === 'c1')).toBe(true);
   });
 
-  it('cube: pattern_scope_stats holds exactly the eligible subsets and the frontier table the frontier, equal to the brute force of the facts', async () => {
+  it('cube: pattern_scope_stats holds exactly the eligible subsets, equal to the brute force of the facts', async () => {
     const cube = await computeCube(db.pool, { module: MODULE, cycleId: 'c1', historyTs: HISTORY_TS });
     const check = await cubeDifferences(db.pool, MODULE, { groups: FIXTURE_GROUPS });
     expect(check.diffs).toEqual([]);
@@ -620,11 +614,9 @@ describe('ingest, then the cube', () => {
       groupsIncremental: 0,
       newFacts: fixture.facts.length,
       factsN: fixture.facts.length,
-      cells: check.eligible + check.frontier,
+      cells: check.eligible,
       eligibleWritten: check.eligible,
-      frontierWritten: check.frontier,
       eligibleDeleted: 0,
-      frontierDeleted: 0,
       edgeHistoryRows: check.eligible,
     });
     expect(await pendingCount(db.pool)).toBe(0);
@@ -673,7 +665,7 @@ describe('ingest, then the cube', () => {
     reference = await learningSnapshot(db.pool, MODULE);
   });
 
-  it("each stored row's n is the number of executed actions whose scope contains the row's scope: ≥ N_min(k) in stats, below it in the frontier", async () => {
+  it("each stored row's n is the number of executed actions whose scope contains the row's scope, ≥ N_min(k)", async () => {
     const containing = (r: StatsRowDb) =>
       fixture.facts.filter(
         (f) =>
@@ -682,16 +674,10 @@ describe('ingest, then the cube', () => {
           Object.entries(r.scope_values).every(([d, v]) => f.scope[d as keyof Scope] === v),
       ).length;
     const eligible = await statsRows(db.pool);
-    const frontier = await statsRows(db.pool, 'pattern_scope_frontier');
     expect(eligible.length).toBeGreaterThan(0);
-    expect(frontier.length).toBeGreaterThan(0);
     for (const r of eligible) {
       expect(r.n, JSON.stringify(r.scope_values)).toBe(containing(r));
       expect(r.n).toBeGreaterThanOrEqual(nMin(popcount(r.scope_mask)));
-    }
-    for (const r of frontier) {
-      expect(r.n, JSON.stringify(r.scope_values)).toBe(containing(r));
-      expect(r.n).toBeLessThan(nMin(popcount(r.scope_mask)));
     }
   });
 
@@ -717,9 +703,7 @@ describe('ingest, then the cube', () => {
       groupsFull: FIXTURE_GROUPS.size,
       newFacts: 0,
       eligibleWritten: 0,
-      frontierWritten: 0,
       eligibleDeleted: 0,
-      frontierDeleted: 0,
       edgeHistoryRows: 0,
     });
     expect(diffSnapshots(await learningSnapshot(db.pool, MODULE), before)).toEqual([]);
@@ -789,9 +773,7 @@ describe('ingest, then the cube', () => {
       newFacts: 1,
       factsN: groupSize + 1,
       eligibleWritten: change1.eligible.size,
-      frontierWritten: change1.frontier.size,
       eligibleDeleted: 0,
-      frontierDeleted: change1.frontierGone.length,
       edgeHistoryRows: change1.eligible.size,
     });
     expect((await cubeDifferences(db.pool, MODULE, { groups: asGroups(facts1) })).diffs).toEqual([]);
@@ -1196,22 +1178,25 @@ describe('exactly once per trade (several strands of one trade)', () => {
       )
     ).rows;
   /**
-   * The cube's cell {macro_phase: Good} of an entry pattern: how many times trade outcomes were counted.
-   * Below N_min(1) = 10 it is a frontier cell (still stored, with its sums), from 10 on an eligible row.
+   * The cell {macro_phase: Good} of an entry pattern: how many times trade outcomes were counted (on
+   * demand from the facts), and whether it is a stored row (from n ≥ N_min(1) = 10, with the same sums).
    */
   const cellGood = async (pool: pg.Pool, patternKey = PK('S1', 'entry')) => {
+    const onDemand = (
+      await pool.query(`SELECT n, sum_rr FROM learning_subset_stats('pm', $1, 'entry', '{"macro_phase":"Good"}')`, [
+        patternKey,
+      ])
+    ).rows[0];
     const { rows } = await pool.query(
-      `SELECT 'stats' AS tbl, n, sum_rr FROM pattern_scope_stats
-        WHERE module = 'pm' AND pattern_key = $1 AND action_category = 'entry' AND scope_values_hash = $2
-       UNION ALL
-       SELECT 'frontier', n, sum_rr FROM pattern_scope_frontier
+      `SELECT n, sum_rr FROM pattern_scope_stats
         WHERE module = 'pm' AND pattern_key = $1 AND action_category = 'entry' AND scope_values_hash = $2`,
       [patternKey, scopeValuesHash({ macro_phase: 'Good' })],
     );
-    expect(rows.length, 'a cell is in one table at most').toBeLessThanOrEqual(1);
-    return rows[0]
-      ? { table: rows[0].tbl as string, n: rows[0].n as number, sumRr: rows[0].sum_rr as number }
-      : { table: null, n: 0, sumRr: 0 };
+    if (rows[0]) {
+      expect(rows[0].n).toBe(onDemand.n);
+      expect(rows[0].sum_rr).toBeCloseTo(onDemand.sum_rr, 9);
+    }
+    return { table: rows[0] ? 'stats' : null, n: onDemand.n as number, sumRr: onDemand.sum_rr as number };
   };
 
   it('decideTrades: first by strand id wins; a multi-trade strand is quarantined whole and claims none of its trades', () => {
@@ -1286,7 +1271,7 @@ describe('exactly once per trade (several strands of one trade)', () => {
     expect(ledger.rows[0]).toMatchObject({ path: 'quarantined', n_actions: 0 });
     expect(await guardOf(d.pool)).toEqual([{ position_id: 'pd1', trade_id: 't1', strand_id: 'legacy:close:pd1:t1' }]);
     await computeCube(d.pool, { module: MODULE, cycleId: 'd1' });
-    expect(await cellGood(d.pool)).toEqual({ table: 'frontier', n: 3, sumRr: expect.closeTo(4, 12) });
+    expect(await cellGood(d.pool)).toEqual({ table: null, n: 3, sumRr: expect.closeTo(4, 12) });
     expect((await cubeDifferences(d.pool, MODULE)).diffs).toEqual([]);
     // The quarantined strand is in the ledger: never read again.
     const again = await ingestClosedTrades(d.pool, { module: MODULE, cycleId: 'd2' });
@@ -1333,11 +1318,11 @@ describe('exactly once per trade (several strands of one trade)', () => {
       ['position_closed:pd2:b', 'b', -0.5],
     ]);
     await computeCube(d.pool, { module: MODULE, cycleId: 'e2' });
-    expect(await cellGood(d.pool)).toEqual({ table: 'frontier', n: 2, sumRr: expect.closeTo(1, 12) });
+    expect(await cellGood(d.pool)).toEqual({ table: null, n: 2, sumRr: expect.closeTo(1, 12) });
     // The quarantined legacy strand contributed to no cell of any pattern.
     const otherCells = await d.pool.query(
       `SELECT (SELECT count(*) FROM pattern_scope_stats WHERE pattern_key <> $1)
-            + (SELECT count(*) FROM pattern_scope_frontier WHERE pattern_key <> $1) AS n`,
+            + (SELECT count(*) FROM learning_trade_facts WHERE pattern_key <> $1) AS n`,
       [PK('S1', 'entry')],
     );
     expect(Number(otherCells.rows[0].n)).toBe(0);

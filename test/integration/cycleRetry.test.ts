@@ -84,7 +84,7 @@ describe('ingest and cube retried after a failure', () => {
     expect(facts.rows[0].n).toBe(24);
     const pending = await db.pool.query('SELECT count(*)::int AS n FROM learning_cube_pending');
     expect(pending.rows[0].n).toBe(0);
-    // Every stored row and frontier cell equals a recomputation from the facts: nothing was added twice.
+    // Every stored row equals a recomputation from the facts: nothing was added twice.
     const check = await cubeDifferences(db.pool, 'pm');
     expect(check.diffs).toEqual([]);
     expect(check.eligible).toBeGreaterThan(0);

@@ -71,9 +71,6 @@ async function snapshot() {
   const stats = await db.pool.query(
     `SELECT pattern_key, action_category, scope_mask, scope_values_hash, n, sum_rr, sum_rr_sq, wins, edge_raw FROM pattern_scope_stats ORDER BY 1,2,3,4`,
   );
-  const frontier = await db.pool.query(
-    `SELECT pattern_key, action_category, scope_mask, scope_values_hash, n, sum_rr FROM pattern_scope_frontier ORDER BY 1,2,3,4`,
-  );
   const ledger = await db.pool.query(`SELECT count(*)::int AS n FROM learning_aggregated_strands`);
   const facts = await db.pool.query(`SELECT count(*)::int AS n FROM learning_trade_facts`);
   const lessons = await db.pool.query(
@@ -81,7 +78,6 @@ async function snapshot() {
   );
   return {
     stats: stats.rows,
-    frontier: frontier.rows,
     ledger: ledger.rows[0].n,
     facts: facts.rows[0].n,
     lessons: lessons.rows,
@@ -165,7 +161,7 @@ describe('learningCycle through Temporal', () => {
     expect(cfg.pattern_strength_overrides.some((o: { pattern_key: string }) => o.pattern_key === PK_B)).toBe(false);
 
     // The cube: exactly the eligible subsets stored (B's 3- and 4-dim subsets, n 16 < 20, are not), each
-    // equal to a recomputation from the facts; the frontier likewise.
+    // equal to a recomputation from the facts.
     const check = await cubeDifferences(db.pool, 'pm');
     expect(check.diffs).toEqual([]);
     const stored = await db.pool.query(`SELECT count(*)::int AS n FROM pattern_scope_stats`);
@@ -182,7 +178,6 @@ describe('learningCycle through Temporal', () => {
       newFacts: 80,
       factsN: 80,
       eligibleWritten: check.eligible,
-      frontierWritten: check.frontier,
       edgeHistoryRows: check.eligible,
     });
 
@@ -256,7 +251,6 @@ describe('learningCycle through Temporal', () => {
     expect(hist.rows[0].n).toBe(0);
     const after = await snapshot();
     expect(after.stats).toEqual(before.stats);
-    expect(after.frontier).toEqual(before.frontier);
     expect(after.ledger).toBe(40);
     expect(after.facts).toBe(80);
     expect(after.lessons.map((l) => [l.id, l.status, l.created_at.toISOString()])).toEqual(

@@ -1,7 +1,7 @@
 /**
  * Upgrading a database from the full materialization (every scope subset in pattern_scope_stats) to
  * the eligible-only contract: the migration flags every group, and `pmctl migrate`'s rebuild
- * (rebuildFlaggedGroups) leaves exactly the eligible rows, with their numbers, and the frontier.
+ * (rebuildFlaggedGroups) leaves exactly the eligible rows, with their numbers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
@@ -52,7 +52,7 @@ function generateFacts(n: number): CubeFact[] {
 }
 
 describe('upgrade from the full materialization', () => {
-  it('keeps exactly the eligible rows, with the same numbers, and builds the frontier', async () => {
+  it('keeps exactly the eligible rows, with the same numbers', async () => {
     const facts = generateFacts(240);
     await db.pool.query(
       `INSERT INTO learning_trade_facts (module, strand_id, action_index, pattern_key, action_category, scope, scope_mask,
@@ -112,10 +112,9 @@ describe('upgrade from the full materialization', () => {
     expect((await step3()).numbers).toMatchObject({ rowsBelowNMin: 0, groupsToRebuild: 1 });
     const logged: string[] = [];
     const report = await rebuildFlaggedGroups(db.pool, (m) => logged.push(m));
-    // The kept rows were right (the old sums are exact): nothing rewritten, the frontier built.
+    // The kept rows were right (the old sums are exact): nothing rewritten.
     expect(report).toMatchObject({ groups: 1, facts: 240, eligibleRows: eligible.length, rowsChanged: 0 });
-    expect(report!.frontierRows).toBe(all.filter((c) => c.frontier).length);
-    expect(logged.join('\n')).toMatch(/frontier rows built/);
+    expect(logged.join('\n')).toMatch(/eligible rows checked against the facts \(0 corrected\)/);
 
     const { rows } = await db.pool.query(
       `SELECT scope_mask, scope_values_hash, n, sum_rr, edge_raw, stats FROM pattern_scope_stats`,
@@ -130,8 +129,6 @@ describe('upgrade from the full materialization', () => {
       expect(r.edge_raw).not.toBeNull();
       expect(r.stats.n).toBe(r.n);
     }
-    const frontier = await db.pool.query(`SELECT count(*)::int AS n FROM pattern_scope_frontier`);
-    expect(frontier.rows[0].n).toBe(all.filter((c) => c.frontier).length);
     expect((await step3()).numbers).toMatchObject({ rowsBelowNMin: 0, groupsToRebuild: 0, pendingFacts: 0 });
     // A row below N_min (written by another tool, or a database not upgraded) breaks step 3.
     const low = all.find((c) => !c.eligible)!;

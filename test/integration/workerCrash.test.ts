@@ -7,14 +7,14 @@
  * The kills land inside the step's transactions, not at a guessed moment: a crash gate
  * (test/support/crashGates.ts, test-only triggers in this file's databases) stops the worker at the
  * last write of an ingest batch (ledger, trade guard, facts, cube queue written, not committed) and
- * inside a cube group's transaction (the group's pending facts dequeued, its stats, frontier and edge
+ * inside a cube group's transaction (the group's pending facts dequeued, its stats and edge
  * history written, not committed), after other batches / groups of the same shard committed. The
  * worker that owns the stopped transaction is killed there; its transaction rolls back; Temporal
  * gives the attempt to another worker after the heartbeat timeout, which resumes the shard (ingest
  * from its heartbeat cursor and the ledger, the cube from the pending queue).
  *
  * Every run is compared with a fault-free run of the same strands (aggregation and lessons called
- * directly, in another database): every stats and frontier row (counts exact, sums to 1e-9
+ * directly, in another database): every stats row (counts exact, sums to 1e-9
  * relative), ledger, facts, edge history and lessons.
  */
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
@@ -182,13 +182,12 @@ async function compareWithReference(run: Run, report: LearningCycleReport) {
   const expected = await reference!;
   const actual = await learningSnapshot(run.db.pool);
   run.log(
-    `comparing ${actual.stats.size} stats rows, ${actual.frontier.size} frontier rows, ${actual.edgeHistory} edge-history rows and ${actual.lessons.size} lessons with the fault-free run (built in ${expected.ms} ms)`,
+    `comparing ${actual.stats.size} stats rows, ${actual.edgeHistory} edge-history rows and ${actual.lessons.size} lessons with the fault-free run (built in ${expected.ms} ms)`,
   );
   expect(report.step).toBe('done');
   expect(expected.snapshot.ledger).toBe(run.inserted.strands);
   expect(expected.snapshot.facts).toBe(run.inserted.executedActions);
   expect(expected.snapshot.stats.size).toBeGreaterThan(0);
-  expect(expected.snapshot.frontier.size).toBeGreaterThan(0);
   expect(expected.snapshot.edgeHistory).toBeGreaterThan(0);
   expect(expected.snapshot.lessons.size).toBeGreaterThan(0);
   expect(actual.ledger).toBe(run.inserted.strands);
@@ -202,7 +201,6 @@ async function compareWithReference(run: Run, report: LearningCycleReport) {
   expect(report.aggregate?.paths.option_a).toBe(run.inserted.strands);
   // So is the cube report (summed from the groups committed), whichever attempt committed a group.
   expect(report.cube?.eligibleWritten).toBe(expected.snapshot.stats.size);
-  expect(report.cube?.frontierWritten).toBe(expected.snapshot.frontier.size);
   expect(report.cube?.edgeHistoryRows).toBe(expected.snapshot.edgeHistory);
   expect(report.cube?.newFacts).toBe(run.inserted.executedActions);
 }

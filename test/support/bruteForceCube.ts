@@ -14,8 +14,6 @@ export interface BruteCell {
   /** Stats in the iceberg's Float64Array layout (n, sums, cf counts). */
   stats: number[];
   eligible: boolean;
-  /** Non-eligible, with its BUC parent (the subset without its highest dim) eligible, or k = 1. */
-  frontier: boolean;
 }
 
 /** Every subset's cell, keyed `${mask}|${hash}`. */
@@ -43,7 +41,6 @@ export function bruteForceCube(facts: readonly CubeFact[]): Map<string, BruteCel
           k: Object.keys(scope).length,
           stats: new Array<number>(STATS_WIDTH).fill(0),
           eligible: false,
-          frontier: false,
         };
         cells.set(key, c);
       }
@@ -62,17 +59,5 @@ export function bruteForceCube(facts: readonly CubeFact[]): Map<string, BruteCel
     }
   }
   for (const c of cells.values()) c.eligible = c.stats[0] >= N_MIN[c.k];
-  for (const c of cells.values()) {
-    if (c.eligible) continue;
-    if (c.k === 1) {
-      c.frontier = true;
-      continue;
-    }
-    const top = 31 - Math.clz32(c.mask);
-    const parentScope = { ...c.scope };
-    delete parentScope[SCOPE_DIMS[top]];
-    const parent = cells.get(`${c.mask & ~(1 << top)}|${scopeValuesHash(parentScope)}`);
-    c.frontier = parent?.eligible === true;
-  }
   return cells;
 }

@@ -193,8 +193,6 @@ export async function insertClosedStrands(pool: pg.Pool, opts: ClosedStrandsOpti
 export interface LearningSnapshot {
   /** pattern_scope_stats by key (pattern_key | category | mask | hash). */
   stats: Map<string, StatsRow>;
-  /** pattern_scope_frontier by the same key (what the next nightly cycle adds to). */
-  frontier: Map<string, StatsRow>;
   ledger: number;
   ledgerByPath: Record<string, number>;
   facts: number;
@@ -218,7 +216,6 @@ export interface StatsRow {
 
 export async function learningSnapshot(pool: pg.Pool, module = 'pm'): Promise<LearningSnapshot> {
   const stats = await statsRows(pool, module, 'pattern_scope_stats');
-  const frontier = await statsRows(pool, module, 'pattern_scope_frontier');
   const one = async (sql: string) => Number((await pool.query(sql, [module])).rows[0].n);
   const byPath = await pool.query(
     `SELECT path, count(*)::int AS n FROM learning_aggregated_strands WHERE module = $1 GROUP BY path`,
@@ -229,7 +226,6 @@ export async function learningSnapshot(pool: pg.Pool, module = 'pm'): Promise<Le
   ]);
   return {
     stats,
-    frontier,
     ledger: await one(`SELECT count(*) AS n FROM learning_aggregated_strands WHERE module = $1`),
     ledgerByPath: Object.fromEntries(byPath.rows.map((r) => [r.path, r.n])),
     facts: await one(`SELECT count(*) AS n FROM learning_trade_facts WHERE module = $1`),
@@ -241,17 +237,13 @@ export async function learningSnapshot(pool: pg.Pool, module = 'pm'): Promise<Le
   };
 }
 
-async function statsRows(
-  pool: pg.Pool,
-  module: string,
-  table: 'pattern_scope_stats' | 'pattern_scope_frontier',
-): Promise<Map<string, StatsRow>> {
+async function statsRows(pool: pg.Pool, module: string, table: 'pattern_scope_stats'): Promise<Map<string, StatsRow>> {
   const { rows } = await pool.query(
     `SELECT pattern_key, action_category, scope_mask, scope_values_hash, n, wins, n_tts3,
             cf_entry_none, cf_entry_small, cf_entry_medium, cf_entry_large,
             cf_exit_none, cf_exit_small, cf_exit_medium, cf_exit_large,
             sum_rr, sum_rr_sq, sum_hold_days, sum_tts3,
-            ${table === 'pattern_scope_stats' ? 'edge_raw' : 'NULL::float8 AS edge_raw'}
+            edge_raw
        FROM ${table} WHERE module = $1`,
     [module],
   );
@@ -300,7 +292,7 @@ export function diffSnapshots(actual: LearningSnapshot, expected: LearningSnapsh
   if (JSON.stringify(actual.ledgerByPath) !== JSON.stringify(expected.ledgerByPath)) {
     push(`ledger paths: ${JSON.stringify(actual.ledgerByPath)} ≠ expected ${JSON.stringify(expected.ledgerByPath)}`);
   }
-  for (const table of ['stats', 'frontier'] as const) {
+  for (const table of ['stats'] as const) {
     const [as, es] = [actual[table], expected[table]];
     if (as.size !== es.size) push(`${table} rows: ${as.size} ≠ expected ${es.size}`);
     for (const [key, e] of es) {

@@ -8,7 +8,7 @@
  *                ledger, trade guard, facts and cube queue rows are written, not committed);
  *                opens when the cycle's batches written (its own included) exceed `after`
  *   cube         AFTER INSERT OR UPDATE on learning_cube_groups (the group's state, written after
- *                its pending facts were dequeued and its stats, frontier and edge history written,
+ *                its pending facts were dequeued and its stats and edge history written,
  *                not committed); opens when the cycle's groups written (its own included) exceed `after`
  *   lessons      AFTER INSERT on learning_lessons (statement)
  *   materialize  AFTER INSERT OR UPDATE on learning_configs (statement)

@@ -1,6 +1,6 @@
 /**
  * The database's cube against the spec's definition: every pattern_scope_stats row and every
- * pattern_scope_frontier row compared with the brute-force cube (bruteForceCube.ts) of a set of facts,
+ * (no other table holds subsets) compared with the brute-force cube (bruteForceCube.ts) of a set of facts,
  * per (pattern_key, action_category) group. Counts must be exact; float sums may differ by rounding
  * (the database sums in another order). Returns the differences, so a test can print them all.
  */
@@ -61,26 +61,23 @@ export interface ExpectedCell extends BruteCell {
   category: string;
 }
 
-/** The brute-force eligible cells and frontier cells of every group, keyed `pattern|category|mask|hash`. */
+/** The brute-force eligible cells of every group, keyed `pattern|category|mask|hash`. */
 export function expectedCube(groups: Map<string, GroupFacts>): {
   eligible: Map<string, ExpectedCell>;
-  frontier: Map<string, ExpectedCell>;
-  /** Cells that are neither (must be in no table). */
+  /** Cells below N_min (must be in no table). */
   others: number;
 } {
   const eligible = new Map<string, ExpectedCell>();
-  const frontier = new Map<string, ExpectedCell>();
   let others = 0;
   for (const g of groups.values()) {
     for (const c of bruteForceCube(g.facts).values()) {
       const key = `${groupKey(g.patternKey, g.category)}|${c.mask}|${c.hash}`;
       const cell = { ...c, patternKey: g.patternKey, category: g.category };
       if (c.eligible) eligible.set(key, cell);
-      else if (c.frontier) frontier.set(key, cell);
       else others++;
     }
   }
-  return { eligible, frontier, others };
+  return { eligible, others };
 }
 
 /** Stored statistics columns, in the iceberg's Float64Array layout order (BruteCell.stats). */
@@ -103,7 +100,7 @@ export const STATS_COLUMNS = [
 ] as const;
 const FLOAT_COLUMNS = new Set(['sum_rr', 'sum_rr_sq', 'sum_hold_days', 'sum_tts3']);
 
-export type CubeTable = 'pattern_scope_stats' | 'pattern_scope_frontier';
+export type CubeTable = 'pattern_scope_stats';
 
 /** A module's rows of one cube table, keyed `pattern|category|mask|hash`. */
 export async function cubeRows(pool: pg.Pool, module: string, table: CubeTable) {
@@ -120,15 +117,15 @@ export async function cubeRows(pool: pg.Pool, module: string, table: CubeTable) 
 const closeTo = (a: number, b: number, rel: number) => Math.abs(a - b) <= rel * Math.max(1, Math.abs(a), Math.abs(b));
 
 /**
- * Differences between the module's two cube tables and the brute-force cube of `groups` (default: the
+ * Differences between the module's pattern_scope_stats and the brute-force cube of `groups` (default: the
  * module's own facts): a row missing, a row that should not be there, or a statistic that differs.
- * Empty when the database holds exactly the eligible subsets and exactly the frontier.
+ * Empty when the database holds exactly the eligible subsets.
  */
 export async function cubeDifferences(
   pool: pg.Pool,
   module: string,
   opts: { groups?: Map<string, GroupFacts>; rel?: number; limit?: number } = {},
-): Promise<{ diffs: string[]; eligible: number; frontier: number; others: number }> {
+): Promise<{ diffs: string[]; eligible: number; others: number }> {
   const rel = opts.rel ?? 1e-9;
   const limit = opts.limit ?? 20;
   const expected = expectedCube(opts.groups ?? (await factsOfModule(pool, module)));
@@ -136,10 +133,7 @@ export async function cubeDifferences(
   const push = (s: string) => {
     if (diffs.length < limit) diffs.push(s);
   };
-  const tables: [CubeTable, Map<string, ExpectedCell>][] = [
-    ['pattern_scope_stats', expected.eligible],
-    ['pattern_scope_frontier', expected.frontier],
-  ];
+  const tables: [CubeTable, Map<string, ExpectedCell>][] = [['pattern_scope_stats', expected.eligible]];
   for (const [table, cells] of tables) {
     const actual = await cubeRows(pool, module, table);
     for (const [key, e] of cells) {
@@ -158,5 +152,5 @@ export async function cubeDifferences(
       if (!cells.has(key)) push(`${table}: unexpected ${key} ${JSON.stringify(a.scope_values)} (n ${String(a.n)})`);
     }
   }
-  return { diffs, eligible: expected.eligible.size, frontier: expected.frontier.size, others: expected.others };
+  return { diffs, eligible: expected.eligible.size, others: expected.others };
 }

@@ -2,28 +2,19 @@
  * Step 3, second half (spec §4.2-4.5): one (module, pattern_key, action_category) group's iceberg,
  * in ONE transaction under the group's advisory lock:
  *   1. dequeue the group's pending facts (learning_cube_pending) — the facts this run takes in;
- *   2. compute the changed cells: incrementally (stored cells + the new facts; src/domain/iceberg.ts)
- *      or, when the group is new, flagged for rebuild, its rr_baseline changed or the new facts are
- *      at least a quarter of it, fully from all its facts;
+ *   2. read the group's facts (one index range) and compute the changed cells (src/domain/iceberg.ts):
+ *      normally only the eligible cells that hold a new fact (the BUC descends only into partitions
+ *      holding one); every eligible cell when the group is new, flagged for rebuild or its
+ *      rr_baseline changed (then rows no longer in the cube are deleted too);
  *   3. write them (writeCube.ts) and the group's state.
  * A crash or retry rolls everything back, including the dequeue; a second run waits for the lock and
  * finds nothing pending. So every fact enters the statistics exactly once.
  */
 import type pg from 'pg';
 import { withTransaction } from '../../db/transaction';
-import {
-  cellFacts,
-  cellKey,
-  fullCubeSteps,
-  incrementalCube,
-  STATS_WIDTH,
-  ValueDictionary,
-  type Cell,
-  type CubeStore,
-  type FactTable,
-} from '../../domain/iceberg';
-import { readFactsByKeys, readGroupFacts, groupLockKey, type GroupKey } from './groupFacts';
-import { cubeLine, stageCells, STATS_COLUMNS, writeCube, type CubeWriteReport } from './writeCube';
+import { fullCubeSteps, touchedCubeSteps, ValueDictionary, type Cell } from '../../domain/iceberg';
+import { factKey, readGroupFacts, readGroupFactsMarked, groupLockKey, type GroupKey } from './groupFacts';
+import { cubeLine, stageCells, writeCube, type CubeWriteReport } from './writeCube';
 
 export interface CubeGroupOptions {
   cycleId: string;
@@ -42,30 +33,23 @@ export interface CubeGroupReport extends CubeWriteReport {
   newFacts: number;
   /** The group's facts after this run. */
   factsN: number;
-  /** Cells computed (eligible and frontier), before skipping unchanged rows. */
+  /** Eligible cells computed, before skipping rows whose numbers did not change. */
   cells: number;
 }
 
-/** Below this share of new facts a group is updated incrementally; above it, recomputed. */
-const INCREMENTAL_MAX_SHARE = 0.25;
-/** Cells staged per COPY while a full recompute runs. */
+/** Cells staged per COPY. */
 const STAGE_LINES = 50_000;
 
 export async function cubeGroup(pool: pg.Pool, g: GroupKey, opts: CubeGroupOptions): Promise<CubeGroupReport> {
   return withTransaction(
     pool,
     async (client) => {
-      // Key probes and small scans only: a parallel plan's start-up costs more than it saves (the
-      // stored-cell probe ran 3.4× slower as a parallel Gather at 100k trades).
-      await client.query('SET LOCAL max_parallel_workers_per_gather = 0');
       const dequeued = await client.query<{ strand_id: string; action_index: number }>(
         `DELETE FROM learning_cube_pending WHERE module = $1 AND pattern_key = $2 AND action_category = $3
          RETURNING strand_id, action_index`,
         [g.module, g.patternKey, g.category],
       );
-      const newKeys = dequeued.rows.sort((a, b) =>
-        a.strand_id < b.strand_id ? -1 : a.strand_id > b.strand_id ? 1 : a.action_index - b.action_index,
-      );
+      const newKeys = dequeued.rows;
       const state = (
         await client.query<{ facts_n: string; rr_baseline: number | null; rebuild: boolean }>(
           `SELECT facts_n, rr_baseline, rebuild FROM learning_cube_groups
@@ -78,30 +62,29 @@ export async function cubeGroup(pool: pg.Pool, g: GroupKey, opts: CubeGroupOptio
       if (newKeys.length === 0 && !stale && !opts.full) {
         return { ...emptyWrite(), mode: 'unchanged', newFacts: 0, factsN: oldN, cells: 0 };
       }
-      const full = opts.full === true || stale || newKeys.length >= INCREMENTAL_MAX_SHARE * oldN;
+      const full = opts.full === true || stale;
 
       const dict = new ValueDictionary();
       let lines: string[] = [];
       let cells = 0;
       const emit = (c: Cell) => lines.push(cubeLine(c, dict, opts.rrBaseline));
+      const stageLines = opts.stageLines ?? STAGE_LINES;
       const stage = async () => {
         cells += lines.length;
         await stageCells(client, lines);
         lines = [];
       };
+      // Staged subtree by subtree: memory holds one one-dim cell's subtree, not the whole group.
       let factsN: number;
       if (full) {
         const facts = await readGroupFacts(client, g, dict);
-        // Staged subtree by subtree: memory holds one one-dim cell's subtree, not the whole group.
-        for (const _ of fullCubeSteps(facts, dict, emit))
-          if (lines.length >= (opts.stageLines ?? STAGE_LINES)) await stage();
+        for (const _ of fullCubeSteps(facts, dict, emit)) if (lines.length >= stageLines) await stage();
         factsN = facts.size;
       } else {
-        const delta = await readFactsByKeys(client, g, newKeys, dict);
-        await incrementalCube(delta, dict, storeOf(client, g, dict), emit, async () => {
-          if (lines.length >= (opts.stageLines ?? STAGE_LINES)) await stage();
-        });
-        factsN = oldN + delta.size;
+        const keys = new Set(newKeys.map((k) => factKey(k.strand_id, k.action_index)));
+        const { facts, isNew } = await readGroupFactsMarked(client, g, dict, keys);
+        for (const _ of touchedCubeSteps(facts, isNew, dict, emit)) if (lines.length >= stageLines) await stage();
+        factsN = facts.size;
       }
       await stage();
       const written = await writeCube(client, g, {
@@ -136,57 +119,4 @@ export async function cubeGroup(pool: pg.Pool, g: GroupKey, opts: CubeGroupOptio
   );
 }
 
-const emptyWrite = (): CubeWriteReport => ({
-  eligibleWritten: 0,
-  frontierWritten: 0,
-  eligibleDeleted: 0,
-  frontierDeleted: 0,
-  edgeHistoryRows: 0,
-});
-
-/** The stored cells (eligible and frontier) and the partitions of promoted cells, for incrementalCube. */
-function storeOf(client: pg.PoolClient, g: GroupKey, dict: ValueDictionary): CubeStore {
-  let groupFacts: FactTable | undefined;
-  return {
-    async lookup(cells) {
-      const byHash = new Map<string, string>();
-      const masks: number[] = [];
-      const hashes: string[] = [];
-      for (const c of cells) {
-        const h = dict.hashOf(c.mask, c.codes);
-        byHash.set(`${c.mask}|${h}`, cellKey(c.mask, c.codes));
-        masks.push(c.mask);
-        hashes.push(h);
-      }
-      const cols = STATS_COLUMNS.map((c) => `t.${c}`).join(', ');
-      // A join on the full unique key from the key list: one index probe per key (the IN (SELECT …)
-      // form was planned as a scan of the table, ~200 ms a call at 100k trades).
-      const probe = (table: string) =>
-        `SELECT t.scope_mask, t.scope_values_hash, ${cols}
-           FROM unnest($4::int[], $5::text[]) AS k(scope_mask, scope_values_hash)
-           JOIN ${table} t ON t.module = $1 AND t.pattern_key = $2 AND t.action_category = $3
-                          AND t.scope_mask = k.scope_mask AND t.scope_values_hash = k.scope_values_hash`;
-      const { rows } = await client.query<Record<string, number> & { scope_mask: number; scope_values_hash: string }>(
-        `${probe('pattern_scope_stats')} UNION ALL ${probe('pattern_scope_frontier')}`,
-        [g.module, g.patternKey, g.category, masks, hashes],
-      );
-      const out = new Map<string, Float64Array>();
-      for (const r of rows) {
-        const key = byHash.get(`${r.scope_mask}|${r.scope_values_hash}`);
-        if (key === undefined) continue;
-        const s = new Float64Array(STATS_WIDTH);
-        STATS_COLUMNS.forEach((c, j) => (s[j] = Number(r[c])));
-        out.set(key, s);
-      }
-      return out;
-    },
-    // A promoted cell's partition is ≈ N_min facts, but a night promotes cells in most groups: one
-    // read of the group's facts (an index range, ~10 µs a fact), filtered in memory, costs less than
-    // one index probe per promoted cell (measured: 160 ms a probe batch at 100k trades).
-    async partitions(cells) {
-      groupFacts ??= await readGroupFacts(client, g, dict);
-      const t = groupFacts;
-      return cells.map((c) => cellFacts(t, c.mask, c.codes));
-    },
-  };
-}
+const emptyWrite = (): CubeWriteReport => ({ eligibleWritten: 0, eligibleDeleted: 0, edgeHistoryRows: 0 });

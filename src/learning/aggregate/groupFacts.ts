@@ -53,6 +53,35 @@ export async function readGroupFacts(
   pageSize = 20_000,
 ): Promise<FactTable> {
   const b = new FactTableBuilder(dict);
+  await scanGroupFacts(client, g, pageSize, (r) => b.push(toCubeFact(r)));
+  return b.build();
+}
+
+export const factKey = (strandId: string, actionIndex: number) => `${strandId}\u0000${actionIndex}`;
+
+/** readGroupFacts, with isNew[i] = 1 for the facts whose key is in newKeys (a night's new facts). */
+export async function readGroupFactsMarked(
+  client: pg.PoolClient,
+  g: GroupKey,
+  dict: ValueDictionary,
+  newKeys: ReadonlySet<string>,
+  pageSize = 20_000,
+): Promise<{ facts: FactTable; isNew: Uint8Array }> {
+  const b = new FactTableBuilder(dict);
+  const flags: number[] = [];
+  await scanGroupFacts(client, g, pageSize, (r) => {
+    b.push(toCubeFact(r));
+    flags.push(newKeys.has(factKey(r.strand_id, r.action_index)) ? 1 : 0);
+  });
+  return { facts: b.build(), isNew: Uint8Array.from(flags) };
+}
+
+async function scanGroupFacts(
+  client: pg.PoolClient,
+  g: GroupKey,
+  pageSize: number,
+  onRow: (r: FactRow & { strand_id: string; action_index: number }) => void,
+): Promise<void> {
   let after: [string, number] | null = null;
   for (;;) {
     // Two statements rather than `$4 IS NULL OR (...) > (...)`, so the keyset is an index range.
@@ -66,32 +95,9 @@ export async function readGroupFacts(
         LIMIT $4`,
       after ? [g.module, g.patternKey, g.category, pageSize, ...after] : [g.module, g.patternKey, g.category, pageSize],
     );
-    for (const r of rows) b.push(toCubeFact(r));
+    for (const r of rows) onRow(r);
     if (rows.length < pageSize) break;
     const last: { strand_id: string; action_index: number } = rows[rows.length - 1];
     after = [last.strand_id, last.action_index];
   }
-  return b.build();
-}
-
-/** The facts of the given (strand_id, action_index) keys (the group's newly dequeued facts). */
-export async function readFactsByKeys(
-  client: pg.PoolClient,
-  g: GroupKey,
-  keys: readonly { strand_id: string; action_index: number }[],
-  dict: ValueDictionary,
-): Promise<FactTable> {
-  const b = new FactTableBuilder(dict);
-  if (keys.length === 0) return b.build();
-  const { rows } = await client.query<FactRow>(
-    `SELECT ${FACT_COLUMNS}
-       FROM learning_trade_facts f
-       JOIN unnest($4::text[], $5::int[]) AS k(strand_id, action_index)
-         ON f.strand_id = k.strand_id AND f.action_index = k.action_index
-      WHERE f.module = $1 AND f.pattern_key = $2 AND f.action_category = $3
-      ORDER BY f.strand_id, f.action_index`,
-    [g.module, g.patternKey, g.category, keys.map((k) => k.strand_id), keys.map((k) => k.action_index)],
-  );
-  for (const r of rows) b.push(toCubeFact(r));
-  return b.build();
 }

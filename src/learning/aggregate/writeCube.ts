@@ -1,8 +1,7 @@
 /**
- * Writing a group's cube cells (spec §1, §4.4, §4.5), inside the group's transaction:
- * eligible cells → pattern_scope_stats (with edge_raw and the `stats` view, computed in Node by the
- * domain functions), frontier cells → pattern_scope_frontier; one COPY into a session temp table,
- * then set-based statements. A row whose numbers did not change (same counts, sums within 1e-9
+ * Writing a group's eligible cells (spec §1, §4.4, §4.5), inside the group's transaction, into
+ * pattern_scope_stats with edge_raw and the `stats` view (computed in Node by the domain functions):
+ * COPY into a session temp table, then set-based statements. A row whose numbers did not change (same counts, sums within 1e-9
  * relative rounding, same edge) is not rewritten; every eligible row that changed gets one
  * learning_edge_history row for the cycle (one per cycle: a cycle id that runs again after new facts
  * moves its point to the row's latest edge and n). A full recompute also deletes the
@@ -61,16 +60,13 @@ export function cubeLine(cell: Cell, dict: ValueDictionary, rrBaseline: number):
     copyValue(JSON.stringify(dict.scopeOf(cell.mask, cell.codes))),
   ];
   for (let j = 0; j < STATS_COLUMNS.length; j++) fields.push(copyValue(s[j]));
-  fields.push(cell.eligible ? 't' : 'f');
-  if (cell.eligible) {
-    const stats = suffStatsOf(s);
-    const edge = edgeOfStats(stats, rrBaseline);
-    fields.push(
-      copyValue(edge),
-      copyValue(JSON.stringify(statsView(stats, edge))),
-      copyValue(dict.signatureOf(cell.mask, cell.codes)),
-    );
-  } else fields.push('\\N', '\\N', '\\N');
+  const stats = suffStatsOf(s);
+  const edge = edgeOfStats(stats, rrBaseline);
+  fields.push(
+    copyValue(edge),
+    copyValue(JSON.stringify(statsView(stats, edge))),
+    copyValue(dict.signatureOf(cell.mask, cell.codes)),
+  );
   return fields.join('\t');
 }
 
@@ -83,10 +79,8 @@ const changed = (p: string, t: string) =>
 export interface CubeWriteReport {
   /** Eligible rows inserted or changed. */
   eligibleWritten: number;
-  frontierWritten: number;
-  /** Rows removed by a full recompute (e.g. the non-eligible rows of the old full materialization). */
+  /** Rows removed by a full recompute (e.g. rows another tool wrote that are not eligible). */
   eligibleDeleted: number;
-  frontierDeleted: number;
   edgeHistoryRows: number;
 }
 
@@ -98,10 +92,10 @@ export async function stageCells(client: pg.PoolClient, lines: readonly string[]
   await client.query(`CREATE TEMP TABLE IF NOT EXISTS cube_rows (
       scope_mask INT NOT NULL, scope_values_hash TEXT NOT NULL, scope_values JSONB NOT NULL,
       ${STATS_COLUMNS.map((c) => `${c} ${INT_COLUMNS.includes(c) ? 'INT' : 'DOUBLE PRECISION'} NOT NULL`).join(', ')},
-      eligible BOOLEAN NOT NULL, edge_raw DOUBLE PRECISION, stats JSONB, signature TEXT
+      edge_raw DOUBLE PRECISION NOT NULL, stats JSONB NOT NULL, signature TEXT NOT NULL
     ) ON COMMIT DELETE ROWS`);
   if (lines.length > 0) {
-    await copyLines(client, `COPY cube_rows (${ROW_COLUMNS}, eligible, edge_raw, stats, signature) FROM STDIN`, lines);
+    await copyLines(client, `COPY cube_rows (${ROW_COLUMNS}, edge_raw, stats, signature) FROM STDIN`, lines);
   }
 }
 
@@ -112,22 +106,12 @@ export async function writeCube(
   opts: { full: boolean; cycleId: string; historyTs: string | null },
 ): Promise<CubeWriteReport> {
   const params = [g.module, g.patternKey, g.category];
-  const inGroup = (a: string) => `${a}.module = $1 AND ${a}.pattern_key = $2 AND ${a}.action_category = $3`;
   const sameKey = (a: string, b: string) =>
     `${a}.scope_mask = ${b}.scope_mask AND ${a}.scope_values_hash = ${b}.scope_values_hash`;
-
-  // Promoted cells leave the frontier (and a full recompute drops every frontier row not in the cube).
-  const frontierDeleted = await client.query(
-    opts.full
-      ? `DELETE FROM pattern_scope_frontier f WHERE ${inGroup('f')}
-           AND NOT EXISTS (SELECT 1 FROM cube_rows t WHERE ${sameKey('t', 'f')} AND NOT t.eligible)`
-      : `DELETE FROM pattern_scope_frontier f USING cube_rows t WHERE ${inGroup('f')} AND ${sameKey('t', 'f')} AND t.eligible`,
-    params,
-  );
   const eligibleDeleted = opts.full
     ? await client.query(
-        `DELETE FROM pattern_scope_stats p WHERE ${inGroup('p')}
-           AND NOT EXISTS (SELECT 1 FROM cube_rows t WHERE ${sameKey('t', 'p')} AND t.eligible)`,
+        `DELETE FROM pattern_scope_stats p WHERE p.module = $1 AND p.pattern_key = $2 AND p.action_category = $3
+           AND NOT EXISTS (SELECT 1 FROM cube_rows t WHERE ${sameKey('t', 'p')})`,
         params,
       )
     : { rowCount: 0 };
@@ -135,7 +119,7 @@ export async function writeCube(
   const { rows } = await client.query<{ written: number; history: number }>(
     `WITH up AS (
        INSERT INTO pattern_scope_stats AS p (module, pattern_key, action_category, ${ROW_COLUMNS}, edge_raw, stats, last_cycle_id)
-       SELECT $1, $2, $3, ${ROW_COLUMNS}, edge_raw, stats, $4 FROM cube_rows WHERE eligible
+       SELECT $1, $2, $3, ${ROW_COLUMNS}, edge_raw, stats, $4 FROM cube_rows
         ORDER BY scope_mask, scope_values_hash
        ON CONFLICT (module, pattern_key, action_category, scope_mask, scope_values_hash) DO UPDATE SET
          ${STATS_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')},
@@ -157,20 +141,9 @@ export async function writeCube(
      SELECT (SELECT count(*) FROM up)::int AS written, (SELECT count(*) FROM hist)::int AS history`,
     [...params, opts.cycleId, opts.historyTs],
   );
-  const frontier = await client.query(
-    `INSERT INTO pattern_scope_frontier AS p (module, pattern_key, action_category, ${ROW_COLUMNS})
-     SELECT $1, $2, $3, ${ROW_COLUMNS} FROM cube_rows WHERE NOT eligible
-      ORDER BY scope_mask, scope_values_hash
-     ON CONFLICT (module, pattern_key, action_category, scope_mask, scope_values_hash) DO UPDATE SET
-       ${STATS_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, updated_at = now()
-     WHERE ${changed('p', 'EXCLUDED')}`,
-    params,
-  );
   return {
     eligibleWritten: rows[0].written,
-    frontierWritten: frontier.rowCount ?? 0,
     eligibleDeleted: eligibleDeleted.rowCount ?? 0,
-    frontierDeleted: frontierDeleted.rowCount ?? 0,
     edgeHistoryRows: rows[0].history,
   };
 }
