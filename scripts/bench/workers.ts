@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { emptyCubeReport } from '../../src/contracts/learningCycle';
 import { planCube } from '../../src/learning/aggregate/cube';
 import type { WorkerDone } from './cubeWorker';
 
@@ -28,17 +29,7 @@ export interface ShardedRun {
   failed: boolean;
 }
 
-const emptyReport = (): WorkerDone['report'] => ({
-  groups: 0,
-  groupsFull: 0,
-  groupsIncremental: 0,
-  newFacts: 0,
-  factsN: 0,
-  cells: 0,
-  eligibleWritten: 0,
-  eligibleDeleted: 0,
-  edgeHistoryRows: 0,
-});
+const emptyReport = (): WorkerDone['report'] => emptyCubeReport();
 
 /** Peak RSS (VmHWM) of a live process, in bytes; 0 when it cannot be read. */
 function peakRssOf(pid: number | undefined): number {
