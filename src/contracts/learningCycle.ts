@@ -27,6 +27,9 @@ export const moduleIdSchema = z
 export const SHARD_LIMITS = { max: 64, autoMax: 8, strandsPerShard: 5_000 } as const;
 
 /** The `shards` parameter wherever it is accepted (workflow input, CLI): a count, or 'auto'. */
+/** Strands per ingest batch, at most (the workflow input and the ingest both enforce it). */
+export const MAX_BATCH_SIZE = 100_000;
+
 export const shardsSchema = z.union([z.number().int().min(1).max(SHARD_LIMITS.max), z.literal('auto')]);
 export type Shards = z.output<typeof shardsSchema>;
 
@@ -37,7 +40,7 @@ export const learningCycleInputSchema = z.object({
     .refine((s) => !Number.isNaN(Date.parse(s)), 'asOf must be an ISO-8601 date or date-time')
     .optional(),
   shards: shardsSchema.default('auto'),
-  batchSize: z.number().int().min(1).max(100_000).optional(),
+  batchSize: z.number().int().min(1).max(MAX_BATCH_SIZE).optional(),
 });
 export type LearningCycleInput = z.input<typeof learningCycleInputSchema>;
 

@@ -17,8 +17,6 @@
 import { SCOPE_DIMS, scopeSignature, type Scope, type ScopeValue } from './scope';
 import { N_MIN } from './stats';
 import { popcount, signatureHash } from './subsets';
-
-export { popcount };
 import type { CfBucket } from './tradeSummary';
 
 export const DIMS = SCOPE_DIMS.length;

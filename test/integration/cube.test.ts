@@ -10,9 +10,10 @@ import { computeCube, runAggregation } from '../../src/learning/aggregate/aggreg
 import { requestRebuild } from '../../src/learning/aggregate/cube';
 import { cubeGroup } from '../../src/learning/aggregate/cubeGroup';
 import { subsetStats } from '../../src/learning/aggregate/subsetStats';
-import { ValueDictionary, type CubeFact } from '../../src/domain/iceberg';
+import { ValueDictionary } from '../../src/domain/iceberg';
 import { readGroupFacts } from '../../src/learning/aggregate/groupFacts';
-import { bruteForceCube, type BruteCell } from '../support/bruteForceCube';
+import { bruteForceCube } from '../support/bruteForceCube';
+import { cubeDifferences, factsOfModule } from '../support/cubeCheck';
 import { insertClosedStrands, learningSnapshot, diffSnapshots } from '../support/closedStrands';
 import { createTestDb, type TestDb } from '../support/db';
 
@@ -26,61 +27,11 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function factsByGroup(pool: pg.Pool): Promise<Map<string, CubeFact[]>> {
-  const { rows } = await pool.query(
-    `SELECT pattern_key, action_category, scope, rr, hold_time_days, time_to_s3, cf_entry_bucket, cf_exit_bucket
-       FROM learning_trade_facts WHERE module = $1 ORDER BY strand_id, action_index`,
-    [MODULE],
-  );
-  const out = new Map<string, CubeFact[]>();
-  for (const r of rows) {
-    const key = `${r.pattern_key}\u0001${r.action_category}`;
-    if (!out.has(key)) out.set(key, []);
-    out.get(key)!.push({
-      scope: r.scope,
-      rr: r.rr,
-      holdDays: r.hold_time_days,
-      tts3: r.time_to_s3,
-      cfEntry: r.cf_entry_bucket,
-      cfExit: r.cf_exit_bucket,
-    });
-  }
-  return out;
-}
-
-const STATS_COLS = `n, sum_rr, sum_rr_sq, wins, sum_hold_days, n_tts3, sum_tts3, cf_entry_none, cf_entry_small,
-  cf_entry_medium, cf_entry_large, cf_exit_none, cf_exit_small, cf_exit_medium, cf_exit_large`;
-
-/** Every stored row equals the brute force, and every eligible cell is stored. */
+/** pattern_scope_stats equals the brute force of the stored facts (test/support/cubeCheck.ts). */
 async function expectCubeMatchesFacts(pool: pg.Pool) {
-  const groups = await factsByGroup(pool);
-  const expected = new Map<string, BruteCell & { table: string }>();
-  for (const [group, facts] of groups) {
-    const g = group.replace('\u0001', '|');
-    for (const c of bruteForceCube(facts).values()) {
-      if (c.eligible)
-        expected.set(`pattern_scope_stats|${g}|${c.mask}|${c.hash}`, { ...c, table: 'pattern_scope_stats' });
-    }
-  }
-  const actual = new Map<string, Record<string, number>>();
-  for (const table of ['pattern_scope_stats']) {
-    const { rows } = await pool.query(
-      `SELECT pattern_key, action_category, scope_mask, scope_values_hash, ${STATS_COLS} FROM ${table} WHERE module = $1`,
-      [MODULE],
-    );
-    for (const r of rows)
-      actual.set(`${table}|${r.pattern_key}|${r.action_category}|${r.scope_mask}|${r.scope_values_hash}`, r);
-  }
-  expect(actual.size).toBe(expected.size);
-  const cols = STATS_COLS.split(',').map((c) => c.trim());
-  let eligible = 0;
-  for (const [key, e] of expected) {
-    const a = actual.get(key);
-    expect(a, `missing ${key}`).toBeDefined();
-    cols.forEach((c, j) => expect(a![c], `${key} ${c}`).toBeCloseTo(e.stats[j], 8));
-    if (e.eligible) eligible++;
-  }
-  return { eligible };
+  const check = await cubeDifferences(pool, MODULE);
+  expect(check.diffs).toEqual([]);
+  return { eligible: check.eligible };
 }
 
 describe('cube step: the eligible subsets from the facts', () => {
@@ -184,9 +135,8 @@ describe('cube step: the eligible subsets from the facts', () => {
   });
 
   it('statistics of any subset on demand equal the brute force, with eligibility explained', async () => {
-    const groups = await factsByGroup(db.pool);
-    const [g, facts] = [...groups].sort((x, y) => y[1].length - x[1].length)[0];
-    const [patternKey, category] = g.split('\u0001');
+    const groups = await factsOfModule(db.pool, MODULE);
+    const { patternKey, category, facts } = [...groups.values()].sort((x, y) => y.facts.length - x.facts.length)[0];
     const cells = [...bruteForceCube(facts).values()];
     const sample = [...cells.filter((c) => c.eligible).slice(0, 5), ...cells.filter((c) => !c.eligible).slice(0, 10)];
     expect(sample.filter((c) => !c.eligible).length).toBeGreaterThan(0);

@@ -1,11 +1,12 @@
 /**
- * The database's cube against the spec's definition: every pattern_scope_stats row and every
- * (no other table holds subsets) compared with the brute-force cube (bruteForceCube.ts) of a set of facts,
+ * The database's cube against the spec's definition: every pattern_scope_stats row (no other table
+ * holds subsets) compared with the brute-force cube (bruteForceCube.ts) of a set of facts,
  * per (pattern_key, action_category) group. Counts must be exact; float sums may differ by rounding
  * (the database sums in another order). Returns the differences, so a test can print them all.
  */
 import type pg from 'pg';
 import type { CubeFact } from '../../src/domain/iceberg';
+import { STATS_COLUMNS } from '../../src/learning/aggregate/writeCube';
 import { bruteForceCube, type BruteCell } from './bruteForceCube';
 
 export interface GroupFacts {
@@ -80,24 +81,6 @@ export function expectedCube(groups: Map<string, GroupFacts>): {
   return { eligible, others };
 }
 
-/** Stored statistics columns, in the iceberg's Float64Array layout order (BruteCell.stats). */
-export const STATS_COLUMNS = [
-  'n',
-  'sum_rr',
-  'sum_rr_sq',
-  'wins',
-  'sum_hold_days',
-  'n_tts3',
-  'sum_tts3',
-  'cf_entry_none',
-  'cf_entry_small',
-  'cf_entry_medium',
-  'cf_entry_large',
-  'cf_exit_none',
-  'cf_exit_small',
-  'cf_exit_medium',
-  'cf_exit_large',
-] as const;
 const FLOAT_COLUMNS = new Set(['sum_rr', 'sum_rr_sq', 'sum_hold_days', 'sum_tts3']);
 
 export type CubeTable = 'pattern_scope_stats';

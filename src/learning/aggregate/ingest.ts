@@ -9,6 +9,7 @@
  */
 import type pg from 'pg';
 import { BadConfigurationError } from '../../contracts/errors';
+import { MAX_BATCH_SIZE } from '../../contracts/learningCycle';
 import { sumReports } from '../../domain/cycleReport';
 import { commitBatch, type BatchCounts } from './commitFacts';
 import { readPendingBatch, validateShard, type ShardSpec } from './readPending';
@@ -16,7 +17,6 @@ import { planBatch } from './resolveActions';
 import { emptyWorkCounts, type WorkCounts } from './types';
 
 export const DEFAULT_BATCH_SIZE = 500;
-export const MAX_BATCH_SIZE = 100_000;
 
 export interface IngestCounts extends WorkCounts {
   strandsRead: number;
