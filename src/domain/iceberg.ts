@@ -10,7 +10,7 @@
  * children with n ≥ N_min(k): n never grows from parent to child and N_min never shrinks with k, so a
  * child of a cell below N_min can never qualify (the anti-monotone pruning).
  *
- * A night's update (touchedCubeSteps) runs the same recursion over the group's facts but descends
+ * A night's update (cubeSteps with isNew) runs the same recursion over the group's facts but descends
  * only into partitions that hold a new fact: the cells it emits are exactly the eligible rows whose
  * statistics change, summed exactly as a full recompute would sum them.
  */
@@ -262,75 +262,44 @@ function* childrenOf(t: FactTable, idx: Int32Array, mask: number, codes: Int32Ar
   }
 }
 
-/**
- * Every eligible cell strictly below a cell (its BUC descendants), from the cell's facts idx (in
- * canonical order). The root is mask 0 (the whole group). Emits each cell exactly once.
- */
-export function bucBelow(
-  t: FactTable,
-  idx: Int32Array,
-  mask: number,
-  codes: Int32Array,
-  dict: ValueDictionary,
-  emit: (c: Cell) => void,
-): void {
-  const k = popcount(mask) + 1;
-  for (const ch of childrenOf(t, idx, mask, codes, dict)) {
-    if (!isEligible(ch.idx.length, k)) continue; // pruned: no descendant can qualify
-    emit({ mask: ch.mask, codes: ch.codes, stats: sumFacts(t, ch.idx) });
-    bucBelow(t, ch.idx, ch.mask, ch.codes, dict, emit);
-  }
-}
-
 /** Every eligible cell of a group's facts. */
 export function fullCube(t: FactTable, dict: ValueDictionary, emit: (c: Cell) => void): void {
-  for (const _ of fullCubeSteps(t, dict, emit));
+  for (const _ of cubeSteps(t, dict, emit));
 }
 
 /**
- * fullCube in steps: it pauses after each one-dim cell's subtree, so a caller can write what was
- * emitted so far and keep memory bounded by a subtree rather than the whole group.
+ * The eligible cells of a group's facts, by BUC: from each cell, descend into its children with
+ * n ≥ N_min(k), every cell emitted once. It pauses after each one-dim cell's subtree, so a caller
+ * can write what was emitted so far and keep memory bounded by a subtree rather than the whole group.
+ *
+ * With `isNew` (isNew[i] = 1 for a night's new facts) only the eligible cells that contain a new fact
+ * are emitted — exactly the rows those facts change: the recursion also skips every partition without
+ * a new fact, which is unchanged and so is everything below it. Each cell's statistics are summed from
+ * all its facts in canonical order either way, so a night's rows are bit-identical to a full cube's.
  */
-export function* fullCubeSteps(t: FactTable, dict: ValueDictionary, emit: (c: Cell) => void): Generator<void> {
-  const idx = new Int32Array(t.size);
-  for (let i = 0; i < t.size; i++) idx[i] = i;
-  for (const ch of childrenOf(t, idx, 0, new Int32Array(DIMS), dict)) {
-    if (!isEligible(ch.idx.length, 1)) continue;
-    emit({ mask: ch.mask, codes: ch.codes, stats: sumFacts(t, ch.idx) });
-    bucBelow(t, ch.idx, ch.mask, ch.codes, dict, emit);
-    yield;
-  }
-}
-
-/**
- * The eligible cells that contain at least one new fact (isNew[i] = 1): exactly the rows a night's
- * facts change. BUC over all the group's facts that descends only into partitions holding a new
- * fact — a partition without one is unchanged, and so is everything below it. Each emitted cell's
- * statistics are summed from all its facts in canonical order, so they are bit-identical to a full
- * recompute's. Pauses after each one-dim subtree, like fullCubeSteps.
- */
-export function* touchedCubeSteps(
+export function* cubeSteps(
   t: FactTable,
-  isNew: Uint8Array,
   dict: ValueDictionary,
   emit: (c: Cell) => void,
+  isNew?: Uint8Array,
 ): Generator<void> {
-  const idx = new Int32Array(t.size);
-  for (let i = 0; i < t.size; i++) idx[i] = i;
-  const touched = (part: Int32Array) => {
+  const wanted = (part: Int32Array) => {
+    if (!isNew) return true;
     for (let j = 0; j < part.length; j++) if (isNew[part[j]] === 1) return true;
     return false;
   };
-  const below = (pidx: Int32Array, mask: number, codes: Int32Array) => {
+  const below = (idx: Int32Array, mask: number, codes: Int32Array) => {
     const k = popcount(mask) + 1;
-    for (const ch of childrenOf(t, pidx, mask, codes, dict)) {
-      if (!isEligible(ch.idx.length, k) || !touched(ch.idx)) continue;
+    for (const ch of childrenOf(t, idx, mask, codes, dict)) {
+      if (!isEligible(ch.idx.length, k) || !wanted(ch.idx)) continue; // no descendant can qualify or change
       emit({ mask: ch.mask, codes: ch.codes, stats: sumFacts(t, ch.idx) });
       below(ch.idx, ch.mask, ch.codes);
     }
   };
+  const idx = new Int32Array(t.size);
+  for (let i = 0; i < t.size; i++) idx[i] = i;
   for (const ch of childrenOf(t, idx, 0, new Int32Array(DIMS), dict)) {
-    if (!isEligible(ch.idx.length, 1) || !touched(ch.idx)) continue;
+    if (!isEligible(ch.idx.length, 1) || !wanted(ch.idx)) continue;
     emit({ mask: ch.mask, codes: ch.codes, stats: sumFacts(t, ch.idx) });
     below(ch.idx, ch.mask, ch.codes);
     yield;

@@ -12,7 +12,7 @@
  */
 import type pg from 'pg';
 import { withTransaction } from '../../db/transaction';
-import { fullCubeSteps, touchedCubeSteps, ValueDictionary, type Cell } from '../../domain/iceberg';
+import { cubeSteps, ValueDictionary, type Cell } from '../../domain/iceberg';
 import { factKey, readGroupFacts, readGroupFactsMarked, groupLockKey, type GroupKey } from './groupFacts';
 import { cubeLine, stageCells, writeCube, type CubeWriteReport } from './writeCube';
 
@@ -78,12 +78,12 @@ export async function cubeGroup(pool: pg.Pool, g: GroupKey, opts: CubeGroupOptio
       let factsN: number;
       if (full) {
         const facts = await readGroupFacts(client, g, dict);
-        for (const _ of fullCubeSteps(facts, dict, emit)) if (lines.length >= stageLines) await stage();
+        for (const _ of cubeSteps(facts, dict, emit)) if (lines.length >= stageLines) await stage();
         factsN = facts.size;
       } else {
         const keys = new Set(newKeys.map((k) => factKey(k.strand_id, k.action_index)));
         const { facts, isNew } = await readGroupFactsMarked(client, g, dict, keys);
-        for (const _ of touchedCubeSteps(facts, isNew, dict, emit)) if (lines.length >= stageLines) await stage();
+        for (const _ of cubeSteps(facts, dict, emit, isNew)) if (lines.length >= stageLines) await stage();
         factsN = facts.size;
       }
       await stage();
