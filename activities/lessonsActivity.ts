@@ -19,8 +19,8 @@ export function parseLearningStepInput(input: unknown, activity: string) {
       ERROR_TYPES.badConfiguration,
     );
   }
-  const { module, cycleId, now } = parsed.data;
-  return { module, cycleId, now: now === undefined ? undefined : new Date(now) };
+  const { module, cycleId, now, learningDay } = parsed.data;
+  return { module, cycleId, learningDay, now: now === undefined ? undefined : new Date(now) };
 }
 
 /** Step 4 (build lessons) as a retryable activity: one transaction, idempotent on retry. */

@@ -22,7 +22,7 @@ import {
 } from '../src/contracts/learningCycle';
 import { ERROR_TYPES } from '../src/contracts/errors';
 import { describeZodError } from '../src/contracts/zod';
-import { learningDay, sumReports } from '../src/domain/cycleReport';
+import { cycleCutoff, learningDay, sumReports } from '../src/domain/cycleReport';
 
 // Database outages are retried until the database is back; bad configuration fails at once.
 const retry = {
@@ -46,6 +46,12 @@ const lessons = proxyActivities<LessonsActivities>({
   retry,
 });
 const materialization = proxyActivities<MaterializeActivities>({ startToCloseTimeout: '5 minutes', retry });
+// Learning a past day recomputes its cube in scratch tables: as long as a full rebuild, heartbeating.
+const pastDay = proxyActivities<MaterializeActivities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '30 seconds',
+  retry,
+});
 const runs = proxyActivities<CycleRunActivities>({ startToCloseTimeout: '30 seconds', retry });
 
 /**
@@ -67,6 +73,8 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
     materialize: null,
     startedAt: info.startTime.toISOString(),
     finishedAt: null,
+    cutoff: '',
+    source: 'live',
   };
   setHandler(learningCycleStatusQuery, () => report);
 
@@ -85,6 +93,16 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
   const day = learningDay(input.asOf ?? scheduledAt?.toISOString(), info.startTime);
   report.module = input.module;
   report.learningDay = day.toISOString().slice(0, 10);
+  const when = cycleCutoff(day, info.startTime);
+  if (when.future) {
+    report.step = 'failed';
+    throw ApplicationFailure.nonRetryable(
+      `asOf ${report.learningDay} is in the future (today is ${info.startTime.toISOString().slice(0, 10)} UTC)`,
+      ERROR_TYPES.badConfiguration,
+    );
+  }
+  report.cutoff = when.cutoff.toISOString();
+  report.source = when.past ? 'as_of' : 'live';
   upsertSearchAttributes([{ key: SA_LEARNING_DAY, value: day }]);
 
   const step = (s: LearningStep, details: string) => {
@@ -117,8 +135,9 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
   const plan = await aggregation.planCube({ module: input.module, maxShards: shards });
   const groups = plan.reduce((a, s) => a + s.groups.length, 0);
   step('cube', `computing the eligible subsets of ${groups} group(s) in ${plan.length} shard(s)`);
-  // Edge-history points at the slot time (else the run's start), so nightly points are a day apart.
-  const historyTs = (input.asOf ? new Date(input.asOf) : (scheduledAt ?? info.startTime)).toISOString();
+  // Edge-history points record the live statistics when they were computed: at the slot time (so
+  // nightly points are a day apart), else the run's start — never a past day's (they hold later facts).
+  const historyTs = (scheduledAt ?? info.startTime).toISOString();
   const cubeReports = await Promise.all(
     plan.map((shard, index) =>
       aggregation.computeCube.executeWithOptions(
@@ -129,11 +148,19 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
   );
   report.cube = sumReports([emptyCubeReport(), ...cubeReports]);
 
-  step('lessons', 'building lessons from pattern_scope_stats');
-  report.lessons = await lessons.buildLessons({ module: input.module, cycleId });
-
-  step('materialize', `writing overrides into learning_configs['${input.module}']`);
-  report.materialize = await materialization.materializeOverrides({ module: input.module, cycleId });
+  const stepInput = { module: input.module, cycleId, now: report.cutoff, learningDay: report.learningDay };
+  if (when.past) {
+    step('lessons', `learning as of ${report.cutoff} in scratch tables (the day is over; live lessons untouched)`);
+    const r = await pastDay.materializeAsOf(stepInput);
+    report.lessons = r.lessons;
+    step('materialize', `wrote config version ${cycleId} for ${report.learningDay}`);
+    report.materialize = r.materialize;
+  } else {
+    step('lessons', 'building lessons from pattern_scope_stats');
+    report.lessons = await lessons.buildLessons(stepInput);
+    step('materialize', `writing overrides into learning_configs['${input.module}']`);
+    report.materialize = await materialization.materializeOverrides(stepInput);
+  }
 
   report.finishedAt = new Date().toISOString();
   step('done', summaryLine(report));
@@ -144,8 +171,14 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
 function summaryLine(r: LearningCycleReport): string {
   const a = r.aggregate;
   const m = r.materialize;
+  const v = m?.version;
+  const version = v
+    ? `config version ${v.version} (${v.madeLive ? 'live' : 'not live: an older day than the live version'}; ` +
+      `+${v.added} −${v.removed} ~${v.changed} vs ${v.previousVersion ?? 'none'})`
+    : 'no config version';
   return (
     `trades ${a?.tradesAggregated ?? 0}, eligible rows changed ${r.cube?.eligibleWritten ?? 0}; ` +
-    `lessons active ${r.lessons?.active ?? 0}; overrides ${m?.strengthOverrides ?? 0}/${m?.executionOverrides ?? 0}`
+    `lessons active ${r.lessons?.active ?? 0}; overrides ${m?.strengthOverrides ?? 0}/${m?.executionOverrides ?? 0}; ` +
+    version
   );
 }

@@ -96,6 +96,10 @@ export interface LearningCycleReport {
   materialize: MaterializeReport | null;
   startedAt: string;
   finishedAt: string | null;
+  /** Facts of trades closed at or before this instant are what the cycle learned from (spec §8). */
+  cutoff: string;
+  /** 'live': steps 4-5 on the live tables; 'as_of': a day that is over, learned in scratch tables. */
+  source: 'live' | 'as_of';
 }
 
 /** The workflow's signature, for typed client handles (`getHandle<LearningCycleWorkflow>`). */

@@ -25,3 +25,19 @@ export function learningDay(asOf: string | undefined, startTime: Date): Date {
   const d = asOf ? new Date(asOf) : startTime;
   return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
 }
+
+const DAY_MS = 86_400_000;
+
+/**
+ * What a cycle for `day` learns from (spec §8): the facts of trades closed by the end of the day, or
+ * by the run's start while the day is still going. `past`: the day was over when the run started (a
+ * backfill, or `--as-of` an earlier day), so it learns in scratch tables; `future`: refused.
+ */
+export function cycleCutoff(day: Date, startTime: Date): { cutoff: Date; past: boolean; future: boolean } {
+  const endOfDay = new Date(day.getTime() + DAY_MS - 1);
+  return {
+    cutoff: endOfDay < startTime ? endOfDay : startTime,
+    past: endOfDay < startTime,
+    future: day.getTime() > startTime.getTime(),
+  };
+}

@@ -54,15 +54,6 @@ export interface MaterializedOverrides {
   pattern_overrides: ExecutionOverride[];
 }
 
-export interface MaterializeOptions {
-  /**
-   * Also require the same scope (signature) for lessons to merge within a latent factor. Default false:
-   * the spec groups by latent_factor_id (and we add action_category). Set true to keep one override per
-   * (factor, category, scope).
-   */
-  groupByScope?: boolean;
-}
-
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function timeOf(iso: string): number {
@@ -124,21 +115,20 @@ export function mergeLevers<T>(items: readonly { levers: unknown; weight: number
 }
 
 /**
- * §6. Lessons sharing a non-null latent_factor_id AND the same action_category form one group (choice:
- * merging an entry lesson with an exit lesson is meaningless, their levers act on different things).
- * A lesson without a factor is its own group. The group is represented by its strongest lesson
+ * §6. Lessons sharing a non-null latent_factor_id, the same action_category and the same scope form
+ * one group: they say the same thing about correlated patterns. Lessons of one pattern with different
+ * scopes are never merged, and a lesson without a factor is its own group. The group is represented by its strongest lesson
  * (pattern_key, scope, stats, lesson meta come from it); capital and execution levers are weighted means
  * (weight = strength · ln(1 + n), per-key normalisation). A pattern_overrides entry is only emitted when
  * the merged execution levers are non-empty. Levers are undecayed. Output sorted by pattern_key,
  * action_category, scope signature, then lesson id.
  */
-export function materialize(lessons: readonly ActiveLesson[], opts: MaterializeOptions = {}): MaterializedOverrides {
+export function materialize(lessons: readonly ActiveLesson[]): MaterializedOverrides {
   const groups = new Map<string, ActiveLesson[]>();
   for (const l of lessons) {
     const key =
       l.latent_factor_id != null
-        ? `f\u0000${l.latent_factor_id}\u0000${l.action_category}` +
-          (opts.groupByScope ? `\u0000${scopeSignature(l.scope_values)}` : '')
+        ? `f\u0000${l.latent_factor_id}\u0000${l.action_category}\u0000${scopeSignature(l.scope_values)}`
         : `l\u0000${l.id}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = []));

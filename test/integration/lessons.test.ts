@@ -428,26 +428,30 @@ describe('buildLessonsStep', () => {
     }
   });
 
-  it('materializing the result merges the latent-factor group into one override', async () => {
+  it('materializing the result merges only the factor lessons with the same scope (§6)', async () => {
     const report = await materializeStep(db.pool, { module: 'pm', cycleId: 'cycle-4', now: T4 });
-    // active: R1, R2 (A/entry, factor), B1 (B/entry, factor), C1, D1 → 3 strength overrides
+    // active: R1, R2 (A/entry, factor, two scopes), B1 (B/entry, factor, R1's scope), C1, D1 →
+    // {R1, B1} merge; R2 stays its own override (one pattern's lessons on two scopes never merge).
     expect(report).toMatchObject({
       activeLessons: 5,
-      strengthOverrides: 3,
-      executionOverrides: 3,
+      strengthOverrides: 4,
+      executionOverrides: 4,
       mergedGroups: 1,
       overrideVersion: 'cycle-4',
     });
     const { rows } = await db.pool.query(`SELECT config_data FROM learning_configs WHERE module_id = 'pm'`);
-    const merged = rows[0].config_data.pattern_strength_overrides.find(
-      (o: { merged_from: string[] }) => o.merged_from.length > 1,
-    );
-    // representative = the strongest: R2 (|edge| 2.20)
-    expect(merged.lesson.id).toBe(expectedId(A, 'entry', S_R2));
-    expect(merged.merged_from).toEqual(
-      [expectedId(A, 'entry', S_R1), expectedId(A, 'entry', S_R2), expectedId(B, 'entry', S_R1)].sort(),
-    );
+    const overrides = rows[0].config_data.pattern_strength_overrides as {
+      merged_from: string[];
+      lesson: { id: string; created_at: string };
+      scope: unknown;
+    }[];
+    const merged = overrides.find((o) => o.merged_from.length > 1)!;
+    expect(merged.merged_from).toEqual([expectedId(A, 'entry', S_R1), expectedId(B, 'entry', S_R1)].sort());
+    expect(merged.merged_from).toContain(merged.lesson.id);
     expect(merged.lesson.created_at).toBe(T1.toISOString());
+    const r2 = overrides.find((o) => o.lesson.id === expectedId(A, 'entry', S_R2))!;
+    expect(r2.merged_from).toEqual([expectedId(A, 'entry', S_R2)]);
+    expect(r2.scope).not.toEqual(merged.scope);
   });
 });
 

@@ -86,12 +86,12 @@ const NOW = new Date('2026-03-05T03:00:00.000Z');
 
 describe('materializeStep', () => {
   beforeAll(async () => {
-    // L1 + L2: same factor and category → one merged override; L4: same factor, other category → own group.
+    // L1 + L2: same factor, category and scope → one merged override; L4: same factor, other category → own group.
     await insertLesson({
       id: 'ls_l1',
       pk: A,
       cat: 'entry',
-      scope: { macro_phase: 'Recover' },
+      scope: { bucket: 'micro' },
       strength: 0.1,
       n: 40,
       factor: F,
@@ -207,7 +207,13 @@ describe('materializeStep', () => {
       mergedGroups: 1,
       overrideVersion: 'cycle-1',
       updatedAt: NOW.toISOString(),
-      createdConfig: false,
+      version: expect.objectContaining({
+        version: 'cycle-1',
+        source: 'live',
+        madeLive: true,
+        added: 5,
+        previousVersion: 'old',
+      }),
     });
     const row = await config();
     expect(row.updated_by).toBe('learningCycle:cycle-1');
@@ -314,7 +320,7 @@ describe('materializeStep', () => {
 
   it('creates the config row when the module has none', async () => {
     const report = await materializeStep(db.pool, { module: 'newmod', cycleId: 'cycle-3', now: NOW });
-    expect(report.createdConfig).toBe(true);
+    expect(report.version).toMatchObject({ version: 'cycle-3', madeLive: true, previousVersion: null });
     const row = await config('newmod');
     expect(row.config_data).toEqual({
       pattern_strength_overrides: [],
@@ -353,7 +359,7 @@ describe('materialize activity', () => {
       beats: unknown[];
     };
     expect(r?.overrideVersion).toBe('cycle-act');
-    expect(beats).toEqual(['load_active_lessons', 'materialize', 'write_config'].map((phase) => ({ phase })));
+    expect(beats).toEqual(['load_active_lessons', 'materialize', 'write_version'].map((phase) => ({ phase })));
   });
 
   it('fails non-retryably (BadConfiguration) for bad input and for a non-object config_data', async () => {

@@ -45,8 +45,6 @@ describe('materialize (§6)', () => {
       lesson_strength: 0.25,
       n: 10,
       latent_factor_id: 'lf_x',
-      scope_values: { bucket: 'micro' },
-      scope_dims: ['bucket'],
       cap: { size_mult: 0.97, entry_aggression_mult: 0.98 },
       exec: { phase1_frac_mult: 0.9 },
     });
@@ -121,16 +119,21 @@ describe('materialize (§6)', () => {
     expect(materialize([])).toEqual({ pattern_strength_overrides: [], pattern_overrides: [] });
   });
 
-  it('groupByScope keeps one override per (factor, category, scope)', () => {
+  it('merges only lessons of one factor, category AND scope; one pattern with two scopes stays two overrides (§6)', () => {
     const ls = [
       lesson('a', { latent_factor_id: 'f' }),
       lesson('b', { latent_factor_id: 'f', pattern_key: 'other' }),
       lesson('c', { latent_factor_id: 'f', scope_values: { bucket: 'nano' }, scope_dims: ['bucket'] }),
+      // The bug the spec change fixed: {Good} and {Good, micro} of one pattern were one override.
+      lesson('d', {
+        latent_factor_id: 'f',
+        scope_values: { macro_phase: 'Good', bucket: 'micro' },
+        scope_dims: ['macro_phase', 'bucket'],
+        lesson_strength: 0.9,
+      }),
     ];
-    expect(materialize(ls).pattern_strength_overrides).toHaveLength(1);
-    expect(materialize(ls, { groupByScope: true }).pattern_strength_overrides.map((o) => o.merged_from)).toEqual([
-      ['c'],
-      ['a', 'b'],
-    ]);
+    const out = materialize(ls).pattern_strength_overrides;
+    expect(out.map((o) => o.merged_from)).toEqual([['d'], ['c'], ['a', 'b']]);
+    expect(out.find((o) => o.lesson.id === 'a')?.scope).toEqual({ macro_phase: 'Good' });
   });
 });

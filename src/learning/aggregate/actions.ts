@@ -62,6 +62,7 @@ export function optionAActions(
       category: parsed.data.action_category,
       scope: scope.scope,
       executed: isExecuted(parsed.data.execution_status),
+      sourceStrandId: parsed.data.strand_id,
     });
   }
   return { ok: true, actions };
@@ -71,7 +72,11 @@ export function optionAActions(
  * Option B: a pm_action strand as an action (its v5 fields, or rebuilt from its action_context when
  * it predates v5), or null when neither works (it is left out).
  */
-export function pmActionToAction(content: unknown, row: Parameters<typeof pmActionV5>[1]): ResolvedAction | null {
+export function pmActionToAction(
+  content: unknown,
+  row: Parameters<typeof pmActionV5>[1],
+  strandId: string,
+): ResolvedAction | null {
   const v5 = pmActionV5(content, row);
   if (!v5.ok) return null;
   const scope = normalizeScope(v5.action.scope);
@@ -81,6 +86,7 @@ export function pmActionToAction(content: unknown, row: Parameters<typeof pmActi
     category: v5.action.action_category,
     scope: scope.scope,
     executed: isExecuted(v5.action.execution_status),
+    sourceStrandId: strandId,
   };
 }
 
@@ -145,6 +151,7 @@ export function legacyActions(src: LegacySources): ResolvedAction[] | null {
       category: v5.action_category,
       scope: v5.scope,
       executed: isExecuted(status),
+      sourceStrandId: null,
     });
   }
   return out.length > 0 ? out : null;

@@ -38,13 +38,13 @@ async function insertFacts(
   const res = await client.query<{ strand_id: string; action_index: number }>(
     `INSERT INTO learning_trade_facts (module, strand_id, action_index, pattern_key, action_category, scope, scope_mask, rr,
                                        hold_time_days, time_to_s3, cf_entry_bucket, cf_exit_bucket, position_id, trade_id,
-                                       closed_at, cycle_id)
+                                       closed_at, cycle_id, action_strand_id)
      SELECT $1, f.strand_id, f.action_index, f.pattern_key, f.action_category, f.scope::jsonb, f.scope_mask, f.rr,
-            f.hold, f.tts3, f.cf_entry, f.cf_exit, f.position_id, f.trade_id, f.closed_at, $2
+            f.hold, f.tts3, f.cf_entry, f.cf_exit, f.position_id, f.trade_id, f.closed_at, $2, f.action_strand_id
        FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::int[], $9::float8[], $10::float8[],
-                   $11::float8[], $12::text[], $13::text[], $14::text[], $15::text[], $16::timestamptz[])
+                   $11::float8[], $12::text[], $13::text[], $14::text[], $15::text[], $16::timestamptz[], $17::text[])
          AS f(strand_id, action_index, pattern_key, action_category, scope, scope_mask, rr, hold, tts3, cf_entry, cf_exit,
-              position_id, trade_id, closed_at)
+              position_id, trade_id, closed_at, action_strand_id)
       ORDER BY f.strand_id, f.action_index
      ON CONFLICT (module, strand_id, action_index) DO NOTHING
      RETURNING strand_id, action_index`,
@@ -65,6 +65,7 @@ async function insertFacts(
       facts.map((f) => f.positionId),
       facts.map((f) => f.tradeId),
       facts.map((f) => f.closedAt),
+      facts.map((f) => f.actionStrandId),
     ],
   );
   if (res.rows.length === facts.length) return [...facts];

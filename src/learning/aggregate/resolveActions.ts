@@ -29,6 +29,7 @@ export async function loadOptionBActions(
   const out = new Map<string, ResolvedAction[]>();
   if (pairs.length === 0) return out;
   const { rows } = await db.query<{
+    id: string;
     position_id: string;
     trade_id: string;
     content: unknown;
@@ -37,7 +38,7 @@ export async function loadOptionBActions(
     timeframe: string | null;
     created_at: Date;
   }>(
-    `SELECT s.position_id, s.trade_id, s.content, s.module, s.regime_context, s.timeframe, s.created_at
+    `SELECT s.id, s.position_id, s.trade_id, s.content, s.module, s.regime_context, s.timeframe, s.created_at
        FROM ad_strands s
        JOIN (SELECT DISTINCT * FROM unnest($3::text[], $4::text[])) AS p(position_id, trade_id)
          ON s.position_id = p.position_id AND s.trade_id = p.trade_id
@@ -48,7 +49,7 @@ export async function loadOptionBActions(
   for (const r of rows) {
     // A pm_action without v5 fields is rebuilt from its action_context; one that cannot be is left
     // out here (the close quarantines it, stage position_close).
-    const a = pmActionToAction(r.content, r);
+    const a = pmActionToAction(r.content, r, r.id);
     if (!a) continue;
     const k = pairKey(r.position_id, r.trade_id);
     const list = out.get(k);
@@ -128,6 +129,7 @@ export function planStrand(pre: PreStrand, optionB: Map<string, ResolvedAction[]
         scope: a.scope,
         positionId: t.positionId,
         tradeId: t.tradeId,
+        actionStrandId: a.sourceStrandId,
         ...t.outcome,
       });
     }

@@ -36,6 +36,8 @@ export interface ResolvedAction {
   scope: Scope;
   /** False when execution_status is 'failed' (spec §2: not attributed the outcome). */
   executed: boolean;
+  /** The pm_action strand the action came from (lineage, spec §8); null for legacy reconstruction. */
+  sourceStrandId: string | null;
 }
 
 /** A per-action fact (one learning_trade_facts row); every statistic is a pure function of these. */
@@ -47,6 +49,7 @@ export interface Fact extends TradeOutcome {
   scope: Scope;
   positionId: string | null;
   tradeId: string | null;
+  actionStrandId: string | null;
 }
 
 /** A trade's identity for the exactly-once-per-trade guard (learning_counted_trades, with the module). */

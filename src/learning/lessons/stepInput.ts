@@ -18,6 +18,11 @@ export const learningStepInputSchema = z.object({
     .string()
     .refine((s) => !Number.isNaN(Date.parse(s)), { message: 'now must be an ISO-8601 date-time' })
     .optional(),
+  /** The cycle's learning day (YYYY-MM-DD), recorded on its config version; default: now's UTC day. */
+  learningDay: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'learningDay must be a day YYYY-MM-DD')
+    .optional(),
 });
 
 export type LearningStepInput = z.input<typeof learningStepInputSchema>;
@@ -26,6 +31,7 @@ export interface StepOptions {
   module: string;
   cycleId: string;
   now?: Date;
+  learningDay?: string;
   /** Called between phases (the activity heartbeats here). */
   onPhase?: (phase: string) => void;
 }

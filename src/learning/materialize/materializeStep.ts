@@ -1,5 +1,6 @@
 /**
- * Step 5 of the learning cycle (spec §6) over the database: active lessons → learning_configs.
+ * Step 5 of the learning cycle (spec §6, §8) over the database: active lessons → a config version,
+ * and learning_configs when the version goes live.
  *
  * Writes exactly four top-level keys of learning_configs[module].config_data — pattern_strength_overrides,
  * pattern_overrides, override_updated_at, override_version — always, even when the lists are empty (so
@@ -10,7 +11,8 @@ import type pg from 'pg';
 import type { ActionCategory } from '../../domain/actionCategory';
 import { materialize, type ActiveLesson } from '../../domain/materialize';
 import { withTransaction } from '../../db/transaction';
-import { BadConfigurationError } from '../../contracts/errors';
+import { commitVersion, type VersionReport } from '../versions/store';
+import { factsDigest } from '../versions/factsDigest';
 import { LESSON_TYPE } from '../lessons/persistLessons';
 import type { StepOptions } from '../lessons/stepInput';
 
@@ -32,8 +34,8 @@ export interface MaterializeReport {
   overrideVersion: string;
   /** ISO time written as override_updated_at. */
   updatedAt: string;
-  /** true when the config row did not exist and was created. */
-  createdConfig: boolean;
+  /** The config version written, whether it went live, and what changed against the live one. */
+  version: VersionReport;
 }
 
 /** ActiveLesson as PostgreSQL returns it: a category string and created_at as a Date. */
@@ -66,51 +68,37 @@ export async function loadActiveLessons(db: pg.ClientBase, module: string): Prom
 }
 
 /**
- * Reads the module's active lessons, materializes them (default options) and writes the override keys,
- * in one transaction. The config row is locked (FOR UPDATE) before it is checked, so the check and the
- * write see the same config_data. A config_data that is not a JSON object → BadConfigurationError
- * (nothing written). No row yet → created with just the override keys.
+ * Reads the module's active lessons, materializes them and writes them as the cycle's config version
+ * (src/learning/versions/store.ts: the version row, and the live row when its day allows), in one
+ * transaction. The config row is locked (FOR UPDATE) before it is checked, so the check and the write
+ * see the same config_data. A config_data that is not a JSON object → BadConfigurationError (nothing
+ * written). No row yet → created with just the override keys.
  */
 export async function materializeStep(pool: pg.Pool, opts: StepOptions): Promise<MaterializeReport> {
   const { module, cycleId } = opts;
   const now = opts.now ?? new Date();
   const phase = opts.onPhase ?? (() => {});
   return withTransaction(pool, async (client) => {
-    const cfg = await client.query<{ kind: string }>(
-      'SELECT jsonb_typeof(config_data) AS kind FROM learning_configs WHERE module_id = $1 FOR UPDATE',
-      [module],
-    );
-    const existing = cfg.rows[0];
-    if (existing && existing.kind !== 'object') {
-      throw new BadConfigurationError(
-        `learning_configs['${module}'].config_data is a JSON ${existing.kind}, not an object; fix the row before materializing`,
-      );
-    }
-
     phase('load_active_lessons');
     const lessons = await loadActiveLessons(client, module);
 
     phase('materialize');
     const overrides = materialize(lessons);
-    const updatedAt = now.toISOString();
-    const patch = {
-      pattern_strength_overrides: overrides.pattern_strength_overrides,
-      pattern_overrides: overrides.pattern_overrides,
-      override_updated_at: updatedAt,
-      override_version: cycleId,
-    };
 
-    phase('write_config');
-    await client.query(
-      `INSERT INTO learning_configs (module_id, config_data, updated_at, updated_by)
-       VALUES ($1, $2::jsonb, $3, 'learningCycle:' || $4)
-       ON CONFLICT (module_id) DO UPDATE SET
-         config_data = learning_configs.config_data || EXCLUDED.config_data,
-         updated_at = EXCLUDED.updated_at,
-         updated_by = EXCLUDED.updated_by`,
-      [module, JSON.stringify(patch), now, cycleId],
-    );
-
+    phase('write_version');
+    const facts = await factsDigest(client, module);
+    const version = await commitVersion(client, {
+      module,
+      version: cycleId,
+      learningDay: opts.learningDay ?? now.toISOString().slice(0, 10),
+      cutoff: now,
+      source: 'live',
+      overrides,
+      lessonIds: lessons.map((l) => l.id),
+      facts,
+      counts: { activeLessons: lessons.length },
+      now,
+    });
     return {
       module,
       cycleId,
@@ -119,8 +107,8 @@ export async function materializeStep(pool: pg.Pool, opts: StepOptions): Promise
       executionOverrides: overrides.pattern_overrides.length,
       mergedGroups: overrides.pattern_strength_overrides.filter((o) => o.merged_from.length > 1).length,
       overrideVersion: cycleId,
-      updatedAt,
-      createdConfig: !existing,
+      updatedAt: now.toISOString(),
+      version,
     };
   });
 }

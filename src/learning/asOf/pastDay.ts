@@ -1,0 +1,59 @@
+/**
+ * A learning cycle for a day that is over (a schedule backfill, `cycle run --as-of`): learn as of
+ * the end of that day in scratch tables, then write the day's config version — live only when the
+ * day is not older than the live version's (versions/store.ts). The live lessons are left alone: they
+ * belong to the newest night.
+ */
+import type pg from 'pg';
+import { withTransaction } from '../../db/transaction';
+import type { LessonsReport } from '../lessons/buildLessonsStep';
+import type { MaterializeReport } from '../materialize/materializeStep';
+import { commitVersion } from '../versions/store';
+import { learnAsOf } from './learnAsOf';
+
+export interface PastDayOptions {
+  module: string;
+  cycleId: string;
+  /** YYYY-MM-DD */
+  learningDay: string;
+  cutoff: Date;
+  onPhase?: (phase: string) => void;
+}
+
+export async function learnPastDay(
+  pool: pg.Pool,
+  opts: PastDayOptions,
+): Promise<{ lessons: LessonsReport; materialize: MaterializeReport }> {
+  opts.onPhase?.('learn_as_of');
+  const r = await learnAsOf(pool, { module: opts.module, cutoff: opts.cutoff, cycleId: opts.cycleId });
+  opts.onPhase?.('write_version');
+  const version = await withTransaction(pool, (db) =>
+    commitVersion(db, {
+      module: opts.module,
+      version: opts.cycleId,
+      learningDay: opts.learningDay,
+      cutoff: opts.cutoff,
+      source: 'as_of',
+      overrides: r.overrides,
+      lessonIds: r.lessonIds,
+      facts: r.facts,
+      counts: { activeLessons: r.lessonIds.length, eligibleRows: r.cube.eligibleWritten },
+      now: opts.cutoff,
+    }),
+  );
+  const o = r.overrides;
+  return {
+    lessons: r.lessons,
+    materialize: {
+      module: opts.module,
+      cycleId: opts.cycleId,
+      activeLessons: r.lessonIds.length,
+      strengthOverrides: o.pattern_strength_overrides.length,
+      executionOverrides: o.pattern_overrides.length,
+      mergedGroups: o.pattern_strength_overrides.filter((x) => x.merged_from.length > 1).length,
+      overrideVersion: opts.cycleId,
+      updatedAt: opts.cutoff.toISOString(),
+      version,
+    },
+  };
+}

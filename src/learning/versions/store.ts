@@ -1,0 +1,314 @@
+/**
+ * Config versions (spec §8): every cycle that materializes, and every rollback, writes one immutable
+ * row of learning_config_versions, and — when allowed — makes it the live learning_configs row in the
+ * same transaction. The live row is replaced only by a version whose learning day is not older than
+ * the live version's day, so backfilling last month never overwrites tonight's overrides; a rollback
+ * always goes live, and the next cycle replaces it as usual.
+ */
+import type pg from 'pg';
+import { BadConfigurationError, InvalidInputError } from '../../contracts/errors';
+import { diffOverrides } from '../../domain/overrideDiff';
+import type { MaterializedOverrides } from '../../domain/materialize';
+import { withTransaction } from '../../db/transaction';
+import type { FactsDigest } from './factsDigest';
+
+export type VersionSource = 'live' | 'as_of' | 'rollback';
+
+export interface NewVersion {
+  module: string;
+  /** The cycle's id (override_version), or a rollback's own id. */
+  version: string;
+  /** YYYY-MM-DD. */
+  learningDay: string;
+  cutoff: Date;
+  source: VersionSource;
+  overrides: MaterializedOverrides;
+  lessonIds: string[];
+  facts: FactsDigest;
+  counts: Record<string, number>;
+  /** Written as override_updated_at / updated_at of the live row (the version's created_at is the write's). */
+  now: Date;
+  rollback?: { to: string; reason: string };
+}
+
+/** What writing a version did: the cycle's report and the Web UI details show it. */
+export interface VersionReport {
+  version: string;
+  learningDay: string;
+  cutoff: string;
+  source: VersionSource;
+  madeLive: boolean;
+  /** The version that was live before (null: none). */
+  previousVersion: string | null;
+  /** Against the previously live overrides. */
+  added: number;
+  removed: number;
+  changed: number;
+  strengthOverrides: number;
+  executionOverrides: number;
+  factsN: number;
+  factsHash: string;
+}
+
+export interface ConfigVersion {
+  module: string;
+  version: string;
+  learning_day: string;
+  cutoff: string;
+  kind: 'cycle' | 'rollback';
+  source: VersionSource;
+  rolled_back_to: string | null;
+  reason: string | null;
+  pattern_strength_overrides: MaterializedOverrides['pattern_strength_overrides'];
+  pattern_overrides: MaterializedOverrides['pattern_overrides'];
+  lesson_ids: string[];
+  facts_hash: string;
+  facts_n: number;
+  counts: Record<string, number> & { diff?: Omit<VersionReport, 'version'> };
+  made_live: boolean;
+  created_at: string;
+}
+
+const VERSION_COLUMNS = `module, version, to_char(learning_day, 'YYYY-MM-DD') AS learning_day, cutoff, kind, source,
+  rolled_back_to, reason, pattern_strength_overrides, pattern_overrides, lesson_ids, facts_hash, facts_n::float8 AS facts_n,
+  counts, made_live, created_at`;
+
+type VersionRow = Omit<ConfigVersion, 'cutoff' | 'created_at'> & { cutoff: Date; created_at: Date };
+const fromRow = (r: VersionRow): ConfigVersion => ({
+  ...r,
+  cutoff: r.cutoff.toISOString(),
+  created_at: r.created_at.toISOString(),
+});
+
+export const overridesOf = (v: Pick<ConfigVersion, 'pattern_strength_overrides' | 'pattern_overrides'>) => ({
+  pattern_strength_overrides: v.pattern_strength_overrides,
+  pattern_overrides: v.pattern_overrides,
+});
+
+/** The version a row of learning_configs is at, and what that row holds now. */
+interface LiveState {
+  exists: boolean;
+  version: string | null;
+  day: string | null;
+  overrides: MaterializedOverrides;
+}
+
+async function lockLive(db: pg.ClientBase, module: string): Promise<LiveState> {
+  const cfg = await db.query<{ kind: string; version: string | null; updated: string | null; data: unknown }>(
+    `SELECT jsonb_typeof(config_data) AS kind, config_data->>'override_version' AS version,
+            config_data->>'override_updated_at' AS updated, config_data AS data
+       FROM learning_configs WHERE module_id = $1 FOR UPDATE`,
+    [module],
+  );
+  const row = cfg.rows[0];
+  const empty = { pattern_strength_overrides: [], pattern_overrides: [] };
+  if (!row) return { exists: false, version: null, day: null, overrides: empty };
+  if (row.kind !== 'object') {
+    throw new BadConfigurationError(
+      `learning_configs['${module}'].config_data is a JSON ${row.kind}, not an object; fix the row before materializing`,
+    );
+  }
+  const data = row.data as Record<string, unknown>;
+  const overrides = {
+    pattern_strength_overrides: Array.isArray(data.pattern_strength_overrides) ? data.pattern_strength_overrides : [],
+    pattern_overrides: Array.isArray(data.pattern_overrides) ? data.pattern_overrides : [],
+  };
+  const v = row.version
+    ? (
+        await db.query<{ day: string }>(
+          `SELECT to_char(learning_day, 'YYYY-MM-DD') AS day FROM learning_config_versions WHERE module = $1 AND version = $2`,
+          [module, row.version],
+        )
+      ).rows[0]
+    : undefined;
+  // A live row written before versions existed: its day is the day it was written.
+  const day = v?.day ?? (row.updated && !Number.isNaN(Date.parse(row.updated)) ? row.updated.slice(0, 10) : null);
+  return { exists: true, version: row.version, day, overrides };
+}
+
+/**
+ * Writes the version and, when its day is not older than the live one's (or it is a rollback), the
+ * live row — inside the caller's transaction. A retried call finds its version written and returns
+ * what the first call reported.
+ */
+export async function commitVersion(db: pg.ClientBase, v: NewVersion): Promise<VersionReport> {
+  const live = await lockLive(db, v.module);
+  const existing = await getVersionIn(db, v.module, v.version);
+  if (existing?.counts.diff) return { version: existing.version, ...existing.counts.diff };
+
+  const madeLive = v.rollback !== undefined || live.day === null || v.learningDay >= live.day;
+  const diff = diffOverrides(live.overrides, v.overrides);
+  const report: VersionReport = {
+    version: v.version,
+    learningDay: v.learningDay,
+    cutoff: v.cutoff.toISOString(),
+    source: v.source,
+    madeLive,
+    previousVersion: live.version,
+    added: diff.added,
+    removed: diff.removed,
+    changed: diff.changed,
+    strengthOverrides: v.overrides.pattern_strength_overrides.length,
+    executionOverrides: v.overrides.pattern_overrides.length,
+    factsN: v.facts.n,
+    factsHash: v.facts.hash,
+  };
+  if (madeLive) {
+    const patch = {
+      pattern_strength_overrides: v.overrides.pattern_strength_overrides,
+      pattern_overrides: v.overrides.pattern_overrides,
+      override_updated_at: v.now.toISOString(),
+      override_version: v.version,
+    };
+    await db.query(
+      `INSERT INTO learning_configs (module_id, config_data, updated_at, updated_by)
+       VALUES ($1, $2::jsonb, $3, $4)
+       ON CONFLICT (module_id) DO UPDATE SET
+         config_data = learning_configs.config_data || EXCLUDED.config_data,
+         updated_at = EXCLUDED.updated_at,
+         updated_by = EXCLUDED.updated_by`,
+      [v.module, JSON.stringify(patch), v.now, `${v.rollback ? 'rollback' : 'learningCycle'}:${v.version}`],
+    );
+  }
+  const { version: _omit, ...diffReport } = report;
+  await db.query(
+    `INSERT INTO learning_config_versions (module, version, learning_day, cutoff, kind, source, rolled_back_to, reason,
+        pattern_strength_overrides, pattern_overrides, lesson_ids, facts_hash, facts_n, counts, made_live)
+     VALUES ($1, $2, $3::date, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::text[], $12, $13, $14::jsonb, $15)`,
+    [
+      v.module,
+      v.version,
+      v.learningDay,
+      v.cutoff,
+      v.rollback ? 'rollback' : 'cycle',
+      v.source,
+      v.rollback?.to ?? null,
+      v.rollback?.reason ?? null,
+      JSON.stringify(v.overrides.pattern_strength_overrides),
+      JSON.stringify(v.overrides.pattern_overrides),
+      v.lessonIds,
+      v.facts.hash,
+      v.facts.n,
+      JSON.stringify({ ...v.counts, diff: diffReport }),
+      madeLive,
+    ],
+  );
+  return report;
+}
+
+async function getVersionIn(db: pg.ClientBase | pg.Pool, module: string, version: string) {
+  const { rows } = await db.query<VersionRow>(
+    `SELECT ${VERSION_COLUMNS} FROM learning_config_versions WHERE module = $1 AND version = $2`,
+    [module, version],
+  );
+  return rows[0] ? fromRow(rows[0]) : null;
+}
+
+/** One version, or an error naming it and how to list the others. */
+export async function getVersion(pool: pg.Pool, module: string, version: string): Promise<ConfigVersion> {
+  const v = await getVersionIn(pool, module, version);
+  if (!v) {
+    throw new InvalidInputError(
+      `unknown config version "${version}" of module ${module} (list them with: pmctl overrides versions)`,
+    );
+  }
+  return v;
+}
+
+/** The newest version written for a learning day (YYYY-MM-DD), or null. */
+export async function versionOfDay(pool: pg.Pool, module: string, day: string): Promise<ConfigVersion | null> {
+  const { rows } = await pool.query<VersionRow>(
+    `SELECT ${VERSION_COLUMNS} FROM learning_config_versions
+      WHERE module = $1 AND learning_day = $2::date AND kind = 'cycle' ORDER BY created_at DESC, version DESC LIMIT 1`,
+    [module, day],
+  );
+  return rows[0] ? fromRow(rows[0]) : null;
+}
+
+export interface VersionSummary {
+  version: string;
+  learning_day: string;
+  cutoff: string;
+  kind: string;
+  source: VersionSource;
+  live: boolean;
+  made_live: boolean;
+  strength_overrides: number;
+  execution_overrides: number;
+  added: number | null;
+  removed: number | null;
+  changed: number | null;
+  facts_n: number;
+  reason: string | null;
+  created_at: string;
+}
+
+/** Versions of a module, newest first, with which one is live now. */
+export async function listVersions(pool: pg.Pool, module: string, limit = 50): Promise<VersionSummary[]> {
+  const { rows } = await pool.query<VersionRow & { live: boolean }>(
+    `SELECT ${VERSION_COLUMNS},
+            version = (SELECT config_data->>'override_version' FROM learning_configs WHERE module_id = $1) AS live
+       FROM learning_config_versions WHERE module = $1 ORDER BY created_at DESC, version DESC LIMIT $2`,
+    [module, limit],
+  );
+  return rows.map((r) => {
+    const v = fromRow(r);
+    return {
+      version: v.version,
+      learning_day: v.learning_day,
+      cutoff: v.cutoff,
+      kind: v.kind,
+      source: v.source,
+      live: r.live === true,
+      made_live: v.made_live,
+      strength_overrides: v.pattern_strength_overrides.length,
+      execution_overrides: v.pattern_overrides.length,
+      added: v.counts.diff?.added ?? null,
+      removed: v.counts.diff?.removed ?? null,
+      changed: v.counts.diff?.changed ?? null,
+      facts_n: v.facts_n,
+      reason: v.reason,
+      created_at: v.created_at,
+    };
+  });
+}
+
+/** The version learning_configs[module] is at now (null: no overrides written yet). */
+export async function liveVersionId(pool: pg.Pool, module: string): Promise<string | null> {
+  const { rows } = await pool.query<{ v: string | null }>(
+    `SELECT config_data->>'override_version' AS v FROM learning_configs WHERE module_id = $1`,
+    [module],
+  );
+  return rows[0]?.v ?? null;
+}
+
+/**
+ * Makes `to` live again, recorded as its own version (kind rollback, the reason, the same overrides,
+ * lessons, facts and learning day as `to`). The runtime cache sees the new override_version at its
+ * next check.
+ */
+export async function rollback(
+  pool: pg.Pool,
+  opts: { module: string; to: string; reason: string; now?: Date },
+): Promise<VersionReport> {
+  const reason = opts.reason?.trim() ?? '';
+  if (reason === '') throw new InvalidInputError('rollback needs a reason (--reason "why")');
+  if (reason.length > 500) throw new InvalidInputError('reason is longer than 500 characters');
+  const target = await getVersion(pool, opts.module, opts.to);
+  const now = opts.now ?? new Date();
+  return withTransaction(pool, (db) =>
+    commitVersion(db, {
+      module: opts.module,
+      version: `rollback-${target.version}-${now.toISOString()}`,
+      learningDay: target.learning_day,
+      cutoff: new Date(target.cutoff),
+      source: 'rollback',
+      overrides: overridesOf(target),
+      lessonIds: target.lesson_ids,
+      facts: { n: target.facts_n, hash: target.facts_hash },
+      counts: {},
+      now,
+      rollback: { to: target.version, reason },
+    }),
+  );
+}
