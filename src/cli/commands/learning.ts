@@ -10,9 +10,8 @@ import {
 } from '../../temporal/schedule';
 import { cycleStatus, runCycleNow } from '../../cycles/client';
 import { SHARD_LIMITS } from '../../contracts/learningCycle';
-import { OverridesRuntime, toPlannedAction } from '../../pm/overridesRuntime';
+import { AsOfError, parseAsOf } from '../../domain/asOf';
 import { validateDataflow } from '../../validate/validator';
-import { readJsonArgument } from './action';
 import { CliError, emit, num } from '../output';
 import type { CliContext } from '../context';
 
@@ -22,13 +21,25 @@ const date = (v: string, name: string) => {
   return d;
 };
 
+/** `cycle run --as-of`: a past or current day, refused before anything starts. */
+function learningDayArg(v: string): string {
+  try {
+    const a = parseAsOf(v, new Date());
+    if (a.kind !== 'day') throw new CliError(`--as-of ${JSON.stringify(v)} must be a day YYYY-MM-DD`);
+    return a.day;
+  } catch (e) {
+    if (e instanceof AsOfError) throw new CliError(e.message);
+    throw e;
+  }
+}
+
 export function registerLearningCommands(program: Command, ctx: CliContext): void {
   const cycle = program.command('cycle').description('steps 3-5: the learningCycle workflow');
   cycle
     .command('run')
     .description('run one learning cycle now through Temporal and print its report')
     .option('--module <module>', 'module', 'pm')
-    .option('--as-of <date>', 'learning day (default today)')
+    .option('--as-of <day>', 'learning day YYYY-MM-DD (default today); a day that is over learns from the trades closed by its end')
     .option(
       '--shards <n>',
       `parallel aggregation shards (1-${SHARD_LIMITS.max}), or 'auto' (one per ` +
@@ -41,7 +52,7 @@ export function registerLearningCommands(program: Command, ctx: CliContext): voi
     .action(async (o) => {
       const r = await runCycleNow(
         await ctx.temporal(),
-        { module: o.module, asOf: o.asOf, shards: o.shards },
+        { module: o.module, asOf: o.asOf === undefined ? undefined : learningDayArg(o.asOf), shards: o.shards },
         { taskQueue: ctx.settings.taskQueue, wait: o.wait },
       );
       emit(r, o);
@@ -106,21 +117,6 @@ export function registerLearningCommands(program: Command, ctx: CliContext): voi
     .action(async (o) => {
       await backfillSchedule(await ctx.temporal(), date(o.from, '--from'), date(o.to, '--to'));
       emit({ backfilled: { from: o.from, to: o.to } }, o);
-    });
-
-  const overrides = program.command('overrides').description('step 6: apply learned overrides to a planned action');
-  overrides
-    .command('apply')
-    .description('apply overrides to a planned action (JSON inline, @file or -) and explain the result')
-    .argument(
-      '<json>',
-      '{"decisionType":"entry","sizeFrac":0.5,"context":{...},"regimeContext":{...},"timeframe":"1h"} or {pattern_key, action_category, scope, size_frac}',
-    )
-    .option('--module <module>', 'module', 'pm')
-    .option('--json', 'machine-readable output')
-    .action(async (arg: string, o) => {
-      const planned = toPlannedAction(readJsonArgument(arg, 'planned action'));
-      emit(await new OverridesRuntime(await ctx.database(), { module: o.module }).apply(planned), o);
     });
 
   program

@@ -10,7 +10,7 @@ export interface FactsDigest {
   hash: string;
 }
 
-export async function factsDigest(db: pg.ClientBase, module: string): Promise<FactsDigest> {
+export async function factsDigest(db: pg.Pool | pg.ClientBase, module: string): Promise<FactsDigest> {
   const { rows } = await db.query<{ n: string; hash: string }>(
     `SELECT count(*) AS n,
             md5(coalesce(string_agg(strand_id || '#' || action_index, ',' ORDER BY strand_id, action_index), '')) AS hash

@@ -1,0 +1,53 @@
+/**
+ * One side of `pmctl overrides diff`: `now` (the live config), a version id, or a day — the version
+ * written for that day when there is one, else the overrides learned as of the day's end (scratch).
+ */
+import type pg from 'pg';
+import { AsOfError, parseAsOf } from '../../domain/asOf';
+import type { MaterializedOverrides } from '../../domain/materialize';
+import { InvalidInputError } from '../../contracts/errors';
+import { learnAsOf } from '../asOf/learnAsOf';
+import { getVersion, liveVersionId, overridesOf, versionOfDay } from './store';
+
+export interface ResolvedSide {
+  /** What was asked for. */
+  ref: string;
+  /** What it resolved to, in words. */
+  label: string;
+  version: string | null;
+  overrides: MaterializedOverrides;
+}
+
+export async function resolveSide(pool: pg.Pool, module: string, ref: string, now = new Date()): Promise<ResolvedSide> {
+  if (ref === 'now') {
+    const { rows } = await pool.query<{ c: Partial<MaterializedOverrides> }>(
+      `SELECT config_data AS c FROM learning_configs WHERE module_id = $1`,
+      [module],
+    );
+    const version = await liveVersionId(pool, module);
+    return {
+      ref,
+      label: `the live config (version ${version ?? 'none'})`,
+      version,
+      overrides: {
+        pattern_strength_overrides: rows[0]?.c.pattern_strength_overrides ?? [],
+        pattern_overrides: rows[0]?.c.pattern_overrides ?? [],
+      },
+    };
+  }
+  if (/^\d{4}-\d{2}-\d{2}$/.test(ref)) {
+    let asOf;
+    try {
+      asOf = parseAsOf(ref, now, 'day');
+    } catch (e) {
+      if (e instanceof AsOfError) throw new InvalidInputError(e.message);
+      throw e;
+    }
+    const v = await versionOfDay(pool, module, ref);
+    if (v) return { ref, label: `version ${v.version} of ${ref}`, version: v.version, overrides: overridesOf(v) };
+    const r = await learnAsOf(pool, { module, cutoff: asOf.cutoff, cycleId: `diff-as-of-${ref}` });
+    return { ref, label: `learned as of ${r.cutoff} (no version of ${ref})`, version: null, overrides: r.overrides };
+  }
+  const v = await getVersion(pool, module, ref);
+  return { ref, label: `version ${v.version} (${v.learning_day})`, version: v.version, overrides: overridesOf(v) };
+}
