@@ -26,6 +26,11 @@ export interface ClosedStrandsOptions {
   module?: string;
   /** Position id prefix (strand ids are position_closed:<prefix><i>:T<i>). */
   prefix?: string;
+  /**
+   * Tight R/R per entry flag (buy_flag trades win 2.5-3, first-dip trades lose 0.5-0.8), so the
+   * patterns have real edges and the data yields active lessons and overrides.
+   */
+  strongEdges?: boolean;
 }
 
 export interface SyntheticStrand extends PositionClosedStrand {
@@ -132,7 +137,12 @@ export function buildClosedStrands(opts: ClosedStrandsOptions): SyntheticStrand[
     });
 
     // R/R in about [-1, 4]: min 0.9 (10% drawdown), exit 0.9 .. 1.4.
-    const exitPrice = Math.round((0.9 + rnd() * 0.5) * 1e4) / 1e4;
+    const spread = rnd();
+    const exitPrice =
+      Math.round(
+        (!opts.strongEdges ? 0.9 + spread * 0.5 : flag === 'buy_flag' ? 1.25 + spread * 0.05 : 0.92 + spread * 0.03) *
+          1e4,
+      ) / 1e4;
     const close = {
       exitPrice,
       exitTime,

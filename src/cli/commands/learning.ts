@@ -39,7 +39,10 @@ export function registerLearningCommands(program: Command, ctx: CliContext): voi
     .command('run')
     .description('run one learning cycle now through Temporal and print its report')
     .option('--module <module>', 'module', 'pm')
-    .option('--as-of <day>', 'learning day YYYY-MM-DD (default today); a day that is over learns from the trades closed by its end')
+    .option(
+      '--as-of <day>',
+      'learning day YYYY-MM-DD (default today); a day that is over learns from the trades closed by its end',
+    )
     .option(
       '--shards <n>',
       `parallel aggregation shards (1-${SHARD_LIMITS.max}), or 'auto' (one per ` +

@@ -17,7 +17,7 @@ import { computeCubeShard, planCube, requestRebuild } from '../aggregate/cube';
 import { buildLessonsStep, type LessonsReport } from '../lessons/buildLessonsStep';
 import { loadActiveLessons } from '../materialize/materializeStep';
 import { factsDigest, type FactsDigest } from '../versions/factsDigest';
-import { withScratch, type Scratch } from './scratch';
+import { withScratch, type Scratch, type ScratchSeed } from './scratch';
 
 export interface AsOfOptions {
   module: string;
@@ -36,12 +36,12 @@ export interface AsOfResult {
   lessons: LessonsReport;
 }
 
-const SEED = {
-  learning_trade_facts: 'module = $1 AND closed_at <= $2',
-  learning_edge_history: 'module = $1 AND ts < $2',
-  learning_lessons: 'module = $1 AND created_at <= $2',
-  learning_configs: 'module_id = $1',
-} as const;
+const seed = (module: string, cutoff: Date): ScratchSeed => ({
+  learning_trade_facts: { where: 'module = $1 AND closed_at <= $2', params: [module, cutoff] },
+  learning_edge_history: { where: 'module = $1 AND ts < $2', params: [module, cutoff] },
+  learning_lessons: { where: 'module = $1 AND created_at <= $2', params: [module, cutoff] },
+  learning_configs: { where: 'module_id = $1', params: [module] },
+});
 
 /** Learns as of `cutoff` in scratch tables, then hands them to `inspect` (explain reads them). */
 export async function withLearningAsOf<T>(
@@ -50,7 +50,7 @@ export async function withLearningAsOf<T>(
   inspect: (result: AsOfResult, scratch: Scratch) => Promise<T>,
 ): Promise<T> {
   const { module, cutoff, cycleId } = opts;
-  return withScratch(pool, SEED, [module, cutoff], async (scratch) => {
+  return withScratch(pool, seed(module, cutoff), async (scratch) => {
     await requestRebuild(scratch.pool, module);
     const [shard] = await planCube(scratch.pool, module, 1);
     const cube = shard

@@ -24,8 +24,8 @@ export const SCRATCH_TABLES = [
 ] as const;
 export type ScratchTable = (typeof SCRATCH_TABLES)[number];
 
-/** Rows copied into a scratch table: a WHERE clause over the live table (params $1...). */
-export type ScratchSeed = Partial<Record<ScratchTable, string>>;
+/** Rows copied into a scratch table: a WHERE clause over the live table and its parameters. */
+export type ScratchSeed = Partial<Record<ScratchTable, { where: string; params: readonly unknown[] }>>;
 
 export interface Scratch {
   /** The scratch connection (unqualified names resolve to the scratch tables). */
@@ -62,16 +62,17 @@ async function shadow(client: pg.PoolClient, table: ScratchTable): Promise<void>
 export async function withScratch<T>(
   pool: pg.Pool,
   seed: ScratchSeed,
-  params: readonly unknown[],
   fn: (scratch: Scratch) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
   try {
     for (const table of SCRATCH_TABLES) {
       await shadow(client, table);
-      const where = seed[table];
-      if (where !== undefined) {
-        await client.query(`INSERT INTO pg_temp.${table} SELECT * FROM public.${table} WHERE ${where}`, [...params]);
+      const rows = seed[table];
+      if (rows !== undefined) {
+        await client.query(`INSERT INTO pg_temp.${table} SELECT * FROM public.${table} WHERE ${rows.where}`, [
+          ...rows.params,
+        ]);
       }
     }
     await client.query('ANALYZE ' + SCRATCH_TABLES.map((t) => `pg_temp.${t}`).join(', '));
