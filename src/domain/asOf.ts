@@ -10,7 +10,10 @@ const DAY_MS = 86_400_000;
 
 export class AsOfError extends Error {}
 
-export const isDay = (s: string) => DAY_RE.test(s) && new Date(`${s}T00:00:00Z`).toISOString().slice(0, 10) === s;
+export function isDay(s: string): boolean {
+  const t = DAY_RE.test(s) ? Date.parse(`${s}T00:00:00Z`) : Number.NaN;
+  return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === s;
+}
 
 export function parseAsOf(value: string, now: Date, name = '--as-of'): AsOf {
   const v = value.trim();

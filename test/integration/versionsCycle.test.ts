@@ -103,11 +103,13 @@ describe('config versions through the learning cycle', () => {
     expect(later.overrides).toEqual(overridesOf(v2));
     expect(later.facts).toEqual({ n: v2.facts_n, hash: v2.facts_hash });
 
-    // Diff of the two days: exactly the planted pattern's overrides, added.
+    // Diff of the two days: the planted pattern's entry overrides added; A's entry untouched; the
+    // only other changes are on the exit pattern both A's and C's trades share.
     const d = diffOverrides(overridesOf(v1), overridesOf(v2));
-    expect(d.added).toBeGreaterThan(0);
-    expect({ removed: d.removed, changed: d.changed }).toEqual({ removed: 0, changed: 0 });
-    expect(d.changes.every((c) => c.kind === 'added' && c.pattern_key === PK_C)).toBe(true);
+    const entry = d.changes.filter((c) => c.action_category === 'entry');
+    expect(entry.length).toBeGreaterThan(0);
+    expect(entry.map((c) => [c.kind, c.pattern_key])).toEqual(entry.map(() => ['added', PK_C]));
+    expect(d.changes.filter((c) => c.pattern_key !== PK_C).every((c) => c.action_category === 'exit')).toBe(true);
   }, 300_000);
 
   it('a live cycle goes live; backfilling an old day again leaves it live; rollback, then the next cycle', async () => {
@@ -147,22 +149,27 @@ describe('pmctl: versions, diff, learn, explain', () => {
 
     const diff = await pmctl('overrides', 'diff', D1, D2, '--json');
     expect(diff.code).toBe(0);
-    const dj = JSON.parse(diff.stdout) as { added: number; changes: { pattern_key: string }[] };
-    expect(dj.changes.every((c) => c.pattern_key === PK_C)).toBe(true);
+    const dj = JSON.parse(diff.stdout) as {
+      added: number;
+      changes: { pattern_key: string; action_category: string }[];
+    };
+    expect(dj.changes.filter((c) => c.action_category === 'entry').every((c) => c.pattern_key === PK_C)).toBe(true);
 
     const learn = await pmctl('learn', '--as-of', D1);
     expect(learn.code).toBe(0);
     expect(learn.stdout).toContain(`as of ${D1}T23:59:59.999Z`);
 
     const v2 = (await versionOfDay(db.pool, 'pm', D2))!;
-    const c = v2.pattern_strength_overrides.find((o) => o.pattern_key === PK_C)!;
+    const c = v2.pattern_strength_overrides.find((o) => o.pattern_key === PK_C && o.action_category === 'entry')!;
     const explain = await pmctl('explain', 'override', c.lesson.id, '--version', v2.version, '--json');
     expect(explain.code).toBe(0);
     const e = JSON.parse(explain.stdout) as {
-      lessons: { check: { agrees: boolean }; facts: { trades: { position_id: string }[] } }[];
+      lessons: { check: { differences: string[] }; facts: { trades: { position_id: string }[] } }[];
     };
-    expect(e.lessons.every((l) => l.check.agrees)).toBe(true);
-    expect(e.lessons[0].facts.trades.every((t) => t.position_id.startsWith('VC'))).toBe(true);
+    expect(e.lessons.map((l) => l.check.differences)).toEqual(e.lessons.map(() => []));
+    expect(e.lessons[0].facts.trades.map((t) => t.position_id.slice(0, 2))).toEqual(
+      e.lessons[0].facts.trades.map(() => 'VC'),
+    );
     const human = await pmctl(
       'explain',
       'override',
