@@ -17,6 +17,7 @@ import { getVersion, liveVersionId, listVersions, overridesOf, rollback } from '
 import { explainOverride } from '../../src/learning/explain/explainOverride';
 import { diffOverrides } from '../../src/domain/overrideDiff';
 import { InvalidInputError } from '../../src/contracts/errors';
+import { OverridesRuntime } from '../../src/pm/overridesRuntime';
 
 let db: TestDb;
 let fresh: TestDb;
@@ -128,6 +129,8 @@ describe('config versions', () => {
   });
 
   it('rolls back to an old version, and the next cycle writes a new live version as usual', async () => {
+    const runtime = new OverridesRuntime(db.pool, { checkIntervalMs: 200 });
+    expect((await runtime.currentConfig()).version).toBe('c1');
     const r = await rollback(db.pool, {
       module: 'pm',
       to: 'past-d',
@@ -140,6 +143,9 @@ describe('config versions', () => {
     expect(rows[0].config_data.pattern_strength_overrides).toEqual(
       (await getVersion(db.pool, 'pm', 'past-d')).pattern_strength_overrides,
     );
+    // A running runtime sees the rollback at its next config check.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect((await runtime.currentConfig()).version).toBe(r.version);
     const rb = await getVersion(db.pool, 'pm', r.version);
     expect(rb).toMatchObject({
       kind: 'rollback',
