@@ -11,6 +11,7 @@ import { registerActionCommands } from './commands/action';
 import { registerOpsCommands } from './commands/ops';
 import { registerLearningCommands } from './commands/learning';
 import { registerStatsCommands } from './commands/stats';
+import { registerReportCommands } from './commands/report';
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('pmctl')
@@ -22,6 +23,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerActionCommands(program, ctx);
   registerLearningCommands(program, ctx);
   registerStatsCommands(program, ctx);
+  registerReportCommands(program, ctx);
   return program;
 }
 
