@@ -252,7 +252,8 @@ async function loadSubsets(pool: pg.Pool, module: string, end: Date | null, top:
          FROM learning_edge_history
         WHERE module = $1 AND ts < $2
         ORDER BY pattern_key, action_category, scope_mask, scope_values_hash, ts DESC, id DESC`
-    : `SELECT pattern_key, action_category, scope_mask, scope_values AS label_source, n, edge_raw
+    : // $2 (null here) is referenced so that both sources take the same parameters.
+      `SELECT pattern_key, action_category, scope_mask, scope_values AS label_source, n, edge_raw
          FROM pattern_scope_stats WHERE module = $1 AND edge_raw IS NOT NULL AND $2::timestamptz IS NULL`;
   const perPattern = await pool.query<{
     pattern_key: string;
