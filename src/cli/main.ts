@@ -12,6 +12,7 @@ import { registerOpsCommands } from './commands/ops';
 import { registerLearningCommands } from './commands/learning';
 import { registerStatsCommands } from './commands/stats';
 import { registerVersionCommands } from './commands/versions';
+import { registerReportCommands } from './commands/report';
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('pmctl')
@@ -24,6 +25,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerLearningCommands(program, ctx);
   registerStatsCommands(program, ctx);
   registerVersionCommands(program, ctx);
+  registerReportCommands(program, ctx);
   return program;
 }
 

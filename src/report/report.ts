@@ -1,0 +1,55 @@
+/**
+ * The learning report end to end: read (data.ts) → specs (charts.ts) → SVG (render.ts) → page (html.ts),
+ * and writing it so that a failure leaves nothing behind.
+ */
+import { access, constants, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type pg from 'pg';
+import { buildCharts } from './charts';
+import { loadReportData, type ReportData, type ReportOptions } from './data';
+import { reportHtml, type RenderedChart } from './html';
+import { renderSvg } from './render';
+
+export interface BuiltReport {
+  html: string;
+  data: ReportData;
+  charts: RenderedChart[];
+}
+
+export async function buildReport(pool: pg.Pool, opts: ReportOptions): Promise<BuiltReport> {
+  const data = await loadReportData(pool, opts);
+  const charts: RenderedChart[] = [];
+  for (const c of buildCharts(data)) {
+    charts.push({ id: c.id, title: c.title, caption: c.caption, svg: await renderSvg(c.spec) });
+  }
+  return { html: reportHtml(data, charts, opts.now), data, charts };
+}
+
+/** Refuses an output path that cannot be written (checked before any work), naming it and why. */
+export async function assertWritable(path: string): Promise<string> {
+  const out = resolve(path);
+  const dir = dirname(out);
+  const existing = await stat(out).catch(() => null);
+  if (existing?.isDirectory()) throw new Error(`cannot write the report to ${out}: it is a directory`);
+  const parent = await stat(dir).catch(() => null);
+  if (!parent?.isDirectory()) throw new Error(`cannot write the report to ${out}: directory ${dir} does not exist`);
+  try {
+    await access(existing ? out : dir, constants.W_OK);
+  } catch {
+    throw new Error(`cannot write the report to ${out}: ${existing ? 'the file' : `directory ${dir}`} is not writable`);
+  }
+  return out;
+}
+
+/** Writes beside the target then renames, so a reader never sees half a file and a failure leaves none. */
+export async function writeReportFile(path: string, html: string): Promise<void> {
+  const out = await assertWritable(path);
+  const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+  try {
+    await writeFile(tmp, html, 'utf8');
+    await rename(tmp, out);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw new Error(`cannot write the report to ${out}`, { cause: err });
+  }
+}
