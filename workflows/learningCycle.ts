@@ -76,7 +76,9 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
     cutoff: '',
     source: 'live',
   };
-  setHandler(learningCycleStatusQuery, () => report);
+  setHandler(learningCycleStatusQuery, () => report, {
+    description: "the cycle's report so far: step, counts per step, cutoff, config version",
+  });
 
   const parsed = learningCycleInputSchema.safeParse(rawInput ?? {});
   if (!parsed.success) {
@@ -111,10 +113,18 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
     log.info(`learning cycle step ${s}`, { cycleId });
   };
 
-  await runs.recordCycleStart({ cycleId, module: input.module });
+  await runs.recordCycleStart.executeWithOptions({ summary: 'record the run in learning_cycle_runs' }, [
+    { cycleId, module: input.module },
+  ]);
 
   const shards =
-    input.shards === 'auto' ? (await aggregation.listAggregateShards({ module: input.module })).length : input.shards;
+    input.shards === 'auto'
+      ? (
+          await aggregation.listAggregateShards.executeWithOptions({ summary: 'plan the ingest shards' }, [
+            { module: input.module },
+          ])
+        ).length
+      : input.shards;
   report.shards = shards;
   step('aggregate', `ingesting closed trades into facts in ${shards} shard(s)`);
   const ingestReports = await Promise.all(
@@ -132,7 +142,9 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
   report.aggregate = { ...sumReports(ingestReports), shard: null };
 
   // Groups are the cube's shards: the same shard count, so a cycle's parallelism is one setting.
-  const plan = await aggregation.planCube({ module: input.module, maxShards: shards });
+  const plan = await aggregation.planCube.executeWithOptions({ summary: 'plan the cube: groups with new facts' }, [
+    { module: input.module, maxShards: shards },
+  ]);
   const groups = plan.reduce((a, s) => a + s.groups.length, 0);
   step('cube', `computing the eligible subsets of ${groups} group(s) in ${plan.length} shard(s)`);
   // Edge-history points record the live statistics when they were computed: at the slot time (so
@@ -151,20 +163,31 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
   const stepInput = { module: input.module, cycleId, now: report.cutoff, learningDay: report.learningDay };
   if (when.past) {
     step('lessons', `learning as of ${report.cutoff} in scratch tables (the day is over; live lessons untouched)`);
-    const r = await pastDay.materializeAsOf(stepInput);
+    const r = await pastDay.materializeAsOf.executeWithOptions(
+      { summary: `learn as of ${report.cutoff} in scratch tables, write version ${cycleId}` },
+      [stepInput],
+    );
     report.lessons = r.lessons;
     step('materialize', `wrote config version ${cycleId} for ${report.learningDay}`);
     report.materialize = r.materialize;
   } else {
     step('lessons', 'building lessons from pattern_scope_stats');
-    report.lessons = await lessons.buildLessons(stepInput);
+    report.lessons = await lessons.buildLessons.executeWithOptions(
+      { summary: 'build lessons from pattern_scope_stats' },
+      [stepInput],
+    );
     step('materialize', `writing overrides into learning_configs['${input.module}']`);
-    report.materialize = await materialization.materializeOverrides(stepInput);
+    report.materialize = await materialization.materializeOverrides.executeWithOptions(
+      { summary: `materialize overrides, write config version ${cycleId}` },
+      [stepInput],
+    );
   }
 
   report.finishedAt = new Date().toISOString();
   step('done', summaryLine(report));
-  await runs.recordCycleFinish({ cycleId, module: input.module, report });
+  await runs.recordCycleFinish.executeWithOptions({ summary: 'record the report in learning_cycle_runs' }, [
+    { cycleId, module: input.module, report },
+  ]);
   return report;
 }
 

@@ -6,6 +6,7 @@ import {
   log,
   ParentClosePolicy,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   startChild,
   workflowInfo,
@@ -76,11 +77,15 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
       );
     }
     // Refuses (PositionConflict) anything but a new position or a re-registration of this open trade.
-    await registry.registerPosition({ ...p, book: input.book });
+    await registry.registerPosition.executeWithOptions({ summary: `register ${p.positionId} (trade ${p.tradeId})` }, [
+      { ...p, book: input.book },
+    ]);
     try {
       await startChild(positionLifecycle, {
         workflowId,
         args: [{ ...p, book: input.book }],
+        staticSummary: `${p.symbol} ${p.timeframe} position ${p.positionId}, trade ${p.tradeId}: entry ${p.entryPrice} at ${p.entryTime}`,
+        staticDetails: `Book ${input.book}. Waits for the positionClosed signal, then writes position_closed:${p.positionId}:${p.tradeId}.`,
         parentClosePolicy: ParentClosePolicy.ABANDON,
         typedSearchAttributes: [
           { key: SA_POSITION_ID, value: p.positionId },
@@ -93,32 +98,51 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
     }
     open.set(p.positionId, { tradeId: p.tradeId, openedAt: new Date().toISOString() });
     openedTotal++;
+    showDetails();
     return { positionId: p.positionId, tradeId: p.tradeId, workflowId, started: true };
   };
 
+  const showDetails = () =>
+    setCurrentDetails(`**${open.size} open** position(s) in book ${input.book}; ${openedTotal} opened in all`);
+  showDetails();
+
   setHandler(openPositionUpdate, openOne, {
+    description: 'open a position: registers it and starts its position-<id> child; returns its workflow id',
     validator: (raw) => {
       const r = openPositionInputSchema.safeParse(raw);
       if (!r.success) throw new Error(`invalid openPosition: ${describeZodError(r.error)}`);
     },
   });
-  setHandler(openPositionSignal, async (raw) => {
-    try {
-      await openOne(raw);
-    } catch (err) {
-      log.warn('openPosition signal rejected', { error: String(err) });
-    }
-  });
-  setHandler(positionFinishedSignal, ({ positionId }) => {
-    open.delete(positionId);
-  });
-  setHandler(portfolioStatusQuery, (): PortfolioStatus => ({
-    book: input.book,
-    openPositions: [...open.entries()].map(([positionId, v]) => ({ positionId, ...v })),
-    openedTotal,
-    historyLength: workflowInfo().historyLength,
-    runId: workflowInfo().runId,
-  }));
+  setHandler(
+    openPositionSignal,
+    async (raw) => {
+      try {
+        await openOne(raw);
+      } catch (err) {
+        log.warn('openPosition signal rejected', { error: String(err) });
+      }
+    },
+    { description: 'open a position without waiting for the result (the update reports refusals)' },
+  );
+  setHandler(
+    positionFinishedSignal,
+    ({ positionId }) => {
+      open.delete(positionId);
+      showDetails();
+    },
+    { description: 'sent by a position workflow when it has closed (or quarantined its close)' },
+  );
+  setHandler(
+    portfolioStatusQuery,
+    (): PortfolioStatus => ({
+      book: input.book,
+      openPositions: [...open.entries()].map(([positionId, v]) => ({ positionId, ...v })),
+      openedTotal,
+      historyLength: workflowInfo().historyLength,
+      runId: workflowInfo().runId,
+    }),
+    { description: 'the book: open positions, positions opened in all, history length, run id' },
+  );
 
   await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents);
   // Finish in-flight opens first so no position is half-registered across the new run.

@@ -3,6 +3,7 @@ import {
   getExternalWorkflowHandle,
   log,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -53,54 +54,66 @@ export async function positionLifecycle(input: PositionLifecycleInput): Promise<
     error: null,
   };
 
+  const where = `${input.symbol} ${input.timeframe}, entry ${input.entryPrice} at ${input.entryTime}`;
+  // What the Web UI shows on the workflow's page (Temporal user metadata: not part of the history's
+  // commands, so it never affects replay).
+  const details = (line: string) => setCurrentDetails(`**${state.status}** — ${line}`);
+
   // Handlers first, so a signal delivered with the first task is never lost.
-  setHandler(positionLifecycleStatusQuery, () => state);
-  setHandler(positionClosedSignal, (raw) => {
-    const parsed = positionClosedSignalSchema.safeParse(raw);
-    const at = new Date().toISOString();
-    if (!parsed.success) {
-      const reason = `malformed positionClosed signal: ${describeZodError(parsed.error)}`;
-      log.warn(reason);
-      state.rejectedSignals.push({ reason, at });
-      return;
-    }
-    if (Date.parse(parsed.data.exitTime) < Date.parse(input.entryTime)) {
-      const reason = `positionClosed signal rejected: exitTime ${parsed.data.exitTime} is before entryTime ${input.entryTime}`;
-      log.warn(reason);
-      state.rejectedSignals.push({ reason, at });
-      return;
-    }
-    if (state.close) {
-      // The first valid close wins; later ones change nothing.
-      state.duplicateCloseSignals++;
-      log.info('duplicate positionClosed signal ignored', { positionId: input.positionId });
-      return;
-    }
-    state.close = parsed.data;
+  setHandler(positionLifecycleStatusQuery, () => state, {
+    description: 'the position: status, entry, the accepted close, the strand written, rejected signals',
   });
+  setHandler(
+    positionClosedSignal,
+    (raw) => {
+      const parsed = positionClosedSignalSchema.safeParse(raw);
+      const at = new Date().toISOString();
+      if (!parsed.success) {
+        const reason = `malformed positionClosed signal: ${describeZodError(parsed.error)}`;
+        log.warn(reason);
+        state.rejectedSignals.push({ reason, at });
+        return;
+      }
+      if (Date.parse(parsed.data.exitTime) < Date.parse(input.entryTime)) {
+        const reason = `positionClosed signal rejected: exitTime ${parsed.data.exitTime} is before entryTime ${input.entryTime}`;
+        log.warn(reason);
+        state.rejectedSignals.push({ reason, at });
+        return;
+      }
+      if (state.close) {
+        // The first valid close wins; later ones change nothing.
+        state.duplicateCloseSignals++;
+        log.info('duplicate positionClosed signal ignored', { positionId: input.positionId });
+        return;
+      }
+      state.close = parsed.data;
+    },
+    { description: 'close the position: {exitPrice, exitTime, exitReason, minPrice?, maxPrice?, avgEntryPrice?}' },
+  );
 
   upsertSearchAttributes([
     { key: SA_POSITION_ID, value: input.positionId },
     { key: SA_POSITION_STATUS, value: 'open' },
   ]);
 
+  details(`${where}; waiting for positionClosed`);
   await condition(() => state.close !== null);
   const close = state.close!;
   state.status = 'closing';
+  details(`${where}; closing at ${close.exitPrice} (${close.exitReason}) at ${close.exitTime}`);
   upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: 'closing' }]);
-  await db.setPositionStatus({ positionId: input.positionId, status: 'closing' });
+  await db.setPositionStatus.executeWithOptions({ summary: `mark ${input.positionId} closing` }, [
+    { positionId: input.positionId, status: 'closing' },
+  ]);
 
-  const actions: GatheredAction[] = await db.gatherTradeActions({
-    positionId: input.positionId,
-    tradeId: input.tradeId,
-    module: input.module,
-  });
-  const bars = await db.loadPriceBars({
-    symbol: input.symbol,
-    timeframe: input.timeframe,
-    from: input.entryTime,
-    to: close.exitTime,
-  });
+  const actions: GatheredAction[] = await db.gatherTradeActions.executeWithOptions(
+    { summary: `gather the pm_action v5 fields of trade ${input.tradeId}` },
+    [{ positionId: input.positionId, tradeId: input.tradeId, module: input.module }],
+  );
+  const bars = await db.loadPriceBars.executeWithOptions(
+    { summary: `price bars ${input.symbol} ${input.timeframe} from entry to exit` },
+    [{ symbol: input.symbol, timeframe: input.timeframe, from: input.entryTime, to: close.exitTime }],
+  );
 
   const strandId = positionClosedStrandId(input.positionId, input.tradeId);
   let content;
@@ -113,24 +126,39 @@ export async function positionLifecycle(input: PositionLifecycleInput): Promise<
     const reason = err.message;
     state.status = 'quarantined';
     state.error = reason;
-    await db.quarantineClose({ strandId, reason, payload: { position: input, close } });
-    await db.setPositionStatus({ positionId: input.positionId, status: 'quarantined' });
+    details(`${where}; close quarantined: ${reason}`);
+    await db.quarantineClose.executeWithOptions({ summary: `quarantine the close of ${input.positionId}` }, [
+      { strandId, reason, payload: { position: input, close } },
+    ]);
+    await db.setPositionStatus.executeWithOptions({ summary: `mark ${input.positionId} quarantined` }, [
+      { positionId: input.positionId, status: 'quarantined' },
+    ]);
     upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: 'quarantined' }]);
     await notifyPortfolio(input, state.status);
     return state;
   }
 
-  const { written } = await db.writePositionClosed({
-    id: strandId,
-    module: input.module,
-    symbol: input.symbol,
-    timeframe: input.timeframe,
-    positionId: input.positionId,
-    tradeId: input.tradeId,
-    content: content.content,
-    regimeContext: content.regimeContext,
-  });
+  const summary = content.content.trade_summary;
+  const { written } = await db.writePositionClosed.executeWithOptions(
+    { summary: `write ${strandId}: ${actions.length} action(s), rr ${summary.rr.toFixed(2)}` },
+    [
+      {
+        id: strandId,
+        module: input.module,
+        symbol: input.symbol,
+        timeframe: input.timeframe,
+        positionId: input.positionId,
+        tradeId: input.tradeId,
+        content: content.content,
+        regimeContext: content.regimeContext,
+      },
+    ],
+  );
   state.status = 'closed';
+  details(
+    `${where}; exit ${close.exitPrice} at ${close.exitTime} (${close.exitReason}): rr ${summary.rr.toFixed(2)}, ` +
+      `${summary.outcome_class}, ${actions.length} action(s); strand ${strandId}`,
+  );
   state.closedStrandId = strandId;
   state.strandWritten = written;
   upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: 'closed' }]);
