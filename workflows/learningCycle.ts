@@ -1,6 +1,7 @@
 import {
   ApplicationFailure,
   log,
+  metricMeter,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -21,6 +22,7 @@ import {
   type LearningStep,
 } from '../src/contracts/learningCycle';
 import { ERROR_TYPES } from '../src/contracts/errors';
+import { METRICS } from '../src/contracts/metrics';
 import { describeZodError } from '../src/contracts/zod';
 import { cycleCutoff, learningDay, sumReports } from '../src/domain/cycleReport';
 
@@ -107,7 +109,18 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
   report.source = when.past ? 'as_of' : 'live';
   upsertSearchAttributes([{ key: SA_LEARNING_DAY, value: day }]);
 
+  // Step durations in workflow time (deterministic; the SDK records metrics only outside replay).
+  const stepDuration = metricMeter.createHistogram(
+    METRICS.cycleStepDuration.name,
+    'int',
+    METRICS.cycleStepDuration.unit,
+    METRICS.cycleStepDuration.help,
+  );
+  let stepStarted: { step: LearningStep; at: number } | null = null;
   const step = (s: LearningStep, details: string) => {
+    const now = Date.now();
+    if (stepStarted) stepDuration.record(now - stepStarted.at, { step: stepStarted.step, module: input.module });
+    stepStarted = { step: s, at: now };
     report.step = s;
     setCurrentDetails(`**${s}** — ${details}`);
     log.info(`learning cycle step ${s}`, { cycleId });
@@ -185,6 +198,7 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
 
   report.finishedAt = new Date().toISOString();
   step('done', summaryLine(report));
+  recordCycleMetrics(report);
   await runs.recordCycleFinish.executeWithOptions({ summary: 'record the report in learning_cycle_runs' }, [
     { cycleId, module: input.module, report },
   ]);
@@ -204,4 +218,31 @@ function summaryLine(r: LearningCycleReport): string {
     `lessons active ${r.lessons?.active ?? 0}; overrides ${m?.strengthOverrides ?? 0}/${m?.executionOverrides ?? 0}; ` +
     version
   );
+}
+
+/** The cycle's business metrics (src/contracts/metrics.ts), once it is done. */
+function recordCycleMetrics(r: LearningCycleReport): void {
+  const tags = { module: r.module, source: r.source };
+  const counter = (m: { name: string; unit: string; help: string }) =>
+    metricMeter.createCounter(m.name, m.unit, m.help);
+  const gauge = (m: { name: string; unit: string; help: string }) =>
+    metricMeter.createGauge(m.name, 'int', m.unit, m.help);
+  const trades = counter(METRICS.tradesAggregated);
+  for (const [path, n] of Object.entries(r.aggregate?.paths ?? {})) trades.add(n, { ...tags, path });
+  counter(METRICS.strandsQuarantined).add(r.aggregate?.quarantined ?? 0, tags);
+  counter(METRICS.factsIngested).add(r.aggregate?.actionsAggregated ?? 0, tags);
+  counter(METRICS.eligibleRowsWritten).add(r.cube?.eligibleWritten ?? 0, tags);
+  const lessons = gauge(METRICS.lessons);
+  if (r.source === 'live' && r.lessons) {
+    for (const status of ['active', 'candidate', 'deprecated'] as const)
+      lessons.set(r.lessons[status], { ...tags, status });
+  }
+  const v = r.materialize?.version;
+  if (v) {
+    const overrides = gauge(METRICS.overridesWritten);
+    overrides.set(v.strengthOverrides, { ...tags, list: 'pattern_strength_overrides' });
+    overrides.set(v.executionOverrides, { ...tags, list: 'pattern_overrides' });
+    const changes = counter(METRICS.versionChanges);
+    for (const kind of ['added', 'removed', 'changed'] as const) changes.add(v[kind], { ...tags, kind });
+  }
 }

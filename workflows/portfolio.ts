@@ -4,6 +4,7 @@ import {
   condition,
   continueAsNew,
   log,
+  metricMeter,
   ParentClosePolicy,
   proxyActivities,
   setCurrentDetails,
@@ -26,6 +27,7 @@ import {
 import { positionWorkflowId } from '../src/contracts/positionLifecycle';
 import { openPositionInputSchema, type OpenPositionInput } from '../src/contracts/positions';
 import { ERROR_TYPES } from '../src/contracts/errors';
+import { METRICS } from '../src/contracts/metrics';
 import { describeZodError } from '../src/contracts/zod';
 import { positionLifecycle } from './positionLifecycle';
 
@@ -102,8 +104,16 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
     return { positionId: p.positionId, tradeId: p.tradeId, workflowId, started: true };
   };
 
-  const showDetails = () =>
+  const openGauge = metricMeter.createGauge(
+    METRICS.positionsOpen.name,
+    'int',
+    METRICS.positionsOpen.unit,
+    METRICS.positionsOpen.help,
+  );
+  const showDetails = () => {
     setCurrentDetails(`**${open.size} open** position(s) in book ${input.book}; ${openedTotal} opened in all`);
+    openGauge.set(open.size, { book: input.book });
+  };
   showDetails();
 
   setHandler(openPositionUpdate, openOne, {

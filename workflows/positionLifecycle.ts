@@ -2,6 +2,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   log,
+  metricMeter,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -19,6 +20,7 @@ import {
 import { portfolioWorkflowId, positionFinishedSignal } from '../src/contracts/portfolio';
 import { positionClosedSignalSchema } from '../src/contracts/positions';
 import { ERROR_TYPES } from '../src/contracts/errors';
+import { METRICS } from '../src/contracts/metrics';
 import { describeZodError } from '../src/contracts/zod';
 import { positionClosedStrandId, type GatheredAction } from '../src/contracts/strands';
 import { buildPositionClosedContent } from '../src/domain/positionClosed';
@@ -167,6 +169,9 @@ export async function positionLifecycle(input: PositionLifecycleInput): Promise<
 }
 
 async function notifyPortfolio(input: PositionLifecycleInput, status: string): Promise<void> {
+  metricMeter
+    .createCounter(METRICS.positionsClosed.name, METRICS.positionsClosed.unit, METRICS.positionsClosed.help)
+    .add(1, { status, module: input.module });
   if (!workflowInfo().parent) return;
   try {
     await getExternalWorkflowHandle(portfolioWorkflowId(input.book)).signal(positionFinishedSignal, {
