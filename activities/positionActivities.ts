@@ -8,6 +8,7 @@ import { quarantine } from '../src/db/quarantine';
 import * as store from '../src/positions/store';
 
 export type { PositionClosedStrand } from '../src/positions/store';
+import { closeTrade, type CloseTradeResult } from '../src/positions/closeTrade';
 
 export interface PositionActivityDeps {
   pool: pg.Pool;
@@ -37,6 +38,11 @@ export function createPositionActivities({ pool }: PositionActivityDeps) {
 
     async writePositionClosed(strand: store.PositionClosedStrand): Promise<{ written: boolean }> {
       return store.writePositionClosed(pool, strand);
+    },
+
+    /** The whole close (src/positions/closeTrade.ts): one activity since patch close-in-one-activity. */
+    async closeTrade(input: Parameters<typeof closeTrade>[1]): Promise<CloseTradeResult> {
+      return closeTrade(pool, input, log);
     },
 
     async setPositionStatus(input: { positionId: string; status: 'closing' | 'quarantined' }): Promise<void> {

@@ -3,6 +3,7 @@ import {
   getExternalWorkflowHandle,
   log,
   metricMeter,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -14,6 +15,7 @@ import { SA_POSITION_ID, SA_POSITION_STATUS } from '../src/contracts/temporal';
 import {
   positionClosedSignal,
   positionLifecycleStatusQuery,
+  POSITION_PATCHES,
   type PositionLifecycleInput,
   type PositionLifecycleStatus,
 } from '../src/contracts/positionLifecycle';
@@ -104,6 +106,43 @@ export async function positionLifecycle(input: PositionLifecycleInput): Promise<
   state.status = 'closing';
   details(`${where}; closing at ${close.exitPrice} (${close.exitReason}) at ${close.exitTime}`);
   upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: 'closing' }]);
+  if (!patched(POSITION_PATCHES.closeInOneActivity)) return closeInFourActivities(input, close, state, where, details);
+
+  const r = await db.closeTrade.executeWithOptions(
+    { summary: `close trade ${input.tradeId}: gather its actions and bars, write position_closed` },
+    [{ position: input, close }],
+  );
+  if (r.status === 'quarantined') {
+    state.status = 'quarantined';
+    state.error = r.reason;
+    details(`${where}; close quarantined: ${r.reason}`);
+    upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: 'quarantined' }]);
+    await notifyPortfolio(input, state.status);
+    return state;
+  }
+  state.status = 'closed';
+  state.closedStrandId = r.strandId;
+  state.strandWritten = r.written;
+  details(
+    `${where}; exit ${close.exitPrice} at ${close.exitTime} (${close.exitReason}): rr ${r.rr.toFixed(2)}, ` +
+      `${r.outcome}, ${r.actions} action(s); strand ${r.strandId}`,
+  );
+  upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: 'closed' }]);
+  await notifyPortfolio(input, state.status);
+  return state;
+}
+
+/**
+ * The close before patch close-in-one-activity, for positions whose history already took it (a close
+ * in flight during the deploy). Do not change its command sequence.
+ */
+async function closeInFourActivities(
+  input: PositionLifecycleInput,
+  close: NonNullable<PositionLifecycleStatus['close']>,
+  state: PositionLifecycleStatus,
+  where: string,
+  details: (line: string) => void,
+): Promise<PositionLifecycleStatus> {
   await db.setPositionStatus.executeWithOptions({ summary: `mark ${input.positionId} closing` }, [
     { positionId: input.positionId, status: 'closing' },
   ]);

@@ -38,3 +38,14 @@ export type PositionLifecycleWorkflow = (input: PositionLifecycleInput) => Promi
 
 export const positionClosedSignal = defineSignal<[PositionClosedSignal]>('positionClosed');
 export const positionLifecycleStatusQuery = defineQuery<PositionLifecycleStatus>(STATUS_QUERY);
+
+/**
+ * Patch ids of positionLifecycle (`patched()`): positions stay open for weeks across deploys, so a
+ * change of its command sequence is guarded by a patch — a position whose history already took the
+ * old path replays it, every other one takes the new one. Remove a patch (deprecatePatch, then the
+ * old branch) only once no position started before it is still running.
+ */
+export const POSITION_PATCHES = {
+  /** One closeTrade activity instead of setPositionStatus, gatherTradeActions, loadPriceBars, writePositionClosed. */
+  closeInOneActivity: 'close-in-one-activity',
+} as const;

@@ -82,12 +82,7 @@ describe('the Web UI view', () => {
     expect(closed.currentDetails).toMatch(
       /^\*\*closed\*\* — .*rr 3\.00, big_win, 0 action\(s\); strand position_closed:/,
     );
-    expect(await activitySummaries(wf)).toEqual([
-      `mark ${id} closing`,
-      'gather the pm_action v5 fields of trade T1',
-      'price bars PEPE 1h from entry to exit',
-      `write position_closed:${id}:T1: 0 action(s), rr 3.00`,
-    ]);
+    expect(await activitySummaries(wf)).toEqual(['close trade T1: gather its actions and bars, write position_closed']);
 
     const book_ = await metadata(portfolioWorkflowId(book));
     expect(book_.currentDetails).toMatch(/open\*\* position\(s\) in book/);

@@ -91,7 +91,7 @@ describe('diffOverrides', () => {
       lesson_type: 'pm_strength',
       merged_from: [lesson],
       latent_factor_id: null,
-    }) as StrengthOverride;
+    });
   const set = (...xs: StrengthOverride[]): MaterializedOverrides => ({
     pattern_strength_overrides: xs,
     pattern_overrides: [],
