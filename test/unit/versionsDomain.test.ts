@@ -65,33 +65,32 @@ describe('cycleCutoff', () => {
 });
 
 describe('diffOverrides', () => {
-  const o = (pk: string, size: number, lesson = `ls_${pk}`): StrengthOverride =>
-    ({
-      pattern_key: pk,
-      action_category: 'entry',
-      scope: { macro_phase: 'Good' },
-      scope_dims: ['macro_phase'],
-      levers: { size_mult: size, entry_aggression_mult: 1, exit_aggression_mult: 1 },
-      lesson: {
-        id: lesson,
-        strength: 0.5,
-        decay_halflife_hours: null,
-        enabled: true,
-        created_at: '2026-01-01T00:00:00Z',
-      },
-      stats: {
-        edge_raw: 1,
-        incremental_edge: 1,
-        n: 30,
-        avg_rr: 2,
-        variance: 0.1,
-        win_rate: 0.6,
-        time_efficiency: null,
-      },
-      lesson_type: 'pm_strength',
-      merged_from: [lesson],
-      latent_factor_id: null,
-    });
+  const o = (pk: string, size: number, lesson = `ls_${pk}`): StrengthOverride => ({
+    pattern_key: pk,
+    action_category: 'entry',
+    scope: { macro_phase: 'Good' },
+    scope_dims: ['macro_phase'],
+    levers: { size_mult: size, entry_aggression_mult: 1, exit_aggression_mult: 1 },
+    lesson: {
+      id: lesson,
+      strength: 0.5,
+      decay_halflife_hours: null,
+      enabled: true,
+      created_at: '2026-01-01T00:00:00Z',
+    },
+    stats: {
+      edge_raw: 1,
+      incremental_edge: 1,
+      n: 30,
+      avg_rr: 2,
+      variance: 0.1,
+      win_rate: 0.6,
+      time_efficiency: null,
+    },
+    lesson_type: 'pm_strength',
+    merged_from: [lesson],
+    latent_factor_id: null,
+  });
   const set = (...xs: StrengthOverride[]): MaterializedOverrides => ({
     pattern_strength_overrides: xs,
     pattern_overrides: [],
