@@ -236,7 +236,7 @@ describe('Temporal server killed and restarted while positions are open', () => 
     const quarantined = await db.pool.query(`SELECT count(*)::int AS n FROM learning_quarantine`);
     expect(quarantined.rows[0].n).toBe(0);
     log(`${N} positions: ${rows.length} strands, one each, contents identical to a fault-free close`);
-  }, 600_000);
+  }, Math.max(600_000, N * 6_000));
 });
 
 async function pmctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
