@@ -45,6 +45,7 @@ const N = Number(process.env.POSITIONS ?? 60);
 const IN_FLIGHT = Math.round(N / 2);
 const UNKNOWN = 5;
 const BEFORE = Math.round(N / 6);
+const TEST_TIMEOUT_MS = Math.max(600_000, N * 6_000);
 
 let server: RestartableServer;
 let db: TestDb;
@@ -94,149 +95,153 @@ afterAll(async () => {
 });
 
 describe('Temporal server killed and restarted while positions are open', () => {
-  it('every caller ends with the truth and every position closes exactly once with its strand', async () => {
-    for (let i = 0; i < N; i++) await openPosition(client, open(i), { taskQueue });
-    log(`${N} positions open`);
-    for (let i = 0; i < BEFORE; i++) await closePosition(client, pid(i), close(i), { wait: true });
-    log(`${BEFORE} closed before the outage`);
+  it(
+    'every caller ends with the truth and every position closes exactly once with its strand',
+    async () => {
+      for (let i = 0; i < N; i++) await openPosition(client, open(i), { taskQueue });
+      log(`${N} positions open`);
+      for (let i = 0; i < BEFORE; i++) await closePosition(client, pid(i), close(i), { wait: true });
+      log(`${BEFORE} closed before the outage`);
 
-    let rodeOut = 0;
-    // Closes in flight when the server dies: each rides out the outage and ends with its strand.
-    const inFlight = Array.from({ length: IN_FLIGHT }, (_, k) => {
-      const i = BEFORE + k;
-      return closePosition(client, pid(i), close(i), { wait: true, outage: { onWaiting: () => rodeOut++ } }).then(
-        (r) => ({ i, r, at: Date.now() }),
-        (err: Error) => ({ i, err, at: Date.now() }),
+      let rodeOut = 0;
+      // Closes in flight when the server dies: each rides out the outage and ends with its strand.
+      const inFlight = Array.from({ length: IN_FLIGHT }, (_, k) => {
+        const i = BEFORE + k;
+        return closePosition(client, pid(i), close(i), { wait: true, outage: { onWaiting: () => rodeOut++ } }).then(
+          (r) => ({ i, r, at: Date.now() }),
+          (err: Error) => ({ i, err, at: Date.now() }),
+        );
+      });
+      // Killed once the first of them has reached its position: the others are on their way.
+      const firstHandle = client.workflow.getHandle<PositionLifecycleWorkflow>(positionWorkflowId(pid(BEFORE)));
+      while ((await firstHandle.query(positionLifecycleStatusQuery)).close === null) await sleep(20);
+      await server.kill9();
+      log('server killed (SIGKILL) with closes in flight');
+
+      // A worker started while the server is down says so once and waits.
+      lateWorker = spawnWorkerWhileDown({ temporalAddress: server.address, databaseUrl: db.url, taskQueue });
+      await lateWorker.until('[worker] waiting for Temporal');
+
+      // Closes during the outage with a 1 s bound: the truth is "unknown", with what to do next.
+      const unknownIds = Array.from({ length: UNKNOWN }, (_, k) => BEFORE + IN_FLIGHT + k);
+      const unknown = await Promise.allSettled(
+        unknownIds.map((i) =>
+          closePosition(client, pid(i), close(i), { outage: { maxWaitMs: 1000, onWaiting: () => {} } }),
+        ),
       );
-    });
-    // Killed once the first of them has reached its position: the others are on their way.
-    const firstHandle = client.workflow.getHandle<PositionLifecycleWorkflow>(positionWorkflowId(pid(BEFORE)));
-    while ((await firstHandle.query(positionLifecycleStatusQuery)).close === null) await sleep(20);
-    await server.kill9();
-    log('server killed (SIGKILL) with closes in flight');
+      for (const u of unknown) {
+        expect(u.status).toBe('rejected');
+        const err = (u as PromiseRejectedResult).reason as Error;
+        expect(err).toBeInstanceOf(OutcomeUnknownError);
+        expect((err as OutcomeUnknownError).exitCode).toBe(EXIT_OUTCOME_UNKNOWN);
+        expect(err.message).toMatch(/may or may not have been delivered; send the same close again/);
+      }
+      log(`${UNKNOWN} closes sent during the outage ended "unknown" (exit ${EXIT_OUTCOME_UNKNOWN})`);
 
-    // A worker started while the server is down says so once and waits.
-    lateWorker = spawnWorkerWhileDown({ temporalAddress: server.address, databaseUrl: db.url, taskQueue });
-    await lateWorker.until('[worker] waiting for Temporal');
+      // A call made by the long-lived client just before the server returns, and one just after.
+      const probe = async () => {
+        await client.workflow.getHandle(positionWorkflowId(pid(0))).describe();
+        return Date.now();
+      };
+      const before = probe().catch((err: Error) => err);
+      await server.restart();
+      const back = Date.now();
+      const after = await probe();
+      const beforeDone = await before;
+      log(
+        `server restarted on its SQLite file; a call made during the outage ` +
+          (beforeDone instanceof Error
+            ? `failed: ${beforeDone.message}`
+            : `answered ${((beforeDone - back) / 1000).toFixed(1)} s after the server answered`) +
+          `, a call made after it in ${((after - back) / 1000).toFixed(1)} s`,
+      );
 
-    // Closes during the outage with a 1 s bound: the truth is "unknown", with what to do next.
-    const unknownIds = Array.from({ length: UNKNOWN }, (_, k) => BEFORE + IN_FLIGHT + k);
-    const unknown = await Promise.allSettled(
-      unknownIds.map((i) =>
-        closePosition(client, pid(i), close(i), { outage: { maxWaitMs: 1000, onWaiting: () => {} } }),
-      ),
-    );
-    for (const u of unknown) {
-      expect(u.status).toBe('rejected');
-      const err = (u as PromiseRejectedResult).reason as Error;
-      expect(err).toBeInstanceOf(OutcomeUnknownError);
-      expect((err as OutcomeUnknownError).exitCode).toBe(EXIT_OUTCOME_UNKNOWN);
-      expect(err.message).toMatch(/may or may not have been delivered; send the same close again/);
-    }
-    log(`${UNKNOWN} closes sent during the outage ended "unknown" (exit ${EXIT_OUTCOME_UNKNOWN})`);
+      const polling = await lateWorker.until('[worker] polling');
+      const waitingLines = polling.match(/\[worker\] waiting for Temporal at [^\n]+/g) ?? [];
+      expect(waitingLines).toHaveLength(1);
+      log(
+        `late worker said "${waitingLines[0]}", then polled ${((Date.now() - back) / 1000).toFixed(1)} s after the restart`,
+      );
 
-    // A call made by the long-lived client just before the server returns, and one just after.
-    const probe = async () => {
-      await client.workflow.getHandle(positionWorkflowId(pid(0))).describe();
-      return Date.now();
-    };
-    const before = probe().catch((err: Error) => err);
-    await server.restart();
-    const back = Date.now();
-    const after = await probe();
-    const beforeDone = await before;
-    log(
-      `server restarted on its SQLite file; a call made during the outage ` +
-        (beforeDone instanceof Error
-          ? `failed: ${beforeDone.message}`
-          : `answered ${((beforeDone - back) / 1000).toFixed(1)} s after the server answered`) +
-        `, a call made after it in ${((after - back) / 1000).toFixed(1)} s`,
-    );
+      const settled = await Promise.all(inFlight);
+      const failed = settled.filter((s) => 'err' in s);
+      for (const s of settled) {
+        if (!('r' in s)) continue;
+        expect(s.r.final, pid(s.i)).toMatchObject({ status: 'closed' });
+        expect(s.r.alreadyDelivered, pid(s.i)).toBeUndefined();
+      }
+      expect(failed.map((s) => `${pid(s.i)}: ${(s as { err: Error }).err.message}`)).toEqual([]);
+      const afterRestart = settled.map((s) => (s.at - back) / 1000).filter((s) => s >= 0);
+      log(
+        `${IN_FLIGHT} in-flight closes all succeeded; ${rodeOut} of them waited out the outage; ` +
+          `none reported as a repeat; the last one answered ${Math.max(0, ...afterRestart).toFixed(1)} s after the restart`,
+      );
 
-    const polling = await lateWorker.until('[worker] polling');
-    const waitingLines = polling.match(/\[worker\] waiting for Temporal at [^\n]+/g) ?? [];
-    expect(waitingLines).toHaveLength(1);
-    log(
-      `late worker said "${waitingLines[0]}", then polled ${((Date.now() - back) / 1000).toFixed(1)} s after the restart`,
-    );
+      // The closes that ended "unknown", sent again: never delivered (the server was down), sent now.
+      for (const i of unknownIds)
+        expect((await closePosition(client, pid(i), close(i))).alreadyDelivered).toBeUndefined();
+      for (let i = BEFORE + IN_FLIGHT + UNKNOWN; i < N; i++) await closePosition(client, pid(i), close(i));
 
-    const settled = await Promise.all(inFlight);
-    const failed = settled.filter((s) => 'err' in s);
-    for (const s of settled) {
-      if (!('r' in s)) continue;
-      expect(s.r.final, pid(s.i)).toMatchObject({ status: 'closed' });
-      expect(s.r.alreadyDelivered, pid(s.i)).toBeUndefined();
-    }
-    expect(failed.map((s) => `${pid(s.i)}: ${(s as { err: Error }).err.message}`)).toEqual([]);
-    const afterRestart = settled.map((s) => (s.at - back) / 1000).filter((s) => s >= 0);
-    log(
-      `${IN_FLIGHT} in-flight closes all succeeded; ${rodeOut} of them waited out the outage; ` +
-        `none reported as a repeat; the last one answered ${Math.max(0, ...afterRestart).toFixed(1)} s after the restart`,
-    );
+      // Every close repeated: the close that happened, with its strand; a different close is refused.
+      for (let i = 0; i < N; i++) {
+        const again = await closePosition(client, pid(i), close(i));
+        expect(again.alreadyDelivered, pid(i)).toBe(true);
+        expect(again.final, pid(i)).toMatchObject({
+          status: 'closed',
+          closedStrandId: positionClosedStrandId(pid(i), `t${i}`),
+        });
+      }
+      await expect(closePosition(client, pid(0), { ...close(0), exitPrice: 9 })).rejects.toBeInstanceOf(
+        PositionNotOpenError,
+      );
 
-    // The closes that ended "unknown", sent again: never delivered (the server was down), sent now.
-    for (const i of unknownIds)
-      expect((await closePosition(client, pid(i), close(i))).alreadyDelivered).toBeUndefined();
-    for (let i = BEFORE + IN_FLIGHT + UNKNOWN; i < N; i++) await closePosition(client, pid(i), close(i));
-
-    // Every close repeated: the close that happened, with its strand; a different close is refused.
-    for (let i = 0; i < N; i++) {
-      const again = await closePosition(client, pid(i), close(i));
-      expect(again.alreadyDelivered, pid(i)).toBe(true);
-      expect(again.final, pid(i)).toMatchObject({
-        status: 'closed',
-        closedStrandId: positionClosedStrandId(pid(i), `t${i}`),
+      // pmctl as the user's retry: exit 0 with the strand id.
+      const cli = await pmctl(
+        'position',
+        'close',
+        pid(1),
+        '--exit-price',
+        String(close(1).exitPrice),
+        '--exit-time',
+        close(1).exitTime,
+        '--exit-reason',
+        close(1).exitReason,
+        '--min-price',
+        '0.5',
+        '--max-price',
+        '2',
+        '--json',
+      );
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(JSON.parse(cli.stdout)).toMatchObject({
+        alreadyDelivered: true,
+        final: { closedStrandId: positionClosedStrandId(pid(1), 't1') },
       });
-    }
-    await expect(closePosition(client, pid(0), { ...close(0), exitPrice: 9 })).rejects.toBeInstanceOf(
-      PositionNotOpenError,
-    );
 
-    // pmctl as the user's retry: exit 0 with the strand id.
-    const cli = await pmctl(
-      'position',
-      'close',
-      pid(1),
-      '--exit-price',
-      String(close(1).exitPrice),
-      '--exit-time',
-      close(1).exitTime,
-      '--exit-reason',
-      close(1).exitReason,
-      '--min-price',
-      '0.5',
-      '--max-price',
-      '2',
-      '--json',
-    );
-    expect(cli.code, cli.stderr).toBe(0);
-    expect(JSON.parse(cli.stdout)).toMatchObject({
-      alreadyDelivered: true,
-      final: { closedStrandId: positionClosedStrandId(pid(1), 't1') },
-    });
-
-    // Exactly one strand per position, each the content a fault-free close computes.
-    const { rows } = await db.pool.query<{ id: string; position_id: string; content: unknown; n: number }>(
-      `SELECT position_id, min(id) AS id, count(*)::int AS n, (array_agg(content))[1] AS content
+      // Exactly one strand per position, each the content a fault-free close computes.
+      const { rows } = await db.pool.query<{ id: string; position_id: string; content: unknown; n: number }>(
+        `SELECT position_id, min(id) AS id, count(*)::int AS n, (array_agg(content))[1] AS content
          FROM ad_strands WHERE kind = 'position_closed' GROUP BY position_id ORDER BY position_id`,
-    );
-    expect(rows).toHaveLength(N);
-    for (const r of rows) {
-      const i = Number(r.position_id.slice(2));
-      expect(r.n, r.position_id).toBe(1);
-      expect(r.id).toBe(positionClosedStrandId(pid(i), `t${i}`));
-      const expected = buildPositionClosedContent({
-        position: openPositionInputSchema.parse(open(i)),
-        close: positionClosedSignalSchema.parse(close(i)),
-        actions: [],
-        bars: [],
-      });
-      expect(r.content, r.position_id).toEqual(JSON.parse(JSON.stringify(expected.content)));
-    }
-    const quarantined = await db.pool.query(`SELECT count(*)::int AS n FROM learning_quarantine`);
-    expect(quarantined.rows[0].n).toBe(0);
-    log(`${N} positions: ${rows.length} strands, one each, contents identical to a fault-free close`);
-  }, Math.max(600_000, N * 6_000));
+      );
+      expect(rows).toHaveLength(N);
+      for (const r of rows) {
+        const i = Number(r.position_id.slice(2));
+        expect(r.n, r.position_id).toBe(1);
+        expect(r.id).toBe(positionClosedStrandId(pid(i), `t${i}`));
+        const expected = buildPositionClosedContent({
+          position: openPositionInputSchema.parse(open(i)),
+          close: positionClosedSignalSchema.parse(close(i)),
+          actions: [],
+          bars: [],
+        });
+        expect(r.content, r.position_id).toEqual(JSON.parse(JSON.stringify(expected.content)));
+      }
+      const quarantined = await db.pool.query(`SELECT count(*)::int AS n FROM learning_quarantine`);
+      expect(quarantined.rows[0].n).toBe(0);
+      log(`${N} positions: ${rows.length} strands, one each, contents identical to a fault-free close`);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
 
 async function pmctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
