@@ -54,7 +54,7 @@ export interface RideOutOptions {
   /** Said once when an outage begins (default: a line on stderr). */
   onWaiting?: (message: string) => void;
   /** What to tell the caller when the bound is reached: the message of the OutcomeUnknownError. */
-  unknown: (waitedMs: number, lastError: Error) => string;
+  unknown: (waitedMs: number) => string;
   /** What is being waited for, for the waiting line. */
   what: string;
 }
@@ -85,7 +85,7 @@ export async function rideOutOutage<T>(op: (attempt: number) => Promise<T>, o: R
         );
       }
       const waited = now - since;
-      if (waited >= maxWaitMs) throw new OutcomeUnknownError(o.unknown(waited, err as Error));
+      if (waited >= maxWaitMs) throw new OutcomeUnknownError(o.unknown(waited));
       await sleep(Math.min(delay, maxWaitMs - waited));
       delay = Math.min(delay * 2, 2000);
     }
