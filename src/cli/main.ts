@@ -5,7 +5,6 @@
  */
 import { Command, CommanderError } from 'commander';
 import { CliContext } from './context';
-import { CliError } from './output';
 import { registerPositionCommands } from './commands/position';
 import { registerActionCommands } from './commands/action';
 import { registerOpsCommands } from './commands/ops';
@@ -40,7 +39,9 @@ export async function main(argv: string[]): Promise<number> {
       err instanceof Error ? (err as Error & { cause?: unknown }) : new Error(`unexpected failure: ${String(err)}`);
     const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
     process.stderr.write(`error: ${e.message}${cause}\n`);
-    return err instanceof CliError ? err.exitCode : 1;
+    // An error may carry its own exit code (CliError, OutcomeUnknownError: 3 = outcome unknown).
+    const code = (err as { exitCode?: unknown }).exitCode;
+    return typeof code === 'number' && Number.isInteger(code) && code > 0 ? code : 1;
   } finally {
     await ctx.close();
   }

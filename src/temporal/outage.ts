@@ -6,9 +6,6 @@
  * as a failure of the work itself.
  */
 import { isGrpcServiceError } from '@temporalio/client';
-// The CLI maps a CliError to its exit code (src/cli/main.ts); this error is one, so `pmctl` ends with
-// EXIT_OUTCOME_UNKNOWN without each command catching it. Library callers catch it by class.
-import { CliError } from '../cli/output';
 
 /** Exit code of a command whose work may still be running or done: the server could not tell it. */
 export const EXIT_OUTCOME_UNKNOWN = 3;
@@ -40,10 +37,15 @@ export function outageWaitMs(env: NodeJS.ProcessEnv = process.env): number {
   return s * 1000;
 }
 
-/** The server stayed unreachable past the bound: what was asked may or may not have happened. */
-export class OutcomeUnknownError extends CliError {
+/**
+ * The server stayed unreachable past the bound: what was asked may or may not have happened.
+ * `exitCode`: pmctl ends with it (src/cli/main.ts honours an error's exitCode); library callers
+ * catch the class.
+ */
+export class OutcomeUnknownError extends Error {
+  readonly exitCode = EXIT_OUTCOME_UNKNOWN;
   constructor(message: string) {
-    super(message, EXIT_OUTCOME_UNKNOWN);
+    super(message);
     this.name = 'OutcomeUnknownError';
   }
 }

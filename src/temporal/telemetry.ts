@@ -6,6 +6,7 @@
  * `PM_METRICS_ADDRESS` (default 127.0.0.1:9464, loopback: metrics reveal trading activity) sets the
  * exporter's address; `off` disables it. A non-loopback host must be asked for explicitly.
  */
+import { createServer } from 'node:net';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 
 export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9464';
@@ -21,6 +22,17 @@ export function metricsAddress(env: NodeJS.ProcessEnv = process.env): string | n
     );
   }
   return raw;
+}
+
+/** Whether host:port can be bound now (another worker on this machine may hold the default). */
+export async function canBind(address: string): Promise<boolean> {
+  const i = address.lastIndexOf(':');
+  const host = address.slice(0, i).replace(/^\[|\]$/g, '');
+  const srv = createServer();
+  return new Promise((resolve) => {
+    srv.once('error', () => resolve(false));
+    srv.listen(Number(address.slice(i + 1)), host, () => srv.close(() => resolve(true)));
+  });
 }
 
 let installed: { metrics: string | null } | null = null;

@@ -68,6 +68,7 @@ export async function spawnWorkerProcess(o: WorkerProcessOptions): Promise<Worke
       TEMPORAL_NAMESPACE: o.namespace ?? 'default',
       TEMPORAL_TASK_QUEUE: o.taskQueue,
       DATABASE_URL: o.databaseUrl,
+      PM_METRICS_ADDRESS: 'off',
       ...o.env,
     },
   });

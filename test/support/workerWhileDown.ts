@@ -29,6 +29,7 @@ export function spawnWorkerWhileDown(o: {
       TEMPORAL_ADDRESS: o.temporalAddress,
       TEMPORAL_TASK_QUEUE: o.taskQueue,
       DATABASE_URL: o.databaseUrl,
+      PM_METRICS_ADDRESS: 'off',
     },
   });
   let out = '';
