@@ -44,7 +44,8 @@ export function installRuntime(opts: { logLevel?: LogLevel; metrics?: string | n
   if (installed) return installed;
   const metrics = opts.metrics === undefined ? metricsAddress() : opts.metrics;
   Runtime.install({
-    logger: new DefaultLogger(opts.logLevel ?? (process.env.LOG_LEVEL as LogLevel | undefined) ?? 'WARN'),
+    // INFO by default, as the SDK's own default runtime: activities log progress (resumed cursors).
+    logger: new DefaultLogger(opts.logLevel ?? (process.env.LOG_LEVEL as LogLevel | undefined) ?? 'INFO'),
     ...(metrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metrics } } } } : {}),
   });
   installed = { metrics };
