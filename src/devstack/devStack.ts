@@ -7,6 +7,7 @@
  * SIGINT, SIGTERM or SIGHUP to this process (Ctrl-C, `kill`, a process manager) stops every child
  * it started, also in the middle of start-up; a second launcher in the same checkout refuses.
  */
+import { join } from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
 import pg from 'pg';
@@ -38,10 +39,13 @@ export interface DevStackOptions {
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
+/** The Temporal server's state and the lock; PM_DEV_DATA_DIR moves them (tests). */
+const dataDir = () => process.env.PM_DEV_DATA_DIR ?? projectPath('.data');
+
 export async function runDevStack(opts: DevStackOptions): Promise<void> {
   const progress = new Progress();
   const log = (m: string) => progress.line(m);
-  const lock = acquireDevLock(projectPath('.data', 'dev.lock'));
+  const lock = acquireDevLock(join(dataDir(), 'dev.lock'));
 
   const abort = new AbortController();
   let onSignal: (sig: NodeJS.Signals) => void = () => {};
@@ -179,8 +183,8 @@ async function startTemporal(
       startDevServer({
         port,
         uiPort,
-        dbFile: projectPath('.data', 'temporal', 'dev.db'),
-        logFile: projectPath('.data', 'temporal', 'server.log'),
+        dbFile: join(dataDir(), 'temporal', 'dev.db'),
+        logFile: join(dataDir(), 'temporal', 'server.log'),
         namespace,
       }),
     (s) => s.stop(),
