@@ -217,7 +217,7 @@ async function seedAndLearn(
   progress: Progress,
   signal: AbortSignal,
 ): Promise<void> {
-  const bar = progress.counter('positions', positions);
+  const bar = progress.counter('positions');
   const demo = await progress.phase(
     'demo positions',
     () =>
@@ -227,7 +227,12 @@ async function seedAndLearn(
         taskQueue,
         positions,
         signal,
-        onProgress: (p) => bar.update(p.opened, `opened, ${p.closed}/${p.toClose} closed`),
+        onProgress: (p) =>
+          bar.update(
+            p.opened + p.closed,
+            p.total + p.toClose,
+            `opened ${p.opened}/${p.total}, closed ${p.closed}/${p.toClose}`,
+          ),
       }).finally(() => bar.end()),
     (d) => (d.skipped ? 'already seeded' : `${d.opened} opened, ${d.closed} closed, ${d.leftOpen} left open`),
   );

@@ -27,12 +27,12 @@ export class Progress {
     return result;
   }
 
-  /** A counter toward a known total: call update() as it moves, end() once. */
-  counter(name: string, total: number): { update(done: number, text: string): void; end(): void } {
+  /** A counter toward a total: call update() as it moves, end() once. */
+  counter(name: string): { update(done: number, total: number, text: string): void; end(): void } {
     let printedTenth = -1;
     let last = '';
     return {
-      update: (done, text) => {
+      update: (done, total, text) => {
         last = `[dev]   ${name} ${bar(done, total)} ${text}`;
         if (this.tty) this.out.write(`\r\x1b[2K${last}`);
         else {
@@ -52,5 +52,5 @@ export class Progress {
 
 function bar(done: number, total: number, width = 20): string {
   const filled = Math.round((width * done) / Math.max(1, total));
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }
