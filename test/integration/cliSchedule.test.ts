@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, inject, vi } from 'vitest';
 import { createTestDb, type TestDb } from '../support/db';
 import { devServerHarness, type DevServerHarness } from '../support/temporal';
 import { projectPath } from '../../src/paths';
@@ -86,7 +86,11 @@ describe('pmctl schedule and workflow starts', () => {
       expect(slot.webUi).toBe(
         `http://ui.test:8233/namespaces/default/workflows/${encodeURIComponent(slot.workflowId)}`,
       );
-      const report = await h.client.workflow.getHandle<LearningCycleWorkflow>(slot.workflowId).result();
+      // One after another: a run starts only once the one before has finished.
+      const report = await vi.waitFor(
+        () => h.client.workflow.getHandle<LearningCycleWorkflow>(slot.workflowId).result(),
+        { timeout: 60_000, interval: 200 },
+      );
       expect(report).toMatchObject({ step: 'done', learningDay: days[i] });
     }
     const help = await pmctl('schedule', 'backfill', '--help');
