@@ -61,7 +61,7 @@ export async function runDevStack(opts: DevStackOptions): Promise<void> {
 
   const resources = new Resources();
   try {
-    const startup = startStack(opts, resources, progress, abort.signal);
+    const startup = startStack(opts, resources, progress);
     startup.catch(() => {}); // after a signal, a start-up cut short rejects: nothing to report
     const first = await Promise.race([startup, stopped]);
     if (typeof first === 'string') {
@@ -69,6 +69,12 @@ export async function runDevStack(opts: DevStackOptions): Promise<void> {
     } else {
       process.stdout.write(banner(first));
       log(`[dev] ready in ${progress.elapsed()} (pid ${process.pid}; Ctrl-C or kill ${process.pid} stops everything)`);
+      // The stack serves from here on; the demo data loads behind it, with its own progress.
+      if (opts.demo)
+        seedAndLearn(first, opts.demoPositions ?? 180, progress, abort.signal).then(
+          (seeded) => seeded && log(`[dev] demo data ready in ${progress.elapsed()}`),
+          (err: Error) => abort.signal.aborted || log(`[dev] demo data failed: ${err.message}`),
+        );
       log(`[dev] ${await stopped}: stopping`);
     }
   } finally {
@@ -79,6 +85,8 @@ export async function runDevStack(opts: DevStackOptions): Promise<void> {
 }
 
 interface Started {
+  client: Client;
+  pool: pg.Pool;
   ui: string;
   namespace: string;
   address: string;
@@ -87,12 +95,7 @@ interface Started {
   database: string;
 }
 
-async function startStack(
-  opts: DevStackOptions,
-  resources: Resources,
-  progress: Progress,
-  signal: AbortSignal,
-): Promise<Started> {
+async function startStack(opts: DevStackOptions, resources: Resources, progress: Progress): Promise<Started> {
   const log = (m: string) => progress.line(m);
   // Workflow and worker chatter at INFO drowns the stack's own output; LOG_LEVEL=INFO brings it back.
   // The runtime's own signal handling is off: this stack stops the worker itself, in order.
@@ -157,9 +160,9 @@ async function startStack(
     ),
   ]);
 
-  if (opts.demo) await seedAndLearn(client, pool, settings.taskQueue, opts.demoPositions ?? 180, progress, signal);
-
   return {
+    client,
+    pool,
     ui: server?.uiUrl ?? `http://localhost:${opts.uiPort}`,
     namespace: settings.namespace,
     address,
@@ -208,15 +211,16 @@ async function startWorker(
   };
 }
 
-/** Demo positions opened and closed in parallel, then a first cycle so lessons and overrides exist. */
+/**
+ * Demo positions opened and closed in parallel, then a first cycle so lessons and overrides exist.
+ * False when there was nothing to do (already seeded) or a stop cut it short.
+ */
 async function seedAndLearn(
-  client: Client,
-  pool: pg.Pool,
-  taskQueue: string,
+  { client, pool, taskQueue }: Started,
   positions: number,
   progress: Progress,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<boolean> {
   const bar = progress.counter('positions');
   const demo = await progress.phase(
     'demo positions',
@@ -236,7 +240,7 @@ async function seedAndLearn(
       }).finally(() => bar.end()),
     (d) => (d.skipped ? 'already seeded' : `${d.opened} opened, ${d.closed} closed, ${d.leftOpen} left open`),
   );
-  if (demo.skipped || signal.aborted) return;
+  if (demo.skipped || signal.aborted) return false;
 
   await progress.phase(
     'first learning cycle',
@@ -244,10 +248,11 @@ async function seedAndLearn(
       const { workflowId } = await runCycleNow(client, { module: 'pm' }, { taskQueue, wait: false });
       const handle = client.workflow.getHandle<LearningCycleWorkflow>(workflowId);
       let shown = '';
+      let finished = false;
       const watch = setInterval(() => {
         handle.query(learningCycleStatusQuery).then(
           (s) => {
-            if (s.step !== shown) progress.line(`[dev]   cycle step: ${(shown = s.step)}`);
+            if (!finished && s.step !== shown) progress.line(`[dev]   cycle step: ${(shown = s.step)}`);
           },
           () => {}, // finished between polls, or not yet started: the result below tells
         );
@@ -255,6 +260,7 @@ async function seedAndLearn(
       try {
         return { workflowId, report: await handle.result() };
       } finally {
+        finished = true;
         clearInterval(watch);
       }
     },
@@ -262,6 +268,7 @@ async function seedAndLearn(
       `${workflowId}: ${report.aggregate?.tradesAggregated} trades, ${report.lessons?.active} active lessons, ` +
       `${report.materialize?.strengthOverrides} strength overrides`,
   );
+  return true;
 }
 
 /** Stops the embedded PostgreSQL; done also when it already went (Ctrl-C reaches the whole group). */

@@ -122,7 +122,10 @@ describe('the dev stack launcher', () => {
   it('reaches ready with progress, refuses a second launcher, and stops every child on SIGTERM to its pid', async () => {
     const l = launch();
     await waitFor(l, '[dev] ready in');
+    // Ready once the stack serves; the demo data loads behind it, then says so.
+    await waitFor(l, '[dev] demo data ready in');
     const out = l.stderr();
+    expect(out.indexOf('[dev] ready in')).toBeLessThan(out.indexOf('[dev] … demo positions'));
     for (const phase of ['database', 'Temporal server', 'workflow bundle', 'worker', 'schedule'])
       expect(out).toContain(`[dev] ✓ ${phase}`);
     expect(out).toMatch(/positions \[#{20}\] opened 9\/9, closed 3\/3/);
