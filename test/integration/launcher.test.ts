@@ -43,11 +43,13 @@ interface Launcher {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function launch(): Launcher {
-  const child = spawn(projectPath('bin', 'pmctl'), ['dev', '--demo-positions', '9', '--ui-port', String(ports.ui)], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** `bin/pmctl dev`, or `npm start` (set-up, then npm's shell execs the same launcher). */
+function launch(via: 'bin/pmctl' | 'npm start' = 'bin/pmctl'): Launcher {
+  const args = ['--demo-positions', '9', '--ui-port', String(ports.ui)];
+  const child =
+    via === 'npm start'
+      ? spawn('npm', ['start', '--', ...args], { cwd: projectPath(), env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(projectPath('bin', 'pmctl'), ['dev', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (b: Buffer) => (err += b.toString()));
   child.stdout.resume();
@@ -157,6 +159,18 @@ describe('the dev stack launcher', () => {
     expect(await l.exit).toEqual({ code: 0, signal: null });
     expect(l.stderr()).toMatch(/\[dev\] SIGINT during start-up/);
     expect(l.stderr()).not.toContain('[dev] ready');
+    await expectAllGone(children);
+  });
+
+  it("stops every child when SIGTERM reaches `npm start`'s pid (npm forwards it to the launcher it runs)", async () => {
+    const l = launch('npm start');
+    await waitFor(l, '[dev] ready in');
+    const children = descendants(l.child.pid!);
+    expect(children.map((c) => c.name)).toEqual(expect.arrayContaining(['node', 'temporal']));
+    process.kill(l.child.pid!, 'SIGTERM');
+    await l.exit;
+    expect(l.stderr()).toContain('[dev] SIGTERM: stopping');
+    expect(l.stderr()).toContain('[dev] stopped Temporal dev server');
     await expectAllGone(children);
   });
 });
