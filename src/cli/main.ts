@@ -5,33 +5,45 @@
  */
 import { Command, CommanderError } from 'commander';
 import { CliContext } from './context';
-import { registerPositionCommands } from './commands/position';
-import { registerActionCommands } from './commands/action';
-import { registerOpsCommands } from './commands/ops';
-import { registerLearningCommands } from './commands/learning';
-import { registerStatsCommands } from './commands/stats';
-import { registerVersionCommands } from './commands/versions';
-import { registerReportCommands } from './commands/report';
 
-export function buildProgram(ctx: CliContext): Command {
+type Register = (program: Command, ctx: CliContext) => void;
+
+/**
+ * The command groups, each loaded only when its command is called: a call then loads only the
+ * libraries its group needs (scripts/build.mjs splits the build at these imports). A first word
+ * not listed here (help, a typo, a group added without listing it) loads every group.
+ */
+const GROUPS: { commands: string[]; load: () => Promise<Register> }[] = [
+  { commands: ['dev', 'worker', 'migrate'], load: async () => (await import('./commands/ops')).registerOpsCommands },
+  { commands: ['position'], load: async () => (await import('./commands/position')).registerPositionCommands },
+  { commands: ['action'], load: async () => (await import('./commands/action')).registerActionCommands },
+  {
+    commands: ['cycle', 'schedule', 'validate'],
+    load: async () => (await import('./commands/learning')).registerLearningCommands,
+  },
+  { commands: ['stats'], load: async () => (await import('./commands/stats')).registerStatsCommands },
+  {
+    commands: ['overrides', 'learn', 'explain'],
+    load: async () => (await import('./commands/versions')).registerVersionCommands,
+  },
+  { commands: ['report'], load: async () => (await import('./commands/report')).registerReportCommands },
+];
+
+export async function buildProgram(ctx: CliContext, argv: string[] = []): Promise<Command> {
   const program = new Command('pmctl')
     .description('Durable v5 learning loop for a trading PM, orchestrated by Temporal')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerOpsCommands(program, ctx);
-  registerPositionCommands(program, ctx);
-  registerActionCommands(program, ctx);
-  registerLearningCommands(program, ctx);
-  registerStatsCommands(program, ctx);
-  registerVersionCommands(program, ctx);
-  registerReportCommands(program, ctx);
+  const named = GROUPS.filter((g) => g.commands.includes(argv[0]));
+  for (const register of await Promise.all((named.length ? named : GROUPS).map((g) => g.load())))
+    register(program, ctx);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   const ctx = new CliContext();
   try {
-    await buildProgram(ctx).parseAsync(argv, { from: 'user' });
+    await (await buildProgram(ctx, argv)).parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode; // commander already printed help / the error

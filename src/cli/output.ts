@@ -53,3 +53,12 @@ export function parseJsonOption(value: string, name: string): unknown {
 
 /** A number option: NaN and junk are refused by the zod schemas downstream with the field name. */
 export const num = (v: string) => (v.trim() === '' ? Number.NaN : Number(v));
+
+/** The Temporal Web UI (TEMPORAL_UI_URL, else the dev server's own at http://localhost:8233). */
+const webUi = () => (process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233').replace(/\/$/, '');
+
+export const workflowUiUrl = (namespace: string, workflowId: string) =>
+  `${webUi()}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+
+export const scheduleUiUrl = (namespace: string, scheduleId: string) =>
+  `${webUi()}/namespaces/${encodeURIComponent(namespace)}/schedules/${encodeURIComponent(scheduleId)}`;

@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { openPosition, closePosition } from '../positions/client';
 import { recordAction } from '../pm/recordAction';
 import { seededRandom } from '../domain/random';
+import pLimit from 'p-limit';
 
 export interface DemoOptions {
   client: Client;
@@ -18,6 +19,12 @@ export interface DemoOptions {
   leaveOpen?: number;
   now?: Date;
   log?: (m: string) => void;
+  /** Positions in flight at once (default 16; at most 8 opening at once). */
+  concurrency?: number;
+  /** Called after each open and each close. */
+  onProgress?: (p: { opened: number; closed: number; total: number; toClose: number }) => void;
+  /** Stops taking new positions (those in flight finish). */
+  signal?: AbortSignal;
 }
 
 interface Archetype {
@@ -67,7 +74,7 @@ export async function seedDemo(
   o: DemoOptions,
 ): Promise<{ opened: number; closed: number; leftOpen: number; skipped: boolean }> {
   const total = o.positions ?? 180;
-  const leaveOpen = o.leaveOpen ?? 6;
+  const leaveOpen = Math.min(o.leaveOpen ?? 6, total);
   const log = o.log ?? (() => {});
   const existing = await o.pool.query(`SELECT count(*)::int AS n FROM positions WHERE position_id LIKE 'demo-%'`);
   if (existing.rows[0].n > 0) return { opened: 0, closed: 0, leftOpen: 0, skipped: true };
@@ -84,27 +91,34 @@ export async function seedDemo(
     return { i, arch, bucket, entryTime, holdDays, rr, aFinal: rand(), eFinal: rand() };
   });
 
+  // Opens are updates on the one portfolio workflow, and the server refuses more than 10 in flight
+  // on a workflow (ResourceExhausted, retried by the client after a back-off): stay under it.
+  const openSlot = pLimit(8);
   let opened = 0;
   let closed = 0;
+  const progress = () => o.onProgress?.({ opened, closed, total, toClose: total - leaveOpen });
   const work = async (p: (typeof plans)[number]) => {
     const id = `demo-${String(p.i + 1).padStart(3, '0')}`;
     const regime = demoRegime(p.arch.macro);
     const entryPrice = 1 + p.i / 100;
-    await openPosition(
-      o.client,
-      {
-        positionId: id,
-        tradeId: `${id}-t1`,
-        symbol: `DEMO${p.i % 17}`,
-        timeframe: '1h',
-        entryPrice,
-        entryTime: p.entryTime.toISOString(),
-        regimeContext: regime,
-        entryContext: { archetype: p.arch.name },
-      },
-      { taskQueue: o.taskQueue },
+    await openSlot(() =>
+      openPosition(
+        o.client,
+        {
+          positionId: id,
+          tradeId: `${id}-t1`,
+          symbol: `DEMO${p.i % 17}`,
+          timeframe: '1h',
+          entryPrice,
+          entryTime: p.entryTime.toISOString(),
+          regimeContext: regime,
+          entryContext: { archetype: p.arch.name },
+        },
+        { taskQueue: o.taskQueue },
+      ),
     );
     opened++;
+    progress();
     const context = {
       ...p.arch.context,
       market_family: 'lowcaps',
@@ -156,15 +170,21 @@ export async function seedDemo(
       { wait: true },
     );
     closed++;
+    progress();
   };
 
-  // A few at a time: the dev server and the worker share two cores with everything else.
+  // Bounded: each position is a few round trips (update, query, signal, result) that mostly wait on
+  // the server, so a couple of dozen in flight keep it busy without queueing behind each other.
+  // The first failure stops every lane from taking more; the lanes finish what they hold, then it is thrown.
   const queue = [...plans];
+  let failure: { err: unknown } | null = null;
   await Promise.all(
-    Array.from({ length: 6 }, async () => {
-      for (let p = queue.shift(); p; p = queue.shift()) await work(p);
+    Array.from({ length: o.concurrency ?? 16 }, async () => {
+      for (let p = queue.shift(); p && !failure && !o.signal?.aborted; p = queue.shift())
+        await work(p).catch((err: unknown) => (failure ??= { err }));
     }),
   );
+  if (failure) throw (failure as { err: unknown }).err;
   log(`[demo] ${opened} demo positions opened, ${closed} closed`);
   return { opened, closed, leftOpen: opened - closed, skipped: false };
 }

@@ -48,7 +48,7 @@ describe('pmctl', () => {
       expect(top.stdout).toContain(cmd);
     const sub = await pmctl('schedule', 'backfill', '--help');
     expect(sub.code).toBe(0);
-    expect(sub.stdout).toContain('--from <date>');
+    expect(sub.stdout).toContain('--from <day>');
   });
 
   it('refuses bad input with a readable reason and a non-zero exit', async () => {

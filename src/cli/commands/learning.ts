@@ -3,6 +3,7 @@ import {
   backfillSchedule,
   describeSchedule,
   ensureLearningSchedule,
+  parseDay,
   pauseSchedule,
   summarizeSchedule,
   triggerSchedule,
@@ -12,14 +13,8 @@ import { cycleStatus, runCycleNow } from '../../cycles/client';
 import { SHARD_LIMITS } from '../../contracts/learningCycle';
 import { AsOfError, parseAsOf } from '../../domain/asOf';
 import { validateDataflow } from '../../validate/validator';
-import { CliError, emit, num } from '../output';
+import { CliError, emit, num, scheduleUiUrl, workflowUiUrl } from '../output';
 import type { CliContext } from '../context';
-
-const date = (v: string, name: string) => {
-  const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw new CliError(`${name} is not a date: ${v}`);
-  return d;
-};
 
 /** `cycle run --as-of`: a past or current day, refused before anything starts. */
 function learningDayArg(v: string): string {
@@ -58,7 +53,7 @@ export function registerLearningCommands(program: Command, ctx: CliContext): voi
         { module: o.module, asOf: o.asOf === undefined ? undefined : learningDayArg(o.asOf), shards: o.shards },
         { taskQueue: ctx.settings.taskQueue, wait: o.wait },
       );
-      emit(r, o);
+      emit({ ...r, webUi: workflowUiUrl(ctx.settings.namespace, r.workflowId) }, o);
     });
   cycle
     .command('status')
@@ -86,13 +81,31 @@ export function registerLearningCommands(program: Command, ctx: CliContext): voi
     );
   schedule
     .command('describe')
-    .description('calendar, policies, state, next and recent runs')
+    .description('when it runs (in words), its policies and state, the next runs and the recent ones')
     .option('--json', 'machine-readable output')
-    .action(async (o) => emit(summarizeSchedule(await describeSchedule(await ctx.temporal())), o));
+    .action(async (o) => {
+      const s = summarizeSchedule(await describeSchedule(await ctx.temporal()));
+      const webUi = scheduleUiUrl(ctx.settings.namespace, s.scheduleId);
+      if (o.json) return emit({ ...s, webUi }, o);
+      emit(
+        {
+          schedule: `${s.scheduleId} (${s.paused ? 'paused' : 'active'})`,
+          runs: s.runs,
+          policies: s.policies,
+          starts: `${s.workflowType} on task queue ${s.taskQueue} with ${JSON.stringify(s.args?.[0] ?? {})}`,
+          nextRuns: s.nextActionTimes,
+          recentRuns: s.recentActions.map((a) => `${a.scheduledAt}  ${a.workflowId}`),
+          running: s.runningWorkflowIds,
+          webUi,
+        },
+        o,
+      );
+    });
   schedule
     .command('pause')
     .description('pause the nightly runs')
     .option('--note <text>', 'why', 'paused with pmctl')
+    .option('--json', 'machine-readable output')
     .action(async (o) => {
       await pauseSchedule(await ctx.temporal(), o.note);
       emit({ paused: true }, o);
@@ -101,25 +114,51 @@ export function registerLearningCommands(program: Command, ctx: CliContext): voi
     .command('unpause')
     .description('resume the nightly runs')
     .option('--note <text>', 'why', 'unpaused with pmctl')
+    .option('--json', 'machine-readable output')
     .action(async (o) => {
       await unpauseSchedule(await ctx.temporal(), o.note);
       emit({ paused: false }, o);
     });
   schedule
     .command('trigger')
-    .description('start a scheduled run now')
+    .description('start a scheduled run now and print its workflow id (none while a cycle runs: overlap SKIP)')
+    .option('--json', 'machine-readable output')
     .action(async (o) => {
-      await triggerSchedule(await ctx.temporal());
-      emit({ triggered: true }, o);
+      const client = await ctx.temporal();
+      const r = await triggerSchedule(client);
+      const ns = ctx.settings.namespace;
+      if (r.workflowId) return emit({ started: r.workflowId, webUi: workflowUiUrl(ns, r.workflowId) }, o);
+      emit(
+        r.skippedBecause.length
+          ? { started: null, skipped: `a cycle is still running: ${r.skippedBecause.join(', ')}` }
+          : { started: null, pending: `accepted; see pmctl schedule describe` },
+        o,
+      );
     });
   schedule
     .command('backfill')
-    .description('run the schedule for every slot in a date range, one after another')
-    .requiredOption('--from <date>', 'start (ISO date)')
-    .requiredOption('--to <date>', 'end (ISO date)')
+    .description(
+      'run the schedule for every slot of the days --from to --to, BOTH days included (UTC days: 00:00 on ' +
+        "--from to 24:00 on --to), one after another; prints each run's workflow id",
+    )
+    .requiredOption('--from <day>', 'first day, YYYY-MM-DD (included)')
+    .requiredOption('--to <day>', 'last day, YYYY-MM-DD (included)')
+    .option('--json', 'machine-readable output')
     .action(async (o) => {
-      await backfillSchedule(await ctx.temporal(), date(o.from, '--from'), date(o.to, '--to'));
-      emit({ backfilled: { from: o.from, to: o.to } }, o);
+      const from = parseDay(o.from, '--from');
+      const to = parseDay(o.to, '--to');
+      const r = await backfillSchedule(await ctx.temporal(), from, to);
+      const ns = ctx.settings.namespace;
+      const slots = r.slots.map((s) => ({ ...s, webUi: workflowUiUrl(ns, s.workflowId) }));
+      emit(
+        {
+          range: `${o.from} to ${o.to}, both included (${r.from} to ${r.to})`,
+          runs: slots.length,
+          order: 'one after another (overlap BUFFER_ALL): each starts when the one before has finished',
+          slots: o.json ? slots : slots.map((s) => `${s.scheduledAt}  ${s.workflowId}  ${s.webUi}`),
+        },
+        o,
+      );
     });
 
   program

@@ -1,30 +1,34 @@
 import type { Command } from 'commander';
-import { migrateUp } from '../../db/migrate';
-import { createPool, resolveDatabase } from '../../db/database';
-import { rebuildFlaggedGroups } from '../../learning/aggregate/upgrade';
-import { runDevStack } from '../../devstack/devStack';
-import { runWorker } from '../../../worker';
 import { emit, num } from '../output';
 import type { CliContext } from '../context';
+
+// Each command imports its libraries when it runs: the worker's (native bridge, bundler) are heavy.
 
 export function registerOpsCommands(program: Command, _ctx: CliContext): void {
   program
     .command('dev')
     .description('start everything: Temporal dev server + UI, database, migrations, worker, schedule, demo data')
     .option('--no-demo', 'do not seed demo positions')
+    .option('--demo-positions <n>', 'how many demo positions to open (and close, all but a few)', num, 180)
     .option('--ui-port <port>', 'Temporal Web UI port', num, 8233)
-    .action(async (o) => runDevStack({ demo: o.demo, uiPort: o.uiPort }));
+    .action(async (o) => {
+      const { runDevStack } = await import('../../devstack/devStack');
+      await runDevStack({ demo: o.demo, demoPositions: o.demoPositions, uiPort: o.uiPort });
+    });
 
   program
     .command('worker')
     .description('run a worker on the task queue (stateless: run as many as you like)')
-    .action(async () => runWorker());
+    .action(async () => (await import('../../../worker')).runWorker());
 
   program
     .command('migrate')
     .description('apply pending database migrations, then recompute any statistics a migration flagged')
     .option('--json', 'machine-readable output')
     .action(async (o) => {
+      const { createPool, resolveDatabase } = await import('../../db/database');
+      const { migrateUp } = await import('../../db/migrate');
+      const { rebuildFlaggedGroups } = await import('../../learning/aggregate/upgrade');
       const db = await resolveDatabase();
       try {
         const pool = createPool(db.url, 3);
