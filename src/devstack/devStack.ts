@@ -9,7 +9,8 @@
  */
 import { join } from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, Runtime, type NativeConnection, type Worker } from '@temporalio/worker';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import { canBind, installRuntime, metricsAddress } from '../temporal/telemetry';
 import pg from 'pg';
 import { createPool, openDatabase, type DatabaseHandle } from '../db/database';
 import { startDevServer, temporalAnswers, type RunningDevServer } from '../temporal/devServer';
@@ -93,16 +94,19 @@ interface Started {
   taskQueue: string;
   scheduleId: string;
   database: string;
+  metrics: string | null;
 }
 
 async function startStack(opts: DevStackOptions, resources: Resources, progress: Progress): Promise<Started> {
   const log = (m: string) => progress.line(m);
   // Workflow and worker chatter at INFO drowns the stack's own output; LOG_LEVEL=INFO brings it back.
   // The runtime's own signal handling is off: this stack stops the worker itself, in order.
-  Runtime.install({
-    logger: new DefaultLogger((process.env.LOG_LEVEL ?? 'WARN') as 'WARN'),
-    shutdownSignals: [],
-  });
+  let metrics = metricsAddress();
+  if (metrics && !(await canBind(metrics))) {
+    log(`metrics address ${metrics} is in use: the worker serves no metrics (set PM_METRICS_ADDRESS)`);
+    metrics = null;
+  }
+  installRuntime({ logLevel: (process.env.LOG_LEVEL ?? 'WARN') as 'WARN', metrics, shutdownSignals: [] });
   const settings = temporalSettings();
 
   // Phase 1, at once: the database, the Temporal server, the workflow bundle.
@@ -169,6 +173,7 @@ async function startStack(opts: DevStackOptions, resources: Resources, progress:
     taskQueue: settings.taskQueue,
     scheduleId: schedule.scheduleId,
     database: process.env.DATABASE_URL ? 'DATABASE_URL' : db.url,
+    metrics,
   };
 }
 
@@ -310,6 +315,7 @@ function banner(s: Started): string {
     `  Schedule        : ${s.ui}/namespaces/${s.namespace}/schedules/${s.scheduleId}`,
     `  Temporal        : ${s.address} (namespace ${s.namespace}, task queue ${s.taskQueue})`,
     `  Database        : ${s.database}`,
+    `  Metrics         : ${s.metrics ? `http://${s.metrics}/metrics` : 'off'}`,
     '  Try             : bin/pmctl cycle run            (run one learning cycle now and print its report)',
     '                    bin/pmctl validate             (does data flow through all six steps?)',
     '                    bin/pmctl position status demo-001   (left open: waiting for its close)',

@@ -6,7 +6,7 @@ import {
   type ConnectionOptions,
 } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 // Default import: @temporalio/proto is CommonJS whose named exports Node's ESM loader cannot see.
 import proto from '@temporalio/proto';
 import { CUSTOM_SEARCH_ATTRIBUTES, DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../contracts/temporal';
@@ -75,7 +75,9 @@ export async function connectClient(settings = temporalSettings()): Promise<Clie
 }
 
 export async function connectWorkerConnection(settings = temporalSettings()): Promise<NativeConnection> {
-  return NativeConnection.connect(settings.connectionOptions as Parameters<typeof NativeConnection.connect>[0]);
+  // Loaded here, not at the top: @temporalio/worker (native core) costs ~0.5 s that CLI calls never need.
+  const { NativeConnection: Native } = await import('@temporalio/worker');
+  return Native.connect(settings.connectionOptions as Parameters<typeof NativeConnection.connect>[0]);
 }
 
 const IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;

@@ -38,15 +38,16 @@ export async function canBind(address: string): Promise<boolean> {
 let installed: { metrics: string | null } | null = null;
 
 /** Installs the runtime (idempotent within a process: the first call's settings win). */
-export function installRuntime(opts: { logLevel?: LogLevel; metrics?: string | null } = {}): {
-  metrics: string | null;
-} {
+export function installRuntime(
+  opts: { logLevel?: LogLevel; metrics?: string | null; shutdownSignals?: NodeJS.Signals[] } = {},
+): { metrics: string | null } {
   if (installed) return installed;
   const metrics = opts.metrics === undefined ? metricsAddress() : opts.metrics;
   Runtime.install({
     // INFO by default, as the SDK's own default runtime: activities log progress (resumed cursors).
     logger: new DefaultLogger(opts.logLevel ?? (process.env.LOG_LEVEL as LogLevel | undefined) ?? 'INFO'),
     ...(metrics ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metrics } } } } : {}),
+    ...(opts.shutdownSignals ? { shutdownSignals: opts.shutdownSignals } : {}),
   });
   installed = { metrics };
   return installed;
