@@ -274,7 +274,7 @@ export const strandContentArb = (): fc.Arbitrary<unknown> =>
           completed_trades: mostly(
             fc.oneof(
               { arbitrary: fc.array(tradeEntryArb(), { maxLength: 3 }), weight: 4 },
-              { arbitrary: hugeArray(tradeEntryArb(), 101, 150), weight: 1 },
+              { arbitrary: hugeArray(fc.constant({ summary: { rr: 1, hold_time_days: 1 } }), 101, 150), weight: 1 },
             ),
           ),
           trade_summary: mostly(summaryArb()),
