@@ -3,52 +3,58 @@
  * and the close (positionLifecycle's `positionClosed` signal). Shared by both workflow contracts and
  * by the domain code that builds a close, so they live apart from either contract.
  * Pure zod, safe to import from workflow code (signals are validated inside the workflow too).
+ * Every value is bounded (./bounds.ts, README "Input bounds").
  */
 import { z } from 'zod';
-
-const isoTime = z
-  .string()
-  .refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be an ISO-8601 date-time' })
-  .transform((s) => new Date(s).toISOString());
-
-const price = z.number().finite().positive();
-const id = z
-  .string()
-  .trim()
-  .min(1)
-  .max(200)
-  .regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits and . _ : - only');
+import {
+  boundedJsonObject,
+  exitReasonSchema,
+  exitTimeSchema,
+  idSchema,
+  isoTimeSchema,
+  moduleSchema,
+  priceSchema,
+  symbolSchema,
+} from './bounds';
 
 export const TIMEFRAMES = ['1m', '15m', '1h', '4h', '1d'] as const;
 
+const jsonObject = boundedJsonObject(z.record(z.string(), z.unknown()));
+
 export const openPositionInputSchema = z.object({
-  positionId: id,
-  tradeId: id,
-  symbol: z.string().trim().min(1),
-  timeframe: z.enum(TIMEFRAMES),
-  entryPrice: price,
-  entryTime: isoTime,
+  positionId: idSchema,
+  tradeId: idSchema,
+  symbol: symbolSchema,
+  timeframe: z.enum(TIMEFRAMES, { error: `must be one of ${TIMEFRAMES.join(', ')}` }),
+  entryPrice: priceSchema,
+  entryTime: isoTimeSchema,
   /** What the PM knew at entry: carried into trade_summary.entry_context. */
-  entryContext: z.record(z.string(), z.unknown()).optional(),
+  entryContext: jsonObject.optional(),
   /** Regime at entry, carried into the position_closed strand's regime_context. */
-  regimeContext: z.record(z.string(), z.unknown()).optional(),
-  module: z.string().default('pm'),
-  book: z.string().optional(),
+  regimeContext: jsonObject.optional(),
+  module: moduleSchema.default('pm'),
+  book: idSchema.optional(),
 });
 export type OpenPositionInput = z.input<typeof openPositionInputSchema>;
 export type OpenPosition = z.output<typeof openPositionInputSchema>;
 
+/**
+ * The close. Its prices need not be consistent with each other: the trade summary widens min and
+ * max to include entry and exit (src/domain/tradeSummary.ts). Exit after entry is checked where the
+ * entry is known (the client and the workflow).
+ */
 export const positionClosedSignalSchema = z
   .object({
-    exitPrice: price,
-    exitTime: isoTime,
-    exitReason: z.string().trim().min(1),
-    minPrice: price.optional(),
-    maxPrice: price.optional(),
-    avgEntryPrice: price.optional(),
+    exitPrice: priceSchema,
+    exitTime: exitTimeSchema,
+    exitReason: exitReasonSchema,
+    minPrice: priceSchema.optional(),
+    maxPrice: priceSchema.optional(),
+    avgEntryPrice: priceSchema.optional(),
   })
   .refine((s) => s.minPrice === undefined || s.maxPrice === undefined || s.minPrice <= s.maxPrice, {
-    message: 'minPrice must be ≤ maxPrice',
+    message: 'must be ≥ minPrice',
+    path: ['maxPrice'],
   });
 export type PositionClosedSignal = z.input<typeof positionClosedSignalSchema>;
 export type PositionClose = z.output<typeof positionClosedSignalSchema>;

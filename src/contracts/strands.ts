@@ -7,6 +7,19 @@ import { parsePatternKey } from '../domain/patternKey';
 
 export const STRAND_KINDS = { pmAction: 'pm_action', positionClosed: 'position_closed' } as const;
 
+/**
+ * What a position_closed strand read back from the database may hold (other tools write these
+ * rows): beyond these it is quarantined with the limit it broke, so one monstrous row cannot stall
+ * a batch. Ids become index keys (learning_counted_trades) and must fit one; a closed time must be
+ * one PostgreSQL and ISO-8601 both read (a year past 9999 is neither).
+ */
+export const STRAND_LIMITS = {
+  completedTrades: 100,
+  actionsPerTrade: 1_000,
+  idChars: 256,
+  closedAtYears: { min: 1970, max: 9999 },
+} as const;
+
 // Bounded: these values become index keys, and an oversized one would fail every batch it is in.
 const scopeSchema = z.record(z.string().max(64), z.union([z.string().max(64), z.number().int().finite()]));
 const patternKeySchema = z

@@ -123,3 +123,103 @@ export function extractScope(input: ExtractScopeInput): Scope {
   }
   return scope;
 }
+
+/** Market families named by spec §2.3 (lowcaps, also perps and majors): step 1 accepts only these. */
+export const MARKET_FAMILIES = ['lowcaps', 'perps', 'majors'] as const;
+
+/**
+ * A context value the scope did not take: `invalid` when it is not in the §2.3 value set (step 1
+ * refuses the action), `ignored` when another source of the same dim wins (step 1 warns).
+ */
+export interface ScopeNote {
+  field: string;
+  value: unknown;
+  severity: 'invalid' | 'ignored';
+  reason: string;
+}
+
+const oneOf = (values: readonly (string | number)[]) => `not one of ${values.join(', ')}`;
+const show = (v: unknown) => {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}… (${s.length} characters)` : s;
+};
+
+/**
+ * extractScope, explained (spec §2.3): the scope plus every value it did not use and why. The
+ * lenient extraction drops a value outside the value set (legacy data must not stop a cycle); at
+ * step 1 that would silently lose a dim, so recordAction refuses `invalid` notes and reports
+ * `ignored` ones. Absent values (missing, null, empty, unknown) are the spec's "absent", not notes.
+ */
+export function explainScope(input: ExtractScopeInput): { scope: Scope; notes: ScopeNote[] } {
+  const ctx = input.ctx ?? {};
+  const regime = input.regime ?? {};
+  const notes: ScopeNote[] = [];
+  const invalid = (field: string, value: unknown, reason: string) =>
+    notes.push({ field, value, severity: 'invalid', reason });
+  const ignored = (field: string, value: unknown, reason: string) =>
+    notes.push({ field, value, severity: 'ignored', reason });
+  /** The canonical value, or undefined after noting why a present value is not valid. */
+  const check = <T extends string>(
+    field: string,
+    v: unknown,
+    norm: (v: unknown) => T | undefined,
+    set: readonly T[],
+  ) => {
+    if (presentString(v) === undefined) return undefined;
+    const c = norm(v);
+    if (c === undefined) invalid(field, v, oneOf(set));
+    return c;
+  };
+
+  for (const level of ['macro', 'meso', 'micro'] as const) {
+    const l = regime[level];
+    if (!l || typeof l !== 'object') continue;
+    const label = check(`regimeContext.${level}.phase`, l.phase, normPhase, PHASES);
+    const fromScore = phaseFromScore(l.score);
+    if (label !== undefined && fromScore !== undefined && fromScore !== label)
+      ignored(`regimeContext.${level}.score`, l.score, `the phase label ${label} wins (the score says ${fromScore})`);
+  }
+
+  const rank = Array.isArray(regime.bucket_rank) ? regime.bucket_rank : [];
+  if (rank.length > CAP_BUCKETS.length)
+    invalid('regimeContext.bucket_rank', rank, `has ${rank.length} entries; at most ${CAP_BUCKETS.length} buckets`);
+  const seen = new Set<string>();
+  rank.forEach((b, i) => {
+    const c = check(`regimeContext.bucket_rank.${i}`, b, normBucket, CAP_BUCKETS);
+    if (c !== undefined && seen.has(c)) invalid(`regimeContext.bucket_rank.${i}`, b, `${c} is ranked twice`);
+    if (c !== undefined) seen.add(c);
+  });
+
+  const explicit = check('bucket', input.bucket, normBucket, CAP_BUCKETS);
+  const fromCtx = check('context.bucket', ctx.bucket, normBucket, CAP_BUCKETS);
+  const fromCap = capBucket(ctx.market_cap_usd);
+  if (explicit !== undefined && fromCtx !== undefined && fromCtx !== explicit)
+    ignored('context.bucket', ctx.bucket, `the position's bucket ${explicit} wins`);
+  const winner = explicit ?? fromCtx;
+  if (winner !== undefined && fromCap !== undefined && fromCap !== winner)
+    ignored('context.market_cap_usd', ctx.market_cap_usd, `bucket ${winner} wins over the cap's ${fromCap}`);
+
+  const family = presentString(ctx.market_family);
+  if (family !== undefined && !(MARKET_FAMILIES as readonly string[]).includes(family))
+    invalid('context.market_family', ctx.market_family, oneOf(MARKET_FAMILIES));
+
+  const tf = normTimeframe(input.timeframe);
+  const ctxTf = check('context.timeframe', ctx.timeframe, normTimeframe, TIMEFRAMES);
+  if (tf !== undefined && ctxTf !== undefined && ctxTf !== tf)
+    ignored('context.timeframe', ctx.timeframe, `the position's timeframe ${tf} wins`);
+
+  for (const [modeKey, valueKey] of [
+    ['A_mode', 'a_final'],
+    ['E_mode', 'e_final'],
+  ] as const) {
+    const mode = check(`context.${modeKey}`, ctx[modeKey], normMode, MODES);
+    const fromValue = modeFromValue(ctx[valueKey]);
+    if (mode !== undefined && fromValue !== undefined && fromValue !== mode)
+      ignored(`context.${valueKey}`, ctx[valueKey], `${modeKey} ${mode} wins (the value says ${fromValue})`);
+  }
+
+  return { scope: extractScope(input), notes };
+}
+
+/** "field: value reason" for one note, as step 1 reports it. */
+export const describeScopeNote = (n: ScopeNote) => `${n.field}: ${show(n.value)} ${n.reason}`;

@@ -1,3 +1,4 @@
+import { BOUNDS } from '../contracts/bounds';
 import { patternKeyState } from './patternKey';
 import { clamp } from './numbers';
 
@@ -93,26 +94,33 @@ function parseTime(s: unknown): number {
   return Date.parse(s);
 }
 
-const validPrice = (p: unknown): p is number => typeof p === 'number' && Number.isFinite(p) && p > 0;
+const PRICE_RANGE = `${BOUNDS.price.min}, ${BOUNDS.price.max}`;
+const validPrice = (p: unknown): p is number =>
+  typeof p === 'number' && Number.isFinite(p) && p >= BOUNDS.price.min && p <= BOUNDS.price.max;
 
 /**
  * Trade summary and R/R (spec §3.2).
  * Choices where the spec is silent:
  * - bars overlap the window when bar.start ≤ exitTime and bar.end ≥ entryTime (compared as instants);
  *   bars with unparsable times or non-positive/non-finite low/high are ignored;
- * - signal minPrice/maxPrice that are not positive finite numbers are ignored; if only one is valid
- *   it is used and the other side is the entry price; price_source is 'signal' if either is used;
+ * - prices outside BOUNDS.price (src/contracts/bounds.ts) are bad input like non-positive ones: the
+ *   boundaries refuse them, so only data written past them (another tool) reaches this check;
+ * - signal minPrice/maxPrice that are not valid prices are ignored; if only one is valid it is used
+ *   and the other side is the entry price; price_source is 'signal' if either is used;
  * - with neither bars nor signal prices, min = max = entry (price_source 'none');
- * - min/max are extended to include the entry only (as the spec says), not the exit price, so the
- *   spec's rr < -1 classes stay reachable; callers should pass bars or min/max for a meaningful R/R;
+ * - min/max are widened to include the entry (as the spec says) AND the exit: the price traded at
+ *   the exit, so a max below it (or a min above it) is a stale or mistyped bound, and keeping it
+ *   would report a big win as "max_price 1 below an exit of 1e308". With consistent prices this
+ *   changes nothing; it does mean rr ≥ −1 (a loss never exceeds its own drawdown), so big_loss
+ *   (rr < −1) only appears in legacy strands;
  * - exit time equal to entry time is allowed (hold 0 days); before it is invalid.
  */
 export function computeTradeSummary(i: TradeSummaryInput): TradeSummary {
   const { entryPrice: entry, exitPrice: exit } = i;
   if (!validPrice(entry))
-    throw new InvalidTradeError(`entry price must be a positive finite number, got ${String(entry)}`);
+    throw new InvalidTradeError(`entry price must be a number in [${PRICE_RANGE}], got ${String(entry)}`);
   if (!validPrice(exit))
-    throw new InvalidTradeError(`exit price must be a positive finite number, got ${String(exit)}`);
+    throw new InvalidTradeError(`exit price must be a number in [${PRICE_RANGE}], got ${String(exit)}`);
   const t0 = parseTime(i.entryTime);
   const t1 = parseTime(i.exitTime);
   if (Number.isNaN(t0)) throw new InvalidTradeError(`entry time is not a valid date: ${JSON.stringify(i.entryTime)}`);
@@ -143,8 +151,8 @@ export function computeTradeSummary(i: TradeSummaryInput): TradeSummary {
       source = 'signal';
     }
   }
-  const min = Math.min(lo, entry);
-  const max = Math.max(hi, entry);
+  const min = Math.min(lo, entry, exit);
+  const max = Math.max(hi, entry, exit);
 
   const ret = (exit - entry) / entry;
   const max_drawdown = (entry - min) / entry;

@@ -100,8 +100,29 @@ describe('pmctl', () => {
       context: { uptrend_state: 'S1', buy_flag: true },
       regimeContext: { macro: { phase: 'Good' } },
     });
+    const refused = await pmctl(
+      'action',
+      'record',
+      JSON.stringify({ ...JSON.parse(action), regimeContext: { macro: { phase: 'Goood' } } }),
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/error: invalid action: regimeContext\.macro\.phase: "Goood" not one of Euphoria/);
     const recorded = await pmctl('action', 'record', action, '--json');
     expect(recorded.code, recorded.stderr).toBe(0);
+    expect(JSON.parse(recorded.stdout).warnings).toEqual([]);
+    // What the action was recorded without is said, not silently dropped.
+    const warned = await pmctl(
+      'action',
+      'record',
+      JSON.stringify({
+        ...JSON.parse(action),
+        decisionType: 'add',
+        context: { uptrend_state: 'S1', timeframe: '1d', colour: 'red' },
+      }),
+    );
+    expect(warned.code, warned.stderr).toBe(0);
+    expect(warned.stdout).toMatch(/warnings:\n\s+- context\.timeframe: "1d" the position's timeframe 4h wins: ignored/);
+    expect(warned.stdout).toMatch(/- context\.colour: not read by the v5 derivation: ignored/);
     expect(JSON.parse(recorded.stdout).v5).toMatchObject({
       pattern_key: 'module=pm|pattern_key=uptrend.S1.buy_flag',
       action_category: 'entry',
@@ -140,7 +161,7 @@ describe('pmctl', () => {
 
     const cycle = await pmctl('cycle', 'run', '--json');
     expect(cycle.code, cycle.stderr).toBe(0);
-    expect(JSON.parse(cycle.stdout).report.aggregate).toMatchObject({ tradesAggregated: 1, actionsAggregated: 1 });
+    expect(JSON.parse(cycle.stdout).report.aggregate).toMatchObject({ tradesAggregated: 1, actionsAggregated: 2 }); // entry + the warned add
 
     const after = await pmctl('validate', '--json');
     const report = JSON.parse(after.stdout);
@@ -200,6 +221,11 @@ describe('pmctl', () => {
       '--json',
     );
     expect(applied.code, applied.stderr).toBe(0);
+    const empty = await pmctl('overrides', 'apply', '{}');
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(
+      /error: invalid planned action: decisionType: required \(string\); sizeFrac: required/,
+    );
     expect(JSON.parse(applied.stdout)).toMatchObject({ size_frac: 0.3, size_mult: 1 }); // one trade: no lesson yet
   });
 

@@ -17,7 +17,8 @@ let stopWorker: () => Promise<void>;
 const attempts = { ingest: 0, cube: 0 };
 
 // 12 trades: the one-dim rows reach N_min(1) = 10, so the row checked below is materialized.
-const rrs = [3, -1, 2, 0.5, 4, -0.5, 1.5, -0.25, 2.5, 0.75, -2, 1];
+// Real closes give rr ≥ −1: the min price is widened to the exit (a loss cannot exceed its own drawdown).
+const rrs = [3, -1, 2, 0.5, 4, -0.5, 1.5, -0.25, 2.5, 0.75, -0.9, 1];
 const trades: TradeSpec[] = rrs.map((rr, i) => ({
   positionId: `R${i}`,
   rr,

@@ -1,6 +1,7 @@
 /**
  * Opens, acts on and closes positions through the real workflows, with R/R chosen by the test:
- * entry 1, min 0.9 (10% drawdown), so exit = 1 + 0.1·rr gives exactly that rr.
+ * entry 1, min 0.9 (10% drawdown), so exit = 1 + 0.1·rr gives exactly that rr, for rr ≥ −1 (below, the
+ * exit is under the min, which is widened to it: a loss never exceeds its own drawdown).
  */
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';

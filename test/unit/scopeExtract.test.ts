@@ -117,7 +117,7 @@ describe('extractScope (spec §2.3)', () => {
           A_mode: bad as never,
           E_mode: bad as never,
         },
-        regime: { macro: { phase: bad as never }, meso: null, bucket_rank: [bad as never] },
+        regime: { macro: { phase: bad as never }, meso: null, bucket_rank: [bad] },
         timeframe: bad,
         bucket: bad,
       });

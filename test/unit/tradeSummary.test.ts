@@ -73,7 +73,7 @@ describe('computeTradeSummary (spec §3.2)', () => {
     expect(s.cf_exit_improvement_bucket).toBe('large');
   });
 
-  it('min/max are extended to include the entry; zero drawdown with a gain gives rr 10', () => {
+  it('min/max are widened to include the entry and the exit; zero drawdown with a gain gives rr 10', () => {
     const s = computeTradeSummary({
       entryPrice: 100,
       entryTime: T0,
@@ -83,14 +83,19 @@ describe('computeTradeSummary (spec §3.2)', () => {
       maxPrice: 99,
     });
     expect(s.min_price).toBe(100);
-    expect(s.max_price).toBe(100);
+    expect(s.max_price).toBe(108); // never below the exit
     expect(s.max_drawdown).toBe(0);
     expect(s.rr).toBe(10);
     expect(s.outcome_class).toBe('big_win');
     expect(s.missed_exit_rr).toBe(0); // never negative
+    // The case: a max far below a huge exit. The exit is the max; the min never above it.
+    const big = computeTradeSummary({ entryPrice: 1, entryTime: T0, exitPrice: 1e9, exitTime: T10, maxPrice: 1 });
+    expect([big.min_price, big.max_price]).toEqual([1, 1e9]);
+    const low = computeTradeSummary({ entryPrice: 100, entryTime: T0, exitPrice: 50, exitTime: T10, minPrice: 99 });
+    expect([low.min_price, low.max_price]).toEqual([50, 100]);
   });
 
-  it('no price information: source none, min = max = entry', () => {
+  it('no price information: source none, min/max from entry and exit', () => {
     const flat = computeTradeSummary({ entryPrice: 100, entryTime: T0, exitPrice: 100, exitTime: T0 });
     expect(flat.price_source).toBe('none');
     expect(flat.rr).toBe(0);
@@ -98,7 +103,8 @@ describe('computeTradeSummary (spec §3.2)', () => {
     expect(flat.hold_time_days).toBe(0);
     expect(flat.missed_entry_rr).toBe(0);
     const loss = computeTradeSummary({ entryPrice: 100, entryTime: T0, exitPrice: 90, exitTime: T10 });
-    expect(loss.rr).toBe(0); // no drawdown and return <= 0
+    expect(loss.min_price).toBe(90);
+    expect(loss.rr).toBe(-1); // the whole drawdown was realised
     // u = 1% of entry when the move is tiny: entry 100, exit 100.5, max 102 -> (102-100.5)/1 = 1.5
     const tiny = computeTradeSummary({
       entryPrice: 100,
@@ -111,12 +117,12 @@ describe('computeTradeSummary (spec §3.2)', () => {
     expect(tiny.cf_exit_improvement_bucket).toBe('medium');
   });
 
-  it('clamps rr to [-10, 10]', () => {
+  it('clamps rr to [-10, 10]; with the exit inside [min, max] a loss is never below -1', () => {
     expect(
       computeTradeSummary({ entryPrice: 100, entryTime: T0, exitPrice: 150, exitTime: T10, minPrice: 99 }).rr,
     ).toBe(10);
     expect(computeTradeSummary({ entryPrice: 100, entryTime: T0, exitPrice: 50, exitTime: T10, minPrice: 99 }).rr).toBe(
-      -10,
+      -1,
     );
     expect(
       computeTradeSummary({ entryPrice: 100, entryTime: T0, exitPrice: 50, exitTime: T10, minPrice: 40 }).rr,
@@ -131,6 +137,8 @@ describe('computeTradeSummary (spec §3.2)', () => {
       { entryPrice: NaN },
       { exitPrice: 0 },
       { exitPrice: Infinity },
+      { exitPrice: 1e308 },
+      { entryPrice: 1e-300 },
       { exitTime: '2023-12-31T00:00:00Z' },
       { entryTime: 'not a date' },
       { exitTime: '' },

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { recordAction } from '../../pm/recordAction';
+import { parseRecordActionInput, recordAction } from '../../pm/recordAction';
 import { CliError, emit, parseJsonOption } from '../output';
 import type { CliContext } from '../context';
 
@@ -23,14 +23,17 @@ export function registerActionCommands(program: Command, ctx: CliContext): void 
   const action = program.command('action').description('step 1: record PM actions (pm_action strands with v5 fields)');
   action
     .command('record')
-    .description('record one action given as JSON (inline, @file or - for stdin); prints its v5 fields')
+    .description(
+      'record one action given as JSON (inline, @file or - for stdin); prints its v5 fields and the context values it ignored (warnings)',
+    )
     .argument(
       '<json>',
       'e.g. {"positionId":"p1","decisionType":"entry","sizeFrac":0.5,"context":{...},"regimeContext":{...}}',
     )
     .option('--json', 'machine-readable output')
     .action(async (arg: string, o) => {
-      const input = readJsonArgument(arg, 'action'); // bad JSON is refused before the database is opened
+      const input = readJsonArgument(arg, 'action');
+      parseRecordActionInput(input); // bad JSON or input is refused before the database is opened
       emit(await recordAction(await ctx.database(), input), o);
     });
 }

@@ -11,6 +11,7 @@
  * - no completed_trades at all, only content.trade_summary: one trade.
  * Anything else is malformed: the whole strand is quarantined (a strand is taken whole or not at all).
  */
+import { STRAND_LIMITS } from '../../contracts/strands';
 import { legacyActions, looksV5, optionAActions } from './actions';
 import { isObject, parseOutcome, type Json } from './outcome';
 import type { ClosedStrandRow, ResolvedAction, TradeOutcome } from './types';
@@ -52,6 +53,9 @@ export function parseStrand(row: ClosedStrandRow, module: string): PreStrand {
   if (cts !== undefined && cts !== null && !Array.isArray(cts)) return q('completed_trades is not an array');
   const topSummary = isObject(content.trade_summary) ? content.trade_summary : null;
 
+  if (Array.isArray(cts) && cts.length > STRAND_LIMITS.completedTrades)
+    return q(`completed_trades has ${cts.length} entries; at most ${STRAND_LIMITS.completedTrades}`);
+
   let entries: unknown[];
   if (Array.isArray(cts) && cts.length > 0) entries = cts;
   else if (topSummary) entries = [{}];
@@ -67,6 +71,16 @@ export function parseStrand(row: ClosedStrandRow, module: string): PreStrand {
     if (!summary) return q(`completed_trades[${i}] has no summary (no summary, no rr, no trade_summary)`);
     const outcome = parseOutcome(summary, fallbackClosedAt);
     if (!outcome.ok) return q(`completed_trades[${i}]: ${outcome.reason}`);
+    const closedAt = outcome.outcome.closedAt;
+    const year = closedAt === null ? null : new Date(closedAt).getUTCFullYear();
+    if (year !== null && (year < STRAND_LIMITS.closedAtYears.min || year > STRAND_LIMITS.closedAtYears.max))
+      return q(
+        `completed_trades[${i}]: closed time ${closedAt} is outside the years ${STRAND_LIMITS.closedAtYears.min}-${STRAND_LIMITS.closedAtYears.max}`,
+      );
+    if (Array.isArray(entry.actions) && entry.actions.length > STRAND_LIMITS.actionsPerTrade)
+      return q(
+        `completed_trades[${i}].actions has ${entry.actions.length} entries; at most ${STRAND_LIMITS.actionsPerTrade}`,
+      );
 
     let optionA: ResolvedAction[] | null = null;
     let optionAError: string | null = null;
@@ -88,12 +102,22 @@ export function parseStrand(row: ClosedStrandRow, module: string): PreStrand {
       });
     }
 
+    const positionId =
+      str(entry.position_id) ?? str(summary.position_id) ?? str(content.position_id) ?? row.position_id;
+    // The strand's own trade_id column names one trade: only a single-trade strand may inherit it.
+    const tradeId =
+      str(entry.trade_id) ?? str(summary.trade_id) ?? (single ? (str(content.trade_id) ?? row.trade_id) : null);
+    for (const [name, id] of [
+      ['position_id', positionId],
+      ['trade_id', tradeId],
+    ] as const)
+      if (id !== null && id.length > STRAND_LIMITS.idChars)
+        return q(`completed_trades[${i}]: ${name} has ${id.length} characters; at most ${STRAND_LIMITS.idChars}`);
+
     trades.push({
       index: i,
-      positionId: str(entry.position_id) ?? str(summary.position_id) ?? str(content.position_id) ?? row.position_id,
-      // The strand's own trade_id column names one trade: only a single-trade strand may inherit it.
-      tradeId:
-        str(entry.trade_id) ?? str(summary.trade_id) ?? (single ? (str(content.trade_id) ?? row.trade_id) : null),
+      positionId,
+      tradeId,
       outcome: outcome.outcome,
       optionA,
       optionAError,
