@@ -4,6 +4,7 @@
  * these functions; the workflow code never sees SQL.
  */
 import type pg from 'pg';
+import { describeZodError } from '../contracts/zod';
 import type { OpenPosition } from '../contracts/positions';
 import { completedActionSchema, STRAND_KINDS, type GatheredAction } from '../contracts/strands';
 import { quarantine } from '../db/quarantine';
@@ -102,8 +103,16 @@ export async function gatherTradeActions(
       continue;
     }
     if (v5.rebuilt) log.info('pm_action without v5 fields: rebuilt from its action_context', { strandId: row.id });
-    const action = completedActionSchema.parse({ strand_id: row.id, ...v5.action });
-    actions.push({ ...action, regime_context: row.regime_context ?? null });
+    // A rebuilt old action that does not fit the Option A shape is quarantined like a malformed one:
+    // throwing here would retry the close's activity forever.
+    const action = completedActionSchema.safeParse({ strand_id: row.id, ...v5.action });
+    if (!action.success) {
+      const reason = `pm_action does not fit an Option A action: ${describeZodError(action.error)}`;
+      log.warn(reason, { strandId: row.id });
+      await quarantine(pool, { strandId: row.id, stage: 'position_close', reason, payload: row.content });
+      continue;
+    }
+    actions.push({ ...action.data, regime_context: row.regime_context ?? null });
   }
   return actions;
 }
