@@ -3,7 +3,7 @@
  * step of the loop, each with its numbers and a verdict; the overall verdict is the worst of them.
  */
 import type pg from 'pg';
-import { applyOverrides } from '../domain/runtime';
+import { applyOverrides, resolveRuntimeParams, type PlannedAction, type RuntimeOverride } from '../domain/runtime';
 
 export type Verdict = 'ok' | 'warn' | 'broken' | 'no_data';
 export interface StepCheck {
@@ -171,28 +171,46 @@ export async function validateDataflow(
     },
   });
 
-  // 6. Runtime: an override changes a planned action that matches it.
+  // 6. Runtime: an override changes a planned action that matches it. Each override is probed with a
+  // planned action on its own scope, and the one the runtime weighs most is reported: an override
+  // that matches but weighs below min_weight is dropped by design, which is not "did not match".
   if (strength && strength.length > 0) {
-    const o = strength[0];
-    const planned = {
-      pattern_key: o.pattern_key,
-      action_category: o.action_category,
-      scope: o.scope,
-      size_frac: o.action_category === 'exit' ? 0.5 : 0.5,
-    };
-    const r = applyOverrides(planned, cfg, now);
-    const changed = r.explanation.matched.length > 0;
+    const probes = (strength as RuntimeOverride[]).slice(0, 200).map((o) => {
+      const r = applyOverrides(
+        {
+          pattern_key: o.pattern_key,
+          action_category: o.action_category as PlannedAction['action_category'],
+          scope: o.scope,
+          size_frac: 0.5,
+        },
+        cfg,
+        now,
+      );
+      const seen = [...r.explanation.matched, ...r.explanation.dropped].filter((e) => e.kind === 'strength');
+      return { o, r, weight: Math.max(0, ...seen.map((e) => e.weight.weight)), seen: seen.length };
+    });
+    const applied = probes.find((p) => p.r.explanation.matched.length > 0);
+    const best = applied ?? probes.reduce((a, b) => (b.weight > a.weight ? b : a));
+    const { o, r } = best;
+    const minWeight = resolveRuntimeParams(cfg).params.min_weight;
     steps.push({
       step: '6. runtime applies overrides',
-      verdict: changed ? 'ok' : 'warn',
-      detail: changed
+      verdict: applied ? 'ok' : 'warn',
+      detail: applied
         ? `a planned ${o.action_category} on ${o.pattern_key} matched ${r.explanation.matched.length} override(s): size_mult ${r.size_mult.toFixed(4)}`
-        : `the strongest override did not match its own scope (${r.explanation.reason ?? 'weight below threshold or disabled'})`,
+        : r.explanation.reason
+          ? `the runtime applies no override: ${r.explanation.reason}`
+          : best.seen === 0
+            ? `override ${o.lesson?.id ?? '?'} did not match a planned action on its own scope (a bug: report it)`
+            : `every override matches its own scope but weighs below min_weight ${minWeight} (highest ` +
+              `${best.weight.toPrecision(3)}, lesson ${o.lesson?.id ?? '?'}), so the runtime drops them by design`,
       numbers: {
         size_mult: r.size_mult,
         entry_mult: r.entry_mult,
         exit_mult: r.exit_mult,
         matched: r.explanation.matched.length,
+        probed: probes.length,
+        highestWeight: best.weight,
       },
     });
   } else {

@@ -18,6 +18,7 @@ import { explainOverride } from '../../src/learning/explain/explainOverride';
 import { diffOverrides } from '../../src/domain/overrideDiff';
 import { InvalidInputError } from '../../src/contracts/errors';
 import { OverridesRuntime } from '../../src/pm/overridesRuntime';
+import { validateDataflow } from '../../src/validate/validator';
 
 let db: TestDb;
 let fresh: TestDb;
@@ -204,5 +205,26 @@ describe('explain', () => {
     await expect(explainOverride(db.pool, { module: 'pm', target: { lessonId: 'ls_0000' } })).rejects.toThrow(
       /no override of version c2 names lesson ls_0000/,
     );
+  });
+});
+
+describe('validator step 6 (runtime probe)', () => {
+  it('tells an override the runtime drops for its weight from one that does not match', async () => {
+    await db.pool.query(
+      `UPDATE learning_configs SET config_data = config_data || '{"runtime_params": {"min_weight": 5}}' WHERE module_id = 'pm'`,
+    );
+    const step6 = async () =>
+      (await validateDataflow(db.pool, { module: 'pm', maxOverrideAgeHours: 1e9 })).steps.find((s) =>
+        s.step.startsWith('6.'),
+      )!;
+    const dropped = await step6();
+    expect(dropped.verdict).toBe('warn');
+    expect(dropped.detail).toMatch(/every override matches its own scope but weighs below min_weight 5 \(highest /);
+    await db.pool.query(
+      `UPDATE learning_configs SET config_data = config_data || '{"runtime_params": {"min_weight": 0}}' WHERE module_id = 'pm'`,
+    );
+    const applied = await step6();
+    expect(applied).toMatchObject({ verdict: 'ok' });
+    expect(applied.detail).toMatch(/matched \d+ override\(s\)/);
   });
 });
