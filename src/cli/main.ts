@@ -14,7 +14,10 @@ type Register = (program: Command, ctx: CliContext) => void;
  * not listed here (help, a typo, a group added without listing it) loads every group.
  */
 const GROUPS: { commands: string[]; load: () => Promise<Register> }[] = [
-  { commands: ['dev', 'worker', 'migrate'], load: async () => (await import('./commands/ops')).registerOpsCommands },
+  {
+    commands: ['dev', 'worker', 'migrate', 'codec-server'],
+    load: async () => (await import('./commands/ops')).registerOpsCommands,
+  },
   { commands: ['position'], load: async () => (await import('./commands/position')).registerPositionCommands },
   { commands: ['action'], load: async () => (await import('./commands/action')).registerActionCommands },
   {

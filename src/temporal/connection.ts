@@ -7,6 +7,7 @@ import {
 } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnection } from '@temporalio/worker';
+import { dataConverterFromEnv } from './codec';
 // Default import: @temporalio/proto is CommonJS whose named exports Node's ESM loader cannot see.
 import proto from '@temporalio/proto';
 import { CUSTOM_SEARCH_ATTRIBUTES, DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../contracts/temporal';
@@ -71,7 +72,7 @@ function clientConnectionOptions(settings: TemporalSettings): ConnectionOptions 
 
 export async function connectClient(settings = temporalSettings()): Promise<Client> {
   const connection = await Connection.connect(clientConnectionOptions(settings));
-  return new Client({ connection, namespace: settings.namespace });
+  return new Client({ connection, namespace: settings.namespace, dataConverter: dataConverterFromEnv() });
 }
 
 export async function connectWorkerConnection(settings = temporalSettings()): Promise<NativeConnection> {

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { dataConverterFromEnv } from '../temporal/codec';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type pg from 'pg';
 import { createPositionActivities } from '../../activities/positionActivities';
@@ -37,6 +38,8 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     taskQueue: deps.taskQueue,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(deps.pool),
+    // Encrypted payloads when PM_PAYLOAD_KEY is set (src/temporal/codec.ts); the same codec as the clients'.
+    dataConverter: dataConverterFromEnv(),
     ...deps.extra,
   });
 }

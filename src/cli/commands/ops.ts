@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { emit, num } from '../output';
+import { CliError, emit, num } from '../output';
 import type { CliContext } from '../context';
 
 // Each command imports its libraries when it runs: the worker's (native bridge, bundler) are heavy.
@@ -20,6 +20,27 @@ export function registerOpsCommands(program: Command, _ctx: CliContext): void {
     .command('worker')
     .description('run a worker on the task queue (stateless: run as many as you like)')
     .action(async () => (await import('../../../worker')).runWorker());
+
+  program
+    .command('codec-server')
+    .description(
+      'the codec endpoint the Temporal Web UI calls to show encrypted payloads decoded (needs PM_PAYLOAD_KEY); ' +
+        'binds to 127.0.0.1',
+    )
+    .option('--port <port>', 'port', num, 8888)
+    .option('--ui-origin <url>', 'the Web UI origin allowed by CORS', 'http://localhost:8233')
+    .action(async (o: { port: number; uiOrigin: string }) => {
+      const { AesGcmCodec, payloadKeysFromEnv } = await import('../../temporal/codec');
+      const { startCodecServer } = await import('../../temporal/codecServer');
+      const keys = payloadKeysFromEnv();
+      if (!keys) throw new CliError('PM_PAYLOAD_KEY is not set: there is nothing to decode');
+      const { url } = await startCodecServer({ codec: new AesGcmCodec(keys), port: o.port, uiOrigin: o.uiOrigin });
+      process.stderr.write(`[codec] ${url}/decode for the Web UI (Settings → Codec Server); Ctrl-C stops it\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+    });
 
   program
     .command('migrate')
