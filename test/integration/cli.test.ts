@@ -1,33 +1,20 @@
 /** pmctl as a user runs it: a real process against the real dev server and PostgreSQL. */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createTestDb, type TestDb } from '../support/db';
 import { devServerHarness, type DevServerHarness } from '../support/temporal';
-import { projectPath } from '../../src/paths';
+import { runPmctl } from '../support/pmctlProcess';
 
-const run = promisify(execFile);
 let db: TestDb;
 let h: DevServerHarness;
 let stopWorker: () => Promise<void>;
 
-async function pmctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(projectPath('bin', 'pmctl'), args, {
-      env: {
-        ...process.env,
-        DATABASE_URL: db.url,
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
-        TEMPORAL_TASK_QUEUE: h.taskQueue,
-      },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const pmctl = (...args: string[]) =>
+  runPmctl(args, {
+    DATABASE_URL: db.url,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: h.taskQueue,
+  });
 
 beforeAll(async () => {
   db = await createTestDb();

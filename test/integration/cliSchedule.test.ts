@@ -12,6 +12,7 @@ import { devServerHarness, type DevServerHarness } from '../support/temporal';
 import { projectPath } from '../../src/paths';
 import { LEARNING_SCHEDULE_ID } from '../../src/contracts/temporal';
 import type { LearningCycleWorkflow } from '../../src/contracts/learningCycle';
+import { runPmctl } from '../support/pmctlProcess';
 
 const run = promisify(execFile);
 let db: TestDb;
@@ -26,15 +27,7 @@ const env = () => ({
   TEMPORAL_UI_URL: 'http://ui.test:8233',
 });
 
-async function pmctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(projectPath('bin', 'pmctl'), args, { env: env() });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const pmctl = (...args: string[]) => runPmctl(args, env());
 
 beforeAll(async () => {
   db = await createTestDb();

@@ -4,12 +4,10 @@
  * in. The report is opened in a real browser (Debian's chromium driven by playwright-core) and every
  * chart's rendered marks are counted against the data; a screenshot is kept in .data/artifacts/.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -24,12 +22,12 @@ import { materializeStep } from '../../src/learning/materialize/materializeStep'
 import { assertWritable, buildReport, writeReportFile, type BuiltReport } from '../../src/report/report';
 import { MARKS } from '../../src/report/charts';
 import { projectPath } from '../../src/paths';
+import { runPmctl } from '../support/pmctlProcess';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const browserMissing = existsSync(CHROMIUM)
   ? null
   : `skipped: no browser at ${CHROMIUM} (install Debian's chromium: apt-get install -y chromium)`;
-const run = promisify(execFile);
 const CYCLES = 6;
 const DAY = 86_400_000;
 
@@ -350,17 +348,7 @@ describe('pmctl report', () => {
   });
 
   describe('as a process', () => {
-    async function pmctl(...args: string[]) {
-      try {
-        const { stdout, stderr } = await run(projectPath('bin', 'pmctl'), args, {
-          env: { ...process.env, DATABASE_URL: db.url },
-        });
-        return { code: 0, stdout, stderr };
-      } catch (err) {
-        const e = err as { code: number; stdout: string; stderr: string };
-        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-      }
-    }
+    const pmctl = (...args: string[]) => runPmctl(args, { DATABASE_URL: db.url });
 
     it('writes the file and prints a JSON summary', async () => {
       const out = join(dir, 'cli.html');

@@ -13,8 +13,6 @@
  *
  * POSITIONS=300 (env) runs the issue's full size; the default keeps the file fast.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { createTestDb, type TestDb } from '../support/db';
@@ -38,7 +36,7 @@ import {
 } from '../../src/contracts/positions';
 import { positionClosedStrandId } from '../../src/contracts/strands';
 import { buildPositionClosedContent } from '../../src/domain/positionClosed';
-import { projectPath } from '../../src/paths';
+import { runPmctl } from '../support/pmctlProcess';
 
 const N = Number(process.env.POSITIONS ?? 60);
 /** Closes in flight when the server is killed, and closes sent during the outage with a 1 s bound. */
@@ -244,14 +242,5 @@ describe('Temporal server killed and restarted while positions are open', () => 
   );
 });
 
-async function pmctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(projectPath('bin', 'pmctl'), args, {
-      env: { ...process.env, DATABASE_URL: db.url, TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: taskQueue },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const pmctl = (...args: string[]) =>
+  runPmctl(args, { DATABASE_URL: db.url, TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: taskQueue });

@@ -3,8 +3,6 @@
  * schedule backfilled over them, versions per day, a live cycle, an old day backfilled again, a
  * rollback, a diff that finds exactly the planted change, an explain, and bad input refused.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { createTestDb, type TestDb } from '../support/db';
@@ -15,9 +13,8 @@ import { scheduleDefinition } from '../../src/temporal/schedule';
 import { learnAsOf } from '../../src/learning/asOf/learnAsOf';
 import { liveVersionId, listVersions, overridesOf, rollback, versionOfDay } from '../../src/learning/versions/store';
 import { diffOverrides } from '../../src/domain/overrideDiff';
-import { projectPath } from '../../src/paths';
+import { runPmctl } from '../support/pmctlProcess';
 
-const run = promisify(execFile);
 let db: TestDb;
 let h: DevServerHarness;
 let stopWorker: () => Promise<void>;
@@ -48,22 +45,12 @@ const trades: TradeSpec[] = [
   })),
 ];
 
-async function pmctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(projectPath('bin', 'pmctl'), args, {
-      env: {
-        ...process.env,
-        DATABASE_URL: db.url,
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
-        TEMPORAL_TASK_QUEUE: h.taskQueue,
-      },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const pmctl = (...args: string[]) =>
+  runPmctl(args, {
+    DATABASE_URL: db.url,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: h.taskQueue,
+  });
 
 beforeAll(async () => {
   db = await createTestDb();

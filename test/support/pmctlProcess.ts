@@ -2,7 +2,8 @@
  * `pmctl` as a real process whose output the test watches while it runs (a command waiting on a
  * cycle through a server restart), and whose exit code it reads at the end.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { projectPath } from '../../src/paths';
 
 export interface PmctlProcess {
@@ -68,4 +69,23 @@ export function spawnPmctl(args: string[], env: Record<string, string>): PmctlPr
       }
     },
   };
+}
+
+export interface PmctlRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `pmctl` run to completion: a non-zero exit is a result to assert on, not a thrown error. */
+export async function runPmctl(args: string[], env: Record<string, string>): Promise<PmctlRun> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(projectPath('bin', 'pmctl'), args, {
+      env: { ...process.env, ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
 }
