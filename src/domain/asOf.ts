@@ -2,14 +2,20 @@
  * Reading "as of" arguments (spec §8): `now`, a day YYYY-MM-DD (its end, or now while it is today) or
  * an ISO instant (e.g. a version's cutoff, to reproduce it exactly). Pure: the caller passes now.
  */
+import { InvalidInputError } from '../contracts/errors';
+import { cycleCutoff } from './cycleReport';
+
 export type AsOf =
   { kind: 'now'; cutoff: Date } | { kind: 'day'; day: string; cutoff: Date } | { kind: 'instant'; cutoff: Date };
 
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
-const DAY_MS = 86_400_000;
 
-export class AsOfError extends Error {}
+/** A refused as-of argument: bad input, so pmctl prints its message and exits 1 like any other. */
+export class AsOfError extends InvalidInputError {
+  override name = 'AsOfError';
+}
 
+/** A real calendar day written YYYY-MM-DD (2026-02-30 is not). */
 export function isDay(s: string): boolean {
   const t = DAY_RE.test(s) ? Date.parse(`${s}T00:00:00Z`) : Number.NaN;
   return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === s;
@@ -20,12 +26,10 @@ export function parseAsOf(value: string, now: Date, name = '--as-of'): AsOf {
   if (v === 'now') return { kind: 'now', cutoff: now };
   if (DAY_RE.test(v)) {
     if (!isDay(v)) throw new AsOfError(`${name} ${JSON.stringify(value)} is not a calendar day (YYYY-MM-DD)`);
-    const start = Date.parse(`${v}T00:00:00Z`);
-    if (start > now.getTime()) {
-      throw new AsOfError(`${name} ${v} is in the future (today is ${now.toISOString().slice(0, 10)} UTC)`);
-    }
-    const end = new Date(start + DAY_MS - 1);
-    return { kind: 'day', day: v, cutoff: end < now ? end : now };
+    // The same cutoff a learning cycle for that day takes (its end, or now while it is today).
+    const c = cycleCutoff(new Date(`${v}T00:00:00Z`), now);
+    if (c.future) throw new AsOfError(`${name} ${v} is in the future (today is ${now.toISOString().slice(0, 10)} UTC)`);
+    return { kind: 'day', day: v, cutoff: c.cutoff };
   }
   const t = /^\d{4}-\d{2}-\d{2}T/.test(v) ? Date.parse(v) : Number.NaN;
   if (Number.isNaN(t)) {

@@ -9,6 +9,7 @@
  */
 import type pg from 'pg';
 import { versionOfDay } from '../learning/versions/store';
+import { isDay } from '../domain/asOf';
 import { z } from 'zod';
 import { halfLifeFit } from './fit';
 import { moduleIdSchema } from '../contracts/learningCycle';
@@ -135,9 +136,7 @@ export function reportOptionsSchema(today: Date) {
     asOf: z
       .string()
       .regex(/^\d{4}-\d{2}-\d{2}$/, 'as-of must be a day written YYYY-MM-DD')
-      .refine((d) => new Date(Date.parse(`${d}T00:00:00Z`) || 0).toISOString().startsWith(d), {
-        message: 'as-of is not a calendar day',
-      })
+      .refine(isDay, { message: 'as-of is not a calendar day' })
       .refine((d) => d <= todayDay, { message: `as-of is in the future (today is ${todayDay} UTC)` })
       .optional(),
   });

@@ -13,6 +13,7 @@ import {
 } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { LEARNING_SCHEDULE_DEFAULTS, LEARNING_SCHEDULE_ID, WORKFLOW_TYPES } from '../contracts/temporal';
+import { isDay } from '../domain/asOf';
 
 export interface ScheduleOptions {
   taskQueue: string;
@@ -210,14 +211,11 @@ export async function triggerSchedule(
 }
 
 const DAY_MS = 86_400_000;
-const dayPattern = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A YYYY-MM-DD day as its UTC midnight; anything else is refused, naming the option. */
 export function parseDay(value: string, name: string): Date {
-  const d = new Date(`${value}T00:00:00.000Z`);
-  if (!dayPattern.test(value) || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value)
-    throw new Error(`${name} must be a day as YYYY-MM-DD, got ${JSON.stringify(value)}`);
-  return d;
+  if (!isDay(value)) throw new Error(`${name} must be a day as YYYY-MM-DD, got ${JSON.stringify(value)}`);
+  return new Date(`${value}T00:00:00.000Z`);
 }
 
 /**

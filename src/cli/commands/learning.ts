@@ -11,21 +11,16 @@ import {
 } from '../../temporal/schedule';
 import { cycleStatus, runCycleNow } from '../../cycles/client';
 import { SHARD_LIMITS } from '../../contracts/learningCycle';
-import { AsOfError, parseAsOf } from '../../domain/asOf';
+import { parseAsOf } from '../../domain/asOf';
 import { validateDataflow } from '../../validate/validator';
 import { CliError, emit, num, scheduleUiUrl, workflowUiUrl } from '../output';
 import type { CliContext } from '../context';
 
 /** `cycle run --as-of`: a past or current day, refused before anything starts. */
 function learningDayArg(v: string): string {
-  try {
-    const a = parseAsOf(v, new Date());
-    if (a.kind !== 'day') throw new CliError(`--as-of ${JSON.stringify(v)} must be a day YYYY-MM-DD`);
-    return a.day;
-  } catch (e) {
-    if (e instanceof AsOfError) throw new CliError(e.message);
-    throw e;
-  }
+  const a = parseAsOf(v, new Date());
+  if (a.kind !== 'day') throw new CliError(`--as-of ${JSON.stringify(v)} must be a day YYYY-MM-DD`);
+  return a.day;
 }
 
 export function registerLearningCommands(program: Command, ctx: CliContext): void {

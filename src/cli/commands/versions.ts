@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { OverridesRuntime, toPlannedAction } from '../../pm/overridesRuntime';
-import { AsOfError, parseAsOf } from '../../domain/asOf';
+import { parseAsOf } from '../../domain/asOf';
 import { diffOverrides, type OverrideDiff } from '../../domain/overrideDiff';
 import type { Override } from '../../domain/materialize';
 import { learnAsOf } from '../../learning/asOf/learnAsOf';
@@ -20,15 +20,6 @@ import { CliError, emit, parseJsonOption } from '../output';
 import type { CliContext } from '../context';
 
 const module = (v: string) => parseOrThrow(moduleIdSchema, v, '--module');
-
-function asOf(v: string) {
-  try {
-    return parseAsOf(v, new Date());
-  } catch (e) {
-    if (e instanceof AsOfError) throw new CliError(e.message);
-    throw e;
-  }
-}
 
 const fmt = (x: number | null | undefined, d = 3) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '-');
 const scopeText = (s: unknown) => JSON.stringify(s);
@@ -197,7 +188,7 @@ export function registerVersionCommands(program: Command, ctx: CliContext): void
     .option('--module <module>', 'module', module, 'pm')
     .option('--json', 'machine-readable output')
     .action(async (o: { asOf: string; module: string; json?: boolean }) => {
-      const when = asOf(o.asOf);
+      const when = parseAsOf(o.asOf, new Date());
       const r = await learnAsOf(await ctx.database(), {
         module: o.module,
         cutoff: when.cutoff,

@@ -3,9 +3,8 @@
  * written for that day when there is one, else the overrides learned as of the day's end (scratch).
  */
 import type pg from 'pg';
-import { AsOfError, parseAsOf } from '../../domain/asOf';
+import { parseAsOf } from '../../domain/asOf';
 import type { MaterializedOverrides } from '../../domain/materialize';
-import { InvalidInputError } from '../../contracts/errors';
 import { learnAsOf } from '../asOf/learnAsOf';
 import { getVersion, liveVersionId, overridesOf, versionOfDay } from './store';
 
@@ -36,13 +35,7 @@ export async function resolveSide(pool: pg.Pool, module: string, ref: string, no
     };
   }
   if (/^\d{4}-\d{2}-\d{2}$/.test(ref)) {
-    let asOf;
-    try {
-      asOf = parseAsOf(ref, now, 'day');
-    } catch (e) {
-      if (e instanceof AsOfError) throw new InvalidInputError(e.message);
-      throw e;
-    }
+    const asOf = parseAsOf(ref, now, 'day');
     const v = await versionOfDay(pool, module, ref);
     if (v) return { ref, label: `version ${v.version} of ${ref}`, version: v.version, overrides: overridesOf(v) };
     const r = await learnAsOf(pool, { module, cutoff: asOf.cutoff, cycleId: `diff-as-of-${ref}` });
