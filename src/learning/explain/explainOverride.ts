@@ -13,7 +13,7 @@ import { addOutcome, edgeOfStats, emptyStats, nMin, type SuffStats } from '../..
 import { rrBaselineOf } from '../aggregate/cube';
 import { withLearningAsOf } from '../asOf/learnAsOf';
 import { factsDigest } from '../versions/factsDigest';
-import { getVersion, liveVersionId, overridesOf, type ConfigVersion } from '../versions/store';
+import { findVersion, getVersion, liveOverrides, overridesOf } from '../versions/store';
 
 export type ExplainTarget = { lessonId: string } | { patternKey: string; category: string; scope: Scope };
 
@@ -270,31 +270,19 @@ export async function explainOverride(
   pool: pg.Pool,
   opts: { module: string; target: ExplainTarget; version?: string },
 ): Promise<Explanation> {
-  const live = await liveVersionId(pool, opts.module);
+  const current = await liveOverrides(pool, opts.module);
+  const live = current.version;
   const versionId = opts.version ?? live;
   if (versionId === null)
     throw new InvalidInputError(`module ${opts.module} has no overrides yet: run a learning cycle`);
-  let version: ConfigVersion | null = null;
-  let lists: Record<string, Override<unknown>[]>;
-  if (opts.version !== undefined || live !== null) {
-    version = await getVersion(pool, opts.module, versionId).catch((e: unknown) => {
-      if (opts.version !== undefined) throw e;
-      return null; // a live row written before versions existed
-    });
-  }
-  if (version) lists = overridesOf(version);
-  else {
-    const { rows } = await pool.query<{ c: Record<string, Override<unknown>[]> }>(
-      `SELECT config_data AS c FROM learning_configs WHERE module_id = $1`,
-      [opts.module],
-    );
-    lists = {
-      pattern_strength_overrides: rows[0]?.c.pattern_strength_overrides ?? [],
-      pattern_overrides: rows[0]?.c.pattern_overrides ?? [],
-    };
-  }
-  const found = Object.entries(lists).flatMap(([list, os]) =>
-    (Array.isArray(os) ? os : []).filter((o) => matches(o, opts.target)).map((override) => ({ list, override })),
+  // The live row may predate versions (no version row): then it is explained as it stands.
+  const version =
+    opts.version !== undefined
+      ? await getVersion(pool, opts.module, versionId)
+      : await findVersion(pool, opts.module, versionId);
+  const lists = version ? overridesOf(version) : current.overrides;
+  const found = (['pattern_strength_overrides', 'pattern_overrides'] as const).flatMap((list) =>
+    (lists[list] as Override<unknown>[]).filter((o) => matches(o, opts.target)).map((override) => ({ list, override })),
   );
   if (found.length === 0) {
     const what =
@@ -320,7 +308,7 @@ export async function explainOverride(
     lessons: await Promise.all(lessonIds.map((id) => lineage(db, opts.module, id, rep, cutoff))),
   });
   if (readLive) return explainIn(pool, version ? new Date(version.cutoff) : null, 'live tables');
-  const cutoff = new Date(version!.cutoff);
+  const cutoff = new Date(version.cutoff);
   return withLearningAsOf(pool, { module: opts.module, cutoff, cycleId: `explain-${versionId}` }, (_r, scratch) =>
     explainIn(scratch.pool, cutoff, `scratch tables as of ${cutoff.toISOString()}`),
   );

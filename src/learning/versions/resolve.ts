@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { parseAsOf } from '../../domain/asOf';
 import type { MaterializedOverrides } from '../../domain/materialize';
 import { learnAsOf } from '../asOf/learnAsOf';
-import { getVersion, liveVersionId, overridesOf, versionOfDay } from './store';
+import { getVersion, liveOverrides, overridesOf, versionOfDay } from './store';
 
 export interface ResolvedSide {
   /** What was asked for. */
@@ -19,20 +19,8 @@ export interface ResolvedSide {
 
 export async function resolveSide(pool: pg.Pool, module: string, ref: string, now = new Date()): Promise<ResolvedSide> {
   if (ref === 'now') {
-    const { rows } = await pool.query<{ c: Partial<MaterializedOverrides> }>(
-      `SELECT config_data AS c FROM learning_configs WHERE module_id = $1`,
-      [module],
-    );
-    const version = await liveVersionId(pool, module);
-    return {
-      ref,
-      label: `the live config (version ${version ?? 'none'})`,
-      version,
-      overrides: {
-        pattern_strength_overrides: rows[0]?.c.pattern_strength_overrides ?? [],
-        pattern_overrides: rows[0]?.c.pattern_overrides ?? [],
-      },
-    };
+    const live = await liveOverrides(pool, module);
+    return { ref, label: `the live config (version ${live.version ?? 'none'})`, ...live };
   }
   if (/^\d{4}-\d{2}-\d{2}$/.test(ref)) {
     const asOf = parseAsOf(ref, now, 'day');

@@ -85,9 +85,17 @@ export const overridesOf = (v: Pick<ConfigVersion, 'pattern_strength_overrides' 
   pattern_overrides: v.pattern_overrides,
 });
 
+/** The two override lists of a config_data value; a missing or non-array list reads as empty. */
+function listsOf(data: unknown): MaterializedOverrides {
+  const d = (data !== null && typeof data === 'object' ? data : {}) as Record<string, unknown>;
+  return {
+    pattern_strength_overrides: Array.isArray(d.pattern_strength_overrides) ? d.pattern_strength_overrides : [],
+    pattern_overrides: Array.isArray(d.pattern_overrides) ? d.pattern_overrides : [],
+  };
+}
+
 /** The version a row of learning_configs is at, and what that row holds now. */
 interface LiveState {
-  exists: boolean;
   version: string | null;
   day: string | null;
   overrides: MaterializedOverrides;
@@ -101,18 +109,12 @@ async function lockLive(db: pg.ClientBase, module: string): Promise<LiveState> {
     [module],
   );
   const row = cfg.rows[0];
-  const empty = { pattern_strength_overrides: [], pattern_overrides: [] };
-  if (!row) return { exists: false, version: null, day: null, overrides: empty };
+  if (!row) return { version: null, day: null, overrides: listsOf(null) };
   if (row.kind !== 'object') {
     throw new BadConfigurationError(
       `learning_configs['${module}'].config_data is a JSON ${row.kind}, not an object; fix the row before materializing`,
     );
   }
-  const data = row.data as Record<string, unknown>;
-  const overrides = {
-    pattern_strength_overrides: Array.isArray(data.pattern_strength_overrides) ? data.pattern_strength_overrides : [],
-    pattern_overrides: Array.isArray(data.pattern_overrides) ? data.pattern_overrides : [],
-  };
   const v = row.version
     ? (
         await db.query<{ day: string }>(
@@ -123,7 +125,7 @@ async function lockLive(db: pg.ClientBase, module: string): Promise<LiveState> {
     : undefined;
   // A live row written before versions existed: its day is the day it was written.
   const day = v?.day ?? (row.updated && !Number.isNaN(Date.parse(row.updated)) ? row.updated.slice(0, 10) : null);
-  return { exists: true, version: row.version, day, overrides };
+  return { version: row.version, day, overrides: listsOf(row.data) };
 }
 
 /**
@@ -133,7 +135,7 @@ async function lockLive(db: pg.ClientBase, module: string): Promise<LiveState> {
  */
 export async function commitVersion(db: pg.ClientBase, v: NewVersion): Promise<VersionReport> {
   const live = await lockLive(db, v.module);
-  const existing = await getVersionIn(db, v.module, v.version);
+  const existing = await findVersion(db, v.module, v.version);
   if (existing?.counts.diff) return { version: existing.version, ...existing.counts.diff };
 
   const madeLive = v.rollback !== undefined || live.day === null || v.learningDay >= live.day;
@@ -196,7 +198,8 @@ export async function commitVersion(db: pg.ClientBase, v: NewVersion): Promise<V
   return report;
 }
 
-async function getVersionIn(db: pg.ClientBase | pg.Pool, module: string, version: string) {
+/** One version, or null when there is none of that id. */
+export async function findVersion(db: pg.ClientBase | pg.Pool, module: string, version: string) {
   const { rows } = await db.query<VersionRow>(
     `SELECT ${VERSION_COLUMNS} FROM learning_config_versions WHERE module = $1 AND version = $2`,
     [module, version],
@@ -206,7 +209,7 @@ async function getVersionIn(db: pg.ClientBase | pg.Pool, module: string, version
 
 /** One version, or an error naming it and how to list the others. */
 export async function getVersion(pool: pg.Pool, module: string, version: string): Promise<ConfigVersion> {
-  const v = await getVersionIn(pool, module, version);
+  const v = await findVersion(pool, module, version);
   if (!v) {
     throw new InvalidInputError(
       `unknown config version "${version}" of module ${module} (list them with: pmctl overrides versions)`,
@@ -273,14 +276,21 @@ export async function listVersions(pool: pg.Pool, module: string, limit = 50): P
   });
 }
 
-/** The version learning_configs[module] is at now (null: no overrides written yet). */
-export async function liveVersionId(pool: pg.Pool, module: string): Promise<string | null> {
-  const { rows } = await pool.query<{ v: string | null }>(
-    `SELECT config_data->>'override_version' AS v FROM learning_configs WHERE module_id = $1`,
+/** What learning_configs[module] serves now: its version id (null: none written yet) and override lists. */
+export async function liveOverrides(
+  pool: pg.Pool,
+  module: string,
+): Promise<{ version: string | null; overrides: MaterializedOverrides }> {
+  const { rows } = await pool.query<{ v: string | null; data: unknown }>(
+    `SELECT config_data->>'override_version' AS v, config_data AS data FROM learning_configs WHERE module_id = $1`,
     [module],
   );
-  return rows[0]?.v ?? null;
+  return { version: rows[0]?.v ?? null, overrides: listsOf(rows[0]?.data) };
 }
+
+/** The version learning_configs[module] is at now (null: no overrides written yet). */
+export const liveVersionId = async (pool: pg.Pool, module: string): Promise<string | null> =>
+  (await liveOverrides(pool, module)).version;
 
 /**
  * Makes `to` live again, recorded as its own version (kind rollback, the reason, the same overrides,
