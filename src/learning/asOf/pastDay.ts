@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { withTransaction } from '../../db/transaction';
 import type { LessonsReport } from '../lessons/buildLessonsStep';
-import type { MaterializeReport } from '../materialize/materializeStep';
+import { materializeReport, type MaterializeReport } from '../materialize/materializeStep';
 import { commitVersion } from '../versions/store';
 import { learnAsOf } from './learnAsOf';
 
@@ -41,19 +41,15 @@ export async function learnPastDay(
       now: opts.cutoff,
     }),
   );
-  const o = r.overrides;
   return {
     lessons: r.lessons,
-    materialize: {
+    materialize: materializeReport({
       module: opts.module,
       cycleId: opts.cycleId,
       activeLessons: r.lessonIds.length,
-      strengthOverrides: o.pattern_strength_overrides.length,
-      executionOverrides: o.pattern_overrides.length,
-      mergedGroups: o.pattern_strength_overrides.filter((x) => x.merged_from.length > 1).length,
-      overrideVersion: opts.cycleId,
-      updatedAt: opts.cutoff.toISOString(),
+      overrides: r.overrides,
+      updatedAt: opts.cutoff,
       version,
-    },
+    }),
   };
 }

@@ -9,7 +9,7 @@
  */
 import type pg from 'pg';
 import type { ActionCategory } from '../../domain/actionCategory';
-import { materialize, type ActiveLesson } from '../../domain/materialize';
+import { materialize, type ActiveLesson, type MaterializedOverrides } from '../../domain/materialize';
 import { withTransaction } from '../../db/transaction';
 import { commitVersion, type VersionReport } from '../versions/store';
 import { factsDigest } from '../versions/factsDigest';
@@ -99,16 +99,29 @@ export async function materializeStep(pool: pg.Pool, opts: StepOptions): Promise
       counts: { activeLessons: lessons.length },
       now,
     });
-    return {
-      module,
-      cycleId,
-      activeLessons: lessons.length,
-      strengthOverrides: overrides.pattern_strength_overrides.length,
-      executionOverrides: overrides.pattern_overrides.length,
-      mergedGroups: overrides.pattern_strength_overrides.filter((o) => o.merged_from.length > 1).length,
-      overrideVersion: cycleId,
-      updatedAt: now.toISOString(),
-      version,
-    };
+    return materializeReport({ module, cycleId, activeLessons: lessons.length, overrides, updatedAt: now, version });
   });
+}
+
+/** The step's report, whether the overrides were materialized live or as of a past day (asOf/pastDay.ts). */
+export function materializeReport(r: {
+  module: string;
+  cycleId: string;
+  activeLessons: number;
+  overrides: MaterializedOverrides;
+  updatedAt: Date;
+  version: VersionReport;
+}): MaterializeReport {
+  const o = r.overrides;
+  return {
+    module: r.module,
+    cycleId: r.cycleId,
+    activeLessons: r.activeLessons,
+    strengthOverrides: o.pattern_strength_overrides.length,
+    executionOverrides: o.pattern_overrides.length,
+    mergedGroups: o.pattern_strength_overrides.filter((x) => x.merged_from.length > 1).length,
+    overrideVersion: r.cycleId,
+    updatedAt: r.updatedAt.toISOString(),
+    version: r.version,
+  };
 }
