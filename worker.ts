@@ -11,7 +11,7 @@ import { connectWorkerConnection, temporalSettings, type TemporalSettings } from
 import { isServerUnreachable } from './src/temporal/outage';
 import { createPool, openDatabase } from './src/db/database';
 import { createWorker } from './src/worker/createWorker';
-import { canBind, installRuntime, metricsAddress } from './src/temporal/telemetry';
+import { availableMetricsAddress, installRuntime } from './src/temporal/telemetry';
 
 const RETRY_MS = { first: 500, max: 5_000 };
 
@@ -60,13 +60,7 @@ async function connectWhenReady(
 
 /** The SDK runtime with the Prometheus exporter, unless its address is taken (then without, said once). */
 async function installWorkerRuntime(): Promise<void> {
-  let metrics = metricsAddress();
-  if (metrics && !(await canBind(metrics))) {
-    console.error(
-      `[worker] metrics address ${metrics} is in use: no metrics from this worker (set PM_METRICS_ADDRESS)`,
-    );
-    metrics = null;
-  }
+  const metrics = await availableMetricsAddress((m) => console.error(`[worker] ${m}`));
   installRuntime({ metrics });
   if (metrics) console.error(`[worker] Prometheus metrics at http://${metrics}/metrics`);
 }

@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import { canBind, installRuntime, metricsAddress } from '../temporal/telemetry';
+import { availableMetricsAddress, installRuntime } from '../temporal/telemetry';
 import pg from 'pg';
 import { createPool, openDatabase, type DatabaseHandle } from '../db/database';
 import { startDevServer, temporalAnswers, type RunningDevServer } from '../temporal/devServer';
@@ -101,11 +101,7 @@ async function startStack(opts: DevStackOptions, resources: Resources, progress:
   const log = (m: string) => progress.line(m);
   // Workflow and worker chatter at INFO drowns the stack's own output; LOG_LEVEL=INFO brings it back.
   // The runtime's own signal handling is off: this stack stops the worker itself, in order.
-  let metrics = metricsAddress();
-  if (metrics && !(await canBind(metrics))) {
-    log(`metrics address ${metrics} is in use: the worker serves no metrics (set PM_METRICS_ADDRESS)`);
-    metrics = null;
-  }
+  const metrics = await availableMetricsAddress(log);
   installRuntime({ logLevel: (process.env.LOG_LEVEL ?? 'WARN') as 'WARN', metrics, shutdownSignals: [] });
   const settings = temporalSettings();
 

@@ -25,7 +25,7 @@ export function metricsAddress(env: NodeJS.ProcessEnv = process.env): string | n
 }
 
 /** Whether host:port can be bound now (another worker on this machine may hold the default). */
-export async function canBind(address: string): Promise<boolean> {
+async function canBind(address: string): Promise<boolean> {
   const i = address.lastIndexOf(':');
   const host = address.slice(0, i).replace(/^\[|\]$/g, '');
   const srv = createServer();
@@ -33,6 +33,19 @@ export async function canBind(address: string): Promise<boolean> {
     srv.once('error', () => resolve(false));
     srv.listen(Number(address.slice(i + 1)), host, () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * The metrics address to install the runtime with: PM_METRICS_ADDRESS (or the default), or null when
+ * it is off — or taken, which is said once through `warn` (the process then runs without metrics).
+ */
+export async function availableMetricsAddress(warn: (message: string) => void): Promise<string | null> {
+  const metrics = metricsAddress();
+  if (metrics && !(await canBind(metrics))) {
+    warn(`metrics address ${metrics} is in use: no metrics from this process (set PM_METRICS_ADDRESS)`);
+    return null;
+  }
+  return metrics;
 }
 
 let installed: { metrics: string | null } | null = null;
