@@ -3,7 +3,7 @@
  * its own (detached), so kill9() takes down the tsx wrapper AND the node process running the worker
  * (with Temporal Core's native threads) at once, exactly like `kill -9` of a worker host.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 // Default import: @temporalio/proto is CommonJS whose named exports Node's ESM loader cannot see.
 import proto from '@temporalio/proto';
@@ -56,9 +56,14 @@ async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> 
   return true;
 }
 
-export async function spawnWorkerProcess(o: WorkerProcessOptions): Promise<WorkerProcess> {
-  const name = o.name ?? 'worker';
-  const child: ChildProcess = spawn(projectPath('node_modules', '.bin', 'tsx'), ['worker.ts', '--no-migrate'], {
+/**
+ * `tsx worker.ts --no-migrate` in a process group of its own (so a kill takes tsx and the node process
+ * it runs), pointed at the given server, task queue and database, without a metrics endpoint.
+ */
+export function spawnWorkerChild(
+  o: Pick<WorkerProcessOptions, 'temporalAddress' | 'namespace' | 'taskQueue' | 'databaseUrl' | 'env'>,
+) {
+  return spawn(projectPath('node_modules', '.bin', 'tsx'), ['worker.ts', '--no-migrate'], {
     cwd: projectPath(),
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,6 +77,11 @@ export async function spawnWorkerProcess(o: WorkerProcessOptions): Promise<Worke
       ...o.env,
     },
   });
+}
+
+export async function spawnWorkerProcess(o: WorkerProcessOptions): Promise<WorkerProcess> {
+  const name = o.name ?? 'worker';
+  const child = spawnWorkerChild(o);
   if (child.pid === undefined) throw new Error(`${name}: spawn failed`);
   const pid = child.pid;
   let out = '';

@@ -3,8 +3,7 @@
  * spawnWorkerProcess (which resolves once the worker polls), this one lets the test see the worker
  * say it is waiting BEFORE the server comes back, then see it poll after.
  */
-import { spawn } from 'node:child_process';
-import { projectPath } from '../../src/paths';
+import { spawnWorkerChild } from './workerProcess';
 
 export interface WaitingWorker {
   /** Everything the process wrote so far. */
@@ -20,18 +19,7 @@ export function spawnWorkerWhileDown(o: {
   databaseUrl: string;
   taskQueue: string;
 }): WaitingWorker {
-  const child = spawn(projectPath('node_modules', '.bin', 'tsx'), ['worker.ts', '--no-migrate'], {
-    cwd: projectPath(),
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: o.temporalAddress,
-      TEMPORAL_TASK_QUEUE: o.taskQueue,
-      DATABASE_URL: o.databaseUrl,
-      PM_METRICS_ADDRESS: 'off',
-    },
-  });
+  const child = spawnWorkerChild(o);
   let out = '';
   const listeners = new Set<() => void>();
   const append = (b: Buffer) => {
