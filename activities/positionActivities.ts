@@ -18,10 +18,10 @@ export interface PositionActivityDeps {
 export function createPositionActivities({ pool }: PositionActivityDeps) {
   return {
     /** A registration conflict is final: retrying cannot make another trade's position ours. */
-    async registerPosition(p: OpenPosition & { book: string }): Promise<{ created: boolean }> {
+    async registerPosition(p: OpenPosition & { book: string }): Promise<{ created: boolean; openInBook: number }> {
       const res = await store.registerPosition(pool, p);
       if (res.conflict !== undefined) throw ApplicationFailure.nonRetryable(res.conflict, ERROR_TYPES.positionConflict);
-      return { created: res.created };
+      return { created: res.created, openInBook: await store.openInBook(pool, p.book) };
     },
 
     async gatherTradeActions(input: {

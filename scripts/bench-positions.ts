@@ -17,9 +17,8 @@ import { startDevServer } from '../src/temporal/devServer';
 import { registerSearchAttributes } from '../src/temporal/connection';
 import { installRuntime } from '../src/temporal/telemetry';
 import { createWorker } from '../src/worker/createWorker';
-import { openPosition } from '../src/positions/client';
+import { closePosition, openPosition } from '../src/positions/client';
 import { recordAction } from '../src/pm/recordAction';
-import { positionWorkflowId } from '../src/contracts/positionLifecycle';
 import { bareCloseSignal } from './bench/bareWorkflow';
 import { fmtSecs, load1, machineLine, markdownTable, type Figure } from './bench/report';
 
@@ -71,16 +70,19 @@ async function main(): Promise<void> {
     const running = worker.run();
     console.error(`[bench] ${N} positions, ${C} concurrent callers`);
 
-    // Ours: open (update on the portfolio) → one action → close (signal) → the strand (workflow done).
+    // Ours: open (update on the portfolio) → one action → close (update) → the strand (workflow done).
     const entryTime = new Date(Date.now() - 3_600_000).toISOString();
     const ours: number[] = [];
+    const opens: number[] = [];
     const oursWall = await pool(N, C, async (i) => {
       const positionId = `bp${i}`;
+      const o0 = performance.now();
       await openPosition(
         client,
         { positionId, tradeId: 'T', symbol: 'BENCH', timeframe: '1h', entryPrice: 1, entryTime },
         { taskQueue, book: 'bench' },
       );
+      opens.push(performance.now() - o0);
       await recordAction(db.pool, {
         positionId,
         decisionType: 'entry',
@@ -88,12 +90,16 @@ async function main(): Promise<void> {
         context: { uptrend_state: 'S1', buy_flag: true, bucket: 'micro', market_family: 'lowcaps' },
         regimeContext: { macro: { phase: 'Good' } },
       });
+      // The close as pmctl sends it: the closePosition update, which returns with the strand written.
       const t0 = performance.now();
-      await client.workflow
-        .getHandle(positionWorkflowId(positionId))
-        .signal('positionClosed', { exitPrice: 1.1, exitTime: new Date().toISOString(), exitReason: 'target' });
-      await client.workflow.getHandle(positionWorkflowId(positionId)).result();
+      const { final } = await closePosition(
+        client,
+        positionId,
+        { exitPrice: 1.1, exitTime: new Date().toISOString(), exitReason: 'target' },
+        { wait: true },
+      );
       ours.push(performance.now() - t0);
+      if (final?.status !== 'closed') throw new Error(`${positionId} did not close: ${JSON.stringify(final)}`);
     });
     const oursLoad = load1();
 
@@ -121,6 +127,12 @@ async function main(): Promise<void> {
       {
         name: `ours: open → action → close → strand, ${N} positions`,
         measured: `${(N / (oursWall / 1000)).toFixed(1)} positions/s; close→strand p50 ${fmtSecs(quantile(ours, 0.5))}, p99 ${fmtSecs(quantile(ours, 0.99))}`,
+        ratio: '',
+        load: oursLoad,
+      },
+      {
+        name: 'ours: open (update-with-start on the portfolio → registered, child running)',
+        measured: `p50 ${fmtSecs(quantile(opens, 0.5))}, p99 ${fmtSecs(quantile(opens, 0.99))}`,
         ratio: '',
         load: oursLoad,
       },

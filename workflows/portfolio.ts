@@ -6,17 +6,20 @@ import {
   log,
   metricMeter,
   ParentClosePolicy,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, type RetryPolicy } from '@temporalio/common';
 import type { PositionActivities } from '../activities/positionActivities';
 import { SA_POSITION_ID, SA_POSITION_STATUS } from '../src/contracts/temporal';
 import {
   openPositionSignal,
+  PORTFOLIO_PATCHES,
   openPositionUpdate,
   portfolioStatusQuery,
   positionFinishedSignal,
@@ -31,22 +34,29 @@ import { METRICS } from '../src/contracts/metrics';
 import { describeZodError } from '../src/contracts/zod';
 import { positionLifecycle } from './positionLifecycle';
 
-const registry = proxyActivities<PositionActivities>({
+const registryRetry: RetryPolicy = {
+  initialInterval: '1 second',
+  maximumInterval: '30 seconds',
+  nonRetryableErrorTypes: [ERROR_TYPES.positionConflict],
+};
+const registry = proxyActivities<PositionActivities>({ startToCloseTimeout: '30 seconds', retry: registryRetry });
+// Since patch open-local-registry: the registration runs inside the workflow task that took the open
+// (one marker event, no activity task round trip). It is idempotent, so a re-run writes nothing twice.
+const localRegistry = proxyLocalActivities<PositionActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '30 seconds',
-    nonRetryableErrorTypes: [ERROR_TYPES.positionConflict],
-  },
+  localRetryThreshold: '10 seconds',
+  retry: registryRetry,
 });
 
 /**
- * A book of positions: long-lived, starts one positionLifecycle child per opened position
- * (ABANDON, so children outlive the parent's continue-as-new) and remembers which are open.
+ * A book of positions: long-lived, registers each opened position in the positions table (the
+ * registry) and starts its positionLifecycle child (ABANDON, so children outlive the parent's
+ * continue-as-new). The update returns once the child runs.
  */
 export async function portfolio(input: PortfolioInput): Promise<void> {
   const open = new Map(Object.entries(input.open ?? {}));
   let openedTotal = input.openedTotal ?? 0;
+  let openInBook = input.openInBook ?? null;
   const maxHistoryEvents = input.maxHistoryEvents ?? 5_000;
 
   // Opens in flight, so a concurrent duplicate open (signal + update, a retried client) joins the first.
@@ -67,7 +77,46 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
     }
   };
 
-  const openNew = async (p: ReturnType<typeof openPositionInputSchema.parse>): Promise<OpenPositionResult> => {
+  type Open = ReturnType<typeof openPositionInputSchema.parse>;
+  const childOptions = (p: Open) => ({
+    workflowId: positionWorkflowId(p.positionId),
+    args: [{ ...p, book: input.book }] as [Parameters<typeof positionLifecycle>[0]],
+    staticSummary: `${p.symbol} ${p.timeframe} position ${p.positionId}, trade ${p.tradeId}: entry ${p.entryPrice} at ${p.entryTime}`,
+    staticDetails: `Book ${input.book}. Waits for the positionClosed signal, then writes position_closed:${p.positionId}:${p.tradeId}.`,
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    typedSearchAttributes: [
+      { key: SA_POSITION_ID, value: p.positionId },
+      { key: SA_POSITION_STATUS, value: 'open' as const },
+    ],
+  });
+  /** The child, or false when it is already running (a re-open of the same trade, or a retried open). */
+  const startPosition = async (p: Open): Promise<boolean> => {
+    try {
+      await startChild(positionLifecycle, childOptions(p));
+      return true;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      return false;
+    }
+  };
+
+  const openNew = async (p: Open): Promise<OpenPositionResult> => {
+    if (!patched(PORTFOLIO_PATCHES.openLocalRegistry)) return openWithActivity(p);
+    // The positions table decides: a new position, or this open trade again; anything else is a
+    // PositionConflict with the reason. It also counts the book's open positions for the gauge.
+    const reg = await localRegistry.registerPosition.executeWithOptions(
+      { summary: `register ${p.positionId} (trade ${p.tradeId})` },
+      [{ ...p, book: input.book }],
+    );
+    const started = await startPosition(p);
+    if (started) openedTotal++;
+    openInBook = reg.openInBook;
+    showDetails();
+    return { positionId: p.positionId, tradeId: p.tradeId, workflowId: positionWorkflowId(p.positionId), started };
+  };
+
+  /** The open before patch open-local-registry, for runs whose history took it. Do not change its commands. */
+  const openWithActivity = async (p: Open): Promise<OpenPositionResult> => {
     const workflowId = positionWorkflowId(p.positionId);
     const known = open.get(p.positionId);
     if (known) {
@@ -82,22 +131,8 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
     await registry.registerPosition.executeWithOptions({ summary: `register ${p.positionId} (trade ${p.tradeId})` }, [
       { ...p, book: input.book },
     ]);
-    try {
-      await startChild(positionLifecycle, {
-        workflowId,
-        args: [{ ...p, book: input.book }],
-        staticSummary: `${p.symbol} ${p.timeframe} position ${p.positionId}, trade ${p.tradeId}: entry ${p.entryPrice} at ${p.entryTime}`,
-        staticDetails: `Book ${input.book}. Waits for the positionClosed signal, then writes position_closed:${p.positionId}:${p.tradeId}.`,
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        typedSearchAttributes: [
-          { key: SA_POSITION_ID, value: p.positionId },
-          { key: SA_POSITION_STATUS, value: 'open' },
-        ],
-      });
-    } catch (err) {
-      // Started by an earlier run of this book (before a continue-as-new) and still open: keep it.
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
+    // false: started by an earlier run of this book (before a continue-as-new) and still open: keep it.
+    await startPosition(p);
     open.set(p.positionId, { tradeId: p.tradeId, openedAt: new Date().toISOString() });
     openedTotal++;
     showDetails();
@@ -111,8 +146,9 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
     METRICS.positionsOpen.help,
   );
   const showDetails = () => {
-    setCurrentDetails(`**${open.size} open** position(s) in book ${input.book}; ${openedTotal} opened in all`);
-    openGauge.set(open.size, { book: input.book });
+    const n = openInBook ?? open.size;
+    setCurrentDetails(`**${n} open** position(s) in book ${input.book}; ${openedTotal} opened in all`);
+    openGauge.set(n, { book: input.book });
   };
   showDetails();
 
@@ -140,18 +176,18 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
       open.delete(positionId);
       showDetails();
     },
-    { description: 'sent by a position workflow when it has closed (or quarantined its close)' },
+    { description: 'sent by a position of a build before close-local-activity when it has closed (or quarantined)' },
   );
   setHandler(
     portfolioStatusQuery,
     (): PortfolioStatus => ({
       book: input.book,
-      openPositions: [...open.entries()].map(([positionId, v]) => ({ positionId, ...v })),
+      openInBook,
       openedTotal,
       historyLength: workflowInfo().historyLength,
       runId: workflowInfo().runId,
     }),
-    { description: 'the book: open positions, positions opened in all, history length, run id' },
+    { description: 'the book: open positions at the last open, positions opened in all, history length, run id' },
   );
 
   await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents);
@@ -162,5 +198,6 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
     open: Object.fromEntries(open),
     maxHistoryEvents,
     openedTotal,
+    ...(openInBook === null ? {} : { openInBook }),
   });
 }

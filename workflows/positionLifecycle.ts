@@ -1,10 +1,13 @@
 import {
+  allHandlersFinished,
+  ApplicationFailure,
   condition,
   getExternalWorkflowHandle,
   log,
   metricMeter,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -13,6 +16,7 @@ import {
 import type { PositionActivities } from '../activities/positionActivities';
 import { SA_POSITION_ID, SA_POSITION_STATUS } from '../src/contracts/temporal';
 import {
+  closePositionUpdate,
   positionClosedSignal,
   positionLifecycleStatusQuery,
   POSITION_PATCHES,
@@ -20,7 +24,7 @@ import {
   type PositionLifecycleStatus,
 } from '../src/contracts/positionLifecycle';
 import { portfolioWorkflowId, positionFinishedSignal } from '../src/contracts/portfolio';
-import { positionClosedSignalSchema } from '../src/contracts/positions';
+import { closeKey, positionClosedSignalSchema, type PositionClose } from '../src/contracts/positions';
 import { ERROR_TYPES } from '../src/contracts/errors';
 import { METRICS } from '../src/contracts/metrics';
 import { describeZodError } from '../src/contracts/zod';
@@ -37,6 +41,21 @@ const db = proxyActivities<PositionActivities>({
     nonRetryableErrorTypes: [ERROR_TYPES.positionConflict],
   },
 });
+// The same close, run inside the workflow task that took the close (patch close-local-activity): no
+// activity task round trip. closeTrade is idempotent, so the at-least-once of a local activity
+// (re-run when a worker dies mid-task) writes nothing twice; past the threshold, backoffs become timers.
+const local = proxyLocalActivities<PositionActivities>({
+  startToCloseTimeout: '1 minute',
+  localRetryThreshold: '10 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: [ERROR_TYPES.positionConflict],
+  },
+});
+
+const isFinal = (s: PositionLifecycleStatus) => s.status === 'closed' || s.status === 'quarantined';
 
 /**
  * One position, from open to close. Waits durably (days or weeks) for `positionClosed`, then
@@ -67,21 +86,24 @@ export async function positionLifecycle(input: PositionLifecycleInput): Promise<
   setHandler(positionLifecycleStatusQuery, () => state, {
     description: 'the position: status, entry, the accepted close, the strand written, rejected signals',
   });
+  /** Why a close cannot be taken (malformed, before the entry), or the parsed close. */
+  const check = (raw: unknown): { close: PositionClose } | { reason: string; malformed: boolean } => {
+    const parsed = positionClosedSignalSchema.safeParse(raw);
+    if (!parsed.success) return { reason: describeZodError(parsed.error), malformed: true };
+    if (Date.parse(parsed.data.exitTime) < Date.parse(input.entryTime))
+      return { reason: `exitTime ${parsed.data.exitTime} is before entryTime ${input.entryTime}`, malformed: false };
+    return { close: parsed.data };
+  };
   setHandler(
     positionClosedSignal,
     (raw) => {
-      const parsed = positionClosedSignalSchema.safeParse(raw);
-      const at = new Date().toISOString();
-      if (!parsed.success) {
-        const reason = `malformed positionClosed signal: ${describeZodError(parsed.error)}`;
+      const c = check(raw);
+      if ('reason' in c) {
+        const reason = c.malformed
+          ? `malformed positionClosed signal: ${c.reason}`
+          : `positionClosed signal rejected: ${c.reason}`;
         log.warn(reason);
-        state.rejectedSignals.push({ reason, at });
-        return;
-      }
-      if (Date.parse(parsed.data.exitTime) < Date.parse(input.entryTime)) {
-        const reason = `positionClosed signal rejected: exitTime ${parsed.data.exitTime} is before entryTime ${input.entryTime}`;
-        log.warn(reason);
-        state.rejectedSignals.push({ reason, at });
+        state.rejectedSignals.push({ reason, at: new Date().toISOString() });
         return;
       }
       if (state.close) {
@@ -90,9 +112,39 @@ export async function positionLifecycle(input: PositionLifecycleInput): Promise<
         log.info('duplicate positionClosed signal ignored', { positionId: input.positionId });
         return;
       }
-      state.close = parsed.data;
+      state.close = c.close;
     },
     { description: 'close the position: {exitPrice, exitTime, exitReason, minPrice?, maxPrice?, avgEntryPrice?}' },
+  );
+  setHandler(
+    closePositionUpdate,
+    async (raw, opts) => {
+      const repeat = state.close !== null;
+      state.close ??= (check(raw) as { close: PositionClose }).close;
+      // Raw callers may leave the options out (the validator refuses anything else).
+      if (opts?.wait === true || repeat) await condition(() => isFinal(state));
+      return { repeat, status: { ...state } };
+    },
+    {
+      description:
+        'close the position: [close, {wait}]; with wait, returns the final status once its position_closed strand is ' +
+        'written. The same close again joins the first; a malformed close, one before the entry, or a different close is refused',
+      validator: (raw, opts) => {
+        if (opts !== undefined && (typeof opts !== 'object' || opts === null || typeof opts.wait !== 'boolean'))
+          throw ApplicationFailure.nonRetryable(
+            'closePosition options: must be { wait: boolean }',
+            ERROR_TYPES.invalidClose,
+          );
+        const c = check(raw);
+        if ('reason' in c) throw ApplicationFailure.nonRetryable(c.reason, ERROR_TYPES.invalidClose);
+        if (state.close && closeKey(state.close) !== closeKey(c.close))
+          throw ApplicationFailure.nonRetryable(
+            `position ${input.positionId} is already ${state.status} by another close (exit ${state.close.exitPrice} at ` +
+              `${state.close.exitTime}); nothing written`,
+            ERROR_TYPES.positionConflict,
+          );
+      },
+    },
   );
 
   upsertSearchAttributes([
@@ -106,29 +158,41 @@ export async function positionLifecycle(input: PositionLifecycleInput): Promise<
   state.status = 'closing';
   details(`${where}; closing at ${close.exitPrice} (${close.exitReason}) at ${close.exitTime}`);
   upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: 'closing' }]);
-  if (!patched(POSITION_PATCHES.closeInOneActivity)) return closeInFourActivities(input, close, state, where, details);
+  const closeLocal = patched(POSITION_PATCHES.closeLocal);
+  const r = closeLocal
+    ? await local.closeTrade.executeWithOptions(
+        { summary: `close trade ${input.tradeId}: gather its actions and bars, write position_closed` },
+        [{ position: input, close }],
+      )
+    : patched(POSITION_PATCHES.closeInOneActivity)
+      ? await db.closeTrade.executeWithOptions(
+          { summary: `close trade ${input.tradeId}: gather its actions and bars, write position_closed` },
+          [{ position: input, close }],
+        )
+      : null;
+  if (!r) return closeInFourActivities(input, close, state, where, details);
 
-  const r = await db.closeTrade.executeWithOptions(
-    { summary: `close trade ${input.tradeId}: gather its actions and bars, write position_closed` },
-    [{ position: input, close }],
-  );
   if (r.status === 'quarantined') {
     state.status = 'quarantined';
     state.error = r.reason;
     details(`${where}; close quarantined: ${r.reason}`);
-    upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: 'quarantined' }]);
-    await notifyPortfolio(input, state.status);
-    return state;
+  } else {
+    state.status = 'closed';
+    state.closedStrandId = r.strandId;
+    state.strandWritten = r.written;
+    details(
+      `${where}; exit ${close.exitPrice} at ${close.exitTime} (${close.exitReason}): rr ${r.rr.toFixed(2)}, ` +
+        `${r.outcome}, ${r.actions} action(s); strand ${r.strandId}`,
+    );
   }
-  state.status = 'closed';
-  state.closedStrandId = r.strandId;
-  state.strandWritten = r.written;
-  details(
-    `${where}; exit ${close.exitPrice} at ${close.exitTime} (${close.exitReason}): rr ${r.rr.toFixed(2)}, ` +
-      `${r.outcome}, ${r.actions} action(s); strand ${r.strandId}`,
-  );
-  upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: 'closed' }]);
-  await notifyPortfolio(input, state.status);
+  upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: state.status }]);
+  if (closeLocal) {
+    countClose(input, state.status);
+    // The book's open count, read in the close's own transaction: the gauge the portfolio sets on opens.
+    if (r.openInBook !== undefined) openGauge().set(r.openInBook, { book: input.book });
+  } else await notifyPortfolio(input, state.status);
+  // A closePosition update returns the final status: let it finish before the workflow does.
+  await condition(allHandlersFinished);
   return state;
 }
 
@@ -207,10 +271,18 @@ async function closeInFourActivities(
   return state;
 }
 
-async function notifyPortfolio(input: PositionLifecycleInput, status: string): Promise<void> {
+function countClose(input: PositionLifecycleInput, status: string): void {
   metricMeter
     .createCounter(METRICS.positionsClosed.name, METRICS.positionsClosed.unit, METRICS.positionsClosed.help)
     .add(1, { status, module: input.module });
+}
+
+const openGauge = () =>
+  metricMeter.createGauge(METRICS.positionsOpen.name, 'int', METRICS.positionsOpen.unit, METRICS.positionsOpen.help);
+
+/** The close before patch close-local-activity: tells the portfolio, which kept the open positions. */
+async function notifyPortfolio(input: PositionLifecycleInput, status: string): Promise<void> {
+  countClose(input, status);
   if (!workflowInfo().parent) return;
   try {
     await getExternalWorkflowHandle(portfolioWorkflowId(input.book)).signal(positionFinishedSignal, {

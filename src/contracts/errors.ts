@@ -11,6 +11,8 @@ export const ERROR_TYPES = {
   badConfiguration: 'BadConfiguration',
   /** A different trade is already open under the position id. */
   positionConflict: 'PositionConflict',
+  /** A close the position refuses: malformed, or before its entry (the closePosition update's validator). */
+  invalidClose: 'InvalidClose',
 } as const;
 export type ErrorType = (typeof ERROR_TYPES)[keyof typeof ERROR_TYPES];
 

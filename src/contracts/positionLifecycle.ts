@@ -4,7 +4,7 @@
  * its PositionLifecycleStatus (also its result). Payload schemas: ./positions.
  * Imported by workflow code, so it must stay deterministic (no I/O, no Node APIs).
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { OpenPosition, PositionClose, PositionClosedSignal } from './positions';
 import { STATUS_QUERY } from './temporal';
 
@@ -27,6 +27,7 @@ export interface PositionLifecycleStatus {
   entryTime: string;
   close: PositionClose | null;
   closedStrandId: string | null;
+  /** The strand stored under closedStrandId is this close's (false: another writer's was there first). */
   strandWritten: boolean | null;
   duplicateCloseSignals: number;
   rejectedSignals: { reason: string; at: string }[];
@@ -37,6 +38,23 @@ export interface PositionLifecycleStatus {
 export type PositionLifecycleWorkflow = (input: PositionLifecycleInput) => Promise<PositionLifecycleStatus>;
 
 export const positionClosedSignal = defineSignal<[PositionClosedSignal]>('positionClosed');
+/** What the closePosition update returns. */
+export interface CloseOutcome {
+  /** The position had already taken this same close (a repeat, or a retry after a lost reply). */
+  repeat: boolean;
+  /** Final (strand written, or the close quarantined) when waited for or a repeat; else as just taken. */
+  status: PositionLifecycleStatus;
+}
+
+/**
+ * The close as an Update (what the client sends): refused at once, with nothing written to the
+ * history, when malformed, before the entry, or different from a close already taken. With `wait`
+ * (and for a repeat) it returns when the close is done, with the strand id; without, once taken.
+ * The signal stays for tools that signal.
+ */
+export const closePositionUpdate = defineUpdate<CloseOutcome, [PositionClosedSignal, { wait: boolean }]>(
+  'closePosition',
+);
 export const positionLifecycleStatusQuery = defineQuery<PositionLifecycleStatus>(STATUS_QUERY);
 
 /**
@@ -48,4 +66,9 @@ export const positionLifecycleStatusQuery = defineQuery<PositionLifecycleStatus>
 export const POSITION_PATCHES = {
   /** One closeTrade activity instead of setPositionStatus, gatherTradeActions, loadPriceBars, writePositionClosed. */
   closeInOneActivity: 'close-in-one-activity',
+  /**
+   * closeTrade as a local activity, run inside the workflow task that took the close, and no
+   * positionFinished signal to the portfolio: a close is one workflow task, like a bare workflow's.
+   */
+  closeLocal: 'close-local-activity',
 } as const;

@@ -58,3 +58,13 @@ export const positionClosedSignalSchema = z
   });
 export type PositionClosedSignal = z.input<typeof positionClosedSignalSchema>;
 export type PositionClose = z.output<typeof positionClosedSignalSchema>;
+
+/**
+ * Stable JSON of a close (sorted keys, undefined dropped): two closes are the same close when their
+ * keys are equal. Used by the workflow (a repeated close joins the first) and the client (a retried
+ * close is recognised, and its idempotency key derived from it).
+ */
+export function closeKey(close: PositionClose): string {
+  const entries = Object.entries(close).filter(([, v]) => v !== undefined);
+  return JSON.stringify(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

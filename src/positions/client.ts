@@ -1,8 +1,10 @@
 /**
- * Client side of the position contracts: open (update-with-start on the portfolio), close (signal
- * to the position), status. Every refusal is an error with a reason the caller can print.
+ * Client side of the position contracts: open (update-with-start on the portfolio), close (update
+ * on the position), status. Every refusal is an error with a reason the caller can print.
  */
+import { randomUUID } from 'node:crypto';
 import {
+  ApplicationFailure,
   WithStartWorkflowOperation,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
@@ -18,20 +20,20 @@ import {
   type PortfolioWorkflow,
 } from '../contracts/portfolio';
 import {
-  positionClosedSignal,
+  closePositionUpdate,
   positionLifecycleStatusQuery,
   positionWorkflowId,
   type PositionLifecycleStatus,
   type PositionLifecycleWorkflow,
 } from '../contracts/positionLifecycle';
 import {
+  closeKey,
   openPositionInputSchema,
   positionClosedSignalSchema,
   type OpenPositionInput,
-  type PositionClose,
   type PositionClosedSignal,
 } from '../contracts/positions';
-import { InvalidInputError, PositionConflictError } from '../contracts/errors';
+import { ERROR_TYPES, InvalidInputError, PositionConflictError } from '../contracts/errors';
 import { parseOrThrow } from '../contracts/zod';
 import { rideOutOutage, type RideOutOptions } from '../temporal/outage';
 
@@ -98,19 +100,16 @@ export interface ClosePositionResult {
   alreadyDelivered?: boolean;
 }
 
-/** Stable JSON of a close (sorted keys, undefined dropped), so two closes compare by value. */
-function closeKey(close: PositionClose): string {
-  const entries = Object.entries(close).filter(([, v]) => v !== undefined);
-  return JSON.stringify(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
 /**
- * Sends positionClosed, idempotently: validated here first so a malformed close is refused with its
- * reason; an unknown position is refused, and so is a position already closing or closed by a
- * *different* close (nothing is written twice). The same close again — a retry after a lost reply —
- * reports the close that happened. The whole exchange rides out a Temporal outage (re-run from the
- * top, so a signal delivered before the outage is found, not sent twice); past the bound it ends
- * with OutcomeUnknownError (pmctl exit 3), and retrying the same close then tells the truth.
+ * Closes a position through its closePosition update, idempotently: validated here first, then by
+ * the position itself (a close before the entry, or a different close than the one it took, is
+ * refused with the reason and nothing is written); an unknown position is refused. The same close
+ * again — a retry after a lost reply, a repeat — is reported with the close that happened
+ * (`alreadyDelivered`), never applied twice. The whole exchange rides out a Temporal outage (a
+ * re-sent update carries the same update id, so the server joins it to the one it may already have);
+ * past the bound it ends with OutcomeUnknownError (pmctl exit 3), and retrying the same close then
+ * tells the truth. With `wait`, it returns when the position_closed strand is written (the final
+ * status); without, once the position has taken the close.
  */
 export async function closePosition(
   client: Client,
@@ -121,43 +120,46 @@ export async function closePosition(
   const signal = parseOrThrow(positionClosedSignalSchema, raw, 'positionClosed signal');
   const workflowId = positionWorkflowId(positionId);
   const handle = client.workflow.getHandle<PositionLifecycleWorkflow>(workflowId);
-  // Set once this call has sent the signal: finding its close later (a reply lost in an outage) is
-  // then this call's own delivery, not a repeat.
+  const updateId = `close-${randomUUID()}`;
+  // Set once this call has sent the close: finding it later (a reply lost in an outage) is then this
+  // call's own delivery, not a repeat.
   let sent = false;
-  const sameClose = (close: PositionClose | null) => close !== null && closeKey(close) === closeKey(signal);
-  const done = async (alreadyDelivered: boolean): Promise<ClosePositionResult> => {
-    const base = { positionId, workflowId, ...(alreadyDelivered ? { alreadyDelivered } : {}) };
-    return opts.wait || alreadyDelivered ? { ...base, final: await handle.result() } : base;
+  const base = { positionId, workflowId };
+
+  /** The position is not running: unknown, or finished — by this close or by another. */
+  const finished = async (): Promise<ClosePositionResult> => {
+    const desc = await describeOrNull(client, workflowId);
+    if (!desc) throw new PositionNotOpenError(`unknown position ${positionId}: no workflow ${workflowId}`);
+    const prior = desc.status.name === 'COMPLETED' ? await handle.result() : null;
+    if (prior?.close && closeKey(prior.close) === closeKey(signal))
+      return { ...base, final: prior, ...(sent ? {} : { alreadyDelivered: true }) };
+    throw new PositionNotOpenError(
+      `position ${positionId} is not open (workflow ${desc.status.name.toLowerCase()}${
+        prior ? `, status ${prior.status}, strand ${prior.closedStrandId}` : ''
+      }); nothing written`,
+    );
   };
 
   return rideOutOutage(
     async () => {
-      const desc = await describeOrNull(client, workflowId);
-      if (!desc) throw new PositionNotOpenError(`unknown position ${positionId}: no workflow ${workflowId}`);
-      if (desc.status.name !== 'RUNNING') {
-        const prior = desc.status.name === 'COMPLETED' ? await handle.result() : null;
-        if (prior && sameClose(prior.close)) return done(!sent);
-        throw new PositionNotOpenError(
-          `position ${positionId} is not open (workflow ${desc.status.name.toLowerCase()}${
-            prior ? `, status ${prior.status}, strand ${prior.closedStrandId}` : ''
-          }); nothing written`,
-        );
-      }
-      const status = await handle.query(positionLifecycleStatusQuery);
-      if (status.close) {
-        if (sameClose(status.close)) return done(!sent);
-        throw new PositionNotOpenError(
-          `position ${positionId} is already ${status.status} (exit at ${status.close.exitTime}); nothing written`,
-        );
-      }
-      if (Date.parse(signal.exitTime) < Date.parse(status.entryTime)) {
-        throw new InvalidInputError(
-          `invalid positionClosed signal: exitTime ${signal.exitTime} is before entryTime ${status.entryTime}`,
-        );
-      }
+      const sentBefore = sent;
       sent = true;
-      await handle.signal(positionClosedSignal, raw);
-      return done(false);
+      try {
+        const out = await handle.executeUpdate(closePositionUpdate, {
+          args: [raw, { wait: opts.wait ?? false }],
+          updateId,
+        });
+        if (out.repeat) return { ...base, final: out.status, alreadyDelivered: true };
+        return opts.wait ? { ...base, final: out.status } : base;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) {
+          // Unknown, or completed (an update cannot reach a finished workflow).
+          sent = sentBefore;
+          return finished();
+        }
+        if (err instanceof WorkflowUpdateFailedError) throw refusal(err, positionId);
+        throw err;
+      }
     },
     {
       ...opts.outage,
@@ -168,6 +170,18 @@ export async function closePosition(
         `with \`pmctl position status ${positionId}\``,
     },
   );
+}
+
+/** The position's refusal of a close, as the error the caller matches on. */
+function refusal(err: WorkflowUpdateFailedError, positionId: string): Error {
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure && cause.type === ERROR_TYPES.invalidClose)
+    return new InvalidInputError(`invalid positionClosed signal: ${cause.message}`, { cause });
+  if (cause instanceof ApplicationFailure && cause.type === ERROR_TYPES.positionConflict)
+    return new PositionNotOpenError(cause.message, { cause });
+  return new PositionNotOpenError(`position ${positionId} refused the close: ${cause?.message ?? err.message}`, {
+    cause: err,
+  });
 }
 
 /** The position's status: live from the query while open, else the workflow's result. */

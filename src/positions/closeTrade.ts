@@ -12,7 +12,14 @@ import { buildPositionClosedContent } from '../domain/positionClosed';
 import { positionClosedStrandId } from '../contracts/strands';
 import type { PositionLifecycleInput } from '../contracts/positionLifecycle';
 import type { OutcomeClass } from '../domain/tradeSummary';
-import { gatherTradeActions, loadPriceBars, setPositionStatus, writePositionClosed, type GatherLogger } from './store';
+import {
+  gatherTradeActions,
+  loadPriceBars,
+  openInBook,
+  setPositionStatus,
+  writePositionClosed,
+  type GatherLogger,
+} from './store';
 
 export type CloseTradeResult =
   | {
@@ -22,8 +29,10 @@ export type CloseTradeResult =
       actions: number;
       rr: number;
       outcome: OutcomeClass;
+      /** Positions of the book still open after this close (absent in results of older builds). */
+      openInBook?: number;
     }
-  | { status: 'quarantined'; strandId: string; reason: string };
+  | { status: 'quarantined'; strandId: string; reason: string; openInBook?: number };
 
 export async function closeTrade(
   pool: pg.Pool,
@@ -51,7 +60,7 @@ export async function closeTrade(
     if (!(err instanceof Error && err.name === 'InvalidTradeError')) throw err;
     await quarantine(pool, { strandId, stage: 'position_close', reason: err.message, payload: { position, close } });
     await setPositionStatus(pool, { positionId: position.positionId, status: 'quarantined' });
-    return { status: 'quarantined', strandId, reason: err.message };
+    return { status: 'quarantined', strandId, reason: err.message, openInBook: await openInBook(pool, position.book) };
   }
   const { written } = await writePositionClosed(pool, {
     id: strandId,
@@ -71,5 +80,6 @@ export async function closeTrade(
     actions: actions.length,
     rr: summary.rr,
     outcome: summary.outcome_class,
+    openInBook: await openInBook(pool, position.book),
   };
 }

@@ -27,6 +27,15 @@ export interface PositionClosedStrand {
 /** `conflict` says why the registration is refused; the caller decides how to fail. */
 export type RegisterPositionResult = { created: boolean; conflict?: undefined } | { created: false; conflict: string };
 
+/** Open positions of a book (the positions-open gauge; a partial index keeps it an index count). */
+export async function openInBook(pool: pg.Pool, book: string): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM positions WHERE book = $1 AND status = 'open'`,
+    [book],
+  );
+  return rows[0].n;
+}
+
 /**
  * Registers an opened position. Re-registering the same open trade succeeds (a retry whose first
  * attempt committed but whose reply was lost must not strand the position); another trade on
@@ -140,12 +149,18 @@ export async function loadPriceBars(
 /**
  * Writes the position_closed strand and marks the position closed, in one transaction.
  * The strand id is deterministic per (position, trade): a retry or repeat writes nothing twice.
+ * `written` says the strand stored under the id is this one — written now, or by an earlier run of
+ * the same close (a retried activity, a local activity re-run after a workflow task was refused) —
+ * and false when another writer's strand was there first.
  */
 export async function writePositionClosed(pool: pg.Pool, strand: PositionClosedStrand): Promise<{ written: boolean }> {
   return withTransaction(pool, async (client) => {
-    const res = await client.query(
-      `INSERT INTO ad_strands (id, module, kind, symbol, timeframe, position_id, trade_id, content, regime_context, tags)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (id) DO NOTHING`,
+    const res = await client.query<{ same: boolean }>(
+      `WITH ins AS (
+         INSERT INTO ad_strands (id, module, kind, symbol, timeframe, position_id, trade_id, content, regime_context, tags)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (id) DO NOTHING RETURNING id)
+       SELECT EXISTS (SELECT 1 FROM ins)
+           OR EXISTS (SELECT 1 FROM ad_strands WHERE id = $1 AND content = $8::jsonb) AS same`,
       [
         strand.id,
         strand.module,
@@ -164,7 +179,7 @@ export async function writePositionClosed(pool: pg.Pool, strand: PositionClosedS
         WHERE position_id = $1`,
       [strand.positionId, strand.id],
     );
-    return { written: res.rowCount === 1 };
+    return { written: res.rows[0].same };
   });
 }
 

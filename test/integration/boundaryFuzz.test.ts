@@ -6,7 +6,8 @@
  * the batch goes on; no workflow task fails. Seeds are printed; failures print their replay command.
  */
 import fc from 'fast-check';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, type TestDb } from '../support/db';
 import { devServerHarness, type DevServerHarness } from '../support/temporal';
@@ -31,9 +32,10 @@ import { pmActionV5 } from '../../src/learning/pmActionV5';
 import { runAggregation } from '../../src/learning/aggregate/aggregateStep';
 import { countPending } from '../../src/learning/aggregate/readPending';
 import { materializeStep } from '../../src/learning/materialize/materializeStep';
-import { positionClosedSignalSchema, openPositionInputSchema } from '../../src/contracts/positions';
+import { closeKey, positionClosedSignalSchema, openPositionInputSchema } from '../../src/contracts/positions';
 import {
   positionClosedSignal,
+  closePositionUpdate,
   positionLifecycleStatusQuery,
   positionWorkflowId,
   type PositionLifecycleWorkflow,
@@ -44,7 +46,7 @@ import {
   portfolioWorkflowId,
   type PortfolioWorkflow,
 } from '../../src/contracts/portfolio';
-import { BadConfigurationError } from '../../src/contracts/errors';
+import { BadConfigurationError, ERROR_TYPES } from '../../src/contracts/errors';
 
 let db: TestDb;
 let h: DevServerHarness;
@@ -66,9 +68,15 @@ afterAll(async () => {
 const jsonb = (v: unknown) => (JSON.stringify(v) ?? 'null').replaceAll('\\u0000', '');
 
 /** A workflow's history must hold no failed workflow task: bad input never crashes workflow code. */
+// The server's way to show a workflow the events that arrived during its task before it may complete
+// (a close signal landing while the close runs): the task is retried with them, not a failure of ours.
+const UNHANDLED_COMMAND = temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND;
+
 async function expectNoWorkflowTaskFailure(handle: WorkflowHandle) {
   const history = await handle.fetchHistory();
-  const failed = (history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes);
+  const failed = (history.events ?? []).filter(
+    (e) => e.workflowTaskFailedEventAttributes && e.workflowTaskFailedEventAttributes.cause !== UNHANDLED_COMMAND,
+  );
   expect(failed.map((e) => e.workflowTaskFailedEventAttributes?.failure?.message)).toEqual([]);
 }
 
@@ -242,6 +250,87 @@ describe('signals and updates to live workflows', () => {
       }),
       8,
     );
+  });
+
+  it('raw closePosition updates: each is refused by the validator (nothing in the history) or taken; one close wins', async () => {
+    const updates = fc
+      .array(
+        fc.record({
+          close: fc.oneof(
+            { arbitrary: wrongType(), weight: 1 },
+            { arbitrary: closeSignalArb(), weight: 3 },
+            { arbitrary: closeSignalArb(fc.constant(isoFromNow(-1))), weight: 1 },
+          ),
+          opts: fc.oneof(
+            { arbitrary: fc.constant({ wait: true }), weight: 3 },
+            { arbitrary: fc.constant(undefined), weight: 1 },
+            { arbitrary: wrongType(), weight: 1 },
+          ),
+        }),
+        { minLength: 2, maxLength: 6 },
+      )
+      // The first update twice in a row: a repeat, which finds the position closing or already finished.
+      .map((list) => [list[0], ...list]);
+    const seen = { refused: 0, taken: 0, repeat: 0 };
+    await fuzz(
+      'closePosition updates (live workflow)',
+      fc.asyncProperty(updates, async (list) => {
+        const positionId = `upd${++run}`;
+        const entryTime = isoFromNow(-30);
+        await openPosition(
+          h.client,
+          { positionId, tradeId: 't', symbol: 'SYM', timeframe: '1h', entryPrice: 1, entryTime },
+          { taskQueue: h.taskQueue, book: `fz-${h.taskQueue}` },
+        );
+        const handle = h.client.workflow.getHandle<PositionLifecycleWorkflow>(positionWorkflowId(positionId));
+        let taken: string | null = null;
+        let acceptedHere = 0;
+        for (const { close, opts } of list) {
+          const parsed = positionClosedSignalSchema.safeParse(JSON.parse(jsonb(close)));
+          const valid =
+            parsed.success &&
+            Date.parse(parsed.data.exitTime) >= Date.parse(entryTime) &&
+            (opts === undefined ||
+              (typeof opts === 'object' && opts !== null && typeof (opts as { wait?: unknown }).wait === 'boolean'));
+          const same = valid && taken !== null && closeKey(parsed.data) === taken;
+          try {
+            const out = await handle.executeUpdate(closePositionUpdate, { args: [close as never, opts as never] });
+            expect(valid, JSON.stringify({ close, opts })).toBe(true);
+            expect(taken === null || same).toBe(true);
+            expect(out.repeat).toBe(taken !== null);
+            acceptedHere++;
+            if (out.repeat) seen.repeat++;
+            else seen.taken++;
+            taken ??= closeKey(parsed.data!);
+            if (opts !== undefined || out.repeat) expect(['closed', 'quarantined']).toContain(out.status.status);
+          } catch (err) {
+            if (err instanceof WorkflowNotFoundError) {
+              expect(taken).not.toBeNull(); // finished on the close it took
+              continue;
+            }
+            expect(err, JSON.stringify({ close, opts })).toBeInstanceOf(WorkflowUpdateFailedError);
+            const type = ((err as WorkflowUpdateFailedError).cause as { type?: string }).type;
+            if (!valid) expect(type).toBe(ERROR_TYPES.invalidClose);
+            else expect(type).toBe(ERROR_TYPES.positionConflict);
+            seen.refused++;
+          }
+        }
+        if (taken === null) await handle.terminate('fuzz case done');
+        else {
+          const final = await handle.result();
+          expect(closeKey(final.close!)).toBe(taken);
+        }
+        // A refused update leaves nothing in the history; a taken one is accepted once.
+        const history = await handle.fetchHistory();
+        const accepted = (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+        expect(accepted.length).toBe(acceptedHere);
+        await expectNoWorkflowTaskFailure(handle);
+      }),
+      8,
+    );
+    console.log(`[fuzz] closePosition updates outcomes: ${JSON.stringify(seen)}`);
+    expect(seen.refused).toBeGreaterThan(0);
+    expect(seen.taken).toBeGreaterThan(0);
   });
 
   it('openPosition updates and signals: each is refused by the validator or opens; the portfolio never fails a task', async () => {

@@ -1,8 +1,9 @@
 /**
- * Deploying a changed positionLifecycle under open positions (the policy: patched(), see
- * POSITION_PATCHES): positions opened on build 1 — some mid-close when it stops — all close correctly
- * and exactly once on the current build, while new closes take the new command sequence; and the same
- * change without the patch cannot replay build 1's histories.
+ * Deploying changed workflows under open positions (the policy: patched(), see POSITION_PATCHES and
+ * PORTFOLIO_PATCHES): positions opened on build 1 and build 2 — some mid-close when their build stops
+ * — all close correctly and exactly once on the current build, a build-2 portfolio keeps opening on
+ * it, new closes and opens take the new command sequences, and the same changes without the patches
+ * cannot replay the older builds' histories.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
@@ -13,11 +14,13 @@ import { createTestDb, type TestDb } from '../support/db';
 import { devServerHarness, type DevServerHarness } from '../support/temporal';
 import { createActivities, createWorker, WORKFLOWS_PATH } from '../../src/worker/createWorker';
 import { registerPosition } from '../../src/positions/store';
+import { closePosition, openPosition } from '../../src/positions/client';
 import {
   positionClosedSignal,
   positionWorkflowId,
   type PositionLifecycleWorkflow,
 } from '../../src/contracts/positionLifecycle';
+import { portfolioWorkflowId } from '../../src/contracts/portfolio';
 import { WORKFLOW_TYPES } from '../../src/contracts/temporal';
 import { workflowBundle } from '../support/temporal';
 
@@ -25,116 +28,176 @@ let db: TestDb;
 let h: DevServerHarness;
 const fixture = (p: string) => fileURLToPath(new URL(`../fixtures/${p}`, import.meta.url));
 const ENTRY = '2026-11-20T00:00:00.000Z';
+const EXIT = '2026-11-21T00:00:00.000Z';
 const ids = (prefix: string) => Array.from({ length: 3 }, (_, i) => `${prefix}${i}-${h.taskQueue}`);
+const BOOK2 = 'deploy2';
 
 beforeAll(async () => {
   db = await createTestDb();
   h = await devServerHarness();
 }, 60_000);
 afterAll(async () => {
+  await h?.client.workflow
+    .getHandle(portfolioWorkflowId(BOOK2))
+    .terminate('test done')
+    .catch(() => {});
   await h?.close();
   await db?.drop();
 });
 
-async function start(positionId: string) {
-  const p = { positionId, tradeId: 'T', symbol: 'ABC', timeframe: '1h' as const, entryPrice: 1, entryTime: ENTRY };
-  await registerPosition(db.pool, { ...p, module: 'pm', book: 'deploy' });
+const position = (positionId: string) => ({
+  positionId,
+  tradeId: 'T',
+  symbol: 'ABC',
+  timeframe: '1h' as const,
+  entryPrice: 1,
+  entryTime: ENTRY,
+});
+
+/** Build 1 had no portfolio in this test: its positions are registered and started directly. */
+async function startDirect(positionId: string) {
+  await registerPosition(db.pool, { ...position(positionId), module: 'pm', book: 'deploy' });
   await h.client.workflow.start<PositionLifecycleWorkflow>(WORKFLOW_TYPES.positionLifecycle, {
     workflowId: positionWorkflowId(positionId),
     taskQueue: h.taskQueue,
-    args: [{ ...p, module: 'pm', book: 'deploy' }],
+    args: [{ ...position(positionId), module: 'pm', book: 'deploy' }],
   });
 }
-
-const close = (positionId: string, exitPrice: number) =>
+const openInBook2 = (positionId: string) =>
+  openPosition(h.client, position(positionId), { taskQueue: h.taskQueue, book: BOOK2 });
+/** The close as older tools send it (a signal: the closePosition update does not exist on builds 1-2). */
+const signalClose = (positionId: string) =>
   h.client.workflow
     .getHandle(positionWorkflowId(positionId))
-    .signal(positionClosedSignal, { exitPrice, exitTime: '2026-11-21T00:00:00.000Z', exitReason: 'target' });
+    .signal(positionClosedSignal, { exitPrice: 1.2, exitTime: EXIT, exitReason: 'target' });
 
-async function history(positionId: string): Promise<temporal.api.history.v1.IHistory> {
-  return h.client.workflow.getHandle(positionWorkflowId(positionId)).fetchHistory();
+/** A worker of a frozen build whose `held` activities wait until it shuts down (closes left in flight). */
+async function frozenBuild(build: string, held: string[]) {
+  const counts: Record<string, number> = {};
+  const acts = createActivities(db.pool) as Record<string, unknown>;
+  const hold = (name: string) => async () => {
+    counts[name] = (counts[name] ?? 0) + 1;
+    await Context.current().cancelled; // until the worker shuts down
+    throw new Error('unreachable');
+  };
+  const worker = await createWorker({
+    connection: h.nativeConnection,
+    namespace: h.namespace,
+    taskQueue: h.taskQueue,
+    pool: db.pool,
+    workflowBundle: await bundleWorkflowCode({ workflowsPath: fixture(`${build}/index.ts`), logger: undefined }),
+    extra: {
+      activities: { ...acts, ...Object.fromEntries(held.map((n) => [n, hold(n)])) },
+      shutdownGraceTime: '1 second',
+    },
+  });
+  const running = worker.run();
+  return {
+    held: (name: string) => counts[name] ?? 0,
+    async stop() {
+      worker.shutdown();
+      await running;
+    },
+  };
+}
+
+async function history(workflowId: string): Promise<temporal.api.history.v1.IHistory> {
+  return h.client.workflow.getHandle(workflowId).fetchHistory();
 }
 const activityTypes = (hist: temporal.api.history.v1.IHistory) =>
   (hist.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-const markers = (hist: temporal.api.history.v1.IHistory) =>
-  (hist.events ?? []).filter((e) => e.markerRecordedEventAttributes).length;
+/** core_patch (a patched() call that took the new branch), core_local_activity (a local activity). */
+const markerNames = (hist: temporal.api.history.v1.IHistory) =>
+  (hist.events ?? []).flatMap((e) => e.markerRecordedEventAttributes?.markerName ?? []);
 
-describe('deploying a changed positionLifecycle under open positions', () => {
-  it('every build-1 position closes exactly once on build 2; new closes run the new sequence', async () => {
-    const midClose = ids('mid');
-    const stillOpen = ids('open');
-    // Build 1, with loadPriceBars held so closes sent now are in flight when build 1 stops.
-    let held = 0;
-    const acts = createActivities(db.pool);
-    const build1 = await createWorker({
-      connection: h.nativeConnection,
-      namespace: h.namespace,
-      taskQueue: h.taskQueue,
-      pool: db.pool,
-      workflowBundle: await bundleWorkflowCode({ workflowsPath: fixture('build1/index.ts'), logger: undefined }),
-      extra: {
-        activities: {
-          ...acts,
-          async loadPriceBars() {
-            held++;
-            await Context.current().cancelled; // until the worker shuts down
-            throw new Error('unreachable');
-          },
-        },
-        shutdownGraceTime: '1 second',
-      },
-    });
-    const running1 = build1.run();
-    for (const id of [...midClose, ...stillOpen]) await start(id);
-    for (const id of midClose) await close(id, 1.2);
-    await expect.poll(() => held, { timeout: 30_000 }).toBe(midClose.length);
-    build1.shutdown();
-    await running1;
+describe('deploying changed workflows under open positions', () => {
+  it('every build-1 and build-2 position closes exactly once on the current build; new work runs the new sequences', async () => {
+    const b1Mid = ids('b1mid');
+    const b1Open = ids('b1open');
+    const b2Mid = ids('b2mid');
+    const b2Open = ids('b2open');
+    const b3 = ids('b3new');
 
-    // Build 2: the current code. The in-flight closes replay their old path; the rest take the new one.
-    const build2 = await h.startWorker(db.pool);
+    // Build 1 (four close activities): closes sent now are in flight, held in loadPriceBars, when it stops.
+    const build1 = await frozenBuild('build1', ['loadPriceBars']);
+    for (const id of [...b1Mid, ...b1Open]) await startDirect(id);
+    for (const id of b1Mid) await signalClose(id);
+    await expect.poll(() => build1.held('loadPriceBars'), { timeout: 30_000 }).toBe(b1Mid.length);
+    await build1.stop();
+
+    // Build 2 (closeTrade activity; registerPosition activity in the portfolio): its closes are held too,
+    // and so are build 1's retried loadPriceBars, so every in-flight close finishes on the current build.
+    const build2 = await frozenBuild('build2', ['loadPriceBars', 'closeTrade']);
+    for (const id of [...b2Mid, ...b2Open]) expect((await openInBook2(id)).started).toBe(true);
+    for (const id of b2Mid) await signalClose(id);
+    await expect.poll(() => build2.held('closeTrade'), { timeout: 30_000 }).toBe(b2Mid.length);
+    await build2.stop();
+
+    // The current build: in-flight closes replay their old paths; the rest take the new one, through
+    // the closePosition update even on positions started by the older builds; the book keeps opening.
+    const current = await h.startWorker(db.pool);
     try {
-      for (const id of stillOpen) await close(id, 1.3);
-      for (const id of [...midClose, ...stillOpen]) {
+      for (const id of b3) expect((await openInBook2(id)).started).toBe(true);
+      for (const id of [...b1Open, ...b2Open, ...b3]) {
+        const { final } = await closePosition(
+          h.client,
+          id,
+          { exitPrice: 1.3, exitTime: EXIT, exitReason: 'target' },
+          { wait: true },
+        );
+        expect(final).toMatchObject({ status: 'closed', closedStrandId: `position_closed:${id}:T` });
+      }
+      for (const id of [...b1Mid, ...b2Mid]) {
         const r = await h.client.workflow.getHandle<PositionLifecycleWorkflow>(positionWorkflowId(id)).result();
         expect(r).toMatchObject({ status: 'closed', closedStrandId: `position_closed:${id}:T`, strandWritten: true });
       }
     } finally {
-      await build2.stop();
+      await current.stop();
     }
 
+    const all = [...b1Mid, ...b1Open, ...b2Mid, ...b2Open, ...b3];
     const { rows } = await db.pool.query<{ position_id: string; n: number; status: string }>(
       `SELECT p.position_id, p.status, (SELECT count(*)::int FROM ad_strands s
           WHERE s.kind = 'position_closed' AND s.position_id = p.position_id) AS n
-         FROM positions p WHERE p.book = 'deploy' ORDER BY 1`,
+         FROM positions p ORDER BY 1`,
     );
-    expect(rows).toEqual([...midClose, ...stillOpen].sort().map((id) => ({ position_id: id, n: 1, status: 'closed' })));
+    expect(rows).toEqual([...all].sort().map((id) => ({ position_id: id, n: 1, status: 'closed' })));
 
-    for (const id of midClose) {
-      const hist = await history(id);
-      expect(markers(hist)).toBe(0);
-      expect(activityTypes(hist)).toEqual(
+    const histories = new Map<string, temporal.api.history.v1.IHistory>();
+    for (const id of all) histories.set(id, await history(positionWorkflowId(id)));
+    const of = (id: string) => histories.get(id)!;
+    for (const id of b1Mid) {
+      expect(markerNames(of(id))).toEqual([]);
+      expect(activityTypes(of(id))).toEqual(
         expect.arrayContaining(['setPositionStatus', 'gatherTradeActions', 'loadPriceBars', 'writePositionClosed']),
       );
     }
-    for (const id of stillOpen) {
-      const hist = await history(id);
-      expect(markers(hist)).toBe(1);
-      expect(activityTypes(hist)).toEqual(['closeTrade']);
+    for (const id of b2Mid) {
+      expect(markerNames(of(id))).toEqual(['core_patch']);
+      expect(activityTypes(of(id))).toEqual(['closeTrade']);
+      expect(activityTypes(of(id))).not.toContain('positionFinished');
     }
+    for (const id of [...b1Open, ...b2Open, ...b3]) {
+      expect(markerNames(of(id))).toEqual(['core_patch', 'core_local_activity']);
+      expect(activityTypes(of(id))).toEqual([]);
+      // No positionFinished signal to the portfolio any more.
+      expect((of(id).events ?? []).some((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes)).toBe(false);
+    }
+    // The build-2 portfolio run: activity registrations before the deploy, local ones after.
+    const book = await history(portfolioWorkflowId(BOOK2));
+    expect(activityTypes(book)).toEqual(Array(b2Mid.length + b2Open.length).fill('registerPosition'));
+    expect(markerNames(book)).toEqual(['core_patch', ...Array(b3.length).fill('core_local_activity')]);
 
-    // Replay: the current build replays both kinds; the change without the patch cannot replay build 1's.
-    const current = workflowBundle();
-    await Worker.runReplayHistory(
-      { workflowBundle: current },
-      await history(midClose[0]),
-      positionWorkflowId(midClose[0]),
-    );
-    await Worker.runReplayHistory(
-      { workflowBundle: current },
-      await history(stillOpen[0]),
-      positionWorkflowId(stillOpen[0]),
-    );
+    // Replay: the current build replays every kind; the changes without the patches cannot replay the
+    // older builds' histories.
+    const current_ = workflowBundle();
+    for (const [id, hist] of [
+      [positionWorkflowId(b1Mid[0]), of(b1Mid[0])],
+      [positionWorkflowId(b2Mid[0]), of(b2Mid[0])],
+      [positionWorkflowId(b2Open[0]), of(b2Open[0])],
+      [portfolioWorkflowId(BOOK2), book],
+    ] as const)
+      await Worker.runReplayHistory({ workflowBundle: current_ }, hist, id);
     const unpatched = await bundleWorkflowCode({
       workflowsPath: WORKFLOWS_PATH,
       logger: undefined,
@@ -149,12 +212,13 @@ describe('deploying a changed positionLifecycle under open positions', () => {
         return config;
       },
     });
-    await expect(
-      Worker.runReplayHistory(
-        { workflowBundle: unpatched },
-        await history(midClose[0]),
-        positionWorkflowId(midClose[0]),
-      ),
-    ).rejects.toThrow(/[Nn]ondeterminism|DeterminismViolation/);
-  }, 240_000);
+    for (const [id, hist] of [
+      [positionWorkflowId(b1Mid[0]), of(b1Mid[0])],
+      [positionWorkflowId(b2Mid[0]), of(b2Mid[0])],
+      [portfolioWorkflowId(BOOK2), book],
+    ] as const)
+      await expect(Worker.runReplayHistory({ workflowBundle: unpatched }, hist, id), id).rejects.toThrow(
+        /[Nn]ondeterminism|DeterminismViolation/,
+      );
+  }, 300_000);
 });

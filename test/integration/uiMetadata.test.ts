@@ -36,12 +36,21 @@ afterAll(async () => {
 const metadata = (workflowId: string) => h.client.workflow.getHandle(workflowId).query(workflowMetadataQuery);
 
 /** The activity summaries recorded in a workflow's history, in order. */
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
 async function activitySummaries(workflowId: string): Promise<string[]> {
   const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
   const converter = h.client.options.loadedDataConverter.payloadConverter;
-  return (history.events ?? [])
-    .filter((e) => e.activityTaskScheduledEventAttributes)
-    .map((e) => (e.userMetadata?.summary ? String(converter.fromPayload(e.userMetadata.summary)) : ''));
+  return (
+    (history.events ?? [])
+      // An activity's summary is on its scheduled event; a local activity's on its marker.
+      .filter(
+        (e) =>
+          e.activityTaskScheduledEventAttributes ||
+          e.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER,
+      )
+      .map((e) => (e.userMetadata?.summary ? String(converter.fromPayload(e.userMetadata.summary)) : ''))
+  );
 }
 
 describe('the Web UI view', () => {
@@ -86,6 +95,7 @@ describe('the Web UI view', () => {
 
     const book_ = await metadata(portfolioWorkflowId(book));
     expect(book_.currentDetails).toMatch(/open\*\* position\(s\) in book/);
+    expect(await activitySummaries(portfolioWorkflowId(book))).toContain(`register ${id} (trade T1)`);
     expect(book_.definition?.updateDefinitions?.find((u) => u.name === 'openPosition')?.description).toMatch(/child/);
   }, 120_000);
 
