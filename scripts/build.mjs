@@ -8,6 +8,7 @@
 // because paths are resolved from it: the project root (src/paths.ts) and the workflow sources
 // that the worker bundles (src/worker/createWorker.ts).
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -42,6 +43,12 @@ await build({
   plugins: [sourceUrlPlugin],
 });
 await writeFile(`${out}/package.json`, '{ "type": "module" }\n');
+// The top-level help, rendered once with every command group loaded (src/cli/main.ts builtTopHelp).
+const help = execFileSync(process.execPath, [`${out}/pmctl.js`, '--help'], {
+  env: { ...process.env, PMCTL_FULL_HELP: '1' },
+  encoding: 'utf8',
+});
+await writeFile(`${out}/help.txt`, help);
 await writeFile(`${out}/.built`, `${new Date().toISOString()}\n`);
 const old = `${dist}.old-${process.pid}`;
 await rename(dist, old).catch(() => {});

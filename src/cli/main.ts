@@ -3,6 +3,8 @@
  * pmctl: one entry for every operation. commander gives --help on every command and clean
  * argument errors; each failure prints a readable reason and exits non-zero.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { CliContext } from './context';
 
@@ -43,7 +45,26 @@ export async function buildProgram(ctx: CliContext, argv: string[] = []): Promis
   return program;
 }
 
+/**
+ * `pmctl --help` from the build: listing every command means loading every group (~0.7 s), so
+ * scripts/build.mjs renders the top-level help once into dist/help.txt beside the bundle (rebuilt
+ * with it, so never stale). Null when not running the build (tsx) or when asked for the full path.
+ */
+function builtTopHelp(argv: string[]): string | null {
+  if (argv.length !== 1 || !['--help', '-h', 'help'].includes(argv[0]) || process.env.PMCTL_FULL_HELP) return null;
+  try {
+    return readFileSync(join(dirname(process.argv[1]), 'help.txt'), 'utf8');
+  } catch {
+    return null;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  const help = builtTopHelp(argv);
+  if (help !== null) {
+    process.stdout.write(help);
+    return 0;
+  }
   const ctx = new CliContext();
   try {
     await (await buildProgram(ctx, argv)).parseAsync(argv, { from: 'user' });

@@ -33,6 +33,9 @@ describe('pmctl', () => {
     expect(top.code).toBe(0);
     for (const cmd of ['dev', 'worker', 'migrate', 'position', 'action', 'cycle', 'schedule', 'overrides', 'validate'])
       expect(top.stdout).toContain(cmd);
+    // The prebuilt top-level help is exactly what loading every command group prints.
+    const full = await runPmctl(['--help'], { PMCTL_FULL_HELP: '1' });
+    expect(full.stdout).toBe(top.stdout);
     const sub = await pmctl('schedule', 'backfill', '--help');
     expect(sub.code).toBe(0);
     expect(sub.stdout).toContain('--from <day>');
