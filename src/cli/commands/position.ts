@@ -39,7 +39,9 @@ export function registerPositionCommands(program: Command, ctx: CliContext): voi
 
   position
     .command('close')
-    .description('send positionClosed to an open position and (by default) wait for its position_closed strand')
+    .description(
+      'close an open position (the closePosition update) and, by default, wait for its position_closed strand',
+    )
     .argument('<positionId>')
     .requiredOption('--exit-price <price>', 'exit price (> 0)', num)
     .option('--exit-time <iso>', 'exit time (default now)')
@@ -47,7 +49,7 @@ export function registerPositionCommands(program: Command, ctx: CliContext): voi
     .option('--min-price <price>', 'lowest price while open (used when no bars)', num)
     .option('--max-price <price>', 'highest price while open (used when no bars)', num)
     .option('--avg-entry-price <price>', 'average entry price after adds', num)
-    .option('--no-wait', 'return once the signal is sent')
+    .option('--no-wait', 'return once the position has taken the close')
     .option('--json', 'machine-readable output')
     .action(async (positionId: string, o) => {
       const signal = {
