@@ -13,11 +13,13 @@ const dir = projectPath('test', 'fixtures', 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 describe('replay of recorded histories', () => {
-  it('has a history for every workflow type', () => {
-    expect(files.map((f) => f.replace('.json', '')).sort()).toEqual([
-      'learningCycle',
-      'portfolio',
-      'positionLifecycle',
+  // `<type>.json`: recorded on the current build; `<type>.buildN.json`: on an earlier build whose
+  // runs may still be open (their old paths sit behind patches), kept so they keep replaying.
+  it('has a history of the current build for every workflow type', () => {
+    expect(files.filter((f) => f.split('.').length === 2).sort()).toEqual([
+      'learningCycle.json',
+      'portfolio.json',
+      'positionLifecycle.json',
     ]);
   });
 
