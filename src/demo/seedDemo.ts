@@ -173,8 +173,9 @@ export async function seedDemo(
     progress();
   };
 
-  // Bounded: each position is a few round trips (update, query, signal, result) that mostly wait on
-  // the server, so a couple of dozen in flight keep it busy without queueing behind each other.
+  // Bounded: each position is a few round trips (the open update, two action writes, the close
+  // update) that mostly wait on the server, so a couple of dozen in flight keep it busy without
+  // queueing behind each other.
   // The first failure stops every lane from taking more; the lanes finish what they hold, then it is thrown.
   const queue = [...plans];
   let failure: { err: unknown } | null = null;
