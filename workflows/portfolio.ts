@@ -4,7 +4,6 @@ import {
   condition,
   continueAsNew,
   log,
-  metricMeter,
   ParentClosePolicy,
   patched,
   proxyActivities,
@@ -30,9 +29,9 @@ import {
 import { positionWorkflowId } from '../src/contracts/positionLifecycle';
 import { openPositionInputSchema, type OpenPositionInput } from '../src/contracts/positions';
 import { ERROR_TYPES } from '../src/contracts/errors';
-import { METRICS } from '../src/contracts/metrics';
 import { describeZodError } from '../src/contracts/zod';
 import { positionLifecycle } from './positionLifecycle';
+import { positionsOpenGauge } from './positionsOpenGauge';
 
 const registryRetry: RetryPolicy = {
   initialInterval: '1 second',
@@ -56,7 +55,9 @@ const localRegistry = proxyLocalActivities<PositionActivities>({
 export async function portfolio(input: PortfolioInput): Promise<void> {
   const open = new Map(Object.entries(input.open ?? {}));
   let openedTotal = input.openedTotal ?? 0;
-  let openInBook = input.openInBook ?? null;
+  // Set once an open of this run took the registry path: the `open` list is then not carried on
+  // (positions of the older builds finish without telling the book since close-no-portfolio-signal).
+  let registryOpens = false;
   const maxHistoryEvents = input.maxHistoryEvents ?? 5_000;
 
   // Opens in flight, so a concurrent duplicate open (signal + update, a retried client) joins the first.
@@ -82,7 +83,7 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
     workflowId: positionWorkflowId(p.positionId),
     args: [{ ...p, book: input.book }] as [Parameters<typeof positionLifecycle>[0]],
     staticSummary: `${p.symbol} ${p.timeframe} position ${p.positionId}, trade ${p.tradeId}: entry ${p.entryPrice} at ${p.entryTime}`,
-    staticDetails: `Book ${input.book}. Waits for the positionClosed signal, then writes position_closed:${p.positionId}:${p.tradeId}.`,
+    staticDetails: `Book ${input.book}. Waits for its close (the closePosition update or the positionClosed signal), then writes position_closed:${p.positionId}:${p.tradeId}.`,
     parentClosePolicy: ParentClosePolicy.ABANDON,
     typedSearchAttributes: [
       { key: SA_POSITION_ID, value: p.positionId },
@@ -103,15 +104,19 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
   const openNew = async (p: Open): Promise<OpenPositionResult> => {
     if (!patched(PORTFOLIO_PATCHES.openLocalRegistry)) return openWithActivity(p);
     // The positions table decides: a new position, or this open trade again; anything else is a
-    // PositionConflict with the reason. It also counts the book's open positions for the gauge.
+    // PositionConflict with the reason. It also counts the book's open positions for the gauge. A
+    // local activity: committed before this task completes, so an open whose update is then lost
+    // (the server down before accepting it) leaves an 'open' row without a child, which the same
+    // open sent again repairs (README "Choices: Positions").
     const reg = await localRegistry.registerPosition.executeWithOptions(
       { summary: `register ${p.positionId} (trade ${p.tradeId})` },
       [{ ...p, book: input.book }],
     );
     const started = await startPosition(p);
+    registryOpens = true;
     if (started) openedTotal++;
-    openInBook = reg.openInBook;
     showDetails();
+    positionsOpenGauge().set(reg.openInBook, { book: input.book });
     return { positionId: p.positionId, tradeId: p.tradeId, workflowId: positionWorkflowId(p.positionId), started };
   };
 
@@ -139,17 +144,10 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
     return { positionId: p.positionId, tradeId: p.tradeId, workflowId, started: true };
   };
 
-  const openGauge = metricMeter.createGauge(
-    METRICS.positionsOpen.name,
-    'int',
-    METRICS.positionsOpen.unit,
-    METRICS.positionsOpen.help,
-  );
-  const showDetails = () => {
-    const n = openInBook ?? open.size;
-    setCurrentDetails(`**${n} open** position(s) in book ${input.book}; ${openedTotal} opened in all`);
-    openGauge.set(n, { book: input.book });
-  };
+  const showDetails = () =>
+    setCurrentDetails(
+      `**${openedTotal} opened** in book ${input.book} (open now: PositionStatus = "open", or \`pmctl position status\`)`,
+    );
   showDetails();
 
   setHandler(openPositionUpdate, openOne, {
@@ -174,20 +172,18 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
     positionFinishedSignal,
     ({ positionId }) => {
       open.delete(positionId);
-      showDetails();
     },
-    { description: 'sent by a position of a build before close-local-activity when it has closed (or quarantined)' },
+    { description: 'sent by a position of a build before close-no-portfolio-signal when it has closed' },
   );
   setHandler(
     portfolioStatusQuery,
     (): PortfolioStatus => ({
       book: input.book,
-      openInBook,
       openedTotal,
       historyLength: workflowInfo().historyLength,
       runId: workflowInfo().runId,
     }),
-    { description: 'the book: open positions at the last open, positions opened in all, history length, run id' },
+    { description: 'the book: positions opened in all, history length, run id' },
   );
 
   await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistoryEvents);
@@ -195,9 +191,8 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
   await condition(allHandlersFinished);
   await continueAsNew<typeof portfolio>({
     book: input.book,
-    open: Object.fromEntries(open),
+    open: registryOpens ? {} : Object.fromEntries(open),
     maxHistoryEvents,
     openedTotal,
-    ...(openInBook === null ? {} : { openInBook }),
   });
 }

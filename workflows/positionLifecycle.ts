@@ -7,12 +7,12 @@ import {
   metricMeter,
   patched,
   proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { RetryPolicy } from '@temporalio/common';
 import type { PositionActivities } from '../activities/positionActivities';
 import { SA_POSITION_ID, SA_POSITION_STATUS } from '../src/contracts/temporal';
 import {
@@ -30,30 +30,19 @@ import { METRICS } from '../src/contracts/metrics';
 import { describeZodError } from '../src/contracts/zod';
 import { positionClosedStrandId, type GatheredAction } from '../src/contracts/strands';
 import { buildPositionClosedContent } from '../src/domain/positionClosed';
+import { positionsOpenGauge } from './positionsOpenGauge';
 
 // Database work retries until the database is back (no attempt cap); bad data fails at once.
-const db = proxyActivities<PositionActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: [ERROR_TYPES.positionConflict],
-  },
-});
-// The same close, run inside the workflow task that took the close (patch close-local-activity): no
-// activity task round trip. closeTrade is idempotent, so the at-least-once of a local activity
-// (re-run when a worker dies mid-task) writes nothing twice; past the threshold, backoffs become timers.
-const local = proxyLocalActivities<PositionActivities>({
-  startToCloseTimeout: '1 minute',
-  localRetryThreshold: '10 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: [ERROR_TYPES.positionConflict],
-  },
-});
+const dbRetry: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '1 minute',
+  nonRetryableErrorTypes: [ERROR_TYPES.positionConflict],
+};
+const db = proxyActivities<PositionActivities>({ startToCloseTimeout: '1 minute', retry: dbRetry });
+// The close is a few short queries: a worker that dies holding it is noticed within 30 s and the
+// close retried elsewhere (idempotent), instead of after a minute.
+const closing = proxyActivities<PositionActivities>({ startToCloseTimeout: '30 seconds', retry: dbRetry });
 
 const isFinal = (s: PositionLifecycleStatus) => s.status === 'closed' || s.status === 'quarantined';
 
@@ -120,7 +109,12 @@ export async function positionLifecycle(input: PositionLifecycleInput): Promise<
     closePositionUpdate,
     async (raw, opts) => {
       const repeat = state.close !== null;
-      state.close ??= (check(raw) as { close: PositionClose }).close;
+      if (!repeat) {
+        // The validator let it through; checked again so a replay never takes a close it would refuse.
+        const c = check(raw);
+        if ('reason' in c) throw ApplicationFailure.nonRetryable(c.reason, ERROR_TYPES.invalidClose);
+        state.close = c.close;
+      }
       // Raw callers may leave the options out (the validator refuses anything else).
       if (opts?.wait === true || repeat) await condition(() => isFinal(state));
       return { repeat, status: { ...state } };
@@ -158,20 +152,14 @@ export async function positionLifecycle(input: PositionLifecycleInput): Promise<
   state.status = 'closing';
   details(`${where}; closing at ${close.exitPrice} (${close.exitReason}) at ${close.exitTime}`);
   upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: 'closing' }]);
-  const closeLocal = patched(POSITION_PATCHES.closeLocal);
-  const r = closeLocal
-    ? await local.closeTrade.executeWithOptions(
-        { summary: `close trade ${input.tradeId}: gather its actions and bars, write position_closed` },
-        [{ position: input, close }],
-      )
-    : patched(POSITION_PATCHES.closeInOneActivity)
-      ? await db.closeTrade.executeWithOptions(
-          { summary: `close trade ${input.tradeId}: gather its actions and bars, write position_closed` },
-          [{ position: input, close }],
-        )
-      : null;
-  if (!r) return closeInFourActivities(input, close, state, where, details);
+  if (!patched(POSITION_PATCHES.closeInOneActivity)) return closeInFourActivities(input, close, state, where, details);
 
+  // Scheduled in the same workflow task that took the close: the close is in the history before
+  // anything is written.
+  const r = await closing.closeTrade.executeWithOptions(
+    { summary: `close trade ${input.tradeId}: gather its actions and bars, write position_closed` },
+    [{ position: input, close }],
+  );
   if (r.status === 'quarantined') {
     state.status = 'quarantined';
     state.error = r.reason;
@@ -186,13 +174,7 @@ export async function positionLifecycle(input: PositionLifecycleInput): Promise<
     );
   }
   upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: state.status }]);
-  if (closeLocal) {
-    countClose(input, state.status);
-    // The book's open count, read in the close's own transaction: the gauge the portfolio sets on opens.
-    if (r.openInBook !== undefined) openGauge().set(r.openInBook, { book: input.book });
-  } else await notifyPortfolio(input, state.status);
-  // A closePosition update returns the final status: let it finish before the workflow does.
-  await condition(allHandlersFinished);
+  await finishClose(input, state.status, r.openInBook);
   return state;
 }
 
@@ -239,7 +221,7 @@ async function closeInFourActivities(
       { positionId: input.positionId, status: 'quarantined' },
     ]);
     upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: 'quarantined' }]);
-    await notifyPortfolio(input, state.status);
+    await finishClose(input, state.status);
     return state;
   }
 
@@ -267,22 +249,27 @@ async function closeInFourActivities(
   state.closedStrandId = strandId;
   state.strandWritten = written;
   upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: 'closed' }]);
-  await notifyPortfolio(input, state.status);
+  await finishClose(input, state.status);
   return state;
 }
 
-function countClose(input: PositionLifecycleInput, status: string): void {
+/**
+ * The end of every close: counted, and — before patch close-no-portfolio-signal — told to the
+ * portfolio, which kept the open positions. Since the patch the book's open count comes with the
+ * close (`openInBook`, counted after its write) for the positions-open gauge. Waits for a
+ * closePosition update still running, so it returns its final status before the workflow ends.
+ */
+async function finishClose(input: PositionLifecycleInput, status: string, openInBook?: number): Promise<void> {
   metricMeter
     .createCounter(METRICS.positionsClosed.name, METRICS.positionsClosed.unit, METRICS.positionsClosed.help)
     .add(1, { status, module: input.module });
+  if (patched(POSITION_PATCHES.closeNoPortfolioSignal)) {
+    if (openInBook !== undefined) positionsOpenGauge().set(openInBook, { book: input.book });
+  } else await notifyPortfolio(input, status);
+  await condition(allHandlersFinished);
 }
 
-const openGauge = () =>
-  metricMeter.createGauge(METRICS.positionsOpen.name, 'int', METRICS.positionsOpen.unit, METRICS.positionsOpen.help);
-
-/** The close before patch close-local-activity: tells the portfolio, which kept the open positions. */
 async function notifyPortfolio(input: PositionLifecycleInput, status: string): Promise<void> {
-  countClose(input, status);
   if (!workflowInfo().parent) return;
   try {
     await getExternalWorkflowHandle(portfolioWorkflowId(input.book)).signal(positionFinishedSignal, {

@@ -73,7 +73,8 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode; // commander already printed help / the error
     const e =
       err instanceof Error ? (err as Error & { cause?: unknown }) : new Error(`unexpected failure: ${String(err)}`);
-    const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
+    // The cause adds its reason unless the message already carries it (refusals quote their cause).
+    const cause = e.cause instanceof Error && !e.message.includes(e.cause.message) ? `: ${e.cause.message}` : '';
     process.stderr.write(`error: ${e.message}${cause}\n`);
     // An error may carry its own exit code (CliError, OutcomeUnknownError: 3 = outcome unknown).
     const code = (err as { exitCode?: unknown }).exitCode;

@@ -14,24 +14,17 @@ export const portfolioWorkflowId = (book: string) => `portfolio-${book}`;
 export interface PortfolioInput {
   book: string;
   /**
-   * Positions opened before patch open-local-registry and still open at the last continue-as-new
-   * (they tell the book when they finish). Opens since the patch are kept by the positions table only.
+   * Positions opened before patch open-local-registry and open at the last continue-as-new, carried
+   * only until a run opens through the registry. The positions table is the book's registry.
    */
   open?: Record<string, { tradeId: string; openedAt: string }>;
   /** History length that triggers continue-as-new (the server's suggestion triggers it too). */
   maxHistoryEvents?: number;
   openedTotal?: number;
-  /** The book's open positions at the last open, carried so the gauge stays right across runs. */
-  openInBook?: number;
 }
 
 export interface PortfolioStatus {
   book: string;
-  /**
-   * The book's open positions as the positions table counted them at the last open (closes do not
-   * wake the portfolio; the pm_positions_open gauge follows both). The list: PositionStatus="open".
-   */
-  openInBook: number | null;
   openedTotal: number;
   historyLength: number;
   runId: string;
@@ -57,11 +50,11 @@ export const openPositionSignal = defineSignal<[OpenPositionInput]>('openPositio
 export const PORTFOLIO_PATCHES = {
   /**
    * registerPosition as a local activity and no in-memory list of open positions (the positions
-   * table is the registry; children no longer signal their finish): ~9 history events an open, not ~17.
+   * table is the registry; the open positions: PositionStatus = "open"): ~8 history events an open.
    */
   openLocalRegistry: 'open-local-registry',
 } as const;
 
-/** Sent by a position child of a build before close-local-activity when it finishes, so the book forgets it. */
+/** Sent by a position of a build before close-no-portfolio-signal when it finishes, so the book forgets it. */
 export const positionFinishedSignal = defineSignal<[{ positionId: string; status: string }]>('positionFinished');
 export const portfolioStatusQuery = defineQuery<PortfolioStatus>(STATUS_QUERY);

@@ -67,8 +67,8 @@ export const POSITION_PATCHES = {
   /** One closeTrade activity instead of setPositionStatus, gatherTradeActions, loadPriceBars, writePositionClosed. */
   closeInOneActivity: 'close-in-one-activity',
   /**
-   * closeTrade as a local activity, run inside the workflow task that took the close, and no
-   * positionFinished signal to the portfolio: a close is one workflow task, like a bare workflow's.
+   * No positionFinished signal to the portfolio at the end of a close (the positions table is the
+   * book's registry since the portfolio's open-local-registry): the close ends with its strand.
    */
-  closeLocal: 'close-local-activity',
+  closeNoPortfolioSignal: 'close-no-portfolio-signal',
 } as const;

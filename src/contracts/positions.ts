@@ -61,8 +61,8 @@ export type PositionClose = z.output<typeof positionClosedSignalSchema>;
 
 /**
  * Stable JSON of a close (sorted keys, undefined dropped): two closes are the same close when their
- * keys are equal. Used by the workflow (a repeated close joins the first) and the client (a retried
- * close is recognised, and its idempotency key derived from it).
+ * keys are equal. Used by the workflow (a repeated close joins the first) and the client (a close
+ * found in a finished position's result is recognised as this one).
  */
 export function closeKey(close: PositionClose): string {
   const entries = Object.entries(close).filter(([, v]) => v !== undefined);

@@ -179,6 +179,13 @@ function refusal(err: WorkflowUpdateFailedError, positionId: string): Error {
     return new InvalidInputError(`invalid positionClosed signal: ${cause.message}`, { cause });
   if (cause instanceof ApplicationFailure && cause.type === ERROR_TYPES.positionConflict)
     return new PositionNotOpenError(cause.message, { cause });
+  // A worker of a build before the closePosition update (a rolling deploy) refuses it unread.
+  if (cause && /No registered handler for update/.test(cause.message))
+    return new PositionNotOpenError(
+      `position ${positionId} is served by a worker without the closePosition update (an older build): nothing ` +
+        `was applied; send the close again once the workers are upgraded, or send the positionClosed signal`,
+      { cause },
+    );
   return new PositionNotOpenError(`position ${positionId} refused the close: ${cause?.message ?? err.message}`, {
     cause: err,
   });

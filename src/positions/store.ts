@@ -149,18 +149,14 @@ export async function loadPriceBars(
 /**
  * Writes the position_closed strand and marks the position closed, in one transaction.
  * The strand id is deterministic per (position, trade): a retry or repeat writes nothing twice.
- * `written` says the strand stored under the id is this one — written now, or by an earlier run of
- * the same close (a retried activity, a local activity re-run after a workflow task was refused) —
- * and false when another writer's strand was there first.
+ * `written` says the strand stored under the id is this one — written now, or by an earlier attempt
+ * of the same close (a retried activity) — and false when another writer's strand was there first.
  */
 export async function writePositionClosed(pool: pg.Pool, strand: PositionClosedStrand): Promise<{ written: boolean }> {
   return withTransaction(pool, async (client) => {
-    const res = await client.query<{ same: boolean }>(
-      `WITH ins AS (
-         INSERT INTO ad_strands (id, module, kind, symbol, timeframe, position_id, trade_id, content, regime_context, tags)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (id) DO NOTHING RETURNING id)
-       SELECT EXISTS (SELECT 1 FROM ins)
-           OR EXISTS (SELECT 1 FROM ad_strands WHERE id = $1 AND content = $8::jsonb) AS same`,
+    const res = await client.query(
+      `INSERT INTO ad_strands (id, module, kind, symbol, timeframe, position_id, trade_id, content, regime_context, tags)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT (id) DO NOTHING`,
       [
         strand.id,
         strand.module,
@@ -174,12 +170,21 @@ export async function writePositionClosed(pool: pg.Pool, strand: PositionClosedS
         JSON.stringify(['v5', 'option_a']),
       ],
     );
+    // A statement of its own: it sees a row a concurrent attempt committed while the insert waited.
+    const written =
+      res.rowCount === 1 ||
+      (
+        await client.query<{ same: boolean }>('SELECT content = $2::jsonb AS same FROM ad_strands WHERE id = $1', [
+          strand.id,
+          strand.content,
+        ])
+      ).rows[0]?.same === true;
     await client.query(
       `UPDATE positions SET status = 'closed', closed_strand_id = $2, closed_at = COALESCE(closed_at, now())
         WHERE position_id = $1`,
       [strand.positionId, strand.id],
     );
-    return { written: res.rows[0].same };
+    return { written };
   });
 }
 

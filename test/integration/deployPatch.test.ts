@@ -71,15 +71,22 @@ const signalClose = (positionId: string) =>
     .getHandle(positionWorkflowId(positionId))
     .signal(positionClosedSignal, { exitPrice: 1.2, exitTime: EXIT, exitReason: 'target' });
 
-/** A worker of a frozen build whose `held` activities wait until it shuts down (closes left in flight). */
+/**
+ * A worker of a frozen build whose held activities (`held`, and those `holdFrom` adds later) wait
+ * until it shuts down: closes left in flight.
+ */
 async function frozenBuild(build: string, held: string[]) {
   const counts: Record<string, number> = {};
-  const acts = createActivities(db.pool) as Record<string, unknown>;
-  const hold = (name: string) => async () => {
-    counts[name] = (counts[name] ?? 0) + 1;
-    await Context.current().cancelled; // until the worker shuts down
-    throw new Error('unreachable');
-  };
+  const holding = new Set(held);
+  const acts = createActivities(db.pool) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const maybeHold =
+    (name: string) =>
+    async (...args: unknown[]) => {
+      if (!holding.has(name)) return acts[name](...args);
+      counts[name] = (counts[name] ?? 0) + 1;
+      await Context.current().cancelled; // until the worker shuts down
+      throw new Error('unreachable');
+    };
   const worker = await createWorker({
     connection: h.nativeConnection,
     namespace: h.namespace,
@@ -87,13 +94,14 @@ async function frozenBuild(build: string, held: string[]) {
     pool: db.pool,
     workflowBundle: await bundleWorkflowCode({ workflowsPath: fixture(`${build}/index.ts`), logger: undefined }),
     extra: {
-      activities: { ...acts, ...Object.fromEntries(held.map((n) => [n, hold(n)])) },
+      activities: Object.fromEntries(Object.keys(acts).map((n) => [n, maybeHold(n)])),
       shutdownGraceTime: '1 second',
     },
   });
   const running = worker.run();
   return {
     held: (name: string) => counts[name] ?? 0,
+    holdFrom: (name: string) => holding.add(name),
     async stop() {
       worker.shutdown();
       await running;
@@ -106,9 +114,16 @@ async function history(workflowId: string): Promise<temporal.api.history.v1.IHis
 }
 const activityTypes = (hist: temporal.api.history.v1.IHistory) =>
   (hist.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-/** core_patch (a patched() call that took the new branch), core_local_activity (a local activity). */
+/** `patch:<id>` for a patched() call that took the new branch; the marker's name for the rest (local activities). */
 const markerNames = (hist: temporal.api.history.v1.IHistory) =>
-  (hist.events ?? []).flatMap((e) => e.markerRecordedEventAttributes?.markerName ?? []);
+  (hist.events ?? []).flatMap((e) => {
+    const m = e.markerRecordedEventAttributes;
+    if (!m) return [];
+    const patch = m.details?.['patch-data']?.payloads?.[0]?.data;
+    return patch ? [`patch:${(JSON.parse(Buffer.from(patch).toString()) as { id: string }).id}`] : [m.markerName ?? ''];
+  });
+const signalsPortfolio = (hist: temporal.api.history.v1.IHistory) =>
+  (hist.events ?? []).some((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes);
 
 describe('deploying changed workflows under open positions', () => {
   it('every build-1 and build-2 position closes exactly once on the current build; new work runs the new sequences', async () => {
@@ -116,6 +131,7 @@ describe('deploying changed workflows under open positions', () => {
     const b1Open = ids('b1open');
     const b2Mid = ids('b2mid');
     const b2Open = ids('b2open');
+    const b2Done = ids('b2done');
     const b3 = ids('b3new');
 
     // Build 1 (four close activities): closes sent now are in flight, held in loadPriceBars, when it stops.
@@ -125,10 +141,16 @@ describe('deploying changed workflows under open positions', () => {
     await expect.poll(() => build1.held('loadPriceBars'), { timeout: 30_000 }).toBe(b1Mid.length);
     await build1.stop();
 
-    // Build 2 (closeTrade activity; registerPosition activity in the portfolio): its closes are held too,
-    // and so are build 1's retried loadPriceBars, so every in-flight close finishes on the current build.
-    const build2 = await frozenBuild('build2', ['loadPriceBars', 'closeTrade']);
-    for (const id of [...b2Mid, ...b2Open]) expect((await openInBook2(id)).started).toBe(true);
+    // Build 2 (closeTrade activity, then a signal to the portfolio; registerPosition activity in the
+    // portfolio): some close on it, the next ones are held, and so are build 1's retried loadPriceBars,
+    // so every in-flight close finishes on the current build.
+    const build2 = await frozenBuild('build2', ['loadPriceBars']);
+    for (const id of [...b2Done, ...b2Mid, ...b2Open]) expect((await openInBook2(id)).started).toBe(true);
+    // Closed entirely on build 2 (closeTrade held only from the second close on).
+    const closed2 = (id: string) => h.client.workflow.getHandle<PositionLifecycleWorkflow>(positionWorkflowId(id));
+    for (const id of b2Done) await signalClose(id);
+    for (const id of b2Done) expect((await closed2(id).result()).status).toBe('closed');
+    build2.holdFrom('closeTrade');
     for (const id of b2Mid) await signalClose(id);
     await expect.poll(() => build2.held('closeTrade'), { timeout: 30_000 }).toBe(b2Mid.length);
     await build2.stop();
@@ -155,7 +177,7 @@ describe('deploying changed workflows under open positions', () => {
       await current.stop();
     }
 
-    const all = [...b1Mid, ...b1Open, ...b2Mid, ...b2Open, ...b3];
+    const all = [...b1Mid, ...b1Open, ...b2Done, ...b2Mid, ...b2Open, ...b3];
     const { rows } = await db.pool.query<{ position_id: string; n: number; status: string }>(
       `SELECT p.position_id, p.status, (SELECT count(*)::int FROM ad_strands s
           WHERE s.kind = 'position_closed' AND s.position_id = p.position_id) AS n
@@ -166,33 +188,47 @@ describe('deploying changed workflows under open positions', () => {
     const histories = new Map<string, temporal.api.history.v1.IHistory>();
     for (const id of all) histories.set(id, await history(positionWorkflowId(id)));
     const of = (id: string) => histories.get(id)!;
+    const closeInOne = 'patch:close-in-one-activity';
+    const noSignal = 'patch:close-no-portfolio-signal';
     for (const id of b1Mid) {
-      expect(markerNames(of(id))).toEqual([]);
+      // Build 1's four activities, then the current build's end of a close: no signal to the portfolio.
+      expect(markerNames(of(id))).toEqual([noSignal]);
       expect(activityTypes(of(id))).toEqual(
         expect.arrayContaining(['setPositionStatus', 'gatherTradeActions', 'loadPriceBars', 'writePositionClosed']),
       );
+      expect(signalsPortfolio(of(id))).toBe(false);
+    }
+    for (const id of b2Done) {
+      expect(markerNames(of(id))).toEqual([closeInOne]);
+      expect(activityTypes(of(id))).toEqual(['closeTrade']);
+      expect(signalsPortfolio(of(id))).toBe(true);
     }
     for (const id of b2Mid) {
-      expect(markerNames(of(id))).toEqual(['core_patch']);
+      expect(markerNames(of(id))).toEqual([closeInOne, noSignal]);
       expect(activityTypes(of(id))).toEqual(['closeTrade']);
-      expect(activityTypes(of(id))).not.toContain('positionFinished');
+      expect(signalsPortfolio(of(id))).toBe(false);
     }
     for (const id of [...b1Open, ...b2Open, ...b3]) {
-      expect(markerNames(of(id))).toEqual(['core_patch', 'core_local_activity']);
-      expect(activityTypes(of(id))).toEqual([]);
-      // No positionFinished signal to the portfolio any more.
-      expect((of(id).events ?? []).some((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes)).toBe(false);
+      expect(markerNames(of(id))).toEqual([closeInOne, noSignal]);
+      expect(activityTypes(of(id))).toEqual(['closeTrade']);
+      expect(signalsPortfolio(of(id))).toBe(false);
+      // Closed through the closePosition update: accepted once, in the history with the close.
+      expect((of(id).events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toHaveLength(1);
     }
     // The build-2 portfolio run: activity registrations before the deploy, local ones after.
     const book = await history(portfolioWorkflowId(BOOK2));
-    expect(activityTypes(book)).toEqual(Array(b2Mid.length + b2Open.length).fill('registerPosition'));
-    expect(markerNames(book)).toEqual(['core_patch', ...Array(b3.length).fill('core_local_activity')]);
+    expect(activityTypes(book)).toEqual(Array(b2Done.length + b2Mid.length + b2Open.length).fill('registerPosition'));
+    expect(markerNames(book)).toEqual([
+      'patch:open-local-registry',
+      ...Array<string>(b3.length).fill('core_local_activity'),
+    ]);
 
     // Replay: the current build replays every kind; the changes without the patches cannot replay the
     // older builds' histories.
     const current_ = workflowBundle();
     for (const [id, hist] of [
       [positionWorkflowId(b1Mid[0]), of(b1Mid[0])],
+      [positionWorkflowId(b2Done[0]), of(b2Done[0])],
       [positionWorkflowId(b2Mid[0]), of(b2Mid[0])],
       [positionWorkflowId(b2Open[0]), of(b2Open[0])],
       [portfolioWorkflowId(BOOK2), book],
@@ -214,7 +250,7 @@ describe('deploying changed workflows under open positions', () => {
     });
     for (const [id, hist] of [
       [positionWorkflowId(b1Mid[0]), of(b1Mid[0])],
-      [positionWorkflowId(b2Mid[0]), of(b2Mid[0])],
+      [positionWorkflowId(b2Done[0]), of(b2Done[0])],
       [portfolioWorkflowId(BOOK2), book],
     ] as const)
       await expect(Worker.runReplayHistory({ workflowBundle: unpatched }, hist, id), id).rejects.toThrow(

@@ -9,6 +9,7 @@ import { openPosition, closePosition, positionStatus, PositionNotOpenError } fro
 import { recordAction, ActionRejectedError } from '../../src/pm/recordAction';
 import { positionClosedStrandId } from '../../src/contracts/strands';
 import { scopeValuesHash } from '../../src/domain/scope';
+import { registerPosition, writePositionClosed } from '../../src/positions/store';
 
 let db: TestDb;
 let h: DevServerHarness;
@@ -219,5 +220,39 @@ describe('position lifecycle on the real dev server', () => {
     await expect(
       closePosition(h.client, 'whatever', { exitPrice: -5, exitTime: 'yesterday', exitReason: '' }),
     ).rejects.toThrow(/invalid positionClosed signal: exitPrice/);
+  });
+
+  it("writePositionClosed's written: this close's strand (again, or two attempts at once) is true; another's is false", async () => {
+    const positionId = `w-${Date.now()}`;
+    await registerPosition(db.pool, {
+      positionId,
+      tradeId: 'T',
+      symbol: 'X',
+      timeframe: '1h',
+      entryPrice: 1,
+      entryTime: '2026-11-01T00:00:00Z',
+      module: 'pm',
+      book: 'w',
+    });
+    const strand = (rr: number) => ({
+      id: positionClosedStrandId(positionId, 'T'),
+      module: 'pm',
+      symbol: 'X',
+      timeframe: '1h',
+      positionId,
+      tradeId: 'T',
+      content: { trade_summary: { rr } },
+      regimeContext: null,
+    });
+    // Two attempts of the same close at once (a retried activity while the first still runs).
+    const both = await Promise.all([
+      writePositionClosed(db.pool, strand(1.5)),
+      writePositionClosed(db.pool, strand(1.5)),
+    ]);
+    expect(both).toEqual([{ written: true }, { written: true }]);
+    expect(await writePositionClosed(db.pool, strand(1.5))).toEqual({ written: true });
+    expect(await writePositionClosed(db.pool, strand(-0.5))).toEqual({ written: false });
+    const rows = await db.pool.query(`SELECT content FROM ad_strands WHERE id = $1`, [strand(0).id]);
+    expect(rows.rows).toEqual([{ content: { trade_summary: { rr: 1.5 } } }]);
   });
 });

@@ -1,10 +1,9 @@
 /**
- * The close runs as a local activity inside the workflow task that took it (patch
- * close-local-activity): when the worker dies in the middle of it, nothing of that task reached the
- * server — not the close's acceptance, not the local activity's result. Real dev server, real
- * PostgreSQL, workers as OS processes: the close is held inside closeTrade by a row lock on the
- * position, the worker is killed with SIGKILL, and the next worker takes the task over, re-runs the
- * close and answers the caller still waiting on its update — one strand, one close, nothing lost.
+ * A worker killed in the middle of a close. The close (the closePosition update) and its closeTrade
+ * activity are in the history before anything is written, so the close survives the worker: real dev
+ * server, real PostgreSQL, workers as OS processes; closeTrade is held by a row lock on the position,
+ * the worker is killed with SIGKILL, and after the activity's 30 s start-to-close timeout the next
+ * worker runs it again and answers the caller still waiting on its update — one strand, one close.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
@@ -53,7 +52,7 @@ afterAll(async () => {
 });
 
 describe('a worker killed in the middle of a close', () => {
-  it('the next worker re-runs the close; the waiting caller gets its strand; one strand, written once', async () => {
+  it('the next worker runs the close again; the waiting caller gets its strand; one strand, written once', async () => {
     const first = await startWorker('first');
     const positionId = `cc1-${taskQueue}`;
     await openPosition(
@@ -110,12 +109,14 @@ describe('a worker killed in the middle of a close', () => {
     const pos = await admin.query('SELECT status FROM positions WHERE position_id = $1', [positionId]);
     expect(pos.rows[0].status).toBe('closed');
 
-    // The history: the close accepted once, run once to completion (the killed worker's task left nothing).
+    // The history: the close accepted once; closeTrade scheduled once, completed by its second attempt.
     const history = await client.workflow.getHandle(positionWorkflowId(positionId)).fetchHistory();
     const events = history.events ?? [];
     expect(events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toHaveLength(1);
-    expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')).toHaveLength(1);
-    expect(events.some((e) => e.workflowTaskTimedOutEventAttributes)).toBe(true);
+    expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toHaveLength(1);
+    expect(events.find((e) => e.activityTaskStartedEventAttributes)?.activityTaskStartedEventAttributes?.attempt).toBe(
+      2,
+    );
     expect(second.output()).not.toMatch(/Nondeterminism/);
   }, 120_000);
 });

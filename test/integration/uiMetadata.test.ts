@@ -94,7 +94,7 @@ describe('the Web UI view', () => {
     expect(await activitySummaries(wf)).toEqual(['close trade T1: gather its actions and bars, write position_closed']);
 
     const book_ = await metadata(portfolioWorkflowId(book));
-    expect(book_.currentDetails).toMatch(/open\*\* position\(s\) in book/);
+    expect(book_.currentDetails).toMatch(/^\*\*\d+ opened\*\* in book /);
     expect(await activitySummaries(portfolioWorkflowId(book))).toContain(`register ${id} (trade T1)`);
     expect(book_.definition?.updateDefinitions?.find((u) => u.name === 'openPosition')?.description).toMatch(/child/);
   }, 120_000);
