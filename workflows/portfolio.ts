@@ -55,9 +55,6 @@ const localRegistry = proxyLocalActivities<PositionActivities>({
 export async function portfolio(input: PortfolioInput): Promise<void> {
   const open = new Map(Object.entries(input.open ?? {}));
   let openedTotal = input.openedTotal ?? 0;
-  // Set once an open of this run took the registry path: the `open` list is then not carried on
-  // (positions of the older builds finish without telling the book since close-no-portfolio-signal).
-  let registryOpens = false;
   const maxHistoryEvents = input.maxHistoryEvents ?? 5_000;
 
   // Opens in flight, so a concurrent duplicate open (signal + update, a retried client) joins the first.
@@ -113,7 +110,6 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
       [{ ...p, book: input.book }],
     );
     const started = await startPosition(p);
-    registryOpens = true;
     if (started) openedTotal++;
     showDetails();
     positionsOpenGauge().set(reg.openInBook, { book: input.book });
@@ -191,7 +187,9 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
   await condition(allHandlersFinished);
   await continueAsNew<typeof portfolio>({
     book: input.book,
-    open: registryOpens ? {} : Object.fromEntries(open),
+    // Not carried on: a new run opens through the registry only, and the positions of the older
+    // builds finish without telling the book (close-no-portfolio-signal), so the list would only go stale.
+    open: {},
     maxHistoryEvents,
     openedTotal,
   });

@@ -133,8 +133,8 @@ export async function positionLifecycle(input: PositionLifecycleInput): Promise<
         if ('reason' in c) throw ApplicationFailure.nonRetryable(c.reason, ERROR_TYPES.invalidClose);
         if (state.close && closeKey(state.close) !== closeKey(c.close))
           throw ApplicationFailure.nonRetryable(
-            `position ${input.positionId} is already ${state.status} by another close (exit ${state.close.exitPrice} at ` +
-              `${state.close.exitTime}); nothing written`,
+            `position ${input.positionId} has already taken another close (exit ${state.close.exitPrice} at ` +
+              `${state.close.exitTime}; status ${state.status}); this close was not applied`,
             ERROR_TYPES.positionConflict,
           );
       },

@@ -14,8 +14,8 @@ export const portfolioWorkflowId = (book: string) => `portfolio-${book}`;
 export interface PortfolioInput {
   book: string;
   /**
-   * Positions opened before patch open-local-registry and open at the last continue-as-new, carried
-   * only until a run opens through the registry. The positions table is the book's registry.
+   * Positions opened before patch open-local-registry and open at the last continue-as-new (runs of
+   * the builds before it). Since the patch it is always empty: the positions table is the registry.
    */
   open?: Record<string, { tradeId: string; openedAt: string }>;
   /** History length that triggers continue-as-new (the server's suggestion triggers it too). */

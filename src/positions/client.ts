@@ -120,10 +120,8 @@ export async function closePosition(
   const signal = parseOrThrow(positionClosedSignalSchema, raw, 'positionClosed signal');
   const workflowId = positionWorkflowId(positionId);
   const handle = client.workflow.getHandle<PositionLifecycleWorkflow>(workflowId);
+  // One id for every attempt of this call: a re-sent update joins the one the server may already have.
   const updateId = `close-${randomUUID()}`;
-  // Set once this call has sent the close: finding it later (a reply lost in an outage) is then this
-  // call's own delivery, not a repeat.
-  let sent = false;
   const base = { positionId, workflowId };
 
   /** The position is not running: unknown, or finished — by this close or by another. */
@@ -131,19 +129,24 @@ export async function closePosition(
     const desc = await describeOrNull(client, workflowId);
     if (!desc) throw new PositionNotOpenError(`unknown position ${positionId}: no workflow ${workflowId}`);
     const prior = desc.status.name === 'COMPLETED' ? await handle.result() : null;
-    if (prior?.close && closeKey(prior.close) === closeKey(signal))
-      return { ...base, final: prior, ...(sent ? {} : { alreadyDelivered: true }) };
+    if (prior?.close && closeKey(prior.close) === closeKey(signal)) {
+      // This call's own close (its reply lost in an outage) when the history accepted this call's
+      // update; otherwise the same close delivered before, by another call or a signal.
+      const events = (await handle.fetchHistory()).events ?? [];
+      const own = events.some(
+        (e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.updateId === updateId,
+      );
+      return { ...base, final: prior, ...(own ? {} : { alreadyDelivered: true }) };
+    }
     throw new PositionNotOpenError(
       `position ${positionId} is not open (workflow ${desc.status.name.toLowerCase()}${
         prior ? `, status ${prior.status}, strand ${prior.closedStrandId}` : ''
-      }); nothing written`,
+      }); this close was not applied`,
     );
   };
 
   return rideOutOutage(
     async () => {
-      const sentBefore = sent;
-      sent = true;
       try {
         const out = await handle.executeUpdate(closePositionUpdate, {
           args: [raw, { wait: opts.wait ?? false }],
@@ -152,11 +155,8 @@ export async function closePosition(
         if (out.repeat) return { ...base, final: out.status, alreadyDelivered: true };
         return opts.wait ? { ...base, final: out.status } : base;
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError) {
-          // Unknown, or completed (an update cannot reach a finished workflow).
-          sent = sentBefore;
-          return finished();
-        }
+        // Unknown, or finished (an update cannot reach a finished workflow).
+        if (err instanceof WorkflowNotFoundError) return finished();
         if (err instanceof WorkflowUpdateFailedError) throw refusal(err, positionId);
         throw err;
       }
@@ -166,8 +166,9 @@ export async function closePosition(
       what: `close position ${positionId}`,
       unknown: (ms) =>
         `Temporal unreachable for ${Math.round(ms / 1000)} s: the close of position ${positionId} may or may not ` +
-        `have been delivered; send the same close again (a repeat is reported, never applied twice) or check ` +
-        `with \`pmctl position status ${positionId}\``,
+        `have been delivered; send the same close again — exit time ${signal.exitTime} included (pmctl: ` +
+        `--exit-time ${signal.exitTime}) — a repeat is reported, never applied twice; or check with ` +
+        `\`pmctl position status ${positionId}\``,
     },
   );
 }

@@ -150,7 +150,8 @@ export async function loadPriceBars(
  * Writes the position_closed strand and marks the position closed, in one transaction.
  * The strand id is deterministic per (position, trade): a retry or repeat writes nothing twice.
  * `written` says the strand stored under the id is this one — written now, or by an earlier attempt
- * of the same close (a retried activity) — and false when another writer's strand was there first.
+ * of the same close (a retried activity) — and false when the stored strand differs: computed by an
+ * earlier attempt from other data (price bars or actions that arrived since), or by another writer.
  */
 export async function writePositionClosed(pool: pg.Pool, strand: PositionClosedStrand): Promise<{ written: boolean }> {
   return withTransaction(pool, async (client) => {

@@ -323,6 +323,8 @@ describe('signals and updates to live workflows', () => {
             expect(outcome.err, what).toBeInstanceOf(WorkflowUpdateFailedError);
             const type = ((outcome.err as WorkflowUpdateFailedError).cause as { type?: string }).type;
             expect(type, what).toBe(valid ? ERROR_TYPES.positionConflict : ERROR_TYPES.invalidClose);
+            // A valid close is refused only when the position took a different one.
+            if (valid) expect(taken !== null && !same, what).toBe(true);
             seen.refused++;
           }
         }

@@ -140,7 +140,7 @@ describe('pmctl', () => {
     });
     const again = await pmctl('position', 'close', 'cli1', '--exit-price', '2.5', '--exit-reason', 'again');
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/position cli1 is not open .*nothing written/);
+    expect(again.stderr).toMatch(/position cli1 is not open .*this close was not applied/);
 
     const status = await pmctl('position', 'status', 'cli1', '--json');
     expect(JSON.parse(status.stdout)).toMatchObject({ status: 'closed', workflowStatus: 'COMPLETED' });

@@ -38,7 +38,7 @@ const open = (id: string, trade = 'T') =>
   );
 
 describe('portfolio', () => {
-  it('keeps every open position across continue-as-new', async () => {
+  it('loses no position across continue-as-new: every child runs on, every row is in the registry', async () => {
     // A tiny history limit forces several continue-as-new rounds while positions are opened.
     const first = await h.client.workflow.start(WORKFLOW_TYPES.portfolio, {
       workflowId: portfolioWorkflowId(book),

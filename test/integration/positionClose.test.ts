@@ -222,7 +222,7 @@ describe('position lifecycle on the real dev server', () => {
     ).rejects.toThrow(/invalid positionClosed signal: exitPrice/);
   });
 
-  it("writePositionClosed's written: this close's strand (again, or two attempts at once) is true; another's is false", async () => {
+  it("writePositionClosed's written: this strand (again, or two attempts at once) is true; a different one is false", async () => {
     const positionId = `w-${Date.now()}`;
     await registerPosition(db.pool, {
       positionId,

@@ -132,7 +132,7 @@ describe('Temporal server killed and restarted while positions are open', () => 
         const err = (u as PromiseRejectedResult).reason as Error;
         expect(err).toBeInstanceOf(OutcomeUnknownError);
         expect((err as OutcomeUnknownError).exitCode).toBe(EXIT_OUTCOME_UNKNOWN);
-        expect(err.message).toMatch(/may or may not have been delivered; send the same close again/);
+        expect(err.message).toMatch(/may or may not have been delivered; send the same close again — exit time /);
       }
       log(`${UNKNOWN} closes sent during the outage ended "unknown" (exit ${EXIT_OUTCOME_UNKNOWN})`);
 
