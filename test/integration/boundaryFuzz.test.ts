@@ -204,6 +204,18 @@ describe('recordAction against PostgreSQL', () => {
   });
 });
 
+/** A position opened 30 days ago through the portfolio, for raw closes: its handle and entry time. */
+async function openLivePosition(prefix: string) {
+  const positionId = `${prefix}${++run}`;
+  const entryTime = isoFromNow(-30);
+  await openPosition(
+    h.client,
+    { positionId, tradeId: 't', symbol: 'SYM', timeframe: '1h', entryPrice: 1, entryTime },
+    { taskQueue: h.taskQueue, book: `fz-${h.taskQueue}` },
+  );
+  return { handle: h.client.workflow.getHandle<PositionLifecycleWorkflow>(positionWorkflowId(positionId)), entryTime };
+}
+
 describe('signals and updates to live workflows', () => {
   it('raw positionClosed signals: each is rejected with a reason, taken, or counted a duplicate; no workflow task fails', async () => {
     const signals = fc.array(
@@ -217,14 +229,7 @@ describe('signals and updates to live workflows', () => {
     await fuzz(
       'positionClosed signals (live workflow)',
       fc.asyncProperty(signals, async (list) => {
-        const positionId = `sig${++run}`;
-        const entryTime = isoFromNow(-30);
-        await openPosition(
-          h.client,
-          { positionId, tradeId: 't', symbol: 'SYM', timeframe: '1h', entryPrice: 1, entryTime },
-          { taskQueue: h.taskQueue, book: `fz-${h.taskQueue}` },
-        );
-        const handle = h.client.workflow.getHandle<PositionLifecycleWorkflow>(positionWorkflowId(positionId));
+        const { handle, entryTime } = await openLivePosition('sig');
         let delivered = 0;
         let accepted = 0;
         for (const raw of list) {
@@ -277,14 +282,7 @@ describe('signals and updates to live workflows', () => {
     await fuzz(
       'closePosition updates (live workflow)',
       fc.asyncProperty(updates, async (list) => {
-        const positionId = `upd${++run}`;
-        const entryTime = isoFromNow(-30);
-        await openPosition(
-          h.client,
-          { positionId, tradeId: 't', symbol: 'SYM', timeframe: '1h', entryPrice: 1, entryTime },
-          { taskQueue: h.taskQueue, book: `fz-${h.taskQueue}` },
-        );
-        const handle = h.client.workflow.getHandle<PositionLifecycleWorkflow>(positionWorkflowId(positionId));
+        const { handle, entryTime } = await openLivePosition('upd');
         let taken: string | null = null;
         let acceptedHere = 0;
         for (const { close, opts } of list) {
