@@ -8,9 +8,10 @@
 import fc from 'fast-check';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../support/db';
-import { devServerHarness, type DevServerHarness } from '../support/temporal';
+import { describe, expect, it } from 'vitest';
+import type { TestDb } from '../support/db';
+import { useWorkerHarness } from '../support/workerHarness';
+import type { DevServerHarness } from '../support/temporal';
 import {
   closeSignalArb,
   configDataArb,
@@ -51,28 +52,22 @@ import { BadConfigurationError, ERROR_TYPES } from '../../src/contracts/errors';
 
 let db: TestDb;
 let h: DevServerHarness;
-let stopWorker: () => Promise<void>;
 let run = 0;
 
-beforeAll(async () => {
-  db = await createTestDb();
-  h = await devServerHarness();
-  stopWorker = (await h.startWorker(db.pool)).stop;
-});
-afterAll(async () => {
-  await stopWorker?.();
-  await h?.close();
-  await db?.drop();
+useWorkerHarness({
+  ready: (env) => {
+    ({ db, h } = env);
+  },
 });
 
 /** JSON as PostgreSQL's jsonb takes it (it refuses the NUL character, so no tool can have stored one). */
 const jsonb = (v: unknown) => (JSON.stringify(v) ?? 'null').replaceAll('\\u0000', '');
 
-/** A workflow's history must hold no failed workflow task: bad input never crashes workflow code. */
 // The server's way to show a workflow the events that arrived during its task before it may complete
 // (a close signal landing while the close runs): the task is retried with them, not a failure of ours.
 const UNHANDLED_COMMAND = temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND;
 
+/** A workflow's history must hold no failed workflow task: bad input never crashes workflow code. */
 async function expectNoWorkflowTaskFailure(handle: WorkflowHandle) {
   const history = await handle.fetchHistory();
   const failed = (history.events ?? []).filter(

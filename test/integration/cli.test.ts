@@ -1,13 +1,13 @@
 /** pmctl as a user runs it: a real process against the real dev server and PostgreSQL. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { createTestDb, type TestDb } from '../support/db';
-import { devServerHarness, type DevServerHarness } from '../support/temporal';
+import type { TestDb } from '../support/db';
+import { useWorkerHarness } from '../support/workerHarness';
+import type { DevServerHarness } from '../support/temporal';
 import { runPmctl } from '../support/pmctlProcess';
 
 let db: TestDb;
 let h: DevServerHarness;
-let stopWorker: () => Promise<void>;
 
 const pmctl = (...args: string[]) =>
   runPmctl(args, {
@@ -16,15 +16,10 @@ const pmctl = (...args: string[]) =>
     TEMPORAL_TASK_QUEUE: h.taskQueue,
   });
 
-beforeAll(async () => {
-  db = await createTestDb();
-  h = await devServerHarness();
-  stopWorker = (await h.startWorker(db.pool)).stop;
-});
-afterAll(async () => {
-  await stopWorker?.();
-  await h?.close();
-  await db?.drop();
+useWorkerHarness({
+  ready: (env) => {
+    ({ db, h } = env);
+  },
 });
 
 describe('pmctl', () => {

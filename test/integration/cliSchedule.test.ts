@@ -6,9 +6,10 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, inject, vi } from 'vitest';
-import { createTestDb, type TestDb } from '../support/db';
-import { devServerHarness, type DevServerHarness } from '../support/temporal';
+import { describe, expect, it, inject, vi } from 'vitest';
+import type { TestDb } from '../support/db';
+import { useWorkerHarness } from '../support/workerHarness';
+import type { DevServerHarness } from '../support/temporal';
 import { projectPath } from '../../src/paths';
 import { LEARNING_SCHEDULE_ID } from '../../src/contracts/temporal';
 import type { LearningCycleWorkflow } from '../../src/contracts/learningCycle';
@@ -17,7 +18,6 @@ import { runPmctl } from '../support/pmctlProcess';
 const run = promisify(execFile);
 let db: TestDb;
 let h: DevServerHarness;
-let stopWorker: () => Promise<void>;
 
 const env = () => ({
   ...process.env,
@@ -29,19 +29,11 @@ const env = () => ({
 
 const pmctl = (...args: string[]) => runPmctl(args, env());
 
-beforeAll(async () => {
-  db = await createTestDb();
-  h = await devServerHarness();
-  stopWorker = (await h.startWorker(db.pool)).stop;
-});
-afterAll(async () => {
-  await h?.client.schedule
-    .getHandle(LEARNING_SCHEDULE_ID)
-    .delete()
-    .catch(() => {});
-  await stopWorker?.();
-  await h?.close();
-  await db?.drop();
+useWorkerHarness({
+  ready: (env) => {
+    ({ db, h } = env);
+  },
+  cleanUp: () => h.client.schedule.getHandle(LEARNING_SCHEDULE_ID).delete(),
 });
 
 describe('pmctl schedule and workflow starts', () => {

@@ -3,9 +3,10 @@
  * their workflows, the cycle run through Temporal, and every number checked against values
  * computed here from the trades themselves.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../support/db';
-import { devServerHarness, type DevServerHarness } from '../support/temporal';
+import { describe, expect, it } from 'vitest';
+import type { TestDb } from '../support/db';
+import { useWorkerHarness } from '../support/workerHarness';
+import type { DevServerHarness } from '../support/temporal';
 import { expectedEdge, runTrades, type TradeSpec } from '../support/trades';
 import { runCycleNow } from '../../src/cycles/client';
 import { OverridesRuntime } from '../../src/pm/overridesRuntime';
@@ -16,7 +17,6 @@ import { cubeDifferences } from '../support/cubeCheck';
 
 let db: TestDb;
 let h: DevServerHarness;
-let stopWorker: () => Promise<void>;
 
 // Pattern A: buy-flag entries in a Good regime, a real positive edge (24 trades → active lessons).
 const rrA = Array.from({ length: 24 }, (_, i) => 2 + (i % 5) * 0.25); // 2.0 .. 3.0
@@ -47,16 +47,12 @@ const trades: TradeSpec[] = [
 const PK_A = 'module=pm|pattern_key=uptrend.S1.buy_flag';
 const PK_B = 'module=pm|pattern_key=uptrend.S2.first_dip_buy';
 
-beforeAll(async () => {
-  db = await createTestDb();
-  h = await devServerHarness();
-  stopWorker = (await h.startWorker(db.pool)).stop;
-  await runTrades(h.client, db.pool, h.taskQueue, `lc-${h.taskQueue}`, trades);
-}, 300_000);
-afterAll(async () => {
-  await stopWorker?.();
-  await h?.close();
-  await db?.drop();
+useWorkerHarness({
+  ready: async (env) => {
+    ({ db, h } = env);
+    await runTrades(h.client, db.pool, h.taskQueue, `lc-${h.taskQueue}`, trades);
+  },
+  timeoutMs: 300_000,
 });
 
 async function statsRow(patternKey: string, category: string, scope: Record<string, string | number>) {

@@ -3,19 +3,18 @@
  * metrics and the business metrics of src/contracts/metrics.ts, with the numbers of the cycle.
  */
 import { createServer } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { installRuntime } from '../../src/temporal/telemetry';
-import { createTestDb, type TestDb } from '../support/db';
-import { devServerHarness, type DevServerHarness } from '../support/temporal';
+import type { TestDb } from '../support/db';
+import { terminatePortfolio, useWorkerHarness } from '../support/workerHarness';
+import type { DevServerHarness } from '../support/temporal';
 import { insertClosedStrands } from '../support/closedStrands';
 import { runCycleNow } from '../../src/cycles/client';
 import { openPosition } from '../../src/positions/client';
-import { portfolioWorkflowId } from '../../src/contracts/portfolio';
 import { METRICS } from '../../src/contracts/metrics';
 
 let db: TestDb;
 let h: DevServerHarness;
-let stopWorker: () => Promise<void>;
 let address: string;
 let book: string;
 
@@ -44,20 +43,15 @@ beforeAll(async () => {
   // Before anything else in this process touches the SDK: the runtime is installed once.
   address = `127.0.0.1:${await freePort()}`;
   installRuntime({ metrics: address });
-  db = await createTestDb();
-  h = await devServerHarness();
-  stopWorker = (await h.startWorker(db.pool)).stop;
-  book = `metrics-${h.taskQueue}`;
-  await insertClosedStrands(db.pool, { count: 200, seed: 5, strongEdges: true });
-}, 120_000);
-afterAll(async () => {
-  await h?.client.workflow
-    .getHandle(portfolioWorkflowId(book))
-    .terminate('test done')
-    .catch(() => {});
-  await stopWorker?.();
-  await h?.close();
-  await db?.drop();
+});
+useWorkerHarness({
+  ready: async (env) => {
+    ({ db, h } = env);
+    book = `metrics-${h.taskQueue}`;
+    await insertClosedStrands(db.pool, { count: 200, seed: 5, strongEdges: true });
+  },
+  cleanUp: () => terminatePortfolio(h, book),
+  timeoutMs: 120_000,
 });
 
 describe('Prometheus metrics', () => {

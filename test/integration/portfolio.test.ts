@@ -2,32 +2,24 @@
  * The portfolio on the real dev server: many opens across continue-as-new, no position lost,
  * children survive (ABANDON), conflicting opens refused with a reason.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../support/db';
-import { devServerHarness, type DevServerHarness } from '../support/temporal';
+import { describe, expect, it } from 'vitest';
+import type { TestDb } from '../support/db';
+import { terminatePortfolio, useWorkerHarness } from '../support/workerHarness';
+import type { DevServerHarness } from '../support/temporal';
 import { closePosition, openPosition } from '../../src/positions/client';
 import { WORKFLOW_TYPES } from '../../src/contracts/temporal';
 import { portfolioStatusQuery, portfolioWorkflowId } from '../../src/contracts/portfolio';
 
 let db: TestDb;
 let h: DevServerHarness;
-let stopWorker: () => Promise<void>;
 let book: string;
 
-beforeAll(async () => {
-  db = await createTestDb();
-  h = await devServerHarness();
-  stopWorker = (await h.startWorker(db.pool)).stop;
-  book = `can-${h.taskQueue}`;
-});
-afterAll(async () => {
-  await h?.client.workflow
-    .getHandle(portfolioWorkflowId(book))
-    .terminate('test done')
-    .catch(() => {});
-  await stopWorker?.();
-  await h?.close();
-  await db?.drop();
+useWorkerHarness({
+  ready: (env) => {
+    ({ db, h } = env);
+    book = `can-${h.taskQueue}`;
+  },
+  cleanUp: () => terminatePortfolio(h, book),
 });
 
 const open = (id: string, trade = 'T') =>

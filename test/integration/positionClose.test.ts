@@ -2,9 +2,10 @@
  * Real dev server + real PostgreSQL: open → record actions → close → the position_closed strand
  * carries every action's v5 fields and the spec's numbers.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../support/db';
-import { devServerHarness, type DevServerHarness } from '../support/temporal';
+import { describe, expect, it } from 'vitest';
+import type { TestDb } from '../support/db';
+import { useWorkerHarness } from '../support/workerHarness';
+import type { DevServerHarness } from '../support/temporal';
 import { openPosition, closePosition, positionStatus, PositionNotOpenError } from '../../src/positions/client';
 import { recordAction, ActionRejectedError } from '../../src/pm/recordAction';
 import { positionClosedStrandId } from '../../src/contracts/strands';
@@ -13,17 +14,11 @@ import { registerPosition, writePositionClosed } from '../../src/positions/store
 
 let db: TestDb;
 let h: DevServerHarness;
-let stopWorker: () => Promise<void>;
 
-beforeAll(async () => {
-  db = await createTestDb();
-  h = await devServerHarness();
-  stopWorker = (await h.startWorker(db.pool)).stop;
-});
-afterAll(async () => {
-  await stopWorker?.();
-  await h?.close();
-  await db?.drop();
+useWorkerHarness({
+  ready: (env) => {
+    ({ db, h } = env);
+  },
 });
 
 const regime = {

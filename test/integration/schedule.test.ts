@@ -1,8 +1,9 @@
 /** The nightly schedule on the real dev server: its calendar and policies, and a triggered run. */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { createTestDb, type TestDb } from '../support/db';
-import { devServerHarness, type DevServerHarness } from '../support/temporal';
+import type { TestDb } from '../support/db';
+import { useWorkerHarness } from '../support/workerHarness';
+import type { DevServerHarness } from '../support/temporal';
 import {
   describeSchedule,
   ensureLearningSchedule,
@@ -16,24 +17,15 @@ import type { LearningCycleWorkflow } from '../../src/contracts/learningCycle';
 
 let db: TestDb;
 let h: DevServerHarness;
-let stopWorker: () => Promise<void>;
 let scheduleId: string;
 
-beforeAll(async () => {
-  db = await createTestDb();
-  h = await devServerHarness();
-  stopWorker = (await h.startWorker(db.pool)).stop;
-  // Its own id on the shared server; the production id is the default.
-  scheduleId = `${LEARNING_SCHEDULE_ID}-${h.taskQueue}`;
-});
-afterAll(async () => {
-  await h?.client.schedule
-    .getHandle(scheduleId)
-    .delete()
-    .catch(() => {});
-  await stopWorker?.();
-  await h?.close();
-  await db?.drop();
+useWorkerHarness({
+  ready: (env) => {
+    ({ db, h } = env);
+    // Its own id on the shared server; the production id is the default.
+    scheduleId = `${LEARNING_SCHEDULE_ID}-${h.taskQueue}`;
+  },
+  cleanUp: () => h.client.schedule.getHandle(scheduleId).delete(),
 });
 
 describe('learning-nightly-pm schedule', () => {

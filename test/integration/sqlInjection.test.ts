@@ -3,11 +3,11 @@
  * literal or a placeholder, stored through every free-text field a caller controls, come back
  * byte for byte, and free-text lookups answer with a clean "not found", never an SQL error.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '../support/db';
-import { devServerHarness, type DevServerHarness } from '../support/temporal';
+import { describe, expect, it } from 'vitest';
+import type { TestDb } from '../support/db';
+import { terminatePortfolio, useWorkerHarness } from '../support/workerHarness';
+import type { DevServerHarness } from '../support/temporal';
 import { closePosition, openPosition } from '../../src/positions/client';
-import { portfolioWorkflowId } from '../../src/contracts/portfolio';
 import { positionClosedStrandId } from '../../src/contracts/strands';
 import { materializeStep } from '../../src/learning/materialize/materializeStep';
 import { getVersion, rollback } from '../../src/learning/versions/store';
@@ -26,23 +26,14 @@ const INJECTIONS = [
 
 let db: TestDb;
 let h: DevServerHarness;
-let stopWorker: () => Promise<void>;
 let book: string;
 
-beforeAll(async () => {
-  db = await createTestDb();
-  h = await devServerHarness();
-  stopWorker = (await h.startWorker(db.pool)).stop;
-  book = `inj-${h.taskQueue}`;
-});
-afterAll(async () => {
-  await h?.client.workflow
-    .getHandle(portfolioWorkflowId(book))
-    .terminate('test done')
-    .catch(() => {});
-  await stopWorker?.();
-  await h?.close();
-  await db?.drop();
+useWorkerHarness({
+  ready: (env) => {
+    ({ db, h } = env);
+    book = `inj-${h.taskQueue}`;
+  },
+  cleanUp: () => terminatePortfolio(h, book),
 });
 
 describe('injection strings in free-text fields', () => {

@@ -3,34 +3,24 @@
  * DescribeWorkflowExecution, current details and handler descriptions from the built-in
  * __temporal_workflow_metadata query, activity summaries from the history's user metadata.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { workflowMetadataQuery } from '@temporalio/workflow';
-import { createTestDb, type TestDb } from '../support/db';
-import { devServerHarness, type DevServerHarness } from '../support/temporal';
+import { terminatePortfolio, useWorkerHarness } from '../support/workerHarness';
+import type { DevServerHarness } from '../support/temporal';
 import { closePosition, openPosition } from '../../src/positions/client';
 import { positionWorkflowId } from '../../src/contracts/positionLifecycle';
 import { portfolioWorkflowId } from '../../src/contracts/portfolio';
 import { runCycleNow } from '../../src/cycles/client';
 
-let db: TestDb;
 let h: DevServerHarness;
-let stopWorker: () => Promise<void>;
 let book: string;
 
-beforeAll(async () => {
-  db = await createTestDb();
-  h = await devServerHarness();
-  stopWorker = (await h.startWorker(db.pool)).stop;
-  book = `ui-${h.taskQueue}`;
-});
-afterAll(async () => {
-  await h?.client.workflow
-    .getHandle(portfolioWorkflowId(book))
-    .terminate('test done')
-    .catch(() => {});
-  await stopWorker?.();
-  await h?.close();
-  await db?.drop();
+useWorkerHarness({
+  ready: (env) => {
+    ({ h } = env);
+    book = `ui-${h.taskQueue}`;
+  },
+  cleanUp: () => terminatePortfolio(h, book),
 });
 
 const metadata = (workflowId: string) => h.client.workflow.getHandle(workflowId).query(workflowMetadataQuery);

@@ -3,10 +3,11 @@
  * schedule backfilled over them, versions per day, a live cycle, an old day backfilled again, a
  * rollback, a diff that finds exactly the planted change, an explain, and bad input refused.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { createTestDb, type TestDb } from '../support/db';
-import { devServerHarness, type DevServerHarness } from '../support/temporal';
+import type { TestDb } from '../support/db';
+import { useWorkerHarness } from '../support/workerHarness';
+import type { DevServerHarness } from '../support/temporal';
 import { runTrades, type TradeSpec } from '../support/trades';
 import { runCycleNow } from '../../src/cycles/client';
 import { scheduleDefinition } from '../../src/temporal/schedule';
@@ -17,7 +18,6 @@ import { runPmctl } from '../support/pmctlProcess';
 
 let db: TestDb;
 let h: DevServerHarness;
-let stopWorker: () => Promise<void>;
 
 const D1 = '2026-11-10';
 const D2 = '2026-11-12';
@@ -52,16 +52,12 @@ const pmctl = (...args: string[]) =>
     TEMPORAL_TASK_QUEUE: h.taskQueue,
   });
 
-beforeAll(async () => {
-  db = await createTestDb();
-  h = await devServerHarness();
-  stopWorker = (await h.startWorker(db.pool)).stop;
-  await runTrades(h.client, db.pool, h.taskQueue, `vc-${h.taskQueue}`, trades);
-}, 300_000);
-afterAll(async () => {
-  await stopWorker?.();
-  await h?.close();
-  await db?.drop();
+useWorkerHarness({
+  ready: async (env) => {
+    ({ db, h } = env);
+    await runTrades(h.client, db.pool, h.taskQueue, `vc-${h.taskQueue}`, trades);
+  },
+  timeoutMs: 300_000,
 });
 
 describe('config versions through the learning cycle', () => {
