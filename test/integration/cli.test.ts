@@ -1,20 +1,14 @@
 /** pmctl as a user runs it: a real process against the real dev server and PostgreSQL. */
 import { describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import type { TestDb } from '../support/db';
-import { useWorkerHarness } from '../support/workerHarness';
+import { harnessPmctlEnv, useWorkerHarness } from '../support/workerHarness';
 import type { DevServerHarness } from '../support/temporal';
 import { runPmctl } from '../support/pmctlProcess';
 
 let db: TestDb;
 let h: DevServerHarness;
 
-const pmctl = (...args: string[]) =>
-  runPmctl(args, {
-    DATABASE_URL: db.url,
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    TEMPORAL_TASK_QUEUE: h.taskQueue,
-  });
+const pmctl = (...args: string[]) => runPmctl(args, harnessPmctlEnv(db, h));
 
 useWorkerHarness({
   ready: (env) => {

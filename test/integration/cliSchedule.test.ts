@@ -6,9 +6,9 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { describe, expect, it, inject, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { TestDb } from '../support/db';
-import { useWorkerHarness } from '../support/workerHarness';
+import { harnessPmctlEnv, useWorkerHarness } from '../support/workerHarness';
 import type { DevServerHarness } from '../support/temporal';
 import { projectPath } from '../../src/paths';
 import { LEARNING_SCHEDULE_ID } from '../../src/contracts/temporal';
@@ -19,13 +19,7 @@ const run = promisify(execFile);
 let db: TestDb;
 let h: DevServerHarness;
 
-const env = () => ({
-  ...process.env,
-  DATABASE_URL: db.url,
-  TEMPORAL_ADDRESS: inject('temporalAddress'),
-  TEMPORAL_TASK_QUEUE: h.taskQueue,
-  TEMPORAL_UI_URL: 'http://ui.test:8233',
-});
+const env = () => ({ ...process.env, ...harnessPmctlEnv(db, h), TEMPORAL_UI_URL: 'http://ui.test:8233' });
 
 const pmctl = (...args: string[]) => runPmctl(args, env());
 

@@ -3,10 +3,10 @@
  * schedule backfilled over them, versions per day, a live cycle, an old day backfilled again, a
  * rollback, a diff that finds exactly the planted change, an explain, and bad input refused.
  */
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { TestDb } from '../support/db';
-import { useWorkerHarness } from '../support/workerHarness';
+import { harnessPmctlEnv, useWorkerHarness } from '../support/workerHarness';
 import type { DevServerHarness } from '../support/temporal';
 import { runTrades, type TradeSpec } from '../support/trades';
 import { runCycleNow } from '../../src/cycles/client';
@@ -45,12 +45,7 @@ const trades: TradeSpec[] = [
   })),
 ];
 
-const pmctl = (...args: string[]) =>
-  runPmctl(args, {
-    DATABASE_URL: db.url,
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
-    TEMPORAL_TASK_QUEUE: h.taskQueue,
-  });
+const pmctl = (...args: string[]) => runPmctl(args, harnessPmctlEnv(db, h));
 
 useWorkerHarness({
   ready: async (env) => {

@@ -4,7 +4,7 @@
  * what the file left on the shared server (`cleanUp`: its portfolio, its schedule) goes first, then
  * the worker, the harness and the database, in that order.
  */
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createTestDb, type TestDb } from './db';
 import { devServerHarness, type DevServerHarness } from './temporal';
 import { portfolioWorkflowId } from '../../src/contracts/portfolio';
@@ -37,6 +37,13 @@ export function useWorkerHarness(opts: {
     env = {};
   });
 }
+
+/** The environment a `pmctl` process needs to work on this harness's database and task queue. */
+export const harnessPmctlEnv = (db: TestDb, h: DevServerHarness) => ({
+  DATABASE_URL: db.url,
+  TEMPORAL_ADDRESS: inject('temporalAddress'),
+  TEMPORAL_TASK_QUEUE: h.taskQueue,
+});
 
 /** A `cleanUp` for a file that opened positions in a book of its own: its portfolio is terminated. */
 export const terminatePortfolio = (h: DevServerHarness, book: string) =>
