@@ -55,11 +55,30 @@ export async function temporalAnswers(address: string, timeoutMs = 2000): Promis
   }
 }
 
+/** The server process ended before it answered (its log says why). */
+class ExitedBeforeReadyError extends Error {
+  override name = 'ExitedBeforeReadyError';
+}
+
+const START_ATTEMPTS = 3;
+
 export async function startDevServer(opts: DevServerOptions = {}): Promise<RunningDevServer> {
   const cli = resolveTemporalCli();
   if (!cli) {
     throw new Error('temporal CLI not found: run `npm run setup` (installs it into .venv) or set TEMPORAL_CLI_PATH');
   }
+  // The CLI picks its HTTP API port itself: when another process takes it between that pick and the
+  // bind, the server exits at once ("address already in use"). Started again, it picks another one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(cli, opts);
+    } catch (err) {
+      if (!(err instanceof ExitedBeforeReadyError) || attempt >= START_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function launch(cli: string, opts: DevServerOptions): Promise<RunningDevServer> {
   const port = opts.port ?? (await freePort());
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   const args = [
@@ -103,7 +122,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<Runni
   const address = `127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   while (!(await temporalAnswers(address, 1000))) {
-    if (exited) throw new Error(`${exited}${opts.logFile ? `; see ${opts.logFile}` : ''}`);
+    if (exited) throw new ExitedBeforeReadyError(`${exited}${opts.logFile ? `; see ${opts.logFile}` : ''}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`temporal dev server did not answer on ${address} within 60 s`);
