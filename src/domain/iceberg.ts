@@ -15,7 +15,7 @@
  * statistics change, summed exactly as a full recompute would sum them.
  */
 import { SCOPE_DIMS, scopeSignature, type Scope, type ScopeValue } from './scope';
-import { N_MIN } from './stats';
+import { N_MIN, type SuffStats } from './stats';
 import { popcount, signatureHash } from './subsets';
 import type { CfBucket } from './tradeSummary';
 
@@ -36,6 +36,44 @@ export const STATS_WIDTH = 15;
 
 export const CF_BUCKETS: readonly CfBucket[] = ['none', 'small', 'medium', 'large'];
 const CF_CODE: Record<string, number> = { none: 0, small: 1, medium: 2, large: 3 };
+
+/**
+ * The most common counterfactual bucket of a row's trades (spec §5.5). 'none' is a real bucket and
+ * counts like the others. Choice where the spec is silent: a tie goes to the SMALLER bucket
+ * (none < small < medium < large) — on equal evidence we claim the lesser counterfactual improvement.
+ * No counts at all (rows aggregated without counterfactuals) → null (no delay lever).
+ */
+export function mostCommonBucket(counts: Partial<Record<CfBucket, number>>): CfBucket | null {
+  let best: CfBucket | null = null;
+  let bestCount = 0;
+  for (const b of CF_BUCKETS) {
+    const c = Number(counts[b] ?? 0);
+    if (Number.isFinite(c) && c > bestCount) {
+      best = b;
+      bestCount = c;
+    }
+  }
+  return best;
+}
+
+/** The sufficient statistics of a cell's stats array. */
+export const suffStatsOf = (s: Float64Array): SuffStats => ({
+  n: s[S_N],
+  sum_rr: s[S_SUM_RR],
+  sum_rr_sq: s[S_SUM_RR_SQ],
+  wins: s[S_WINS],
+  sum_hold_days: s[S_SUM_HOLD],
+  n_tts3: s[S_N_TTS3],
+  sum_tts3: s[S_SUM_TTS3],
+});
+
+/** The cf bucket counts of a cell's stats array, from `offset` (S_CF_ENTRY or S_CF_EXIT). */
+export const cfCountsOf = (s: Float64Array, offset: number): Record<CfBucket, number> => ({
+  none: s[offset],
+  small: s[offset + 1],
+  medium: s[offset + 2],
+  large: s[offset + 3],
+});
 
 /**
  * Interns each dim's values as small positive codes (0 = absent) and keeps the canonical

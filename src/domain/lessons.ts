@@ -7,6 +7,7 @@ import type { ActionCategory } from './actionCategory';
 import { nMin } from './stats';
 import { clamp } from './numbers';
 import { DIM_BIT, dimsOfMask, scopeSignature, scopeValuesHash, type Scope } from './scope';
+import { V5_LESSONS, type V5LessonConstants } from './policy';
 
 /** One pattern_scope_stats row, as read for lesson building. */
 export interface StatsRow {
@@ -25,19 +26,8 @@ export interface StatsRow {
   cf_exit_bucket: string | null;
 }
 
-/** §5.1 thresholds. */
-export const MIN_CANDIDATE_N = 10;
-export const MIN_ABS_EDGE = 0.5;
-export const MIN_INCREMENTAL_EDGE = 0.1;
-export const MAX_LESSONS_PER_GROUP = 3;
-/** §5.6 */
-export const ACTIVE_MIN_N = 20;
-export const LESSON_STRENGTH_EDGE_SCALE = 20;
-/** §5.3 */
-export const HALF_LIFE_MAX_POINTS = 20;
-export const HALF_LIFE_MIN_POINTS = 5;
-export const HALF_LIFE_MIN_HOURS = 1;
-export const HALF_LIFE_MAX_HOURS = 8760;
+/** §5.3: the edge-history points a half-life reads (the v5 policy's constant; readers load this many). */
+export const HALF_LIFE_MAX_POINTS = V5_LESSONS.half_life_max_points;
 
 /** Number of dims of a row's subset (k). */
 export function rowK(row: Pick<StatsRow, 'scope_mask'>): number {
@@ -58,9 +48,9 @@ export function buildStatsLookup(rows: readonly StatsRow[]): StatsLookup {
 }
 
 /** Does a row meet its own N_min (§4.5)? */
-function meetsNMin(row: StatsRow): boolean {
+function meetsNMin(row: StatsRow, c: V5LessonConstants): boolean {
   const k = rowK(row);
-  return k >= 1 && row.n >= Math.max(MIN_CANDIDATE_N, nMin(k));
+  return k >= 1 && row.n >= Math.max(c.min_candidate_n, nMin(k));
 }
 
 /**
@@ -69,7 +59,7 @@ function meetsNMin(row: StatsRow): boolean {
  * edge 0. Only parents whose edge has the same sign as the row's edge reduce it.
  * A 1-dim subset has no parents: incremental = |edge|.
  */
-export function incrementalEdge(row: StatsRow, lookup: StatsLookup): number {
+export function incrementalEdge(row: StatsRow, lookup: StatsLookup, c: V5LessonConstants = V5_LESSONS): number {
   const edge = row.edge_raw;
   const dims = dimsOfMask(row.scope_mask);
   let best = 0;
@@ -81,7 +71,7 @@ export function incrementalEdge(row: StatsRow, lookup: StatsLookup): number {
       const parent = lookup.get(
         statsLookupKey(row.pattern_key, row.action_category, parentMask, scopeValuesHash(parentScope)),
       );
-      if (!parent || !meetsNMin(parent) || !Number.isFinite(parent.edge_raw)) continue;
+      if (!parent || !meetsNMin(parent, c) || !Number.isFinite(parent.edge_raw)) continue;
       const sameSign = (edge > 0 && parent.edge_raw > 0) || (edge < 0 && parent.edge_raw < 0);
       if (sameSign) best = Math.max(best, Math.abs(parent.edge_raw));
     }
@@ -117,13 +107,17 @@ function compareCandidates(a: Candidate, b: Candidate): number {
  * `lookup` defaults to a lookup built from `rows` (it must contain the parents, i.e. ALL stats rows).
  * Output: groups in (pattern_key, action_category) order, candidates in the order above.
  */
-export function selectCandidates(rows: readonly StatsRow[], lookup: StatsLookup = buildStatsLookup(rows)): Candidate[] {
+export function selectCandidates(
+  rows: readonly StatsRow[],
+  lookup: StatsLookup = buildStatsLookup(rows),
+  c: V5LessonConstants = V5_LESSONS,
+): Candidate[] {
   const groups = new Map<string, Candidate[]>();
   for (const row of rows) {
     if (!Number.isFinite(row.edge_raw) || !Number.isFinite(row.n)) continue;
-    if (!meetsNMin(row) || Math.abs(row.edge_raw) < MIN_ABS_EDGE) continue;
-    const inc = incrementalEdge(row, lookup);
-    if (!(inc >= MIN_INCREMENTAL_EDGE)) continue;
+    if (!meetsNMin(row, c) || Math.abs(row.edge_raw) < c.min_abs_edge) continue;
+    const inc = incrementalEdge(row, lookup, c);
+    if (!(inc >= c.min_incremental_edge)) continue;
     const g = `${row.pattern_key}\u0000${row.action_category}`;
     let list = groups.get(g);
     if (!list) groups.set(g, (list = []));
@@ -131,7 +125,7 @@ export function selectCandidates(rows: readonly StatsRow[], lookup: StatsLookup 
   }
   const out: Candidate[] = [];
   for (const g of [...groups.keys()].sort()) {
-    out.push(...groups.get(g)!.sort(compareCandidates).slice(0, MAX_LESSONS_PER_GROUP));
+    out.push(...groups.get(g)!.sort(compareCandidates).slice(0, c.max_lessons_per_group));
   }
   return out;
 }
@@ -147,13 +141,13 @@ export interface EdgePoint {
  * else ln 2/|b| clamped to [1, 8760]. Points with an invalid ts or non-finite edge are ignored (our
  * choice); all points at the same instant (no time spread) → null.
  */
-export function halfLifeHours(points: readonly EdgePoint[]): number | null {
+export function halfLifeHours(points: readonly EdgePoint[], c: V5LessonConstants = V5_LESSONS): number | null {
   const valid = points
     .map((p) => ({ t: (p.ts instanceof Date ? p.ts : new Date(p.ts)).getTime(), e: p.edge_raw }))
     .filter((p) => Number.isFinite(p.t) && Number.isFinite(p.e))
     .sort((a, b) => a.t - b.t)
-    .slice(-HALF_LIFE_MAX_POINTS);
-  if (valid.length < HALF_LIFE_MIN_POINTS) return null;
+    .slice(-c.half_life_max_points);
+  if (valid.length < c.half_life_min_points) return null;
   const t0 = valid[0].t;
   const xs = valid.map((p) => (p.t - t0) / 3_600_000);
   const ys = valid.map((p) => Math.log(Math.max(Math.abs(p.e), 0.001)));
@@ -169,7 +163,7 @@ export function halfLifeHours(points: readonly EdgePoint[]): number | null {
   if (!(sxx > 0)) return null;
   const b = sxy / sxx;
   if (!Number.isFinite(b) || b >= 0) return null;
-  return clamp(Math.LN2 / Math.abs(b), HALF_LIFE_MIN_HOURS, HALF_LIFE_MAX_HOURS);
+  return clamp(Math.LN2 / Math.abs(b), c.half_life_min_hours, c.half_life_max_hours);
 }
 
 export interface CapitalLevers {
@@ -210,8 +204,9 @@ export function levers(
   category: ActionCategory,
   cfEntryBucket: string | null,
   cfExitBucket: string | null,
+  k: V5LessonConstants = V5_LESSONS,
 ): LessonEffect {
-  const c = clamp(0.001 * edge, -0.1, 0.1);
+  const c = clamp(k.lever_rate * edge, -k.lever_clamp, k.lever_clamp);
   const isEntrySide = category === 'entry' || category === 'add';
   const capital_levers: CapitalLevers = {
     size_mult: clamp(1 + c, 0.7, 1.3),
@@ -245,6 +240,28 @@ export interface LessonStats {
   variance: number;
   win_rate: number;
   time_efficiency: number | null;
+  /** The evidence policy's test of this row (spec §9.2); absent for v5 lessons. */
+  evidence?: EvidenceStats;
+}
+
+/** What the evidence policy found about a row: its test, its shrunk effect and its recent facts. */
+export interface EvidenceStats {
+  /** avg_rr − rr_baseline. */
+  effect: number;
+  se: number;
+  t: number;
+  p: number;
+  /** Benjamini-Hochberg adjusted p over the cycle's family. */
+  q: number;
+  family: number;
+  /** Effect shrunk toward the parent (empirical Bayes). */
+  shrunk_effect: number;
+  /** The discovered parent it was shrunk toward (its scope signature), if any. */
+  parent: string | null;
+  recent_n: number;
+  recent_effect: number | null;
+  /** Why a discovery is not applied: 'decayed' (recent facts contradict it) or 'no_gain_over_parent'. */
+  held_back: string | null;
 }
 
 export type LessonStatus = 'candidate' | 'active';
@@ -288,6 +305,8 @@ export interface BuildLessonsInput {
   edgeHistory: ReadonlyMap<string, readonly EdgePoint[]>;
   factorOf: ReadonlyMap<string, string>;
   module?: string;
+  /** The v5 policy's lesson constants (default: the spec's). */
+  constants?: V5LessonConstants;
 }
 
 /**
@@ -297,7 +316,8 @@ export interface BuildLessonsInput {
  */
 export function buildLessons(input: BuildLessonsInput): LessonDraft[] {
   const module = input.module ?? 'pm';
-  return selectCandidates(input.rows).map(({ row, incremental_edge }) => {
+  const c = input.constants ?? V5_LESSONS;
+  return selectCandidates(input.rows, buildStatsLookup(input.rows), c).map(({ row, incremental_edge }) => {
     const edge = row.edge_raw;
     const absEdge = Math.abs(edge);
     return {
@@ -309,7 +329,7 @@ export function buildLessons(input: BuildLessonsInput): LessonDraft[] {
       scope_values_hash: row.scope_values_hash,
       scope_dims: dimsOfMask(row.scope_mask),
       scope_values: row.scope_values,
-      effect: levers(edge, row.action_category, row.cf_entry_bucket, row.cf_exit_bucket),
+      effect: levers(edge, row.action_category, row.cf_entry_bucket, row.cf_exit_bucket, c),
       stats: {
         edge_raw: edge,
         incremental_edge,
@@ -319,12 +339,13 @@ export function buildLessons(input: BuildLessonsInput): LessonDraft[] {
         win_rate: row.win_rate,
         time_efficiency: row.time_efficiency,
       },
-      lesson_strength: Math.min(1, absEdge / LESSON_STRENGTH_EDGE_SCALE),
+      lesson_strength: Math.min(1, absEdge / c.strength_edge_scale),
       decay_halflife_hours: halfLifeHours(
         input.edgeHistory.get(edgeHistoryKey(row.pattern_key, row.action_category, row.scope_values)) ?? [],
+        c,
       ),
       latent_factor_id: input.factorOf.get(row.pattern_key) ?? null,
-      status: row.n >= ACTIVE_MIN_N && absEdge > MIN_ABS_EDGE ? 'active' : 'candidate',
+      status: row.n >= c.active_min_n && absEdge > c.active_min_abs_edge ? 'active' : 'candidate',
     };
   });
 }

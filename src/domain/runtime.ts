@@ -5,8 +5,10 @@
  * Config keys read from config_data (choices where the spec is silent):
  *  - pattern_strength_overrides / pattern_overrides: the lists written by step 5. Malformed entries are
  *    skipped with a warning in the explanation (a hand-edited config never stops the PM).
- *  - runtime_params: partial RuntimeParams overriding the §7 constants. Validated with zod; if invalid,
- *    ALL defaults are used and a warning explains why (half-applied bounds would be worse).
+ *  - learning_policy: the policy (src/domain/policy.ts) whose runtime constants are the base; none → v5.
+ *  - runtime_params: partial RuntimeParams overriding the policy's constants. Validated with zod; if
+ *    invalid, ALL of the policy's constants are used and a warning explains why (half-applied bounds
+ *    would be worse).
  *  - learning_overrides_enabled, learning_overrides_enabled_regimes, learning_overrides_enabled_buckets:
  *    read at the top level of config_data, else from config_data.feature_flags. Invalid value → default
  *    + warning. Regime = the action's scope.macro_phase, bucket = scope.bucket; a non-empty list with an
@@ -16,42 +18,13 @@ import { z } from 'zod';
 import type { ActionCategory } from './actionCategory';
 import type { Scope } from './scope';
 import { clamp, flattenNumbers, isRecord } from './numbers';
+import { policyOfConfig, RuntimeConstantsSchema, V5_RUNTIME, type RuntimeConstants } from './policy';
 
-export interface RuntimeParams {
-  /** Max deviation of a blended capital multiplier from 1 (blend step). */
-  step: number;
-  /** Overrides with weight below this are dropped. */
-  min_weight: number;
-  size_mult_min: number;
-  size_mult_max: number;
-  /** Bounds of entry_mult and exit_mult. */
-  aggression_mult_min: number;
-  aggression_mult_max: number;
-  /** Max absolute move of an execution knob per application. */
-  exec_step: number;
-  exec_min: number;
-  exec_max: number;
-  /** w_n = 1 − exp(−n / n_scale). */
-  n_scale: number;
-  /** w_spec = min(1, dims / spec_dims) ^ spec_exponent. */
-  spec_dims: number;
-  spec_exponent: number;
-}
+/** The §7 constants: the live policy's runtime constants (src/domain/policy.ts), then runtime_params. */
+export type RuntimeParams = RuntimeConstants;
 
-export const DEFAULT_RUNTIME_PARAMS: Readonly<RuntimeParams> = Object.freeze({
-  step: 0.02,
-  min_weight: 0.02,
-  size_mult_min: 0.7,
-  size_mult_max: 1.3,
-  aggression_mult_min: 0.8,
-  aggression_mult_max: 1.2,
-  exec_step: 0.05,
-  exec_min: 0,
-  exec_max: 5,
-  n_scale: 25,
-  spec_dims: 10,
-  spec_exponent: 1.5,
-});
+/** The spec's §7 constants (policy v5). */
+export const DEFAULT_RUNTIME_PARAMS: Readonly<RuntimeParams> = V5_RUNTIME;
 
 export interface RuntimeFlags {
   learning_overrides_enabled: boolean;
@@ -67,24 +40,8 @@ export const DEFAULT_RUNTIME_FLAGS: Readonly<RuntimeFlags> = Object.freeze({
   learning_overrides_enabled_buckets: [],
 });
 
-const nonNeg = z.number().finite().nonnegative();
-export const RuntimeParamsSchema = z
-  .object({
-    step: nonNeg,
-    min_weight: nonNeg,
-    size_mult_min: nonNeg,
-    size_mult_max: nonNeg,
-    aggression_mult_min: nonNeg,
-    aggression_mult_max: nonNeg,
-    exec_step: nonNeg,
-    exec_min: z.number().finite(),
-    exec_max: z.number().finite(),
-    n_scale: z.number().finite().positive(),
-    spec_dims: z.number().finite().positive(),
-    spec_exponent: nonNeg,
-  })
-  .partial()
-  .strict();
+/** runtime_params: a partial override of the policy's runtime constants, same names and ranges. */
+export const RuntimeParamsSchema = RuntimeConstantsSchema.partial().strict();
 
 export interface ResolvedRuntimeConfig {
   params: RuntimeParams;
@@ -96,7 +53,9 @@ export interface ResolvedRuntimeConfig {
 export function resolveRuntimeParams(configData: unknown): ResolvedRuntimeConfig {
   const warnings: string[] = [];
   const cfg = isRecord(configData) ? configData : {};
-  let params: RuntimeParams = { ...DEFAULT_RUNTIME_PARAMS };
+  const policy = policyOfConfig(configData);
+  warnings.push(...policy.warnings);
+  let params: RuntimeParams = { ...policy.policy.runtime };
   if (cfg.runtime_params !== undefined) {
     const parsed = RuntimeParamsSchema.safeParse(cfg.runtime_params);
     if (!parsed.success) {
@@ -212,7 +171,9 @@ export function overrideWeight(
   const w_var = 1 / (1 + variance);
   const w_spec = Math.min(1, dims / params.spec_dims) ** params.spec_exponent;
   const w_decay = typeof hl === 'number' && Number.isFinite(hl) && hl > 0 ? 0.5 ** (age_hours / hl) : 1;
-  const weight = w_edge * w_n * w_var * w_decay * w_spec * strength;
+  // Exponents 1 give §7's product exactly (x ** 1 === x); a policy sets one to 0 to leave its factor out.
+  const weight =
+    w_edge ** params.edge_exponent * w_n ** params.n_exponent * w_var ** params.var_exponent * w_decay * w_spec * strength;
   return { w_edge, w_n, w_var, w_decay, w_spec, strength, weight, age_hours };
 }
 
@@ -341,6 +302,42 @@ function cloneControls(c: PlannedAction['controls']): PlannedAction['controls'] 
   return c === undefined ? undefined : (JSON.parse(JSON.stringify(c)) as PlannedAction['controls']);
 }
 
+export interface WeighedOverride<O> {
+  o: O;
+  w: number;
+  weight: OverrideWeight;
+}
+
+/** The matching overrides of an action, weighed (§7), split at min_weight. */
+export function weighMatches<O extends RuntimeOverride>(
+  list: readonly O[],
+  planned: Pick<PlannedAction, 'pattern_key' | 'action_category' | 'scope'>,
+  now: Date,
+  p: RuntimeParams,
+): { kept: WeighedOverride<O>[]; dropped: WeighedOverride<O>[] } {
+  const kept: WeighedOverride<O>[] = [];
+  const dropped: WeighedOverride<O>[] = [];
+  for (const o of matchOverrides(list, planned)) {
+    const weight = overrideWeight(o, now, p);
+    (weight.weight >= p.min_weight ? kept : dropped).push({ o, w: weight.weight, weight });
+  }
+  return { kept, dropped };
+}
+
+/** §7 capital multipliers from the kept strength overrides (the backtest sizes with this too). */
+export function capitalMultipliers(
+  kept: readonly { o: Pick<RuntimeOverride, 'levers'>; w: number }[],
+  p: RuntimeParams,
+): { size_mult: number; entry_mult: number; exit_mult: number } {
+  const leverValues = (name: string) =>
+    kept.filter(({ o }) => typeof o.levers[name] === 'number').map(({ o, w }) => ({ w, v: o.levers[name] as number }));
+  return {
+    size_mult: blend(leverValues('size_mult'), p.size_mult_min, p.size_mult_max, p.step),
+    entry_mult: blend(leverValues('entry_aggression_mult'), p.aggression_mult_min, p.aggression_mult_max, p.step),
+    exit_mult: blend(leverValues('exit_aggression_mult'), p.aggression_mult_min, p.aggression_mult_max, p.step),
+  };
+}
+
 /**
  * §7: blend every matching override (not "most specific wins"), bound the multipliers, resize the
  * action (never a full exit: exit category with size_frac ≥ 1), and nudge the execution knobs the plan
@@ -401,24 +398,15 @@ export function applyOverrides(
   const dropped: OverrideExplanation[] = [];
 
   const weigh = (kind: 'strength' | 'execution', list: RuntimeOverride[]) => {
-    const kept: { o: RuntimeOverride; w: number }[] = [];
-    for (const o of matchOverrides(list, planned)) {
-      const w = overrideWeight(o, now, p);
-      if (w.weight >= p.min_weight) {
-        kept.push({ o, w: w.weight });
-        matched.push(explain(kind, o, w));
-      } else dropped.push(explain(kind, o, w));
-    }
-    return kept;
+    const w = weighMatches(list, planned, now, p);
+    for (const k of w.kept) matched.push(explain(kind, k.o, k.weight));
+    for (const d of w.dropped) dropped.push(explain(kind, d.o, d.weight));
+    return w.kept;
   };
 
   // Capital levers.
   const keptS = weigh('strength', strengthList);
-  const leverValues = (name: string) =>
-    keptS.filter(({ o }) => typeof o.levers[name] === 'number').map(({ o, w }) => ({ w, v: o.levers[name] as number }));
-  const size_mult = blend(leverValues('size_mult'), p.size_mult_min, p.size_mult_max, p.step);
-  const entry_mult = blend(leverValues('entry_aggression_mult'), p.aggression_mult_min, p.aggression_mult_max, p.step);
-  const exit_mult = blend(leverValues('exit_aggression_mult'), p.aggression_mult_min, p.aggression_mult_max, p.step);
+  const { size_mult, entry_mult, exit_mult } = capitalMultipliers(keptS, p);
 
   let size_frac: number;
   let note: string | undefined;

@@ -11,7 +11,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { createTestDb, type TestDb } from '../support/db';
 import { buildLessonsStep, type LessonsReport } from '../../src/learning/lessons/buildLessonsStep';
-import { mostCommonBucket } from '../../src/learning/lessons/loadStatsRows';
+import { mostCommonBucket } from '../../src/domain/iceberg';
 import { materializeStep } from '../../src/learning/materialize/materializeStep';
 import { createLessonsActivities } from '../../activities/lessonsActivity';
 import { edgeRaw, nMin } from '../../src/domain/stats';

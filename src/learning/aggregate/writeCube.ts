@@ -10,29 +10,13 @@
 import type pg from 'pg';
 import {
   CF_BUCKETS,
-  S_N,
-  S_N_TTS3,
-  S_SUM_HOLD,
-  S_SUM_RR,
-  S_SUM_RR_SQ,
-  S_SUM_TTS3,
-  S_WINS,
+  suffStatsOf,
   type Cell,
   type ValueDictionary,
 } from '../../domain/iceberg';
-import { edgeOfStats, statsView, type SuffStats } from '../../domain/stats';
+import { edgeOfStats, statsView } from '../../domain/stats';
 import { copyLines, copyValue } from './copy';
 import type { GroupKey } from './groupFacts';
-
-export const suffStatsOf = (s: Float64Array): SuffStats => ({
-  n: s[S_N],
-  sum_rr: s[S_SUM_RR],
-  sum_rr_sq: s[S_SUM_RR_SQ],
-  wins: s[S_WINS],
-  sum_hold_days: s[S_SUM_HOLD],
-  n_tts3: s[S_N_TTS3],
-  sum_tts3: s[S_SUM_TTS3],
-});
 
 const CF_COLUMNS = [...CF_BUCKETS.map((b) => `cf_entry_${b}`), ...CF_BUCKETS.map((b) => `cf_exit_${b}`)] as const;
 const INT_COLUMNS = ['n', 'wins', 'n_tts3', ...CF_COLUMNS];

@@ -12,36 +12,13 @@ import { ACTION_CATEGORIES, type ActionCategory } from '../../domain/actionCateg
 import {
   edgeHistoryKey,
   HALF_LIFE_MAX_POINTS,
-  MIN_ABS_EDGE,
-  MIN_CANDIDATE_N,
   type EdgePoint,
   type StatsRow,
 } from '../../domain/lessons';
 import { DIM_BIT, dimsOfMask, isScopeDim, scopeMask, scopeValuesHash, type Scope } from '../../domain/scope';
 import { deriveStats, N_MIN, type SuffStats } from '../../domain/stats';
-
-export const CF_BUCKETS = ['none', 'small', 'medium', 'large'] as const;
-export type CfBucket = (typeof CF_BUCKETS)[number];
-export type CfCounts = Record<CfBucket, number>;
-
-/**
- * The most common counterfactual bucket of a row's trades (spec §5.5). 'none' is a real bucket and
- * counts like the others. Choice where the spec is silent: a tie goes to the SMALLER bucket
- * (none < small < medium < large) — on equal evidence we claim the lesser counterfactual improvement.
- * No counts at all (rows aggregated without counterfactuals) → null (no delay lever).
- */
-export function mostCommonBucket(counts: Partial<CfCounts>): CfBucket | null {
-  let best: CfBucket | null = null;
-  let bestCount = 0;
-  for (const b of CF_BUCKETS) {
-    const c = Number(counts[b] ?? 0);
-    if (Number.isFinite(c) && c > bestCount) {
-      best = b;
-      bestCount = c;
-    }
-  }
-  return best;
-}
+import { mostCommonBucket } from '../../domain/iceberg';
+import { V5_LESSONS, type V5LessonConstants } from '../../domain/policy';
 
 /** Raw pattern_scope_stats columns read by this step. */
 export interface StatsDbRow extends SuffStats {
@@ -139,21 +116,29 @@ export interface LoadedStats {
 
 const rowKey = (pk: string, cat: string, mask: number, hash: string) => `${pk}\u0000${cat}\u0000${mask}\u0000${hash}`;
 
-/** Minimum n by k for candidates, max(10, N_min(k)), as a 1-based SQL array indexed by k. */
-if (MIN_CANDIDATE_N !== 10 || MIN_ABS_EDGE !== 0.5) {
-  // The SQL prefilter below hard-codes these thresholds (to match the partial index): keep them in step.
-  throw new Error('loadStatsRows: the candidate prefilter literals disagree with the domain thresholds');
-}
-const CANDIDATE_N_BY_K = N_MIN.slice(1).map((x) => Math.max(MIN_CANDIDATE_N, x));
+/** The partial index's literals (migration 1732406600000): a stricter prefilter can still use it. */
+const INDEXED_MIN_N = 10;
+const INDEXED_MIN_ABS_EDGE = 0.5;
 
-/** Loads the candidate rows of a module and their parents (two queries). */
-export async function loadLessonStatsRows(db: pg.ClientBase, module: string): Promise<LoadedStats> {
-  const cand = await db.query<StatsDbRow>(
+/** Rows of a module with n ≥ max(minN, N_min(k)) and |edge| ≥ minAbsEdge (the partial index when it covers them). */
+async function prefilteredRows(db: pg.ClientBase, module: string, minN: number, minAbsEdge: number) {
+  const nByK = N_MIN.slice(1).map((x) => Math.max(minN, x));
+  const indexed = minN >= INDEXED_MIN_N && minAbsEdge >= INDEXED_MIN_ABS_EDGE;
+  return db.query<StatsDbRow>(
     `SELECT ${STATS_COLUMNS} FROM pattern_scope_stats
-      WHERE module = $1 AND n >= 10 AND abs(edge_raw) >= 0.5 -- literal: matches the partial index (migration 1732406600000)
-        AND scope_mask BETWEEN 1 AND 1023 AND n >= ($2::int[])[bit_count(scope_mask::bit(10))::int]`,
-    [module, CANDIDATE_N_BY_K],
+      WHERE module = $1 ${indexed ? 'AND n >= 10 AND abs(edge_raw) >= 0.5' /* literal: the partial index */ : ''}
+        AND abs(edge_raw) >= $3 AND scope_mask BETWEEN 1 AND 1023 AND n >= ($2::int[])[bit_count(scope_mask::bit(10))::int]`,
+    [module, nByK, minAbsEdge],
   );
+}
+
+/** Loads the v5 candidate rows of a module and their parents (two queries). */
+export async function loadLessonStatsRows(
+  db: pg.ClientBase,
+  module: string,
+  c: Pick<V5LessonConstants, 'min_candidate_n' | 'min_abs_edge'> = V5_LESSONS,
+): Promise<LoadedStats> {
+  const cand = await prefilteredRows(db, module, c.min_candidate_n, c.min_abs_edge);
   let skippedRows = 0;
   const byKey = new Map<string, StatsRow>();
   for (const r of cand.rows) {
@@ -195,7 +180,7 @@ export async function loadLessonStatsRows(db: pg.ClientBase, module: string): Pr
         keys.map((k) => k[1]),
         keys.map((k) => k[2]),
         keys.map((k) => k[3]),
-        MIN_CANDIDATE_N,
+        c.min_candidate_n,
       ],
     );
     for (const r of res.rows) {
@@ -212,6 +197,24 @@ export async function loadLessonStatsRows(db: pg.ClientBase, module: string): Pr
     }
   }
   return { rows: [...byKey.values()], candidatesConsidered, parentsLoaded, skippedRows };
+}
+
+/** Every eligible row with at most maxDims dims: the family the evidence policy tests (spec §9.2). */
+export async function loadFamilyRows(db: pg.ClientBase, module: string, maxDims: number): Promise<LoadedStats> {
+  const res = await db.query<StatsDbRow>(
+    `SELECT ${STATS_COLUMNS} FROM pattern_scope_stats
+      WHERE module = $1 AND scope_mask BETWEEN 1 AND 1023 AND bit_count(scope_mask::bit(10)) <= $2
+        AND n >= ($3::int[])[bit_count(scope_mask::bit(10))::int]`,
+    [module, maxDims, N_MIN.slice(1)],
+  );
+  const rows: StatsRow[] = [];
+  let skippedRows = 0;
+  for (const r of res.rows) {
+    const row = toStatsRow(r);
+    if (row) rows.push(row);
+    else skippedRows++;
+  }
+  return { rows, candidatesConsidered: rows.length, parentsLoaded: 0, skippedRows };
 }
 
 /**

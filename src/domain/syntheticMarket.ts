@@ -1,0 +1,225 @@
+/**
+ * Synthetic markets (spec §9.4): seeded closed trades with known truth, for the backtest in tests,
+ * benchmarks and the demo. Pure and deterministic: the same spec gives the same trades everywhere.
+ *
+ * A trade is one entry and one exit action of one pattern, sharing a 10-dim scope drawn uniformly
+ * (values of spec §2.3). R/R = max(−1, μ + effect + σ·z): the −1 floor is the one consistent prices
+ * impose (spec §3.2), and μ is solved so that a trade outside every planted scope has mean R/R equal
+ * to the baseline exactly — so a null market holds no edge at all, not even a book-wide one.
+ * A planted scope (winner: +effect, loser: −effect) holds a share of the trades; trades outside it
+ * never match it by chance (their scopes are redrawn), so the truth is exactly "in scope or not".
+ */
+import { z } from 'zod';
+import { SCOPE_DIMS, type Scope } from './scope';
+import { seededRandom } from './random';
+
+const PHASES = ['Euphoria', 'Good', 'Recover', 'Dip', 'Double-Dip', 'Oh-Shit'];
+const BUCKETS = ['nano', 'micro', 'mid', 'big', 'large', 'xl'];
+/** The values each dim draws from (spec §2.3). */
+export const MARKET_DIM_VALUES: Record<string, readonly (string | number)[]> = {
+  macro_phase: PHASES,
+  meso_phase: PHASES,
+  micro_phase: PHASES,
+  bucket_leader: BUCKETS,
+  bucket_rank_position: [1, 2, 3, 4, 5, 6],
+  market_family: ['lowcaps', 'perps', 'majors'],
+  bucket: BUCKETS,
+  timeframe: ['1m', '15m', '1h', '4h', '1d'],
+  A_mode: ['patient', 'normal', 'aggressive'],
+  E_mode: ['patient', 'normal', 'aggressive'],
+};
+
+const scopeValue = z.union([z.string().min(1), z.number().int()]);
+export const PlantedScopeSchema = z
+  .object({
+    kind: z.enum(['winner', 'loser']),
+    scope: z.record(z.string(), scopeValue).refine((s) => Object.keys(s).length >= 1, 'needs at least one dim'),
+    /** Mean shift in R (positive; a loser subtracts it). */
+    effect: z.number().finite().positive().max(5),
+    /** Share of all trades in the scope. */
+    share: z.number().finite().positive().max(0.5),
+    /** Day index the edge starts (default 0). */
+    fromDay: z.number().int().min(0).default(0),
+    /** Day index from which the edge is gone (the scope keeps its share, the effect is 0); null = never. */
+    fadeDay: z.number().int().min(0).nullable().default(null),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    for (const [k, v] of Object.entries(p.scope)) {
+      const values = MARKET_DIM_VALUES[k];
+      if (!values) ctx.addIssue({ code: 'custom', path: ['scope', k], message: `unknown dim (known: ${SCOPE_DIMS.join(', ')})` });
+      else if (!values.includes(v))
+        ctx.addIssue({ code: 'custom', path: ['scope', k], message: `${JSON.stringify(v)} is not one of ${values.join(', ')}` });
+    }
+  });
+export type PlantedScope = z.infer<typeof PlantedScopeSchema>;
+
+export const MarketSpecSchema = z
+  .object({
+    seed: z.number().int().min(0).max(2 ** 31),
+    /** First day, YYYY-MM-DD (UTC). */
+    startDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    days: z.number().int().min(1).max(3650),
+    tradesPerDay: z.number().int().min(1).max(100_000),
+    planted: z.array(PlantedScopeSchema).max(20).default([]),
+    /** Mean R/R of a trade outside every planted scope (the module's rr_baseline). */
+    baseline: z.number().finite().min(-1).max(10).default(1),
+    /** Spread of R/R before the −1 floor. */
+    sigma: z.number().finite().positive().max(10).default(1.2),
+    patternKey: z.string().min(1).default('module=pm|pattern_key=uptrend.S1.buy_flag'),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    const share = m.planted.reduce((s, p) => s + p.share, 0);
+    if (share > 0.9) ctx.addIssue({ code: 'custom', path: ['planted'], message: `shares add up to ${share} (at most 0.9)` });
+    m.planted.forEach((p, i) => {
+      if (p.fadeDay !== null && p.fadeDay <= p.fromDay)
+        ctx.addIssue({ code: 'custom', path: ['planted', i, 'fadeDay'], message: 'must be after fromDay' });
+    });
+  });
+export type MarketSpec = z.infer<typeof MarketSpecSchema>;
+export type MarketSpecInput = z.input<typeof MarketSpecSchema>;
+
+export interface MarketAction {
+  category: 'entry' | 'exit';
+  /** ms since epoch. */
+  ts: number;
+  sizeFrac: number;
+}
+
+export interface MarketTrade {
+  /** Index in the market (stable). */
+  i: number;
+  positionId: string;
+  tradeId: string;
+  patternKey: string;
+  scope: Scope;
+  entryTs: number;
+  exitTs: number;
+  rr: number;
+  holdDays: number;
+  actions: MarketAction[];
+  /** Index into spec.planted of the scope the trade is in, or −1. */
+  planted: number;
+  /** +1 / −1 when the trade's planted edge is live on its entry day, 0 otherwise (the oracle's truth). */
+  truth: -1 | 0 | 1;
+}
+
+const DAY_MS = 86_400_000;
+
+function erf(x: number): number {
+  // Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7).
+  const s = Math.sign(x);
+  const a = Math.abs(x);
+  const t = 1 / (1 + 0.3275911 * a);
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
+  return s * y;
+}
+const phi = (x: number) => Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+const Phi = (x: number) => 0.5 * (1 + erf(x / Math.SQRT2));
+
+/** E[max(−1, μ + σZ)]. */
+export function flooredMean(mu: number, sigma: number): number {
+  const d = (mu + 1) / sigma;
+  return -1 + sigma * (phi(d) + d * Phi(d));
+}
+
+/** μ with E[max(−1, μ + σZ)] = target (bisection; the floored mean grows with μ). */
+export function latentMean(target: number, sigma: number): number {
+  let lo = target - 10 * sigma - 10;
+  let hi = target + 10;
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2;
+    if (flooredMean(mid, sigma) < target) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+const inScope = (scope: Scope, planted: Record<string, string | number>) =>
+  Object.entries(planted).every(([k, v]) => (scope as Record<string, unknown>)[k] === v);
+
+export function generateMarket(input: MarketSpecInput): { spec: MarketSpec; trades: MarketTrade[] } {
+  const spec = MarketSpecSchema.parse(input);
+  const rand = seededRandom(spec.seed);
+  const normal = () => {
+    // Box-Muller; 1 − u keeps the log finite.
+    const u = 1 - rand();
+    const v = rand();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  const drawScope = (): Scope => {
+    const s: Scope = {};
+    for (const d of SCOPE_DIMS) s[d] = pick(MARKET_DIM_VALUES[d]);
+    return s;
+  };
+  const mu = latentMean(spec.baseline, spec.sigma);
+  const start = Date.parse(`${spec.startDay}T00:00:00Z`);
+  const end = start + spec.days * DAY_MS - 60_000;
+  const trades: MarketTrade[] = [];
+  let i = 0;
+  for (let day = 0; day < spec.days; day++) {
+    for (let j = 0; j < spec.tradesPerDay; j++, i++) {
+      // Which planted scope (if any) the trade is in, by the shares.
+      let planted = -1;
+      let u = rand();
+      for (let p = 0; p < spec.planted.length; p++) {
+        if (u < spec.planted[p].share) {
+          planted = p;
+          break;
+        }
+        u -= spec.planted[p].share;
+      }
+      let scope = drawScope();
+      if (planted >= 0) scope = { ...scope, ...spec.planted[planted].scope };
+      else while (spec.planted.some((p) => inScope(scope, p.scope))) scope = drawScope();
+      const entryTs = start + day * DAY_MS + Math.floor(rand() * 0.8 * DAY_MS);
+      const holdMs = Math.floor((0.05 + rand() * 1.2) * DAY_MS);
+      const exitTs = Math.min(end, entryTs + holdMs);
+      const p = planted >= 0 ? spec.planted[planted] : null;
+      const live = p !== null && day >= p.fromDay && (p.fadeDay === null || day < p.fadeDay);
+      const truth: -1 | 0 | 1 = live ? (p.kind === 'winner' ? 1 : -1) : 0;
+      const rr = Math.min(10, Math.max(-1, mu + truth * (p?.effect ?? 0) + spec.sigma * normal()));
+      trades.push({
+        i,
+        positionId: `mkt${spec.seed}-p${i}`,
+        tradeId: `t${i}`,
+        patternKey: spec.patternKey,
+        scope,
+        entryTs,
+        exitTs,
+        rr,
+        holdDays: (exitTs - entryTs) / DAY_MS,
+        actions: [
+          { category: 'entry', ts: entryTs, sizeFrac: Math.round((0.1 + rand() * 0.4) * 1000) / 1000 },
+          { category: 'exit', ts: exitTs, sizeFrac: 1 },
+        ],
+        planted,
+        truth,
+      });
+    }
+  }
+  return { spec, trades };
+}
+
+/** The planted market of the design's targets: a winner and a loser on ~5% of trades each. */
+export function plantedMarket(opts: {
+  seed: number;
+  effect: number;
+  days?: number;
+  tradesPerDay?: number;
+  startDay?: string;
+  fadeDay?: number | null;
+}): MarketSpecInput {
+  return {
+    seed: opts.seed,
+    startDay: opts.startDay ?? '2026-01-01',
+    days: opts.days ?? 20,
+    tradesPerDay: opts.tradesPerDay ?? 150,
+    planted: [
+      { kind: 'winner', scope: { macro_phase: 'Dip', bucket: 'micro' }, effect: opts.effect, share: 0.05, fadeDay: opts.fadeDay ?? null },
+      { kind: 'loser', scope: { timeframe: '1h', A_mode: 'aggressive' }, effect: opts.effect, share: 0.05 },
+    ],
+  };
+}
