@@ -10,6 +10,8 @@
  *     discoveries and floored at tau2_min.
  *  3. Levers that move the PM: size_mult = 1 + kelly_fraction · shrunk / σ² (fractional Kelly for a
  *     payoff of mean δ and variance σ²), inside the runtime's size bounds.
+ *     A discovered parent that only echoes a discovered child (no effect left without the child's
+ *     facts) is held back, and so is a lesson that would move size by less than min_size_move.
  *  4. Decay: a discovery whose facts of the last recent_days days lie decay_z standard errors short of
  *     its effect is held back (a candidate, not applied) until the evidence says so again.
  * Pure: the caller passes the rows, the recent statistics of a row (a §4.6 subset query) and factors.
@@ -89,11 +91,34 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
   const discoveries = tested.filter((x) => x.q <= c.fdr_q && x.effect !== 0);
   const byId = new Map(discoveries.map((d) => [rowId(d.row), d]));
 
-  // Empirical Bayes prior variance of the effects, by moments over the discoveries.
+  // Empirical Bayes prior variance of the effects, by moments over the whole family: mostly null
+  // rows make it small, so an effect measured with a large standard error is pulled in hard and one
+  // measured precisely keeps most of its size (Efron & Morris 1975).
+  const finite = tested.filter((x) => Number.isFinite(x.se));
   const tau2 = Math.max(
     c.tau2_min,
-    discoveries.length ? discoveries.reduce((s, d) => s + d.effect ** 2 - d.se ** 2, 0) / discoveries.length : 0,
+    finite.length ? finite.reduce((s, d) => s + d.effect ** 2 - d.se ** 2, 0) / finite.length : 0,
   );
+  // A discovered parent that only echoes a discovered child: without the child's facts its effect
+  // is no longer there (|t| < child_min_t), so the child carries the lesson alone.
+  const explainedAway = new Set<string>();
+  for (const d of discoveries) {
+    for (const pid of parentIds(d.row)) {
+      const p = byId.get(pid);
+      if (!p || Math.sign(p.effect) !== Math.sign(d.effect)) continue;
+      const n = p.row.n - d.row.n;
+      if (n < 2) {
+        explainedAway.add(pid);
+        continue;
+      }
+      const sum = p.row.n * p.row.avg_rr - d.row.n * d.row.avg_rr;
+      const sumSq = p.row.n * (p.row.variance + p.row.avg_rr ** 2) - d.row.n * (d.row.variance + d.row.avg_rr ** 2);
+      const mean = sum / n;
+      const variance = Math.max(0, (sumSq - n * mean * mean) / (n - 1));
+      const t = variance > 0 ? (mean - input.rrBaseline) / Math.sqrt(variance / n) : 0;
+      if (Math.sign(t) !== Math.sign(p.effect) || Math.abs(t) < c.child_min_t) explainedAway.add(pid);
+    }
+  }
 
   // Parents first, so a child shrinks toward its parent's shrunk effect.
   const ordered = [...discoveries].sort((a, b) => a.k - b.k || Math.abs(b.t) - Math.abs(a.t));
@@ -113,6 +138,7 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
     const effect = toward + (d.effect - toward) * (tau2 / (tau2 + d.se ** 2));
     shrunk.set(rowId(d.row), effect);
 
+    if (heldBack === null && explainedAway.has(rowId(d.row))) heldBack = 'explained_by_child';
     const recent = input.recentOf(d.row);
     const recentEffect = recent.n > 0 ? recent.sum_rr / recent.n - input.rrBaseline : null;
     if (heldBack === null && recentEffect !== null && recent.n >= c.recent_min_n) {
@@ -125,6 +151,8 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
       input.runtime.size_mult_min,
       input.runtime.size_mult_max,
     );
+    // A lesson that would not move the size is no lesson: it would only add to the live count.
+    if (heldBack === null && Math.abs(sizeMult - 1) < c.min_size_move) heldBack = 'too_small';
     const evidence: EvidenceStats = {
       effect: d.effect,
       se: d.se,

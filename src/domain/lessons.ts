@@ -260,7 +260,7 @@ export interface EvidenceStats {
   parent: string | null;
   recent_n: number;
   recent_effect: number | null;
-  /** Why a discovery is not applied: 'decayed' (recent facts contradict it) or 'no_gain_over_parent'. */
+  /** Why a discovery is not applied: decayed, no_gain_over_parent, explained_by_child or too_small. */
   held_back: string | null;
 }
 

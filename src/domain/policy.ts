@@ -84,6 +84,8 @@ export const EvidenceLessonConstantsSchema = z
     tau2_min: num(1e-6, 100),
     /** Fractional Kelly: size_mult = 1 + kelly_fraction · shrunk δ / σ². */
     kelly_fraction: num(0, 10),
+    /** A lesson moving size by less than this is not applied (it would only add to the live count). */
+    min_size_move: num(0, 0.5),
     /** Decay: the facts closed in the last recent_days days are tested against the lesson's effect. */
     recent_days: num(0.5, 365),
     /** Fewer recent facts than this: not enough to judge, the lesson stays. */
@@ -137,8 +139,9 @@ export const EVIDENCE_LESSONS: Readonly<EvidenceLessonConstants> = Object.freeze
   fdr_q: 0.1,
   max_dims: 3,
   child_min_t: 2,
-  tau2_min: 0.25,
+  tau2_min: 0.01,
   kelly_fraction: 0.5,
+  min_size_move: 0.01,
   recent_days: 3,
   recent_min_n: 10,
   decay_z: 2.5,
@@ -183,7 +186,8 @@ export function isPolicyName(x: unknown): x is PolicyName {
 }
 
 export function parsePolicyName(x: string, field = 'policy'): PolicyName {
-  if (!isPolicyName(x)) throw new PolicyError(`${field}: unknown policy ${JSON.stringify(x)} (known: ${POLICY_NAMES.join(', ')})`);
+  if (!isPolicyName(x))
+    throw new PolicyError(`${field}: unknown policy ${JSON.stringify(x)} (known: ${POLICY_NAMES.join(', ')})`);
   return x;
 }
 
@@ -191,7 +195,8 @@ function crossChecks(p: Policy): string[] {
   const bad: string[] = [];
   const r = p.runtime;
   if (r.size_mult_min > r.size_mult_max) bad.push('runtime.size_mult_min > runtime.size_mult_max');
-  if (r.aggression_mult_min > r.aggression_mult_max) bad.push('runtime.aggression_mult_min > runtime.aggression_mult_max');
+  if (r.aggression_mult_min > r.aggression_mult_max)
+    bad.push('runtime.aggression_mult_min > runtime.aggression_mult_max');
   if (r.exec_min > r.exec_max) bad.push('runtime.exec_min > runtime.exec_max');
   if (p.name === 'v5') {
     if (p.lessons.half_life_min_points > p.lessons.half_life_max_points)
@@ -243,7 +248,10 @@ export function withSettings(base: Policy, settings: readonly string[]): Policy 
   const next: Record<string, unknown> = { name: base.name, lessons: { ...base.lessons }, runtime: { ...base.runtime } };
   for (const s of settings) {
     const m = /^(lessons|runtime)\.([a-z0-9_]+)=(.+)$/.exec(s.trim());
-    if (!m) throw new PolicyError(`--set ${JSON.stringify(s)}: expected lessons.<constant>=<number> or runtime.<constant>=<number>`);
+    if (!m)
+      throw new PolicyError(
+        `--set ${JSON.stringify(s)}: expected lessons.<constant>=<number> or runtime.<constant>=<number>`,
+      );
     const v = Number(m[3]);
     if (!Number.isFinite(v)) throw new PolicyError(`--set ${m[1]}.${m[2]}: ${JSON.stringify(m[3])} is not a number`);
     (next[m[1]] as Record<string, unknown>)[m[2]] = v;

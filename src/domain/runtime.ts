@@ -173,7 +173,12 @@ export function overrideWeight(
   const w_decay = typeof hl === 'number' && Number.isFinite(hl) && hl > 0 ? 0.5 ** (age_hours / hl) : 1;
   // Exponents 1 give §7's product exactly (x ** 1 === x); a policy sets one to 0 to leave its factor out.
   const weight =
-    w_edge ** params.edge_exponent * w_n ** params.n_exponent * w_var ** params.var_exponent * w_decay * w_spec * strength;
+    w_edge ** params.edge_exponent *
+    w_n ** params.n_exponent *
+    w_var ** params.var_exponent *
+    w_decay *
+    w_spec *
+    strength;
   return { w_edge, w_n, w_var, w_decay, w_spec, strength, weight, age_hours };
 }
 

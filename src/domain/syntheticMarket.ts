@@ -47,16 +47,25 @@ export const PlantedScopeSchema = z
   .superRefine((p, ctx) => {
     for (const [k, v] of Object.entries(p.scope)) {
       const values = MARKET_DIM_VALUES[k];
-      if (!values) ctx.addIssue({ code: 'custom', path: ['scope', k], message: `unknown dim (known: ${SCOPE_DIMS.join(', ')})` });
+      if (!values)
+        ctx.addIssue({ code: 'custom', path: ['scope', k], message: `unknown dim (known: ${SCOPE_DIMS.join(', ')})` });
       else if (!values.includes(v))
-        ctx.addIssue({ code: 'custom', path: ['scope', k], message: `${JSON.stringify(v)} is not one of ${values.join(', ')}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['scope', k],
+          message: `${JSON.stringify(v)} is not one of ${values.join(', ')}`,
+        });
     }
   });
 export type PlantedScope = z.infer<typeof PlantedScopeSchema>;
 
 export const MarketSpecSchema = z
   .object({
-    seed: z.number().int().min(0).max(2 ** 31),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31),
     /** First day, YYYY-MM-DD (UTC). */
     startDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
     days: z.number().int().min(1).max(3650),
@@ -71,7 +80,8 @@ export const MarketSpecSchema = z
   .strict()
   .superRefine((m, ctx) => {
     const share = m.planted.reduce((s, p) => s + p.share, 0);
-    if (share > 0.9) ctx.addIssue({ code: 'custom', path: ['planted'], message: `shares add up to ${share} (at most 0.9)` });
+    if (share > 0.9)
+      ctx.addIssue({ code: 'custom', path: ['planted'], message: `shares add up to ${share} (at most 0.9)` });
     m.planted.forEach((p, i) => {
       if (p.fadeDay !== null && p.fadeDay <= p.fromDay)
         ctx.addIssue({ code: 'custom', path: ['planted', i, 'fadeDay'], message: 'must be after fromDay' });
@@ -112,7 +122,9 @@ function erf(x: number): number {
   const s = Math.sign(x);
   const a = Math.abs(x);
   const t = 1 / (1 + 0.3275911 * a);
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
   return s * y;
 }
 const phi = (x: number) => Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
@@ -218,7 +230,13 @@ export function plantedMarket(opts: {
     days: opts.days ?? 20,
     tradesPerDay: opts.tradesPerDay ?? 150,
     planted: [
-      { kind: 'winner', scope: { macro_phase: 'Dip', bucket: 'micro' }, effect: opts.effect, share: 0.05, fadeDay: opts.fadeDay ?? null },
+      {
+        kind: 'winner',
+        scope: { macro_phase: 'Dip', bucket: 'micro' },
+        effect: opts.effect,
+        share: 0.05,
+        fadeDay: opts.fadeDay ?? null,
+      },
       { kind: 'loser', scope: { timeframe: '1h', A_mode: 'aggressive' }, effect: opts.effect, share: 0.05 },
     ],
   };
