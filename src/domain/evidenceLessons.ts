@@ -6,12 +6,16 @@
  *     the cycle goes through Benjamini-Hochberg at fdr_q. A child is kept only where it beats each
  *     discovered same-sign parent by child_min_t of its own standard errors (evidence beyond them).
  *  2. Shrinkage: the effect is pulled toward its discovered parent's shrunk effect (0 without one) by
- *     the normal-normal empirical-Bayes factor τ²/(τ² + se²), τ² estimated by moments over the
- *     discoveries and floored at tau2_min.
- *  3. Levers that move the PM: size_mult = 1 + kelly_fraction · shrunk / σ² (fractional Kelly for a
- *     payoff of mean δ and variance σ²), inside the runtime's size bounds.
- *     A discovered parent that only echoes a discovered child (no effect left without the child's
- *     facts) is held back, and so is a lesson that would move size by less than min_size_move.
+ *     a two-group empirical-Bayes posterior mean (null share π0, effect prior N(0, τ²) with τ² by
+ *     moments over the discoveries, floored at tau2_min).
+ *  3. Levers that move the PM: size_mult = 1 + kelly_fraction · e / σ² (fractional Kelly for a
+ *     payoff of mean e and variance σ²), inside the runtime's size bounds, where e is the shrunk
+ *     effect when it is an edge (> 0) and the expected R (baseline + shrunk effect) when that is a
+ *     loss; a scope below the baseline that still earns keeps its size.
+ *     Strongest first, each discovery is tested again without the facts of the accepted ones it
+ *     overlaps, and held back when no evidence is left (a parent echoing its child, a child adding
+ *     nothing to its parent, a sibling sharing a dim with a real edge); so is a lesson that would
+ *     move size by less than min_size_move.
  *  4. Decay: a discovery whose facts of the last recent_days days lie decay_z standard errors short of
  *     its effect is held back (a candidate, not applied) until the evidence says so again.
  * Pure: the caller passes the rows, the recent statistics of a row (a §4.6 subset query) and factors.
@@ -22,10 +26,11 @@ import type { EvidenceLessonConstants, RuntimeConstants } from './policy';
 import type { EvidenceStats, LessonDraft, StatsRow } from './lessons';
 import { benjaminiHochberg, tTestTwoSidedP } from './stat/tests';
 
-/** Sums of a row's recent facts (closed in the last recent_days days). */
-export interface RecentSums {
+/** Sums of some of a row's facts (spec §4.6 on demand). */
+export interface FactSums {
   n: number;
   sum_rr: number;
+  sum_rr_sq: number;
 }
 
 export interface EvidenceInput {
@@ -33,8 +38,10 @@ export interface EvidenceInput {
   rrBaseline: number;
   lessons: EvidenceLessonConstants;
   runtime: Pick<RuntimeConstants, 'size_mult_min' | 'size_mult_max'>;
-  /** Recent sums of the rows that are discoveries (called for those only). */
-  recentOf: (row: StatsRow) => RecentSums;
+  /** Sums of a discovery's facts closed in the last recent_days days (called for discoveries only). */
+  recentOf: (row: StatsRow) => FactSums;
+  /** Sums of a discovery's facts outside every one of `excluding` (scopes of its group). */
+  sumsOf: (row: StatsRow, excluding: readonly Scope[]) => FactSums;
   factorOf: ReadonlyMap<string, string>;
   module?: string;
 }
@@ -74,6 +81,23 @@ export function testFamily(rows: readonly StatsRow[], rrBaseline: number, maxDim
   return tested.map((x, i) => ({ ...x, q: q[i] }));
 }
 
+/** Two scopes overlap unless a dim they share has different values. */
+function compatible(a: Scope, b: Scope): boolean {
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  for (const k of Object.keys(x)) if (k in y && x[k] !== y[k]) return false;
+  return true;
+}
+
+/** t of the mean of some facts against rr_baseline (sample variance); 0 with fewer than 2. */
+function tOfSums(s: FactSums, rrBaseline: number): number {
+  if (s.n < 2) return 0;
+  const mean = s.sum_rr / s.n;
+  const variance = Math.max(0, (s.sum_rr_sq - s.n * mean * mean) / (s.n - 1));
+  const se = Math.sqrt(variance / s.n);
+  return se > 0 ? (mean - rrBaseline) / se : 0;
+}
+
 function parentIds(row: StatsRow): string[] {
   const dims = dimsOfMask(row.scope_mask);
   if (dims.length < 2) return [];
@@ -90,55 +114,68 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
   const tested = testFamily(input.rows, input.rrBaseline, c.max_dims);
   const discoveries = tested.filter((x) => x.q <= c.fdr_q && x.effect !== 0);
   const byId = new Map(discoveries.map((d) => [rowId(d.row), d]));
+  // The BH rejection threshold: the largest p that was a discovery.
+  const pStar = discoveries.reduce((m, d) => Math.max(m, d.p), 0);
 
-  // Empirical Bayes prior variance of the effects, by moments over the whole family: mostly null
-  // rows make it small, so an effect measured with a large standard error is pulled in hard and one
-  // measured precisely keeps most of its size (Efron & Morris 1975).
-  const finite = tested.filter((x) => Number.isFinite(x.se));
+  // Empirical Bayes with two groups (Efron 2008): a share π0 of the family has no effect (Storey's
+  // estimate at λ = 0.5), the rest effects ~ N(0, τ²) with τ² by moments over the discoveries. The
+  // posterior mean scales an effect by P(real | data) · τ²/(τ² + se²): a lone effect measured with a
+  // large standard error is pulled in hard, a precise one keeps most of its size.
+  const pi0 = tested.length ? Math.min(1, tested.filter((x) => x.p > 0.5).length / (0.5 * tested.length)) : 1;
   const tau2 = Math.max(
     c.tau2_min,
-    finite.length ? finite.reduce((s, d) => s + d.effect ** 2 - d.se ** 2, 0) / finite.length : 0,
+    discoveries.length ? discoveries.reduce((s, d) => s + d.effect ** 2 - d.se ** 2, 0) / discoveries.length : 0,
   );
-  // A discovered parent that only echoes a discovered child: without the child's facts its effect
-  // is no longer there (|t| < child_min_t), so the child carries the lesson alone.
-  const explainedAway = new Set<string>();
-  for (const d of discoveries) {
+  const posteriorMean = (x: number, se: number): number => {
+    const v1 = tau2 + se * se;
+    // log f1 − log f0 of the deviation x under the two groups.
+    const logRatio = Math.log(se / Math.sqrt(v1)) + (x * x) / (2 * se * se) - (x * x) / (2 * v1);
+    const real = pi0 >= 1 ? 0 : 1 / (1 + (pi0 / (1 - pi0)) * Math.exp(-logRatio));
+    return real * x * (tau2 / v1);
+  };
+  // Shrinkage, parents first, so a child shrinks toward its parent's shrunk effect.
+  const shrunk = new Map<string, { effect: number; parent: Tested | null }>();
+  for (const d of [...discoveries].sort((a, b) => a.k - b.k || Math.abs(b.t) - Math.abs(a.t))) {
+    let parent: Tested | null = null;
     for (const pid of parentIds(d.row)) {
       const p = byId.get(pid);
       if (!p || Math.sign(p.effect) !== Math.sign(d.effect)) continue;
-      const n = p.row.n - d.row.n;
-      if (n < 2) {
-        explainedAway.add(pid);
-        continue;
-      }
-      const sum = p.row.n * p.row.avg_rr - d.row.n * d.row.avg_rr;
-      const sumSq = p.row.n * (p.row.variance + p.row.avg_rr ** 2) - d.row.n * (d.row.variance + d.row.avg_rr ** 2);
-      const mean = sum / n;
-      const variance = Math.max(0, (sumSq - n * mean * mean) / (n - 1));
-      const t = variance > 0 ? (mean - input.rrBaseline) / Math.sqrt(variance / n) : 0;
-      if (Math.sign(t) !== Math.sign(p.effect) || Math.abs(t) < c.child_min_t) explainedAway.add(pid);
+      if (!parent || Math.abs(shrunk.get(pid)?.effect ?? 0) > Math.abs(shrunk.get(rowId(parent.row))?.effect ?? 0))
+        parent = p;
     }
+    const toward = parent ? (shrunk.get(rowId(parent.row))?.effect ?? 0) : 0;
+    shrunk.set(rowId(d.row), { effect: toward + posteriorMean(d.effect - toward, d.se), parent });
   }
 
-  // Parents first, so a child shrinks toward its parent's shrunk effect.
-  const ordered = [...discoveries].sort((a, b) => a.k - b.k || Math.abs(b.t) - Math.abs(a.t));
-  const shrunk = new Map<string, number>();
+  // Acceptance, strongest evidence first: a discovery is tested again without the facts of every
+  // accepted same-sign discovery it overlaps (same group, no dim with a different value). A parent
+  // that only echoes its child, a child that adds nothing to its parent, a sibling that shares a
+  // planted dim: each must still be a discovery (p ≤ the cycle's BH threshold) on what is left.
+  const accepted: Tested[] = [];
   const drafts: { draft: LessonDraft; k: number; absT: number }[] = [];
-  for (const d of ordered) {
+  const strongestFirst = [...discoveries].sort(
+    (a, b) => Math.abs(b.t) - Math.abs(a.t) || a.k - b.k || (rowId(a.row) < rowId(b.row) ? -1 : 1),
+  );
+  for (const d of strongestFirst) {
     const sign = Math.sign(d.effect);
-    let parent: Tested | null = null;
+    const { effect, parent } = shrunk.get(rowId(d.row))!;
     let heldBack: string | null = null;
-    for (const pid of parentIds(d.row)) {
-      const p = byId.get(pid);
-      if (!p || Math.sign(p.effect) !== sign) continue;
-      if ((sign * (d.effect - p.effect)) / d.se < c.child_min_t) heldBack = 'no_gain_over_parent';
-      if (!parent || Math.abs(shrunk.get(pid) ?? 0) > Math.abs(shrunk.get(rowId(parent.row)) ?? 0)) parent = p;
+    const overlapping = accepted.filter(
+      (a) =>
+        Math.sign(a.effect) === sign &&
+        a.row.pattern_key === d.row.pattern_key &&
+        a.row.action_category === d.row.action_category &&
+        compatible(a.row.scope_values, d.row.scope_values),
+    );
+    if (overlapping.length) {
+      const rest = input.sumsOf(
+        d.row,
+        overlapping.map((a) => a.row.scope_values),
+      );
+      const t = tOfSums(rest, input.rrBaseline);
+      if (!(sign * t > 0 && tTestTwoSidedP(t, rest.n - 1) <= pStar))
+        heldBack = `explained_by ${scopeSignature(overlapping[0].row.scope_values)}`;
     }
-    const toward = parent ? (shrunk.get(rowId(parent.row)) ?? 0) : 0;
-    const effect = toward + (d.effect - toward) * (tau2 / (tau2 + d.se ** 2));
-    shrunk.set(rowId(d.row), effect);
-
-    if (heldBack === null && explainedAway.has(rowId(d.row))) heldBack = 'explained_by_child';
     const recent = input.recentOf(d.row);
     const recentEffect = recent.n > 0 ? recent.sum_rr / recent.n - input.rrBaseline : null;
     if (heldBack === null && recentEffect !== null && recent.n >= c.recent_min_n) {
@@ -146,13 +183,17 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
       if ((sign * (effect - recentEffect)) / seRecent > c.decay_z) heldBack = 'decayed';
     }
 
+    // Up on an edge over the book's baseline; down only on an expected loss: a scope that still earns
+    // (baseline + effect > 0) keeps its size, since cutting it gives up R for less variance.
+    const edge = effect > 0 ? effect : Math.min(0, input.rrBaseline + effect);
     const sizeMult = clamp(
-      1 + (c.kelly_fraction * effect) / Math.max(d.variance, 1e-9),
+      1 + (c.kelly_fraction * edge) / Math.max(d.variance, 1e-9),
       input.runtime.size_mult_min,
       input.runtime.size_mult_max,
     );
     // A lesson that would not move the size is no lesson: it would only add to the live count.
     if (heldBack === null && Math.abs(sizeMult - 1) < c.min_size_move) heldBack = 'too_small';
+    if (heldBack === null) accepted.push(d);
     const evidence: EvidenceStats = {
       effect: d.effect,
       se: d.se,

@@ -78,8 +78,6 @@ export const EvidenceLessonConstantsSchema = z
     fdr_q: num(1e-6, 0.5),
     /** Rows with more dims are not tested (the family stays small enough to have power). */
     max_dims: int(1, 10),
-    /** A child must beat each same-sign discovered parent by this many standard errors. */
-    child_min_t: num(0, 20),
     /** Floor of the empirical-Bayes prior variance of effects (R²): one discovery is never unshrunk. */
     tau2_min: num(1e-6, 100),
     /** Fractional Kelly: size_mult = 1 + kelly_fraction · shrunk δ / σ². */
@@ -136,11 +134,10 @@ export const V5_LESSONS: Readonly<V5LessonConstants> = Object.freeze({
  * markets the targets are measured on (bench:learning, seeds 1-9).
  */
 export const EVIDENCE_LESSONS: Readonly<EvidenceLessonConstants> = Object.freeze({
-  fdr_q: 0.1,
-  max_dims: 3,
-  child_min_t: 2,
-  tau2_min: 0.01,
-  kelly_fraction: 0.5,
+  fdr_q: 0.02,
+  max_dims: 2,
+  tau2_min: 0.05,
+  kelly_fraction: 1,
   min_size_move: 0.01,
   recent_days: 3,
   recent_min_n: 10,

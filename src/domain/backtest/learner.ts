@@ -19,7 +19,8 @@ import {
 } from '../iceberg';
 import { deriveStats, edgeOfStats } from '../stats';
 import { buildLessons, edgeHistoryKey, lessonKey, type EdgePoint, type LessonDraft, type StatsRow } from '../lessons';
-import { buildEvidenceLessons, type RecentSums } from '../evidenceLessons';
+import { buildEvidenceLessons, type FactSums } from '../evidenceLessons';
+import type { Scope } from '../scope';
 import { materialize, type ActiveLesson, type MaterializedOverrides } from '../materialize';
 import { factorIndex, latentFactors } from '../latentFactors';
 import type { EvidencePolicy, Policy } from '../policy';
@@ -117,7 +118,8 @@ export class PolicyLearner {
       rrBaseline: this.rrBaseline,
       lessons: policy.lessons,
       runtime: policy.runtime,
-      recentOf: (row) => this.recentSums(row, from, cutoff.getTime()),
+      recentOf: (row) => this.sums(row, from, cutoff.getTime()),
+      sumsOf: (row, excluding) => this.sums(row, Number.NEGATIVE_INFINITY, cutoff.getTime(), excluding),
       factorOf,
       module: this.module,
     });
@@ -187,21 +189,21 @@ export class PolicyLearner {
     }
   }
 
-  /** §4.6 on the in-memory facts: sums of a row's facts closed in (from, to]. */
-  private recentSums(row: StatsRow, from: number, to: number): RecentSums {
+  /** §4.6 on the in-memory facts: sums of a row's facts closed in (from, to], outside `excluding`. */
+  private sums(row: StatsRow, from: number, to: number, excluding: readonly Scope[] = []): FactSums {
+    const out: FactSums = { n: 0, sum_rr: 0, sum_rr_sq: 0 };
     const g = this.groups.get(`${row.pattern_key}\u0000${row.action_category}`);
-    let n = 0;
-    let sum = 0;
-    if (!g) return { n, sum_rr: sum };
-    const entries = Object.entries(row.scope_values as Record<string, unknown>);
+    if (!g) return out;
+    const has = (s: Record<string, unknown>, scope: Scope) =>
+      Object.entries(scope as Record<string, unknown>).every(([k, v]) => s[k] === v);
     for (const f of g.facts) {
       if (f.closedAt <= from || f.closedAt > to) continue;
       const s = f.scope as Record<string, unknown>;
-      if (entries.every(([k, v]) => s[k] === v)) {
-        n++;
-        sum += f.rr;
-      }
+      if (!has(s, row.scope_values) || excluding.some((x) => has(s, x))) continue;
+      out.n++;
+      out.sum_rr += f.rr;
+      out.sum_rr_sq += f.rr * f.rr;
     }
-    return { n, sum_rr: sum };
+    return out;
   }
 }

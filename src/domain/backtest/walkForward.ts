@@ -74,8 +74,8 @@ export interface DayFigure {
 export interface RunResult {
   perDay: DayFigure[];
   perOverride: OverrideFigure[];
-  /** Per counted trade: its day index, M, and the truth (for the targets' detection checks). */
-  sized: { day: number; m: number; truth: -1 | 0 | 1 | null; planted: boolean }[];
+  /** Per counted trade: its index in the input, its day index, M and the truth (the targets' checks). */
+  sized: { t: number; day: number; m: number; truth: -1 | 0 | 1 | null }[];
 }
 
 export interface RunInput {
@@ -202,7 +202,7 @@ export function runWalkForward(input: RunInput): RunResult {
     f.sumAbsRR += Math.abs(r);
     const truth = trades[t].truth;
     if (f.oracleR !== null && truth !== null) f.oracleR += (truth === 1 ? 0.3 : truth === -1 ? -0.3 : 0) * r;
-    sized.push({ day: d, m: M, truth, planted: trades[t].trueEffect !== null && trades[t].trueEffect !== 0 });
+    sized.push({ t, day: d, m: M, truth });
     const c = credit.get(t);
     if (!c) continue;
     for (const [key, share] of c) {
