@@ -12,7 +12,7 @@
  *     payoff of mean e and variance σ²), inside the runtime's size bounds, where e is the shrunk
  *     effect when it is an edge (> 0) and the expected R (baseline + shrunk effect) when that is a
  *     loss; a scope below the baseline that still earns keeps its size.
- *     Strongest first, each discovery is tested again without the facts of the accepted ones it
+ *     Strongest first, each discovery is tested again without the facts of the established ones it
  *     overlaps, and held back when no evidence is left (a parent echoing its child, a child adding
  *     nothing to its parent, a sibling sharing a dim with a real edge); so is a lesson that would
  *     move size by less than min_size_move.
@@ -148,10 +148,12 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
   }
 
   // Acceptance, strongest evidence first: a discovery is tested again without the facts of every
-  // accepted same-sign discovery it overlaps (same group, no dim with a different value). A parent
+  // established same-sign discovery it overlaps (same group, no dim with a different value). A parent
   // that only echoes its child, a child that adds nothing to its parent, a sibling that shares a
   // planted dim: each must still be a discovery (p ≤ the cycle's BH threshold) on what is left.
-  const accepted: Tested[] = [];
+  // Established: passed this test, whether applied or held back for decay or size. A decayed edge
+  // still owns its old facts: its echoes must not take over once it stops.
+  const established: Tested[] = [];
   const drafts: { draft: LessonDraft; k: number; absT: number }[] = [];
   const strongestFirst = [...discoveries].sort(
     (a, b) => Math.abs(b.t) - Math.abs(a.t) || a.k - b.k || (rowId(a.row) < rowId(b.row) ? -1 : 1),
@@ -160,7 +162,7 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
     const sign = Math.sign(d.effect);
     const { effect, parent } = shrunk.get(rowId(d.row))!;
     let heldBack: string | null = null;
-    const overlapping = accepted.filter(
+    const overlapping = established.filter(
       (a) =>
         Math.sign(a.effect) === sign &&
         a.row.pattern_key === d.row.pattern_key &&
@@ -193,7 +195,7 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
     );
     // A lesson that would not move the size is no lesson: it would only add to the live count.
     if (heldBack === null && Math.abs(sizeMult - 1) < c.min_size_move) heldBack = 'too_small';
-    if (heldBack === null) accepted.push(d);
+    if (heldBack === null || !heldBack.startsWith('explained_by')) established.push(d);
     const evidence: EvidenceStats = {
       effect: d.effect,
       se: d.se,

@@ -23,7 +23,7 @@ export interface CubeShard {
  * rr_baseline per module (spec §4.4 "configurable per module"): learning_configs[module].config_data
  * .rr_baseline when it is a finite number, else the default 1.0.
  */
-export async function rrBaselineOf(pool: pg.Pool, module: string): Promise<number> {
+export async function rrBaselineOf(pool: pg.Pool | pg.ClientBase, module: string): Promise<number> {
   const { rows } = await pool.query<{ v: unknown }>(
     `SELECT config_data->'rr_baseline' AS v FROM learning_configs WHERE module_id = $1`,
     [module],

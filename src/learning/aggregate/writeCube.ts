@@ -8,12 +8,7 @@
  * group's rows that are no longer in the cube.
  */
 import type pg from 'pg';
-import {
-  CF_BUCKETS,
-  suffStatsOf,
-  type Cell,
-  type ValueDictionary,
-} from '../../domain/iceberg';
+import { CF_BUCKETS, suffStatsOf, type Cell, type ValueDictionary } from '../../domain/iceberg';
 import { edgeOfStats, statsView } from '../../domain/stats';
 import { copyLines, copyValue } from './copy';
 import type { GroupKey } from './groupFacts';

@@ -7,9 +7,22 @@
  * selected candidates → buildLessons (pure) → upsert drafts → deprecate lessons no longer built.
  */
 import type pg from 'pg';
-import { buildLessons, lessonKey, selectCandidates, type LessonDraft } from '../../domain/lessons';
+import {
+  buildLessons,
+  buildStatsLookup,
+  lessonKey,
+  selectCandidates,
+  type LessonDraft,
+  type StatsRow,
+} from '../../domain/lessons';
 import { factorIndex } from '../../domain/latentFactors';
-import { loadEdgeHistory, loadLessonStatsRows } from './loadStatsRows';
+import { buildEvidenceLessons, type FactSums } from '../../domain/evidenceLessons';
+import type { EvidencePolicy } from '../../domain/policy';
+import type { Scope } from '../../domain/scope';
+import { rrBaselineOf } from '../aggregate/cube';
+import { factSums } from './evidenceSums';
+import { readLivePolicy } from './livePolicy';
+import { loadEdgeHistory, loadFamilyRows, loadLessonStatsRows } from './loadStatsRows';
 import { rebuildLatentFactors } from './latentFactorStore';
 import { deprecateMissingLessons, LESSON_TYPE, loadLessonStatuses, upsertLessons } from './persistLessons';
 import { lessonsLockKey, type StepOptions } from './stepInput';
@@ -57,6 +70,60 @@ export interface LessonsReport {
   byGroup: LessonsGroupReport[];
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * The evidence policy over the database: the sums it asks of its discoveries are read first (the
+ * builder is pure and synchronous), as one §4.6 query each, then it runs once more on the answers.
+ */
+async function buildEvidenceLessonsFromDb(
+  db: pg.ClientBase,
+  module: string,
+  policy: EvidencePolicy,
+  rows: StatsRow[],
+  factorOf: ReadonlyMap<string, string>,
+  now: Date,
+): Promise<LessonDraft[]> {
+  const rrBaseline = await rrBaselineOf(db, module);
+  const recentFrom = new Date(now.getTime() - policy.lessons.recent_days * DAY_MS);
+  const answers = new Map<string, FactSums>();
+  const keyOf = (row: StatsRow, excluding: readonly unknown[] | null) =>
+    `${row.pattern_key}|${row.action_category}|${row.scope_values_hash}|${JSON.stringify(excluding)}`;
+  // Each pass answers the questions the previous one asked; the acceptance order only depends on
+  // the answers, so this ends when a pass asks nothing new (at most one pass per discovery).
+  for (;;) {
+    const asked: { row: StatsRow; excluding: readonly Scope[] | null }[] = [];
+    const ask = (row: StatsRow, excluding: readonly Scope[] | null): FactSums => {
+      const a = answers.get(keyOf(row, excluding));
+      if (a) return a;
+      asked.push({ row, excluding });
+      return { n: 0, sum_rr: 0, sum_rr_sq: 0 };
+    };
+    const drafts = buildEvidenceLessons({
+      rows,
+      rrBaseline,
+      lessons: policy.lessons,
+      runtime: policy.runtime,
+      recentOf: (row) => ask(row, null),
+      sumsOf: (row, excluding) => ask(row, excluding),
+      factorOf,
+      module,
+    });
+    if (asked.length === 0) return drafts;
+    for (const q of asked) {
+      answers.set(
+        keyOf(q.row, q.excluding),
+        await factSums(
+          db,
+          module,
+          q.row,
+          q.excluding === null ? { after: recentFrom, until: now } : { until: now, excluding: q.excluding },
+        ),
+      );
+    }
+  }
+}
+
 export async function buildLessonsStep(pool: pg.Pool, opts: StepOptions): Promise<LessonsReport> {
   const { module, cycleId } = opts;
   const now = opts.now ?? new Date();
@@ -64,24 +131,29 @@ export async function buildLessonsStep(pool: pg.Pool, opts: StepOptions): Promis
 
   // Rerun as a whole on a deadlock: every effect is inside the transaction.
   const rebuild = async (db: pg.PoolClient): Promise<LessonsReport> => {
+    const policy = await readLivePolicy(db, module);
     phase('load_stats');
-    const loaded = await loadLessonStatsRows(db, module);
+    const loaded =
+      policy.name === 'v5'
+        ? await loadLessonStatsRows(db, module, policy.lessons)
+        : await loadFamilyRows(db, module, policy.lessons.max_dims);
 
     phase('latent_factors');
     const lf = await rebuildLatentFactors(db, module, now);
+    const factorOf = factorIndex(lf.factors);
 
-    phase('edge_history');
-    // History only for the rows that will become lessons (buildLessons re-selects the same rows).
-    const selected = selectCandidates(loaded.rows).map((c) => c.row);
-    const edgeHistory = await loadEdgeHistory(db, module, selected);
-
-    phase('build');
-    const drafts: LessonDraft[] = buildLessons({
-      rows: loaded.rows,
-      edgeHistory,
-      factorOf: factorIndex(lf.factors),
-      module,
-    });
+    let drafts: LessonDraft[];
+    if (policy.name === 'v5') {
+      phase('edge_history');
+      // History only for the rows that will become lessons (buildLessons re-selects the same rows).
+      const selected = selectCandidates(loaded.rows, buildStatsLookup(loaded.rows), policy.lessons).map((c) => c.row);
+      const edgeHistory = await loadEdgeHistory(db, module, selected);
+      phase('build');
+      drafts = buildLessons({ rows: loaded.rows, edgeHistory, factorOf, module, constants: policy.lessons });
+    } else {
+      phase('build');
+      drafts = await buildEvidenceLessonsFromDb(db, module, policy, loaded.rows, factorOf, now);
+    }
 
     phase('persist');
     const before = await loadLessonStatuses(db, module);

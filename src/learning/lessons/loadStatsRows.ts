@@ -9,12 +9,7 @@
  */
 import type pg from 'pg';
 import { ACTION_CATEGORIES, type ActionCategory } from '../../domain/actionCategory';
-import {
-  edgeHistoryKey,
-  HALF_LIFE_MAX_POINTS,
-  type EdgePoint,
-  type StatsRow,
-} from '../../domain/lessons';
+import { edgeHistoryKey, HALF_LIFE_MAX_POINTS, type EdgePoint, type StatsRow } from '../../domain/lessons';
 import { DIM_BIT, dimsOfMask, isScopeDim, scopeMask, scopeValuesHash, type Scope } from '../../domain/scope';
 import { deriveStats, N_MIN, type SuffStats } from '../../domain/stats';
 import { mostCommonBucket } from '../../domain/iceberg';
