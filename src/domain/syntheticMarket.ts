@@ -7,7 +7,9 @@
  * impose (spec §3.2), and μ is solved so that a trade outside every planted scope has mean R/R equal
  * to the baseline exactly — so a null market holds no edge at all, not even a book-wide one.
  * A planted scope (winner: +effect, loser: −effect) holds a share of the trades; trades outside it
- * never match it by chance (their scopes are redrawn), so the truth is exactly "in scope or not".
+ * never match it by chance, nor does a trade of one planted scope match another (scopes are
+ * redrawn), so the truth is exactly "in this scope or not". Planted scopes that contain one another
+ * cannot be generated that way and are refused.
  */
 import { z } from 'zod';
 import { SCOPE_DIMS, type Scope } from './scope';
@@ -83,6 +85,10 @@ export const MarketSpecSchema = z
     if (share > 0.9)
       ctx.addIssue({ code: 'custom', path: ['planted'], message: `shares add up to ${share} (at most 0.9)` });
     m.planted.forEach((p, i) => {
+      m.planted.forEach((q, j) => {
+        if (i !== j && Object.entries(q.scope).every(([k, v]) => p.scope[k] === v))
+          ctx.addIssue({ code: 'custom', path: ['planted', i, 'scope'], message: `contains planted[${j}]'s scope` });
+      });
       if (p.fadeDay !== null && p.fadeDay <= p.fromDay)
         ctx.addIssue({ code: 'custom', path: ['planted', i, 'fadeDay'], message: 'must be after fromDay' });
     });
@@ -183,9 +189,10 @@ export function generateMarket(input: MarketSpecInput): { spec: MarketSpec; trad
         }
         u -= spec.planted[p].share;
       }
-      let scope = drawScope();
-      if (planted >= 0) scope = { ...scope, ...spec.planted[planted].scope };
-      else while (spec.planted.some((p) => inScope(scope, p.scope))) scope = drawScope();
+      // In exactly one planted scope (or none): the truth is then unambiguous.
+      const draw = (): Scope => (planted >= 0 ? { ...drawScope(), ...spec.planted[planted].scope } : drawScope());
+      let scope = draw();
+      while (spec.planted.some((p, k) => k !== planted && inScope(scope, p.scope))) scope = draw();
       const entryTs = start + day * DAY_MS + Math.floor(rand() * 0.8 * DAY_MS);
       const holdMs = Math.floor((0.05 + rand() * 1.2) * DAY_MS);
       const exitTs = Math.min(end, entryTs + holdMs);

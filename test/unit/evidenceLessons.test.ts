@@ -1,0 +1,102 @@
+import { describe, it, expect } from 'vitest';
+import { generateMarket, plantedMarket, type MarketSpecInput } from '../../src/domain/syntheticMarket';
+import { PolicyLearner } from '../../src/domain/backtest/learner';
+import { defaultPolicy } from '../../src/domain/policy';
+import { buildEvidenceLessons, testRow } from '../../src/domain/evidenceLessons';
+import type { LessonDraft, StatsRow } from '../../src/domain/lessons';
+import { scopeMask, scopeValuesHash } from '../../src/domain/scope';
+
+const DAY = 86_400_000;
+
+/** The evidence policy's lessons of a market at the end of each day up to `upTo`. */
+function nights(spec: MarketSpecInput, upTo: number): LessonDraft[][] {
+  const { trades } = generateMarket(spec);
+  const learner = new PolicyLearner(defaultPolicy('evidence'), 1);
+  const byClose = [...trades].sort((a, b) => a.exitTs - b.exitTs);
+  const out: LessonDraft[][] = [];
+  let i = 0;
+  for (let d = 1; d <= upTo; d++) {
+    const cutoff = Date.parse('2026-01-01T00:00:00Z') + d * DAY - 1;
+    for (; i < byClose.length && byClose[i].exitTs <= cutoff; i++) {
+      const t = byClose[i];
+      for (const a of t.actions)
+        learner.add({
+          patternKey: t.patternKey,
+          category: a.category,
+          scope: t.scope,
+          rr: t.rr,
+          holdDays: t.holdDays,
+          tts3: null,
+          cfEntry: null,
+          cfExit: null,
+          positionId: t.positionId,
+          closedAt: t.exitTs,
+        });
+    }
+    out.push(learner.night(new Date(cutoff)).drafts.filter((x) => x.action_category === 'entry'));
+  }
+  return out;
+}
+const sig = (d: LessonDraft) => JSON.stringify(d.scope_values);
+const WINNER = JSON.stringify({ macro_phase: 'Dip', bucket: 'micro' });
+
+describe('evidence policy (spec §9.2)', () => {
+  it('finds the planted winner within 2 days, sizes it up, and holds back the parents that only echo it', () => {
+    const n = nights(plantedMarket({ seed: 11, effect: 1.5, tradesPerDay: 500, days: 6 }), 6);
+    const day2 = n[1].find((d) => sig(d) === WINNER);
+    expect(day2?.status).toBe('active');
+    const last = n[5];
+    const w = last.find((d) => sig(d) === WINNER)!;
+    expect(w.effect.capital_levers.size_mult).toBeGreaterThan(1.2);
+    expect(w.stats.evidence?.q).toBeLessThanOrEqual(0.02);
+    const dip = last.find((d) => sig(d) === JSON.stringify({ macro_phase: 'Dip' }));
+    if (dip) expect(dip.status === 'candidate' && dip.stats.evidence?.held_back).toMatch(/^explained_by/);
+    expect(last.filter((d) => d.status === 'active').every((d) => (d.stats.evidence?.effect ?? 0) !== 0)).toBe(true);
+  });
+
+  it('on a null market it activates nothing', () => {
+    const n = nights({ seed: 12, startDay: '2026-01-01', days: 8, tradesPerDay: 500 }, 8);
+    expect(n.flat().filter((d) => d.status === 'active')).toEqual([]);
+  });
+
+  it('stops applying an edge whose recent facts no longer support it (decay)', () => {
+    const n = nights(plantedMarket({ seed: 13, effect: 1.5, tradesPerDay: 500, days: 14, fadeDay: 8 }), 14);
+    expect(n[6].find((d) => sig(d) === WINNER)?.status).toBe('active');
+    const late = n[12].find((d) => sig(d) === WINNER);
+    expect(late?.status).toBe('candidate');
+    expect(late?.stats.evidence?.held_back).toBe('decayed');
+    expect(n[12].filter((d) => d.status === 'active' && d.effect.capital_levers.size_mult > 1)).toEqual([]);
+  });
+
+  it('tests a row against rr_baseline with the sample variance', () => {
+    const scope = { bucket: 'micro' as const };
+    const row: StatsRow = {
+      pattern_key: 'p',
+      action_category: 'entry',
+      scope_mask: scopeMask(scope),
+      scope_values_hash: scopeValuesHash(scope),
+      scope_values: scope,
+      n: 10,
+      edge_raw: 0,
+      avg_rr: 2,
+      variance: 0.9,
+      win_rate: 1,
+      time_efficiency: null,
+      cf_entry_bucket: null,
+      cf_exit_bucket: null,
+    };
+    const t = testRow(row, 1);
+    expect(t.se).toBeCloseTo(Math.sqrt(1 / 10), 12);
+    expect(t.t).toBeCloseTo(1 / Math.sqrt(0.1), 12);
+    const drafts = buildEvidenceLessons({
+      rows: [row],
+      rrBaseline: 1,
+      lessons: { ...defaultPolicy('evidence').lessons } as never,
+      runtime: { size_mult_min: 0.7, size_mult_max: 1.3 },
+      recentOf: () => ({ n: 0, sum_rr: 0, sum_rr_sq: 0 }),
+      sumsOf: () => ({ n: 0, sum_rr: 0, sum_rr_sq: 0 }),
+      factorOf: new Map(),
+    });
+    expect(drafts.map((d) => d.status)).toEqual(['active']);
+  });
+});
