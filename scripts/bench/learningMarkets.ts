@@ -1,0 +1,86 @@
+/**
+ * The synthetic markets the learning-quality targets are measured on (design §4), and one backtest
+ * of a policy on one of them: shared by bench:learning (evaluation seeds) and calibrate-evidence
+ * (the calibration seed, never used for evaluation).
+ */
+import { loadavg } from 'node:os';
+import { generateMarket, plantedMarket, type MarketSpecInput } from '../../src/domain/syntheticMarket';
+import { backtestTradesOfMarket } from '../../src/domain/backtest/fromMarket';
+import { runWalkForward, type RunResult } from '../../src/domain/backtest/walkForward';
+import { nullRunOf, permutedRR, summarize, type BacktestSummary } from '../../src/domain/backtest/summary';
+import type { Policy } from '../../src/domain/policy';
+
+export const DAYS = 20;
+export const TRADES_PER_DAY = 500;
+export const START = '2026-01-01';
+export const days = Array.from({ length: DAYS }, (_, i) =>
+  new Date(Date.parse(`${START}T00:00:00Z`) + i * 86_400_000).toISOString().slice(0, 10),
+);
+
+export const loadAverage = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+
+/** The four markets of the targets for one seed base: large and moderate edges, null, fading. */
+export function targetMarkets(seeds: { large: number; moderate: number; null: number; fade: number }) {
+  return {
+    large: plantedMarket({ seed: seeds.large, effect: 1.5, tradesPerDay: TRADES_PER_DAY, startDay: START }),
+    moderate: plantedMarket({ seed: seeds.moderate, effect: 0.5, tradesPerDay: TRADES_PER_DAY, startDay: START }),
+    null: {
+      seed: seeds.null,
+      startDay: START,
+      days: DAYS,
+      tradesPerDay: TRADES_PER_DAY,
+      planted: [],
+    } as MarketSpecInput,
+    // The winner's edge turns to zero on day 10 (the loser stays).
+    fade: plantedMarket({ seed: seeds.fade, effect: 1.5, tradesPerDay: TRADES_PER_DAY, startDay: START, fadeDay: 10 }),
+  };
+}
+
+export interface Measured {
+  summary: BacktestSummary;
+  real: RunResult;
+  /** Indexes of the trades in the first planted scope (the winner), live or faded. */
+  inWinner: Set<number>;
+  seconds: number;
+  secondsFirstRun: number;
+}
+
+/** Backtest of `policy` on the market with K null runs (bootstrap and permutations seeded by `seed`). */
+export function measure(spec: MarketSpecInput, policy: Policy, k: number, seed: number): Measured {
+  const market = generateMarket(spec);
+  const trades = backtestTradesOfMarket(market.spec, market.trades);
+  const t0 = performance.now();
+  const real = runWalkForward({ trades, policy, rrBaseline: market.spec.baseline, days });
+  const secondsFirstRun = (performance.now() - t0) / 1000;
+  const nulls = [];
+  for (let i = 1; i <= k; i++)
+    nulls.push(
+      nullRunOf(
+        runWalkForward({ trades, rr: permutedRR(trades, seed, i), policy, rrBaseline: market.spec.baseline, days }),
+      ),
+    );
+  return {
+    summary: summarize(real, nulls, seed),
+    real,
+    inWinner: new Set(market.trades.filter((t) => t.planted === 0).map((t) => t.i)),
+    seconds: (performance.now() - t0) / 1000,
+    secondsFirstRun,
+  };
+}
+
+/** First day index on which a trade of the live winner was sized up, or null. */
+export function firstSizedUp(r: RunResult): number | null {
+  let first: number | null = null;
+  for (const s of r.sized) if (s.truth === 1 && s.m > 1 && (first === null || s.day < first)) first = s.day;
+  return first;
+}
+
+/** Largest M of a trade in the winner's scope (live or faded) from day `from` on. */
+export function maxSizeInScopeFrom(m: Measured, from: number): number {
+  let max = 1;
+  for (const s of m.real.sized) if (s.day >= from && m.inWinner.has(s.t)) max = Math.max(max, s.m);
+  return max;
+}
