@@ -71,10 +71,12 @@ export function testRow(row: StatsRow, rrBaseline: number): Omit<Tested, 'q' | '
 }
 
 /** The family of a cycle, tested and BH-adjusted together. */
-export function testFamily(rows: readonly StatsRow[], rrBaseline: number, maxDims: number): Tested[] {
+export function testFamily(rows: readonly StatsRow[], rrBaseline: number, maxDims: number, minN: number): Tested[] {
   const family = rows.filter((r) => {
     const k = dimsOfMask(r.scope_mask).length;
-    return k >= 1 && k <= maxDims && r.n >= 2 && Number.isFinite(r.avg_rr) && Number.isFinite(r.variance);
+    return (
+      k >= 1 && k <= maxDims && r.n >= Math.max(2, minN) && Number.isFinite(r.avg_rr) && Number.isFinite(r.variance)
+    );
   });
   const tested = family.map((row) => ({ row, k: dimsOfMask(row.scope_mask).length, ...testRow(row, rrBaseline) }));
   const q = benjaminiHochberg(tested.map((x) => x.p));
@@ -111,7 +113,7 @@ function parentIds(row: StatsRow): string[] {
 export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
   const c = input.lessons;
   const module = input.module ?? 'pm';
-  const tested = testFamily(input.rows, input.rrBaseline, c.max_dims);
+  const tested = testFamily(input.rows, input.rrBaseline, c.max_dims, c.min_n);
   const discoveries = tested.filter((x) => x.q <= c.fdr_q && x.effect !== 0);
   const byId = new Map(discoveries.map((d) => [rowId(d.row), d]));
   // The BH rejection threshold: the largest p that was a discovery.

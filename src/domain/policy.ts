@@ -78,6 +78,8 @@ export const EvidenceLessonConstantsSchema = z
     fdr_q: num(1e-6, 0.5),
     /** Rows with more dims are not tested (the family stays small enough to have power). */
     max_dims: int(1, 10),
+    /** Rows with fewer facts are not tested: a t-test on skewed R/R is too optimistic on tiny samples. */
+    min_n: int(2, 1_000_000),
     /** Floor of the empirical-Bayes prior variance of effects (R²): one discovery is never unshrunk. */
     tau2_min: num(1e-6, 100),
     /** Fractional Kelly: size_mult = 1 + kelly_fraction · shrunk δ / σ². */
@@ -134,8 +136,9 @@ export const V5_LESSONS: Readonly<V5LessonConstants> = Object.freeze({
  * markets the targets are measured on (bench:learning, seeds 1-9).
  */
 export const EVIDENCE_LESSONS: Readonly<EvidenceLessonConstants> = Object.freeze({
-  fdr_q: 0.02,
+  fdr_q: 0.01,
   max_dims: 2,
+  min_n: 20,
   tau2_min: 0.05,
   kelly_fraction: 1,
   min_size_move: 0.01,
