@@ -41,10 +41,10 @@ const sig = (d: LessonDraft) => JSON.stringify(d.scope_values);
 const WINNER = JSON.stringify({ macro_phase: 'Dip', bucket: 'micro' });
 
 describe('evidence policy (spec §9.2)', () => {
-  it('finds the planted winner within 2 days, sizes it up, and holds back the parents that only echo it', () => {
+  it('finds the planted winner within 3 nights, sizes it up, and holds back the parents that only echo it', () => {
     const n = nights(plantedMarket({ seed: 11, effect: 1.5, tradesPerDay: 500, days: 6 }), 6);
-    const day2 = n[1].find((d) => sig(d) === WINNER);
-    expect(day2?.status).toBe('active');
+    const night3 = n[2].find((d) => sig(d) === WINNER);
+    expect(night3?.status).toBe('active');
     const last = n[5];
     const w = last.find((d) => sig(d) === WINNER)!;
     expect(w.effect.capital_levers.size_mult).toBeGreaterThan(1.2);
@@ -76,7 +76,7 @@ describe('evidence policy (spec §9.2)', () => {
       scope_mask: scopeMask(scope),
       scope_values_hash: scopeValuesHash(scope),
       scope_values: scope,
-      n: 10,
+      n: 30,
       edge_raw: 0,
       avg_rr: 2,
       variance: 0.9,
@@ -86,8 +86,8 @@ describe('evidence policy (spec §9.2)', () => {
       cf_exit_bucket: null,
     };
     const t = testRow(row, 1);
-    expect(t.se).toBeCloseTo(Math.sqrt(1 / 10), 12);
-    expect(t.t).toBeCloseTo(1 / Math.sqrt(0.1), 12);
+    expect(t.se).toBeCloseTo(Math.sqrt((0.9 * 30) / 29 / 30), 12);
+    expect(t.t).toBeCloseTo(1 / Math.sqrt((0.9 * 30) / 29 / 30), 12);
     const drafts = buildEvidenceLessons({
       rows: [row],
       rrBaseline: 1,
