@@ -7,7 +7,8 @@
  * per-override figures add up to the total exactly. Pure.
  */
 import type { ActionCategory } from '../actionCategory';
-import { capitalMultipliers, weighMatches, type RuntimeOverride } from '../runtime';
+import type { RuntimeOverride } from '../runtime';
+import { isSizable, sizeAction, sizeTrade, type ActionSizing } from './sizing';
 import type { Policy } from '../policy';
 import type { Scope } from '../scope';
 import type { CfBucket } from '../tradeSummary';
@@ -91,7 +92,6 @@ export interface RunInput {
 }
 
 const dayStart = (day: string) => Date.parse(`${day}T00:00:00Z`);
-const sizable = (c: ActionCategory) => c === 'entry' || c === 'add';
 
 export function runWalkForward(input: RunInput): RunResult {
   const { trades, policy, days } = input;
@@ -100,11 +100,9 @@ export function runWalkForward(input: RunInput): RunResult {
   const byClose = trades.map((_, i) => i).sort((a, b) => trades[a].closedAt - trades[b].closedAt || a - b);
   let fed = 0;
 
-  // Per trade: Σ size·m and Σ size over its sized actions, and each override's share of Σ size·(m−1).
-  const sumSM = new Float64Array(trades.length);
-  const sumS = new Float64Array(trades.length);
+  // Per trade: its sized actions, and the day of the first.
+  const sizings: ActionSizing[][] = trades.map(() => []);
   const firstDay = new Int32Array(trades.length).fill(-1);
-  const credit = new Map<number, Map<string, number>>();
   const overrideMeta = new Map<string, { o: RuntimeOverride; days: number; leverSum: number }>();
   const live = new Int32Array(days.length);
 
@@ -113,7 +111,7 @@ export function runWalkForward(input: RunInput): RunResult {
   const first = dayStart(days[0]);
   for (let t = 0; t < trades.length; t++) {
     for (const a of trades[t].actions) {
-      if (!sizable(a.category)) continue;
+      if (!isSizable(a.category)) continue;
       const d = Math.floor((a.ts - first) / DAY_MS);
       if (d >= 0 && d < days.length) actionsByDay[d].push({ t, a });
     }
@@ -154,25 +152,8 @@ export function runWalkForward(input: RunInput): RunResult {
       } else overrideMeta.set(key, { o, days: 1, leverSum: lever });
     }
     for (const { t, a } of actionsByDay[d]) {
-      const { kept } = weighMatches(
-        strength,
-        { pattern_key: a.patternKey, action_category: a.category, scope: a.scope },
-        new Date(a.ts),
-        policy.runtime,
-      );
-      const m = capitalMultipliers(kept, policy.runtime).size_mult;
-      sumSM[t] += a.sizeFrac * m;
-      sumS[t] += a.sizeFrac;
+      sizings[t].push(sizeAction(strength, a, new Date(a.ts), policy.runtime));
       if (firstDay[t] < 0) firstDay[t] = d;
-      const sw = kept.reduce((s, k) => s + k.w, 0);
-      if (m !== 1 && sw > 0) {
-        let c = credit.get(t);
-        if (!c) credit.set(t, (c = new Map()));
-        for (const k of kept) {
-          const key = String(k.o.lesson.id);
-          c.set(key, (c.get(key) ?? 0) + a.sizeFrac * (m - 1) * (k.w / sw));
-        }
-      }
     }
     input.onDay?.(d);
   }
@@ -187,25 +168,24 @@ export function runWalkForward(input: RunInput): RunResult {
     liveOverrides: live[d],
     oracleR: trades.some((t) => t.truth === null) ? null : 0,
   }));
-  const sized: RunResult['sized'] = [];
+  const sizedTrades: RunResult['sized'] = [];
   const figures = new Map<string, OverrideFigure & { trueSum: number; trueN: number }>();
   for (let t = 0; t < trades.length; t++) {
     const d = firstDay[t];
     if (d < 0) continue;
-    const M = sumS[t] > 0 ? sumSM[t] / sumS[t] : 1;
     const r = rr[t];
+    const sized = sizeTrade(sizings[t], r);
+    const M = sized.M;
     const f = perDay[d];
     f.trades++;
     f.r0 += r;
     f.rP += M * r;
-    f.upliftR += (M - 1) * r;
+    f.upliftR += sized.upliftR;
     f.sumAbsRR += Math.abs(r);
     const truth = trades[t].truth;
     if (f.oracleR !== null && truth !== null) f.oracleR += (truth === 1 ? 0.3 : truth === -1 ? -0.3 : 0) * r;
-    sized.push({ t, day: d, m: M, truth });
-    const c = credit.get(t);
-    if (!c) continue;
-    for (const [key, share] of c) {
+    sizedTrades.push({ t, day: d, m: M, truth });
+    for (const [key, u] of sized.credit) {
       const meta = overrideMeta.get(key)!;
       let fig = figures.get(key);
       if (!fig) {
@@ -227,7 +207,6 @@ export function runWalkForward(input: RunInput): RunResult {
           }),
         );
       }
-      const u = (share / sumS[t]) * r;
       fig.trades++;
       fig.upliftR += u;
       fig.tradeIds.push({
@@ -264,5 +243,5 @@ export function runWalkForward(input: RunInput): RunResult {
   const perOverride = [...figures.values()]
     .map(({ trueSum, trueN, ...f }) => ({ ...f, trueEffectMean: trueN > 0 ? trueSum / trueN : null }))
     .sort((a, b) => Math.abs(b.upliftR) - Math.abs(a.upliftR) || (a.lesson < b.lesson ? -1 : 1));
-  return { perDay, perOverride, sized };
+  return { perDay, perOverride, sized: sizedTrades };
 }
