@@ -237,6 +237,11 @@ function recordCycleMetrics(r: LearningCycleReport): void {
     for (const status of ['active', 'candidate', 'deprecated'] as const)
       lessons.set(r.lessons[status], { ...tags, status });
   }
+  const sc = r.materialize?.scorecard;
+  if (sc) {
+    const m = METRICS.scorecardUplift;
+    metricMeter.createGauge(m.name, 'float', m.unit, m.help).set(sc.upliftR, tags);
+  }
   const v = r.materialize?.version;
   if (v) {
     const overrides = gauge(METRICS.overridesWritten);

@@ -19,6 +19,11 @@ export const METRICS = {
     unit: 'overrides',
     help: 'overrides added, removed, changed by a config version against the previous one',
   },
+  scorecardUplift: {
+    name: 'pm_learning_scorecard_uplift',
+    unit: 'R',
+    help: "realized ΔR of the live overrides on a cycle's trades (out-of-sample scorecard, spec §9.5)",
+  },
   cycleStepDuration: { name: 'pm_cycle_step_duration', unit: 'ms', help: 'learning cycle step duration, by step' },
   positionsOpen: { name: 'pm_positions_open', unit: 'positions', help: 'open positions of a portfolio book' },
   positionsClosed: { name: 'pm_positions_closed', unit: 'positions', help: 'positions closed, by final status' },

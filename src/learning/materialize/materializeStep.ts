@@ -8,6 +8,7 @@
  * (JSONB `||` replaces exactly the top-level keys it is given).
  */
 import type pg from 'pg';
+import { scoreCycle, type ScorecardReport } from '../scorecard/scoreCycle';
 import type { ActionCategory } from '../../domain/actionCategory';
 import { materialize, type ActiveLesson, type MaterializedOverrides } from '../../domain/materialize';
 import { withTransaction } from '../../db/transaction';
@@ -36,6 +37,8 @@ export interface MaterializeReport {
   updatedAt: string;
   /** The config version written, whether it went live, and what changed against the live one. */
   version: VersionReport;
+  /** The cycle's out-of-sample scorecard (spec §9.5); null for a past day's version. */
+  scorecard: ScorecardReport | null;
 }
 
 /** ActiveLesson as PostgreSQL returns it: a category string and created_at as a Date. */
@@ -85,12 +88,17 @@ export async function materializeStep(pool: pg.Pool, opts: StepOptions): Promise
     phase('materialize');
     const overrides = materialize(lessons);
 
+    phase('scorecard');
+    // Before the version: the cycle's trades are scored against what was live, not what they taught.
+    const learningDay = opts.learningDay ?? now.toISOString().slice(0, 10);
+    const scorecard = await scoreCycle(client, { module, cycleId, learningDay });
+
     phase('write_version');
     const facts = await factsDigest(client, module);
     const version = await commitVersion(client, {
       module,
       version: cycleId,
-      learningDay: opts.learningDay ?? now.toISOString().slice(0, 10),
+      learningDay,
       cutoff: now,
       source: 'live',
       overrides,
@@ -99,7 +107,15 @@ export async function materializeStep(pool: pg.Pool, opts: StepOptions): Promise
       counts: { activeLessons: lessons.length },
       now,
     });
-    return materializeReport({ module, cycleId, activeLessons: lessons.length, overrides, updatedAt: now, version });
+    return materializeReport({
+      module,
+      cycleId,
+      activeLessons: lessons.length,
+      overrides,
+      updatedAt: now,
+      version,
+      scorecard,
+    });
   });
 }
 
@@ -111,6 +127,7 @@ export function materializeReport(r: {
   overrides: MaterializedOverrides;
   updatedAt: Date;
   version: VersionReport;
+  scorecard?: ScorecardReport | null;
 }): MaterializeReport {
   const o = r.overrides;
   return {
@@ -123,5 +140,6 @@ export function materializeReport(r: {
     overrideVersion: r.cycleId,
     updatedAt: r.updatedAt.toISOString(),
     version: r.version,
+    scorecard: r.scorecard ?? null,
   };
 }

@@ -1,0 +1,183 @@
+/**
+ * The out-of-sample scorecard of a live cycle (spec §9.5): the trades this cycle took in (their facts
+ * carry its cycle_id), each entry/add action sized by the overrides of the config version that was
+ * live when the action was taken (the latest version made live at or before the action's time, with
+ * the policy it recorded), scored like the backtest (src/domain/backtest/sizing.ts). Trades whose
+ * actions predate every live version score M = 1. Runs inside the materialize step's transaction,
+ * before the cycle's own version is written, so no trade is scored against what it taught.
+ */
+import type pg from 'pg';
+import { isRecord } from '../../domain/numbers';
+import { policyOfConfig } from '../../domain/policy';
+import {
+  resolveRuntimeParams,
+  RuntimeOverrideSchema,
+  type RuntimeOverride,
+  type RuntimeParams,
+} from '../../domain/runtime';
+import { isSizable, sizeAction, sizeTrade, type ActionSizing } from '../../domain/backtest/sizing';
+import type { Scope } from '../../domain/scope';
+
+export interface ScorecardReport {
+  module: string;
+  cycleId: string;
+  /** Trades taken in by the cycle. */
+  trades: number;
+  /** Of those, trades at least one live override resized. */
+  sizedTrades: number;
+  r0: number;
+  rLive: number;
+  upliftR: number;
+  /** upliftR as % of Σ|rr| of the cycle's trades. */
+  upliftPct: number;
+  perOverride: { lesson: string; trades: number; upliftR: number }[];
+}
+
+interface LiveVersion {
+  at: number;
+  overrides: RuntimeOverride[];
+  runtime: RuntimeParams;
+}
+
+async function liveVersions(db: pg.ClientBase, module: string): Promise<LiveVersion[]> {
+  const { rows } = await db.query<{
+    created_at: Date;
+    pattern_strength_overrides: unknown;
+    v: Record<string, unknown>;
+  }>(
+    `SELECT created_at, pattern_strength_overrides, to_jsonb(v) AS v FROM learning_config_versions v
+      WHERE module = $1 AND made_live ORDER BY created_at, version`,
+    [module],
+  );
+  return rows.map((r) => {
+    // Versions written before policies existed recorded none: they ran under v5.
+    const policy = isRecord(r.v) ? r.v.policy : undefined;
+    const list = Array.isArray(r.pattern_strength_overrides) ? r.pattern_strength_overrides : [];
+    return {
+      at: r.created_at.getTime(),
+      overrides: list.flatMap((o) => {
+        const p = RuntimeOverrideSchema.safeParse(o);
+        return p.success ? [p.data] : [];
+      }),
+      runtime: resolveRuntimeParams({ learning_policy: policyOfConfig({ learning_policy: policy }).policy }).params,
+    };
+  });
+}
+
+/** The version live at t (versions sorted by time), or null before the first. */
+function liveAt(versions: readonly LiveVersion[], t: number): LiveVersion | null {
+  let lo = 0;
+  let hi = versions.length - 1;
+  let found: LiveVersion | null = null;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (versions[mid].at <= t) {
+      found = versions[mid];
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
+const numberOr = (x: unknown, d: number): number => {
+  const v = typeof x === 'string' ? Number(x) : x;
+  return typeof v === 'number' && Number.isFinite(v) ? v : d;
+};
+
+export async function scoreCycle(
+  db: pg.ClientBase,
+  opts: { module: string; cycleId: string; learningDay: string },
+): Promise<ScorecardReport> {
+  const { module, cycleId } = opts;
+  const versions = await liveVersions(db, module);
+  // The action's time and size come from its pm_action strand; a fact without one (legacy
+  // reconstruction) is taken at its trade's close with size 1.
+  const { rows } = await db.query<{
+    strand_id: string;
+    trade_id: string | null;
+    pattern_key: string;
+    action_category: string;
+    scope: Scope;
+    rr: number;
+    closed_at: Date | null;
+    ts: string | null;
+    size_frac: unknown;
+  }>(
+    `SELECT f.strand_id, f.trade_id, f.pattern_key, f.action_category, f.scope, f.rr, f.closed_at,
+            s.content->>'ts' AS ts, s.content->'size_frac' AS size_frac
+       FROM learning_trade_facts f LEFT JOIN ad_strands s ON s.id = f.action_strand_id
+      WHERE f.module = $1 AND f.cycle_id = $2
+      ORDER BY f.strand_id, f.action_index`,
+    [module, cycleId],
+  );
+  const trades = new Map<string, { rr: number; actions: ActionSizing[] }>();
+  for (const f of rows) {
+    const key = `${f.strand_id}\u0000${f.trade_id ?? ''}`;
+    let t = trades.get(key);
+    if (!t) trades.set(key, (t = { rr: Number(f.rr), actions: [] }));
+    if (!isSizable(f.action_category)) continue;
+    const parsed = f.ts === null ? Number.NaN : Date.parse(f.ts);
+    const at = Number.isFinite(parsed) ? parsed : (f.closed_at?.getTime() ?? Number.NaN);
+    const live = Number.isFinite(at) ? liveAt(versions, at) : null;
+    const sizeFrac = Math.max(0, numberOr(f.size_frac, 1));
+    t.actions.push(
+      live
+        ? sizeAction(
+            live.overrides,
+            { patternKey: f.pattern_key, category: f.action_category, scope: f.scope, sizeFrac },
+            new Date(at),
+            live.runtime,
+          )
+        : { sizeFrac, m: 1, shares: new Map() },
+    );
+  }
+  let r0 = 0;
+  let rLive = 0;
+  let sumAbs = 0;
+  let sized = 0;
+  const perOverride = new Map<string, { trades: number; upliftR: number }>();
+  for (const t of trades.values()) {
+    const s = sizeTrade(t.actions, t.rr);
+    r0 += t.rr;
+    rLive += s.M * t.rr;
+    sumAbs += Math.abs(t.rr);
+    if (s.M !== 1) sized++;
+    for (const [lesson, u] of s.credit) {
+      const o = perOverride.get(lesson) ?? { trades: 0, upliftR: 0 };
+      o.trades++;
+      o.upliftR += u;
+      perOverride.set(lesson, o);
+    }
+  }
+  const report: ScorecardReport = {
+    module,
+    cycleId,
+    trades: trades.size,
+    sizedTrades: sized,
+    r0,
+    rLive,
+    upliftR: rLive - r0,
+    upliftPct: sumAbs > 0 ? (100 * (rLive - r0)) / sumAbs : 0,
+    perOverride: [...perOverride.entries()]
+      .map(([lesson, o]) => ({ lesson, ...o }))
+      .sort((a, b) => Math.abs(b.upliftR) - Math.abs(a.upliftR) || (a.lesson < b.lesson ? -1 : 1)),
+  };
+  await db.query(
+    `INSERT INTO learning_scorecard (module, cycle_id, learning_day, trades, sized_trades, r0, r_live, uplift_r, sum_abs_rr, per_override)
+     VALUES ($1, $2, $3::date, $4, $5, $6, $7, $8, $9, $10::jsonb)
+     ON CONFLICT (module, cycle_id) DO NOTHING`,
+    [
+      module,
+      cycleId,
+      opts.learningDay,
+      report.trades,
+      sized,
+      r0,
+      rLive,
+      report.upliftR,
+      sumAbs,
+      JSON.stringify(report.perOverride),
+    ],
+  );
+  return report;
+}
