@@ -28,7 +28,7 @@ export const RuntimeConstantsSchema = z
     /** Max deviation of a blended capital multiplier from 1. */
     step: num(0, 1),
     /** Overrides whose weight is below this are dropped. */
-    min_weight: num(0, 1),
+    min_weight: num(0, 100),
     size_mult_min: num(0, 1),
     size_mult_max: num(1, 3),
     aggression_mult_min: num(0, 1),

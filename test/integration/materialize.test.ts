@@ -207,6 +207,8 @@ describe('materializeStep', () => {
       mergedGroups: 1,
       overrideVersion: 'cycle-1',
       updatedAt: NOW.toISOString(),
+      // No facts in this test: the scorecard scores nothing.
+      scorecard: expect.objectContaining({ trades: 0, upliftR: 0 }),
       version: expect.objectContaining({
         version: 'cycle-1',
         source: 'live',
@@ -359,7 +361,7 @@ describe('materialize activity', () => {
       beats: unknown[];
     };
     expect(r?.overrideVersion).toBe('cycle-act');
-    expect(beats).toEqual(['load_active_lessons', 'materialize', 'write_version'].map((phase) => ({ phase })));
+    expect(beats).toEqual(['load_active_lessons', 'materialize', 'scorecard', 'write_version'].map((phase) => ({ phase })));
   });
 
   it('fails non-retryably (BadConfiguration) for bad input and for a non-object config_data', async () => {
