@@ -3,6 +3,7 @@
  * No I/O: the caller reads the stats rows, the edge history and the latent factors, and writes the
  * drafts (upsert on lessonKey, deprecating existing lessons whose key is not in the new set).
  */
+import { createHash } from 'node:crypto';
 import type { ActionCategory } from './actionCategory';
 import { nMin } from './stats';
 import { clamp } from './numbers';
@@ -293,6 +294,11 @@ export function lessonKey(
   return [d.module, d.pattern_key, d.action_category, d.lesson_type, String(d.scope_mask), d.scope_values_hash].join(
     '|',
   );
+}
+
+/** Deterministic lesson id from the unique key: 'ls_' + first 16 hex of sha256(lessonKey). */
+export function lessonId(d: Parameters<typeof lessonKey>[0]): string {
+  return 'ls_' + createHash('sha256').update(lessonKey(d), 'utf8').digest('hex').slice(0, 16);
 }
 
 /** Key of an edge-history series: `${pattern_key}|${action_category}|${scopeSignature}`. */

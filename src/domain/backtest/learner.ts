@@ -18,7 +18,7 @@ import {
   type CubeFact,
 } from '../iceberg';
 import { deriveStats, edgeOfStats } from '../stats';
-import { buildLessons, edgeHistoryKey, lessonKey, type EdgePoint, type LessonDraft, type StatsRow } from '../lessons';
+import { buildLessons, edgeHistoryKey, lessonId, type EdgePoint, type LessonDraft, type StatsRow } from '../lessons';
 import { buildEvidenceLessons, type FactSums } from '../evidenceLessons';
 import type { Scope } from '../scope';
 import { materialize, type ActiveLesson, type MaterializedOverrides } from '../materialize';
@@ -128,7 +128,7 @@ export class PolicyLearner {
   private materialized(drafts: LessonDraft[], ts: string, rows: number): NightResult {
     const active: ActiveLesson[] = [];
     for (const d of drafts) {
-      const id = lessonKey(d);
+      const id = lessonId(d);
       if (!this.createdAt.has(id)) this.createdAt.set(id, ts);
       if (d.status !== 'active') continue;
       active.push({

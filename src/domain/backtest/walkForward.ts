@@ -44,7 +44,7 @@ export interface BacktestTrade {
 }
 
 export interface OverrideFigure {
-  /** The override's lesson (lessonKey): module|pattern_key|action_category|type|mask|hash. */
+  /** The override's lesson id (ls_…, the id the store gives the same lesson): `pmctl explain` follows it. */
   lesson: string;
   pattern_key: string;
   action_category: string;

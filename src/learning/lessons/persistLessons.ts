@@ -2,16 +2,10 @@
  * Writing lesson drafts into learning_lessons (spec §5.6): one multi-row upsert on the unique key,
  * then one UPDATE that deprecates every lesson of the module that is no longer in the new set.
  */
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { lessonKey, type LessonDraft } from '../../domain/lessons';
+import { lessonId, lessonKey, type LessonDraft } from '../../domain/lessons';
 
 export const LESSON_TYPE = 'pm_strength';
-
-/** Deterministic lesson id from the unique key: 'ls_' + first 16 hex of sha256(lessonKey). */
-export function lessonId(d: Parameters<typeof lessonKey>[0]): string {
-  return 'ls_' + createHash('sha256').update(lessonKey(d), 'utf8').digest('hex').slice(0, 16);
-}
 
 export interface UpsertedLesson {
   id: string;
