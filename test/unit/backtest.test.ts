@@ -119,15 +119,18 @@ describe('walk-forward backtest (spec §9.3)', () => {
   it('null p = (1 + #{ΔR_null ≥ ΔR}) / (1 + K)', () => {
     const run = runWalkForward({ trades, policy: defaultPolicy('evidence'), rrBaseline: 1, days: days(8) });
     const total = run.perDay.reduce((a, d) => a + d.upliftR, 0);
+    const flat = (u: number) => [u, ...Array.from({ length: 7 }, () => 0)];
     const s = summarize(
       run,
       [
-        { upliftR: total + 1, liveOverridesMean: 1 },
-        { upliftR: total - 1, liveOverridesMean: 0 },
+        { upliftR: total + 1, liveOverridesMean: 1, perDayUpliftR: flat(total + 1) },
+        { upliftR: total - 1, liveOverridesMean: 0, perDayUpliftR: flat(total - 1) },
       ],
       1,
     );
     expect(s.nullP).toBeCloseTo(2 / 3, 12);
     expect(s.nullLiveOverridesMean).toBe(0.5);
+    expect(s.nullBand).toHaveLength(8);
+    expect(s.nullBand[7]).toEqual({ day: '2026-01-08', lo: total - 1, hi: total + 1 });
   });
 });

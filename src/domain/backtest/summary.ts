@@ -56,12 +56,38 @@ export function bootstrapCI(daily: readonly number[], seed: number, resamples = 
 export interface NullRun {
   upliftR: number;
   liveOverridesMean: number;
+  /** ΔR of each day of the range. */
+  perDayUpliftR: number[];
 }
 
 export const nullRunOf = (r: RunResult): NullRun => ({
   upliftR: r.perDay.reduce((s, d) => s + d.upliftR, 0),
   liveOverridesMean: r.perDay.length ? r.perDay.reduce((s, d) => s + d.liveOverrides, 0) / r.perDay.length : 0,
+  perDayUpliftR: r.perDay.map((d) => d.upliftR),
 });
+
+/** Quantile q of sorted values (nearest rank). */
+const quantile = (sorted: readonly number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+
+/**
+ * The null band: by day, the 5% and 95% quantiles of the null runs' cumulative ΔR (what a policy
+ * learning from noise would have made by then).
+ */
+export function nullBand(
+  days: readonly string[],
+  nulls: readonly NullRun[],
+): { day: string; lo: number; hi: number }[] {
+  if (!nulls.length || nulls.some((n) => n.perDayUpliftR.length !== days.length)) return [];
+  const cum = nulls.map((n) => {
+    let acc = 0;
+    return n.perDayUpliftR.map((x) => (acc += x));
+  });
+  return days.map((day, i) => {
+    const v = cum.map((c) => c[i]).sort((a, b) => a - b);
+    return { day, lo: quantile(v, 0.05), hi: quantile(v, 0.95) };
+  });
+}
 
 export interface BacktestSummary {
   trades: number;
@@ -84,6 +110,8 @@ export interface BacktestSummary {
   oracleCapture: number | null;
   /** Of override-days that sized trades with a known true effect, the share sizing against it. */
   wrongWayShare: number | null;
+  /** By day, the 5%-95% band of the null runs' cumulative ΔR (empty without null runs). */
+  nullBand: { day: string; lo: number; hi: number }[];
   perDay: RunResult['perDay'];
   perOverride: OverrideFigure[];
 }
@@ -121,6 +149,10 @@ export function summarize(real: RunResult, nulls: readonly NullRun[], seed: numb
     oracleUpliftR,
     oracleCapture: oracleUpliftR !== null && oracleUpliftR > 0 ? upliftR / oracleUpliftR : null,
     wrongWayShare: judged > 0 ? wrong / judged : null,
+    nullBand: nullBand(
+      days.map((d) => d.day),
+      nulls,
+    ),
     perDay: days,
     perOverride: real.perOverride,
   };
