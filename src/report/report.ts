@@ -6,7 +6,9 @@ import { access, constants, rename, rm, stat, writeFile } from 'node:fs/promises
 import { basename, dirname, join, resolve } from 'node:path';
 import type pg from 'pg';
 import { buildCharts } from './charts';
-import { loadReportData, type ReportData, type ReportOptions } from './data';
+import { asOfEnd, loadReportData, type ReportData, type ReportOptions } from './data';
+import { learningQualityCharts } from './learningQualityCharts';
+import { loadLearningQuality } from './learningQualityData';
 import { reportHtml, type RenderedChart } from './html';
 import { renderSvg } from './render';
 
@@ -18,8 +20,9 @@ export interface BuiltReport {
 
 export async function buildReport(pool: pg.Pool, opts: ReportOptions): Promise<BuiltReport> {
   const data = await loadReportData(pool, opts);
+  const quality = await loadLearningQuality(pool, data.module, asOfEnd(opts.asOf));
   const charts: RenderedChart[] = [];
-  for (const c of buildCharts(data)) {
+  for (const c of [...buildCharts(data), ...learningQualityCharts(quality)]) {
     charts.push({ id: c.id, title: c.title, caption: c.caption, svg: await renderSvg(c.spec) });
   }
   return { html: reportHtml(data, charts, opts.now), data, charts };

@@ -1,0 +1,119 @@
+/**
+ * Learning-quality charts of the report (spec §9.3, §9.5): the nightly scorecard, and cumulative R
+ * with and without overrides of the latest backtest beside the null band. Pure.
+ */
+import type { ChartSpec } from './charts';
+import type { LearningQualityData } from './learningQualityData';
+
+/** Layer names → the `<name>_marks` group each renders into (tests count them). */
+export const LQ_MARKS = {
+  scorecardBars: 'scorecard_bars',
+  scorecardLine: 'scorecard_line',
+  cumulativeLines: 'cumulative_lines',
+  nullBand: 'null_band',
+} as const;
+
+const WIDTH = 640;
+const base = {
+  $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  background: 'white',
+  config: { font: 'system-ui, sans-serif' },
+} as const;
+
+export function learningQualityCharts(d: LearningQualityData): ChartSpec[] {
+  return [scorecardChart(d), cumulativeChart(d)];
+}
+
+function scorecardChart(d: LearningQualityData): ChartSpec {
+  let acc = 0;
+  const values = d.scorecard.map((p) => ({ ...p, cumulative: (acc += p.upliftR) }));
+  return {
+    id: 'scorecard',
+    title: 'Out-of-sample scorecard: realized ΔR of the live overrides, per cycle',
+    caption:
+      'Each nightly cycle scores the trades it took in against the overrides live when their actions were taken ' +
+      `(learning_scorecard; ${values.length} cycle(s)); bars: that cycle's ΔR in R, line: cumulative.`,
+    spec: {
+      ...base,
+      width: WIDTH,
+      height: 240,
+      data: { values },
+      layer: [
+        {
+          name: LQ_MARKS.scorecardBars,
+          mark: { type: 'bar', color: '#60a5fa' },
+          encoding: {
+            x: { field: 'day', type: 'ordinal', title: 'learning day' },
+            y: { field: 'upliftR', type: 'quantitative', title: 'ΔR (R)' },
+            tooltip: [{ field: 'cycleId' }, { field: 'trades' }, { field: 'upliftR', format: '.3f' }],
+          },
+        },
+        {
+          name: LQ_MARKS.scorecardLine,
+          mark: { type: 'line', color: '#1d4ed8', point: true },
+          encoding: {
+            x: { field: 'day', type: 'ordinal' },
+            y: { field: 'cumulative', type: 'quantitative' },
+          },
+        },
+      ],
+    },
+  };
+}
+
+function cumulativeChart(d: LearningQualityData): ChartSpec {
+  const b = d.backtest;
+  const lines: { day: string; series: string; r: number }[] = [];
+  const band: { day: string; lo: number; hi: number }[] = [];
+  if (b) {
+    let r0 = 0;
+    let rP = 0;
+    const r0By = new Map<string, number>();
+    for (const p of b.perDay) {
+      r0 += p.r0;
+      rP += p.rP;
+      r0By.set(p.day, r0);
+      lines.push(
+        { day: p.day, series: 'without overrides (R₀)', r: r0 },
+        { day: p.day, series: `with ${b.policy} overrides`, r: rP },
+      );
+    }
+    for (const n of b.nullBand)
+      band.push({ day: n.day, lo: (r0By.get(n.day) ?? 0) + n.lo, hi: (r0By.get(n.day) ?? 0) + n.hi });
+  }
+  return {
+    id: 'backtest-cumulative',
+    title: 'Cumulative R with and without overrides (latest backtest) and the null band',
+    caption: b
+      ? `Backtest ${b.id} (${b.policy}, ${b.from} to ${b.to}, null p ${b.nullP === null ? 'n/a' : b.nullP.toFixed(3)}): ` +
+        'cumulative R of the same trades sized by the policy and not; the grey band is R₀ plus the 5%-95% of the null runs.'
+      : 'No backtest stored for this module yet: run `pmctl backtest --from D --to D --policy NAME`.',
+    spec: {
+      ...base,
+      width: WIDTH,
+      height: 260,
+      layer: [
+        {
+          name: LQ_MARKS.nullBand,
+          data: { values: band },
+          mark: { type: 'area', color: '#d1d5db', opacity: 0.7 },
+          encoding: {
+            x: { field: 'day', type: 'temporal', title: 'day' },
+            y: { field: 'lo', type: 'quantitative', title: 'cumulative R' },
+            y2: { field: 'hi' },
+          },
+        },
+        {
+          name: LQ_MARKS.cumulativeLines,
+          data: { values: lines },
+          mark: { type: 'line' },
+          encoding: {
+            x: { field: 'day', type: 'temporal' },
+            y: { field: 'r', type: 'quantitative' },
+            color: { field: 'series', type: 'nominal', title: null },
+          },
+        },
+      ],
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * What the report shows of learning quality (spec §9.3, §9.5): the nightly scorecard series and the
+ * module's latest stored backtest (its per-day R with and without overrides, and the null band).
+ */
+import type pg from 'pg';
+import { z } from 'zod';
+
+export interface ScorecardPoint {
+  day: string;
+  cycleId: string;
+  trades: number;
+  r0: number;
+  rLive: number;
+  upliftR: number;
+}
+
+export interface BacktestSeries {
+  id: string;
+  policy: string;
+  from: string;
+  to: string;
+  perDay: { day: string; r0: number; rP: number; upliftR: number }[];
+  nullBand: { day: string; lo: number; hi: number }[];
+  nullP: number | null;
+}
+
+export interface LearningQualityData {
+  /** Cut at the report's as-of day when it has one. */
+  scorecard: ScorecardPoint[];
+  backtest: BacktestSeries | null;
+}
+
+const storedSummary = z
+  .object({
+    perDay: z.array(z.object({ day: z.string(), r0: z.number(), rP: z.number(), upliftR: z.number() }).loose()),
+    nullBand: z.array(z.object({ day: z.string(), lo: z.number(), hi: z.number() })).default([]),
+    nullP: z.number().nullable().default(null),
+  })
+  .loose();
+
+const dayOf = (d: Date | string) => (d instanceof Date ? d.toISOString().slice(0, 10) : String(d).slice(0, 10));
+
+export async function loadLearningQuality(
+  pool: pg.Pool,
+  module: string,
+  asOfEnd: Date | null,
+): Promise<LearningQualityData> {
+  const sc = await pool.query<{
+    learning_day: Date;
+    cycle_id: string;
+    trades: number;
+    r0: number;
+    r_live: number;
+    uplift_r: number;
+  }>(
+    `SELECT learning_day, cycle_id, trades, r0, r_live, uplift_r FROM learning_scorecard
+      WHERE module = $1 AND ($2::timestamptz IS NULL OR created_at < $2) ORDER BY created_at, cycle_id`,
+    [module, asOfEnd],
+  );
+  const bt = await pool.query<{ id: string; policy: unknown; from_day: Date; to_day: Date; summary: unknown }>(
+    `SELECT id, policy, from_day, to_day, summary FROM learning_backtests
+      WHERE module = $1 AND ($2::timestamptz IS NULL OR created_at < $2) ORDER BY created_at DESC, id LIMIT 1`,
+    [module, asOfEnd],
+  );
+  const row = bt.rows[0];
+  const parsed = row ? storedSummary.safeParse(row.summary) : null;
+  const policy =
+    row && typeof row.policy === 'object' && row.policy !== null
+      ? (row.policy as { name?: unknown }).name
+      : row?.policy;
+  return {
+    scorecard: sc.rows.map((r) => ({
+      day: dayOf(r.learning_day),
+      cycleId: r.cycle_id,
+      trades: r.trades,
+      r0: r.r0,
+      rLive: r.r_live,
+      upliftR: r.uplift_r,
+    })),
+    backtest:
+      row && parsed?.success
+        ? {
+            id: row.id,
+            policy: String(policy ?? '?'),
+            from: dayOf(row.from_day),
+            to: dayOf(row.to_day),
+            perDay: parsed.data.perDay.map((d) => ({ day: d.day, r0: d.r0, rP: d.rP, upliftR: d.upliftR })),
+            nullBand: parsed.data.nullBand,
+            nullP: parsed.data.nullP,
+          }
+        : null,
+  };
+}
