@@ -64,10 +64,8 @@ export async function loadLearningQuality(
   );
   const row = bt.rows[0];
   const parsed = row ? storedSummary.safeParse(row.summary) : null;
-  const policy =
-    row && typeof row.policy === 'object' && row.policy !== null
-      ? (row.policy as { name?: unknown }).name
-      : row?.policy;
+  // The stored policy is {name, lessons, runtime}.
+  const policyName = z.object({ name: z.string() }).loose().safeParse(row?.policy);
   return {
     scorecard: sc.rows.map((r) => ({
       day: dayOf(r.learning_day),
@@ -81,7 +79,7 @@ export async function loadLearningQuality(
       row && parsed?.success
         ? {
             id: row.id,
-            policy: String(policy ?? '?'),
+            policy: policyName.success ? policyName.data.name : '?',
             from: dayOf(row.from_day),
             to: dayOf(row.to_day),
             perDay: parsed.data.perDay.map((d) => ({ day: d.day, r0: d.r0, rP: d.rP, upliftR: d.upliftR })),
