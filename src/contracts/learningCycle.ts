@@ -169,6 +169,8 @@ export interface VersionReport {
   executionOverrides: number;
   factsN: number;
   factsHash: string;
+  /** True when nothing changed since the live version of the same day: none was written, `version` is that one. */
+  unchanged?: true;
 }
 
 /** The materialize step's report (spec §6). */

@@ -48,6 +48,8 @@ export interface VersionReport {
   executionOverrides: number;
   factsN: number;
   factsHash: string;
+  /** True when nothing changed since the live version of the same day: none was written, `version` is that one. */
+  unchanged?: true;
 }
 
 export interface ConfigVersion {
@@ -140,11 +142,16 @@ export async function commitVersion(db: pg.ClientBase, v: NewVersion): Promise<V
 
   const madeLive = v.rollback !== undefined || live.day === null || v.learningDay >= live.day;
   const diff = diffOverrides(live.overrides, v.overrides);
+  // A cycle that learned nothing new (same facts, same overrides as the live version of its day)
+  // writes no version: its run is recorded in learning_cycle_runs, and the report names the live one.
+  const same = diff.added + diff.removed + diff.changed === 0 && !v.rollback && live.day === v.learningDay;
+  const liveVersion = same && live.version ? await findVersion(db, v.module, live.version) : null;
+  const unchanged = liveVersion?.kind === 'cycle' && liveVersion.facts_hash === v.facts.hash ? liveVersion : null;
   const report: VersionReport = {
-    version: v.version,
+    version: unchanged?.version ?? v.version,
     learningDay: v.learningDay,
-    cutoff: v.cutoff.toISOString(),
-    source: v.source,
+    cutoff: unchanged?.cutoff ?? v.cutoff.toISOString(),
+    source: unchanged?.source ?? v.source,
     madeLive,
     previousVersion: live.version,
     added: diff.added,
@@ -155,6 +162,7 @@ export async function commitVersion(db: pg.ClientBase, v: NewVersion): Promise<V
     factsN: v.facts.n,
     factsHash: v.facts.hash,
   };
+  if (unchanged) return { ...report, unchanged: true };
   if (madeLive) {
     const patch = {
       pattern_strength_overrides: v.overrides.pattern_strength_overrides,
