@@ -19,3 +19,15 @@ export function parsePatternKey(key: string): ParsedPatternKey | null {
   if (!m) return null;
   return { module: m[1], family: m[2], state: m[3], motif: m[4] };
 }
+
+/** `family.state.motif`, the key without its module: the form people read and type. */
+export function shortPatternKey(key: string): string {
+  const p = parsePatternKey(key);
+  return p ? `${p.family}.${p.state}.${p.motif}` : key;
+}
+
+/** A full key, or the short form `family.state.motif` completed with the module. */
+export function fullPatternKey(module: string, key: string): string {
+  if (parsePatternKey(key) !== null || !/^[^.|=\s]+\.[^.|=\s]+\.[^|=\s]+$/.test(key)) return key;
+  return `module=${module}|pattern_key=${key}`;
+}
