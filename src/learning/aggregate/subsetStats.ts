@@ -12,6 +12,7 @@ import { fullPatternKey, shortPatternKey } from '../../contracts/patternKey';
 import { parseOrThrow } from '../../contracts/zod';
 import { SCOPE_DIMS, scopeMask, scopeSignature, scopeValuesHash, type Scope } from '../../domain/scope';
 import { deriveStats, edgeOfStats, nMin, type DerivedStats, type SuffStats } from '../../domain/stats';
+import { cfCounts, type CfColumns } from '../../domain/tradeSummary';
 import { rrBaselineOf } from './cube';
 
 const scopeSchema = z
@@ -66,16 +67,7 @@ export interface SubsetStats {
   explanation: string;
 }
 
-interface SqlRow extends SuffStats {
-  cf_entry_none: number;
-  cf_entry_small: number;
-  cf_entry_medium: number;
-  cf_entry_large: number;
-  cf_exit_none: number;
-  cf_exit_small: number;
-  cf_exit_medium: number;
-  cf_exit_large: number;
-}
+type SqlRow = SuffStats & CfColumns;
 
 export async function subsetStats(pool: pg.Pool, query: SubsetStatsQuery): Promise<SubsetStats> {
   const q = parseOrThrow(subsetStatsQuerySchema, query, 'stats query');
@@ -145,8 +137,8 @@ export async function subsetStats(pool: pg.Pool, query: SubsetStatsQuery): Promi
     k,
     n: sums.n,
     sums,
-    cf_entry: { none: r.cf_entry_none, small: r.cf_entry_small, medium: r.cf_entry_medium, large: r.cf_entry_large },
-    cf_exit: { none: r.cf_exit_none, small: r.cf_exit_small, medium: r.cf_exit_medium, large: r.cf_exit_large },
+    cf_entry: cfCounts(r, 'entry'),
+    cf_exit: cfCounts(r, 'exit'),
     derived: deriveStats(sums),
     edge_raw: sums.n > 0 ? edgeOfStats(sums, rrBaseline) : null,
     rr_baseline: rrBaseline,

@@ -9,7 +9,6 @@
  */
 import type pg from 'pg';
 import {
-  CF_BUCKETS,
   S_N,
   S_N_TTS3,
   S_SUM_HOLD,
@@ -21,6 +20,7 @@ import {
   type ValueDictionary,
 } from '../../domain/iceberg';
 import { edgeOfStats, statsView, type SuffStats } from '../../domain/stats';
+import { CF_COLUMNS } from '../../domain/tradeSummary';
 import { copyLines, copyValue } from './copy';
 import type { GroupKey } from './groupFacts';
 
@@ -34,7 +34,6 @@ export const suffStatsOf = (s: Float64Array): SuffStats => ({
   sum_tts3: s[S_SUM_TTS3],
 });
 
-const CF_COLUMNS = [...CF_BUCKETS.map((b) => `cf_entry_${b}`), ...CF_BUCKETS.map((b) => `cf_exit_${b}`)] as const;
 const INT_COLUMNS = ['n', 'wins', 'n_tts3', ...CF_COLUMNS];
 const FLOAT_COLUMNS = ['sum_rr', 'sum_rr_sq', 'sum_hold_days', 'sum_tts3'];
 /** The stored statistics columns, in Float64Array layout order. */

@@ -19,10 +19,8 @@ import {
 } from '../../domain/lessons';
 import { DIM_BIT, dimsOfMask, isScopeDim, scopeMask, scopeValuesHash, type Scope } from '../../domain/scope';
 import { deriveStats, N_MIN, type SuffStats } from '../../domain/stats';
-
-export const CF_BUCKETS = ['none', 'small', 'medium', 'large'] as const;
-export type CfBucket = (typeof CF_BUCKETS)[number];
-export type CfCounts = Record<CfBucket, number>;
+import { CF_BUCKETS, cfCounts, type CfBucket, type CfColumns } from '../../domain/tradeSummary';
+import { STATS_COLUMNS } from '../aggregate/writeCube';
 
 /**
  * The most common counterfactual bucket of a row's trades (spec §5.5). 'none' is a real bucket and
@@ -30,7 +28,7 @@ export type CfCounts = Record<CfBucket, number>;
  * (none < small < medium < large) — on equal evidence we claim the lesser counterfactual improvement.
  * No counts at all (rows aggregated without counterfactuals) → null (no delay lever).
  */
-export function mostCommonBucket(counts: Partial<CfCounts>): CfBucket | null {
+export function mostCommonBucket(counts: Partial<Record<CfBucket, number>>): CfBucket | null {
   let best: CfBucket | null = null;
   let bestCount = 0;
   for (const b of CF_BUCKETS) {
@@ -44,26 +42,25 @@ export function mostCommonBucket(counts: Partial<CfCounts>): CfBucket | null {
 }
 
 /** Raw pattern_scope_stats columns read by this step. */
-export interface StatsDbRow extends SuffStats {
+export interface StatsDbRow extends SuffStats, CfColumns {
   pattern_key: string;
   action_category: string;
   scope_mask: number;
   scope_values_hash: string;
   scope_values: unknown;
-  cf_entry_none: number;
-  cf_entry_small: number;
-  cf_entry_medium: number;
-  cf_entry_large: number;
-  cf_exit_none: number;
-  cf_exit_small: number;
-  cf_exit_medium: number;
-  cf_exit_large: number;
   edge_raw: number;
 }
 
-const STATS_COLUMNS = `pattern_key, action_category, scope_mask, scope_values_hash, scope_values, n, sum_rr, sum_rr_sq,
-  wins, sum_hold_days, n_tts3, sum_tts3, cf_entry_none, cf_entry_small, cf_entry_medium, cf_entry_large,
-  cf_exit_none, cf_exit_small, cf_exit_medium, cf_exit_large, edge_raw`;
+const ROW_COLUMN_NAMES = [
+  'pattern_key',
+  'action_category',
+  'scope_mask',
+  'scope_values_hash',
+  'scope_values',
+  ...STATS_COLUMNS,
+  'edge_raw',
+];
+const ROW_COLUMNS = ROW_COLUMN_NAMES.join(', ');
 
 /**
  * A DB row → the domain's StatsRow: avg_rr / variance / win_rate / time_efficiency derived from the
@@ -111,18 +108,8 @@ export function toStatsRow(r: StatsDbRow): StatsRow | null {
     variance: d.variance,
     win_rate: d.win_rate,
     time_efficiency: d.time_efficiency,
-    cf_entry_bucket: mostCommonBucket({
-      none: r.cf_entry_none,
-      small: r.cf_entry_small,
-      medium: r.cf_entry_medium,
-      large: r.cf_entry_large,
-    }),
-    cf_exit_bucket: mostCommonBucket({
-      none: r.cf_exit_none,
-      small: r.cf_exit_small,
-      medium: r.cf_exit_medium,
-      large: r.cf_exit_large,
-    }),
+    cf_entry_bucket: mostCommonBucket(cfCounts(r, 'entry')),
+    cf_exit_bucket: mostCommonBucket(cfCounts(r, 'exit')),
   };
 }
 
@@ -149,7 +136,7 @@ const CANDIDATE_N_BY_K = N_MIN.slice(1).map((x) => Math.max(MIN_CANDIDATE_N, x))
 /** Loads the candidate rows of a module and their parents (two queries). */
 export async function loadLessonStatsRows(db: pg.ClientBase, module: string): Promise<LoadedStats> {
   const cand = await db.query<StatsDbRow>(
-    `SELECT ${STATS_COLUMNS} FROM pattern_scope_stats
+    `SELECT ${ROW_COLUMNS} FROM pattern_scope_stats
       WHERE module = $1 AND n >= 10 AND abs(edge_raw) >= 0.5 -- literal: matches the partial index (migration 1732406600000)
         AND scope_mask BETWEEN 1 AND 1023 AND n >= ($2::int[])[bit_count(scope_mask::bit(10))::int]`,
     [module, CANDIDATE_N_BY_K],
@@ -181,9 +168,7 @@ export async function loadLessonStatsRows(db: pg.ClientBase, module: string): Pr
   if (parents.size > 0) {
     const keys = [...parents.values()];
     const res = await db.query<StatsDbRow>(
-      `SELECT ${STATS_COLUMNS.split(',')
-        .map((c) => 's.' + c.trim())
-        .join(', ')}
+      `SELECT ${ROW_COLUMN_NAMES.map((c) => 's.' + c).join(', ')}
          FROM unnest($2::text[], $3::text[], $4::int[], $5::text[]) AS k(pattern_key, action_category, scope_mask, scope_values_hash)
          JOIN pattern_scope_stats s
            ON s.module = $1 AND s.pattern_key = k.pattern_key AND s.action_category = k.action_category
