@@ -6,12 +6,8 @@
 import type { LearningCycleReport } from '../contracts/learningCycle';
 import type { ApplyResult, OverrideExplanation, PlannedAction } from '../domain/runtime';
 import { shortPatternKey } from '../contracts/patternKey';
+import { scopeLabel } from '../report/labels';
 import { readable } from './output';
-
-const scopeText = (s: Record<string, unknown>) =>
-  Object.entries(s)
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join(' ') || '(any scope)';
 
 const times = (x: number) => `×${readable(x)}`;
 
@@ -52,7 +48,7 @@ export function cycleSummary(r: { workflowId: string; report?: LearningCycleRepo
 
 const overrideLine = (o: OverrideExplanation) =>
   `  ${o.kind.padEnd(9)} ${o.lesson_id ?? '-'}  ${shortPatternKey(o.pattern_key)} ${o.action_category} ` +
-  `${scopeText(o.scope)}  weight ${readable(o.weight.weight)}`;
+  `${scopeLabel(o.scope)}  weight ${readable(o.weight.weight)}`;
 
 /** The sizing decision first, then the overrides behind it, what the plan's knobs became, and warnings. */
 export function applySummary(r: ApplyResult & { planned: PlannedAction; overrideVersion: string | null }): string[] {
@@ -61,7 +57,7 @@ export function applySummary(r: ApplyResult & { planned: PlannedAction; override
   const out = [
     `size ${readable(e.size.base)} → ${readable(r.size_frac)} (${times(r.size_mult)}); entry ${times(r.entry_mult)}, ` +
       `exit ${times(r.exit_mult)}  [config version ${r.overrideVersion ?? 'none'}]`,
-    `for ${shortPatternKey(p.pattern_key)} ${p.action_category} ${scopeText(p.scope)}`,
+    `for ${shortPatternKey(p.pattern_key)} ${p.action_category} ${scopeLabel(p.scope)}`,
   ];
   if (!e.enabled) out.push(`overrides disabled: ${e.reason ?? 'by the config'}`);
   if (e.size.note) out.push(`note: ${e.size.note}`);

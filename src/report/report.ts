@@ -6,7 +6,8 @@ import { access, constants, rename, rm, stat, writeFile } from 'node:fs/promises
 import { basename, dirname, join, resolve } from 'node:path';
 import type pg from 'pg';
 import { buildCharts } from './charts';
-import { loadReportData, type ReportData, type ReportOptions } from './data';
+import { loadReportData, type ReportData } from './data';
+import type { ReportOptions } from './options';
 import { reportHtml, type RenderedChart } from './html';
 import { renderSvg } from './render';
 

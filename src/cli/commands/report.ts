@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { parseOrThrow } from '../../contracts/zod';
-import { reportOptionsSchema } from '../../report/data';
+import { reportOptionsSchema } from '../../report/options';
 import { projectPath } from '../../paths';
 import { assertWritable, buildReport, writeReportFile } from '../../report/report';
 import { emit, num } from '../output';
