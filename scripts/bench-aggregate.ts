@@ -23,7 +23,7 @@
  *  7. peak RSS of this process during 1.-2. and table bytes (pattern_scope_stats, the full
  *     materialization's table).
  * Every figure is printed with the 1-minute load average when it was measured, and the end of the run
- * prints markdown tables for the README.
+ * prints markdown tables for docs/performance.md.
  *
  * --scale (scripts/bench/scale.ts): per size, facts generated straight into learning_trade_facts, a
  * full rebuild sharded across --workers worker processes (scripts/bench/cubeWorker.ts), then +1%.
@@ -284,7 +284,7 @@ async function defaultMode(args: Args, scratch: Scratch): Promise<DefaultResult>
   const inc = Math.max(1, Math.round((N * args.nightlyPct) / 100));
   // A nightly runs a day after the rebuild, when autovacuum has analyzed the tables the rebuild filled:
   // same here (untimed). Without statistics the cube's stored-cell lookup plans a nested loop over the
-  // whole group (see the bench's report in the README).
+  // whole group (see the bench's report in docs/performance.md).
   await analyzeCubeTables(pool);
   await insertStrands(pool, gen, N, inc);
   await checkpoint(pool);
@@ -403,7 +403,7 @@ async function main(): Promise<number> {
       tables.push(markdownTable(r.title, r.figures));
     }
     log('');
-    log('--- markdown (README) ---');
+    log('--- markdown (docs/performance.md) ---');
     log('');
     log(`Machine: ${machineLine(pgVersion, 'at the end of the run')}.`);
     log('');

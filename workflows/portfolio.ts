@@ -103,7 +103,7 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
     // PositionConflict with the reason (the activity sets the book's positions-open gauge). A
     // local activity: committed before this task completes, so an open whose update is then lost
     // (the server down before accepting it) leaves an 'open' row without a child, which the same
-    // open sent again repairs (README "Choices: Positions").
+    // open sent again repairs (docs/decisions.md "Positions").
     await localRegistry.registerPosition.executeWithOptions(
       { summary: `register ${p.positionId} (trade ${p.tradeId})` },
       [{ ...p, book: input.book }],
