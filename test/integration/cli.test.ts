@@ -152,6 +152,10 @@ describe('pmctl', () => {
     expect(rerun.stdout).not.toMatch(/\d\.\d{5}/);
     expect(rerun.stdout).toMatch(/no new config version: nothing changed since \S+ \(live\); this run is recorded/);
     expect(lines.at(-1)).toBe('(all of it: --verbose, or --json for scripts)');
+    const count = async (table: string) =>
+      (await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
+    expect(await count('learning_cycle_runs')).toBe(2); // both runs recorded…
+    expect(await count('learning_config_versions')).toBe(1); // …one version
     const verbose = await pmctl('cycle', 'run', '--verbose');
     expect(verbose.stdout).toMatch(/^webUi: http/);
     expect(verbose.stdout).toMatch(/\n\s+aggregate:\n/);
