@@ -26,10 +26,13 @@ export function unreachableReason(address: string): Promise<string | null> {
   const host = address.slice(0, i).replace(/^\[|\]$/g, '');
   return new Promise((resolve) => {
     const socket = connect({ host, port: Number(address.slice(i + 1)) });
-    socket.once('connect', () => {
+    const answered = () => {
       socket.destroy();
       resolve(null);
-    });
+    };
+    socket.once('connect', answered);
+    // No answer either way (packets dropped): nothing to say; the connect timeout speaks.
+    socket.setTimeout(CLI_CONNECT_TIMEOUT_MS, answered);
     socket.once('error', (err: NodeJS.ErrnoException) =>
       resolve(err.code === 'ECONNREFUSED' ? 'connection refused: nothing listens there' : err.message),
     );
@@ -57,10 +60,11 @@ export class CliContext {
     connecting.catch(() => {}); // handled below, whichever of the two settles first
     try {
       // Refused at once: said now. Otherwise the connection, or its timeout, decides.
-      this.client = await unreachableReason(address).then((reason) => {
+      const refused = unreachableReason(address).then((reason) => {
         if (reason !== null) throw new Error(reason);
         return connecting;
       });
+      this.client = await Promise.race([connecting, refused]);
     } catch (err) {
       void connecting.then(
         (c) => c.connection.close(),
