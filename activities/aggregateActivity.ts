@@ -8,15 +8,16 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type pg from 'pg';
 import { BadConfigurationError, ERROR_TYPES } from '../src/contracts/errors';
-import { SHARD_LIMITS, type CubeReport } from '../src/contracts/learningCycle';
-import { computeCubeShard, planCube, type CubeShard } from '../src/learning/aggregate/cube';
 import {
-  ingestClosedTrades,
-  validateIngestOptions,
+  SHARD_LIMITS,
+  type AggregateReport,
+  type CubeReport,
   type IngestProgress,
-  type IngestReport,
-} from '../src/learning/aggregate/ingest';
-import { countPending, type ShardSpec } from '../src/learning/aggregate/readPending';
+  type ShardSpec,
+} from '../src/contracts/learningCycle';
+import { computeCubeShard, planCube, type CubeShard } from '../src/learning/aggregate/cube';
+import { ingestClosedTrades, validateIngestOptions } from '../src/learning/aggregate/ingest';
+import { countPending } from '../src/learning/aggregate/readPending';
 import { withHeartbeats } from './heartbeat';
 
 export interface AggregateActivityDeps {
@@ -48,7 +49,7 @@ const isModule = (m: unknown): m is string => typeof m === 'string' && m.trim() 
 
 export function createAggregateActivities({ pool }: AggregateActivityDeps) {
   return {
-    async ingestClosedTrades(input: IngestInput): Promise<IngestReport> {
+    async ingestClosedTrades(input: IngestInput): Promise<AggregateReport> {
       const opts = { module: input?.module, cycleId: input?.cycleId, shard: input?.shard, batchSize: input?.batchSize };
       try {
         validateIngestOptions(opts);

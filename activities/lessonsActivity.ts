@@ -3,7 +3,8 @@ import { withHeartbeats } from './heartbeat';
 import type pg from 'pg';
 import { ERROR_TYPES } from '../src/contracts/errors';
 import { describeZodError } from '../src/contracts/zod';
-import { buildLessonsStep, type LessonsReport } from '../src/learning/lessons/buildLessonsStep';
+import type { LessonsReport } from '../src/contracts/learningCycle';
+import { buildLessonsStep } from '../src/learning/lessons/buildLessonsStep';
 import { learningStepInputSchema, type LearningStepInput } from '../src/learning/lessons/stepInput';
 
 export interface LessonsActivityDeps {

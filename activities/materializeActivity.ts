@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
-import { materializeStep, type MaterializeReport } from '../src/learning/materialize/materializeStep';
+import type { LessonsReport, MaterializeReport } from '../src/contracts/learningCycle';
+import { materializeStep } from '../src/learning/materialize/materializeStep';
 import { BadConfigurationError, ERROR_TYPES } from '../src/contracts/errors';
 import { learnPastDay } from '../src/learning/asOf/pastDay';
 import type { LearningStepInput } from '../src/learning/lessons/stepInput';
@@ -28,7 +29,9 @@ export function createMaterializeActivities({ pool }: MaterializeActivityDeps) {
     },
 
     /** Steps 4-5 for a day that is over: learned as of the day's end in scratch tables (spec §8). */
-    async materializeAsOf(input: LearningStepInput) {
+    async materializeAsOf(
+      input: LearningStepInput,
+    ): Promise<{ lessons: LessonsReport; materialize: MaterializeReport }> {
       const opts = parseLearningStepInput(input, 'materializeAsOf');
       if (!opts.now || !opts.learningDay) {
         throw ApplicationFailure.nonRetryable(

@@ -1,5 +1,7 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
+import { Runtime } from '@temporalio/worker';
 import type pg from 'pg';
+import { METRICS } from '../src/contracts/metrics';
 import type { OpenPosition } from '../src/contracts/positions';
 import { ERROR_TYPES } from '../src/contracts/errors';
 import type { GatheredAction } from '../src/contracts/strands';
@@ -14,6 +16,18 @@ export interface PositionActivityDeps {
   pool: pg.Pool;
 }
 
+/**
+ * pm_positions_open of a book: set here, after every write that opens or closes a position, to the
+ * positions table's count at that moment. Through the runtime's meter, not a workflow's or an
+ * activity's: those tag each series with their workflow or activity type, so opens and closes would
+ * write two series of one book, each stale when the other moved.
+ */
+function setPositionsOpen(book: string, openInBook: number | undefined): void {
+  if (openInBook === undefined) return;
+  const { name, unit, help } = METRICS.positionsOpen;
+  Runtime.instance().metricMeter.createGauge(name, 'int', unit, help).set(openInBook, { book });
+}
+
 /** Activities of the position lifecycle: registry, gathering, price bars, the close strand. */
 export function createPositionActivities({ pool }: PositionActivityDeps) {
   return {
@@ -21,7 +35,9 @@ export function createPositionActivities({ pool }: PositionActivityDeps) {
     async registerPosition(p: OpenPosition & { book: string }): Promise<{ created: boolean; openInBook: number }> {
       const res = await store.registerPosition(pool, p);
       if (res.conflict !== undefined) throw ApplicationFailure.nonRetryable(res.conflict, ERROR_TYPES.positionConflict);
-      return { created: res.created, openInBook: await store.openInBook(pool, p.book) };
+      const openInBook = await store.openInBook(pool, p.book);
+      setPositionsOpen(p.book, openInBook);
+      return { created: res.created, openInBook };
     },
 
     async gatherTradeActions(input: {
@@ -42,7 +58,9 @@ export function createPositionActivities({ pool }: PositionActivityDeps) {
 
     /** The whole close (src/positions/closeTrade.ts): one activity since patch close-in-one-activity. */
     async closeTrade(input: Parameters<typeof closeTrade>[1]): Promise<CloseTradeResult> {
-      return closeTrade(pool, input, log);
+      const result = await closeTrade(pool, input, log);
+      setPositionsOpen(input.position.book, result.openInBook);
+      return result;
     },
 
     async setPositionStatus(input: { positionId: string; status: 'closing' | 'quarantined' }): Promise<void> {

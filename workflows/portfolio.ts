@@ -31,7 +31,6 @@ import { openPositionInputSchema, type OpenPositionInput } from '../src/contract
 import { ERROR_TYPES } from '../src/contracts/errors';
 import { describeZodError } from '../src/contracts/zod';
 import { positionLifecycle } from './positionLifecycle';
-import { positionsOpenGauge } from './positionsOpenGauge';
 
 const registryRetry: RetryPolicy = {
   initialInterval: '1 second',
@@ -101,18 +100,17 @@ export async function portfolio(input: PortfolioInput): Promise<void> {
   const openNew = async (p: Open): Promise<OpenPositionResult> => {
     if (!patched(PORTFOLIO_PATCHES.openLocalRegistry)) return openWithActivity(p);
     // The positions table decides: a new position, or this open trade again; anything else is a
-    // PositionConflict with the reason. It also counts the book's open positions for the gauge. A
+    // PositionConflict with the reason (the activity sets the book's positions-open gauge). A
     // local activity: committed before this task completes, so an open whose update is then lost
     // (the server down before accepting it) leaves an 'open' row without a child, which the same
-    // open sent again repairs (README "Choices: Positions").
-    const reg = await localRegistry.registerPosition.executeWithOptions(
+    // open sent again repairs (docs/decisions.md "Positions").
+    await localRegistry.registerPosition.executeWithOptions(
       { summary: `register ${p.positionId} (trade ${p.tradeId})` },
       [{ ...p, book: input.book }],
     );
     const started = await startPosition(p);
     if (started) openedTotal++;
     showDetails();
-    positionsOpenGauge().set(reg.openInBook, { book: input.book });
     return { positionId: p.positionId, tradeId: p.tradeId, workflowId: positionWorkflowId(p.positionId), started };
   };
 

@@ -30,7 +30,6 @@ import { METRICS } from '../src/contracts/metrics';
 import { describeZodError } from '../src/contracts/zod';
 import { positionClosedStrandId, type GatheredAction } from '../src/contracts/strands';
 import { buildPositionClosedContent } from '../src/domain/positionClosed';
-import { positionsOpenGauge } from './positionsOpenGauge';
 
 // Database work retries until the database is back (no attempt cap); bad data fails at once.
 const dbRetry: RetryPolicy = {
@@ -174,7 +173,7 @@ export async function positionLifecycle(input: PositionLifecycleInput): Promise<
     );
   }
   upsertSearchAttributes([{ key: SA_POSITION_STATUS, value: state.status }]);
-  await finishClose(input, state.status, r.openInBook);
+  await finishClose(input, state.status);
   return state;
 }
 
@@ -255,17 +254,15 @@ async function closeInFourActivities(
 
 /**
  * The end of every close: counted, and — before patch close-no-portfolio-signal — told to the
- * portfolio, which kept the open positions. Since the patch the book's open count comes with the
- * close (`openInBook`, counted after its write) for the positions-open gauge. Waits for a
- * closePosition update still running, so it returns its final status before the workflow ends.
+ * portfolio, which kept the open positions (the close activity sets the positions-open gauge since
+ * the patch). Waits for a closePosition update still running, so it returns its final status before
+ * the workflow ends.
  */
-async function finishClose(input: PositionLifecycleInput, status: string, openInBook?: number): Promise<void> {
+async function finishClose(input: PositionLifecycleInput, status: string): Promise<void> {
   metricMeter
     .createCounter(METRICS.positionsClosed.name, METRICS.positionsClosed.unit, METRICS.positionsClosed.help)
     .add(1, { status, module: input.module });
-  if (patched(POSITION_PATCHES.closeNoPortfolioSignal)) {
-    if (openInBook !== undefined) positionsOpenGauge().set(openInBook, { book: input.book });
-  } else await notifyPortfolio(input, status);
+  if (!patched(POSITION_PATCHES.closeNoPortfolioSignal)) await notifyPortfolio(input, status);
   await condition(allHandlersFinished);
 }
 

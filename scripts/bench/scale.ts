@@ -14,7 +14,7 @@
  *     the SQL statement is the default mode's; at these sizes that statement would run for hours.
  */
 import { requestRebuild } from '../../src/learning/aggregate/cube';
-import type { Args, Scratch } from '../bench-aggregate';
+import type { Args, Scratch } from './options';
 import { spotCheck } from './compare';
 import { BENCH_MODULE, TradeGenerator, insertFacts } from './data';
 import { fmtInt, fmtMB, fmtPct, fmtSecs, load1, markdownTable, simpleTable, type Figure } from './report';

@@ -7,41 +7,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { CliContext } from './context';
-
-type Register = (program: Command, ctx: CliContext) => void;
-
-/**
- * The command groups, each loaded only when its command is called: a call then loads only the
- * libraries its group needs (scripts/build.mjs splits the build at these imports). A first word
- * not listed here (help, a typo, a group added without listing it) loads every group.
- */
-const GROUPS: { commands: string[]; load: () => Promise<Register> }[] = [
-  {
-    commands: ['dev', 'worker', 'migrate', 'codec-server'],
-    load: async () => (await import('./commands/ops')).registerOpsCommands,
-  },
-  { commands: ['position'], load: async () => (await import('./commands/position')).registerPositionCommands },
-  { commands: ['action'], load: async () => (await import('./commands/action')).registerActionCommands },
-  {
-    commands: ['cycle', 'schedule', 'validate'],
-    load: async () => (await import('./commands/learning')).registerLearningCommands,
-  },
-  { commands: ['stats'], load: async () => (await import('./commands/stats')).registerStatsCommands },
-  {
-    commands: ['overrides', 'learn', 'explain'],
-    load: async () => (await import('./commands/versions')).registerVersionCommands,
-  },
-  { commands: ['report'], load: async () => (await import('./commands/report')).registerReportCommands },
-];
+import { groupsFor } from './registry';
 
 export async function buildProgram(ctx: CliContext, argv: string[] = []): Promise<Command> {
   const program = new Command('pmctl')
     .description('Durable v5 learning loop for a trading PM, orchestrated by Temporal')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  const named = GROUPS.filter((g) => g.commands.includes(argv[0]));
-  for (const register of await Promise.all((named.length ? named : GROUPS).map((g) => g.load())))
-    register(program, ctx);
+  for (const register of await Promise.all(groupsFor(argv).map((g) => g.load()))) register(program, ctx);
   return program;
 }
 

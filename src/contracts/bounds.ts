@@ -1,5 +1,5 @@
 /**
- * The plausibility bounds of every value that crosses a boundary (README "Input bounds"), and the
+ * The plausibility bounds of every value that crosses a boundary (docs/architecture.md "Input bounds"), and the
  * zod builders that enforce them, so each error names the field and the bound it broke. A value
  * outside these bounds is refused where it enters (CLI, library call, signal, update) and never
  * written: it would otherwise overflow the statistics or be quarantined a night later.

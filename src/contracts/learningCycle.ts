@@ -5,11 +5,6 @@
  */
 import { defineQuery } from '@temporalio/workflow';
 import { z } from 'zod';
-// Types only (erased at run time): each step's report is whatever its activity returns, so the
-// contract follows the steps instead of restating their fields.
-import type { AggregateActivities } from '../../activities/aggregateActivity';
-import type { LessonsActivities } from '../../activities/lessonsActivity';
-import type { MaterializeActivities } from '../../activities/materializeActivity';
 import { STATUS_QUERY } from './temporal';
 
 /** A module id ('pm', 'dm', ...): one rule for the cycle and every step, so bad config fails first. */
@@ -46,7 +41,40 @@ export type LearningCycleInput = z.input<typeof learningCycleInputSchema>;
 
 export type LearningStep = 'starting' | 'aggregate' | 'cube' | 'lessons' | 'materialize' | 'done' | 'failed';
 
-export type AggregateReport = Awaited<ReturnType<AggregateActivities['ingestClosedTrades']>>;
+/** One strand shard of the ingest: strands whose stable id hash modulo `count` is `index`. */
+export interface ShardSpec {
+  index: number;
+  count: number;
+}
+
+/** The additive counts of ingested work, shared by a batch's counts and the run's report. */
+export interface WorkCounts {
+  tradesAggregated: number;
+  actionsAggregated: number;
+  actionsSkippedFailed: number;
+  paths: { option_a: number; option_b: number; legacy: number; unresolved: number };
+  /** Strands quarantined (malformed, or describing a trade another strand already counted). */
+  quarantined: number;
+  /** Of those, strands quarantined because a trade of theirs was already counted (exactly once per trade). */
+  duplicateTrades: number;
+}
+
+export interface IngestCounts extends WorkCounts {
+  strandsRead: number;
+  batches: number;
+}
+
+/** Reported after every committed batch (the activity heartbeats it and resumes from it). */
+export interface IngestProgress extends IngestCounts {
+  lastStrandId: string | null;
+}
+
+/** The ingest step's report (one per strand shard, summed over them in the cycle's report). */
+export interface AggregateReport extends IngestProgress {
+  module: string;
+  cycleId: string;
+  shard: ShardSpec | null;
+}
 
 /** The cube step's counts, summed over its groups and shards. */
 export interface CubeReport {
@@ -80,8 +108,104 @@ export const emptyCubeReport = (): CubeReport => ({
   eligibleDeleted: 0,
   edgeHistoryRows: 0,
 });
-export type LessonsReport = Awaited<ReturnType<LessonsActivities['buildLessons']>>;
-export type MaterializeReport = Awaited<ReturnType<MaterializeActivities['materializeOverrides']>>;
+
+export interface LessonsGroupReport {
+  pattern_key: string;
+  action_category: string;
+  lessons: number;
+  active: number;
+  candidate: number;
+}
+
+/** The lessons step's report (spec §5). */
+export interface LessonsReport {
+  module: string;
+  cycleId: string;
+  /** ISO time written as last_validated. */
+  validatedAt: string;
+  /** Stats rows that passed the SQL prefilter (n ≥ max(10, N_min(k)), |edge| ≥ 0.5). */
+  candidatesConsidered: number;
+  /** Parent rows loaded for the incremental-edge check. */
+  parentsLoaded: number;
+  /** Malformed stats rows left out (bad category / scope / mask-hash mismatch). */
+  skippedRows: number;
+  /** Lessons built this run (= upserted). */
+  lessonsUpserted: number;
+  inserted: number;
+  updated: number;
+  /** Lessons that were deprecated and qualify again (same id, same created_at). */
+  reactivated: number;
+  /** Lessons built with a half-life (decaying edge). */
+  withHalfLife: number;
+  /** Totals in learning_lessons for the module after the run. */
+  active: number;
+  candidate: number;
+  deprecated: number;
+  /** Lessons deprecated by this run. */
+  newlyDeprecated: number;
+  newlyDeprecatedIds: string[];
+  /** Latent factors persisted for the module, and stale ones removed. */
+  latentFactors: number;
+  latentFactorsRemoved: number;
+  /** Patterns considered for latent factors (distinct pattern_keys in learning_trade_facts). */
+  patternsWithPositions: number;
+  byGroup: LessonsGroupReport[];
+}
+
+/** What writing a config version did (spec §8): the cycle's report and the Web UI details show it. */
+export interface VersionReport {
+  version: string;
+  learningDay: string;
+  cutoff: string;
+  source: 'live' | 'as_of' | 'rollback';
+  madeLive: boolean;
+  /** The version that was live before (null: none). */
+  previousVersion: string | null;
+  /** Against the previously live overrides. */
+  added: number;
+  removed: number;
+  changed: number;
+  strengthOverrides: number;
+  executionOverrides: number;
+  factsN: number;
+  factsHash: string;
+  /** True when nothing changed since the live version of the same day: none was written, `version` is that one. */
+  unchanged?: true;
+}
+
+/** The materialize step's report (spec §6). */
+export interface MaterializeReport {
+  module: string;
+  cycleId: string;
+  activeLessons: number;
+  strengthOverrides: number;
+  executionOverrides: number;
+  /** Overrides that merged two or more lessons of one latent factor. */
+  mergedGroups: number;
+  overrideVersion: string;
+  /** ISO time written as override_updated_at. */
+  updatedAt: string;
+  /** The config version written, whether it went live, and what changed against the live one. */
+  version: VersionReport;
+  /** The cycle's out-of-sample scorecard (spec §9.5); null for a past day's version. */
+  scorecard: ScorecardReport | null;
+}
+
+/** The out-of-sample scorecard of a live cycle (spec §9.5): its trades against the overrides live when they were taken. */
+export interface ScorecardReport {
+  module: string;
+  cycleId: string;
+  /** Trades taken in by the cycle. */
+  trades: number;
+  /** Of those, trades at least one live override resized. */
+  sizedTrades: number;
+  r0: number;
+  rLive: number;
+  upliftR: number;
+  /** upliftR as % of Σ|rr| of the cycle's trades. */
+  upliftPct: number;
+  perOverride: { lesson: string; trades: number; upliftR: number }[];
+}
 
 /** What the cycle returns, and what its `status` query answers while it runs (null: step not reached). */
 export interface LearningCycleReport {

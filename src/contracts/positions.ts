@@ -3,7 +3,7 @@
  * and the close (positionLifecycle's `positionClosed` signal). Shared by both workflow contracts and
  * by the domain code that builds a close, so they live apart from either contract.
  * Pure zod, safe to import from workflow code (signals are validated inside the workflow too).
- * Every value is bounded (./bounds.ts, README "Input bounds").
+ * Every value is bounded (./bounds.ts, docs/architecture.md "Input bounds").
  */
 import { z } from 'zod';
 import {

@@ -3,7 +3,7 @@
  * validated, because other tools write these tables too.
  */
 import { z } from 'zod';
-import { parsePatternKey } from '../domain/patternKey';
+import { parsePatternKey } from './patternKey';
 
 export const STRAND_KINDS = { pmAction: 'pm_action', positionClosed: 'position_closed' } as const;
 

@@ -17,7 +17,7 @@
 import { SCOPE_DIMS, scopeSignature, type Scope, type ScopeValue } from './scope';
 import { N_MIN, type SuffStats } from './stats';
 import { popcount, signatureHash } from './subsets';
-import type { CfBucket } from './tradeSummary';
+import { CF_BUCKETS, type CfBucket } from './tradeSummary';
 
 export const DIMS = SCOPE_DIMS.length;
 
@@ -34,8 +34,8 @@ export const S_CF_ENTRY = 7;
 export const S_CF_EXIT = 11;
 export const STATS_WIDTH = 15;
 
-export const CF_BUCKETS: readonly CfBucket[] = ['none', 'small', 'medium', 'large'];
-const CF_CODE: Record<string, number> = { none: 0, small: 1, medium: 2, large: 3 };
+/** A bucket's code in the cf layout: its position in CF_BUCKETS. */
+const CF_CODE = Object.fromEntries(CF_BUCKETS.map((b, i) => [b, i])) as Record<CfBucket, number>;
 
 /**
  * The most common counterfactual bucket of a row's trades (spec §5.5). 'none' is a real bucket and

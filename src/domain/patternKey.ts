@@ -1,3 +1,4 @@
+import { parsePatternKey } from '../contracts/patternKey';
 import type { ActionContext } from './actionContext';
 
 /** Uptrend engine states recognised in a pattern key (spec §2.1); anything else is 'Unknown'. */
@@ -68,23 +69,6 @@ export function patternKey(module: string, decisionType: string, ctx: ActionCont
   const state = uptrendState(ctx?.uptrend_state);
   const motif = patternMotif(decisionType, ctx ?? {});
   return `module=${module}|pattern_key=${family}.${state}.${motif}`;
-}
-
-export interface ParsedPatternKey {
-  module: string;
-  family: string;
-  state: string;
-  motif: string;
-}
-
-const PK_RE = /^module=([^|]*)\|pattern_key=([^.]+)\.([^.]+)\.(.+)$/;
-
-/** Inverse of patternKey; null when the string is not a pattern key. */
-export function parsePatternKey(key: string): ParsedPatternKey | null {
-  if (typeof key !== 'string') return null;
-  const m = PK_RE.exec(key);
-  if (!m) return null;
-  return { module: m[1], family: m[2], state: m[3], motif: m[4] };
 }
 
 /** The uptrend state encoded in a pattern key ('S0'..'S3' or 'Unknown'), or null if unparsable. */

@@ -21,7 +21,19 @@ export interface PriceBar {
 
 export type OutcomeClass = 'big_win' | 'big_loss' | 'small_win' | 'small_loss' | 'breakeven';
 export type HoldTimeClass = 'short' | 'medium' | 'long';
-export type CfBucket = 'none' | 'small' | 'medium' | 'large';
+/** Counterfactual improvement buckets, smallest first (spec §3.2); every cf_* column set follows this order. */
+export const CF_BUCKETS = ['none', 'small', 'medium', 'large'] as const;
+export type CfBucket = (typeof CF_BUCKETS)[number];
+/** The count columns of one side (entry or exit) of a stats row: cf_entry_none … cf_exit_large. */
+export type CfColumns = Record<`cf_${'entry' | 'exit'}_${CfBucket}`, number>;
+/** Their names, entry side first, each side in bucket order (the stored layout). */
+export const CF_COLUMNS = (['entry', 'exit'] as const).flatMap<keyof CfColumns>((side) =>
+  CF_BUCKETS.map((b) => `cf_${side}_${b}` as const),
+);
+
+/** One side's cf_* columns of a row as counts per bucket. */
+export const cfCounts = (row: CfColumns, side: 'entry' | 'exit'): Record<CfBucket, number> =>
+  Object.fromEntries(CF_BUCKETS.map((b) => [b, row[`cf_${side}_${b}`]])) as Record<CfBucket, number>;
 export type PriceSource = 'bars' | 'signal' | 'none';
 
 export interface TradeSummary {

@@ -26,7 +26,7 @@ import { UPTREND_STATES } from '../domain/patternKey';
 import { describeScopeNote, explainScope, presentString, type ScopeNote } from '../domain/scopeExtract';
 import { deriveV5Fields, type V5Fields } from '../domain/v5Fields';
 
-/** Every field bounded (README "Input bounds"); unknown top-level keys are refused (a typo would do nothing). */
+/** Every field bounded (docs/architecture.md "Input bounds"); unknown top-level keys are refused (a typo would do nothing). */
 export const recordActionInputSchema = z
   .object({
     module: moduleSchema.default('pm'),

@@ -6,9 +6,10 @@ import { access, constants, rename, rm, stat, writeFile } from 'node:fs/promises
 import { basename, dirname, join, resolve } from 'node:path';
 import type pg from 'pg';
 import { buildCharts } from './charts';
-import { asOfEnd, loadReportData, type ReportData, type ReportOptions } from './data';
+import { loadReportData, type ReportData } from './data';
 import { learningQualityCharts } from './learningQualityCharts';
 import { loadLearningQuality } from './learningQualityData';
+import { asOfEnd, type ReportOptions } from './options';
 import { reportHtml, type RenderedChart } from './html';
 import { renderSvg } from './render';
 

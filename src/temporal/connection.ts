@@ -70,8 +70,15 @@ function clientConnectionOptions(settings: TemporalSettings): ConnectionOptions 
   };
 }
 
-export async function connectClient(settings = temporalSettings()): Promise<Client> {
-  const connection = await Connection.connect(clientConnectionOptions(settings));
+/** `connectTimeoutMs`: how long to wait for the server at connect (the SDK's default is 10 s). */
+export async function connectClient(
+  settings = temporalSettings(),
+  opts: { connectTimeoutMs?: number } = {},
+): Promise<Client> {
+  const connection = await Connection.connect({
+    ...clientConnectionOptions(settings),
+    ...(opts.connectTimeoutMs === undefined ? {} : { connectTimeout: opts.connectTimeoutMs }),
+  });
   return new Client({ connection, namespace: settings.namespace, dataConverter: dataConverterFromEnv() });
 }
 

@@ -12,7 +12,12 @@ import { ApplicationFailure, type Logger } from '@temporalio/common';
 import type pg from 'pg';
 import { createAggregateActivities, type IngestInput } from '../../activities/aggregateActivity';
 import { BadConfigurationError } from '../../src/contracts/errors';
-import { emptyCubeReport, type CubeReport } from '../../src/contracts/learningCycle';
+import {
+  emptyCubeReport,
+  type AggregateReport,
+  type CubeReport,
+  type IngestProgress,
+} from '../../src/contracts/learningCycle';
 import { sumReports } from '../../src/domain/cycleReport';
 import { seededRandom } from '../../src/domain/random';
 import { scopeSignature, scopeValuesHash, type Scope } from '../../src/domain/scope';
@@ -20,7 +25,7 @@ import { edgeRaw, nMin } from '../../src/domain/stats';
 import type { CfBucket } from '../../src/domain/tradeSummary';
 import { computeCube } from '../../src/learning/aggregate/aggregateStep';
 import { planCube, requestRebuild } from '../../src/learning/aggregate/cube';
-import { ingestClosedTrades, type IngestProgress, type IngestReport } from '../../src/learning/aggregate/ingest';
+import { ingestClosedTrades } from '../../src/learning/aggregate/ingest';
 import { decideTrades } from '../../src/learning/aggregate/tradeGuard';
 import { emptyTradeCounts, type StrandPlan } from '../../src/learning/aggregate/types';
 import { runActivity } from '../support/activityEnv';
@@ -1359,7 +1364,7 @@ describe('exactly once per trade (several strands of one trade)', () => {
           shard: { index: 1, count: 2 },
         }),
       ]);
-      const sum = (f: (r: IngestReport) => number) => runs.reduce((a, r) => a + f(r), 0);
+      const sum = (f: (r: AggregateReport) => number) => runs.reduce((a, r) => a + f(r), 0);
       expect(sum((r) => r.tradesAggregated)).toBe(TRADES);
       expect(sum((r) => r.actionsAggregated)).toBe(TRADES);
       expect(sum((r) => r.quarantined)).toBe(strands.length - TRADES);

@@ -142,12 +142,42 @@ describe('pmctl', () => {
     expect(cycle.code, cycle.stderr).toBe(0);
     expect(JSON.parse(cycle.stdout).report.aggregate).toMatchObject({ tradesAggregated: 1, actionsAggregated: 2 }); // entry + the warned add
 
+    // For people: the link first, a few lines, no full-precision floats; and a cycle with no new
+    // facts says it wrote no version.
+    const rerun = await pmctl('cycle', 'run');
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const lines = rerun.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^Web UI: http:\/\/\S+\/workflows\/learning-cycle-pm-manual-/);
+    expect(lines.length).toBeLessThanOrEqual(12);
+    expect(rerun.stdout).not.toMatch(/\d\.\d{5}/);
+    expect(rerun.stdout).toMatch(/no new config version: nothing changed since \S+ \(live\); this run is recorded/);
+    expect(lines.at(-1)).toBe('(all of it: --verbose, or --json for scripts)');
+    const count = async (table: string) =>
+      (await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
+    expect(await count('learning_cycle_runs')).toBe(2); // both runs recorded…
+    expect(await count('learning_config_versions')).toBe(1); // …one version
+    const verbose = await pmctl('cycle', 'run', '--verbose');
+    expect(verbose.stdout).toMatch(/^webUi: http/);
+    expect(verbose.stdout).toMatch(/\n\s+aggregate:\n/);
+
     const after = await pmctl('validate', '--json');
     const report = JSON.parse(after.stdout);
     expect(report.steps[2]).toMatchObject({ verdict: 'ok', numbers: { byPath: { option_a: 1 }, pending: 0 } });
 
     // Any subset on demand: one fact, below N_min(1) = 10, so not materialized; the reason is printed.
     const pattern = 'module=pm|pattern_key=uptrend.S1.buy_flag';
+    const short = await pmctl(
+      'stats',
+      '--pattern',
+      'uptrend.S1.buy_flag',
+      '--category',
+      'entry',
+      '--scope',
+      '{"macro_phase":"Good"}',
+      '--json',
+    );
+    expect(short.code, short.stderr).toBe(0);
+    expect(JSON.parse(short.stdout)).toMatchObject({ patternKey: pattern, n: 1 });
     const stats = await pmctl(
       'stats',
       '--pattern',
@@ -175,7 +205,11 @@ describe('pmctl', () => {
       [['--scope', '{"macro_phase":'], /error: --scope is not valid JSON/],
       [['--scope', '{}'], /scope must name at least one dimension/],
       [['--category', 'hold'], /error: invalid stats query: category/],
-      [['--pattern', 'module=pm|pattern_key=nope'], /error: no facts for pattern .*nope.* \(known: .*buy_flag entry/],
+      // The known list is in the form the options take, so it can be pasted back.
+      [
+        ['--pattern', 'module=pm|pattern_key=nope'],
+        /error: no facts for pattern .*nope.* \(known: (.*; )?--pattern uptrend\.S1\.buy_flag --category entry[;)]/,
+      ],
     ];
     for (const [override, message] of badStats) {
       const args = { '--pattern': pattern, '--category': 'entry', '--scope': '{"macro_phase":"Good"}' } as Record<
@@ -206,6 +240,13 @@ describe('pmctl', () => {
       /error: invalid planned action: decisionType: required \(string\); sizeFrac: required/,
     );
     expect(JSON.parse(applied.stdout)).toMatchObject({ size_frac: 0.3, size_mult: 1 }); // one trade: no lesson yet
+    const plan = { pattern_key: pattern, action_category: 'entry', scope: { macro_phase: 'Good' }, size_frac: 0.3 };
+    const people = await pmctl('overrides', 'apply', JSON.stringify(plan));
+    expect(people.code, people.stderr).toBe(0);
+    expect(people.stdout.split('\n')[0]).toMatch(
+      /^size 0\.3 → 0\.3 \(×1\); entry ×1, exit ×1 {2}\[config version \S+\]$/,
+    );
+    expect(people.stdout.trimEnd().split('\n').length).toBeLessThanOrEqual(8);
   });
 
   it('validate exits 1 when a step is broken', async () => {

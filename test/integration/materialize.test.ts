@@ -361,7 +361,9 @@ describe('materialize activity', () => {
       beats: unknown[];
     };
     expect(r?.overrideVersion).toBe('cycle-act');
-    expect(beats).toEqual(['load_active_lessons', 'materialize', 'scorecard', 'write_version'].map((phase) => ({ phase })));
+    expect(beats).toEqual(
+      ['load_active_lessons', 'materialize', 'scorecard', 'write_version'].map((phase) => ({ phase })),
+    );
   });
 
   it('fails non-retryably (BadConfiguration) for bad input and for a non-object config_data', async () => {

@@ -10,7 +10,7 @@ import { terminatePortfolio, useWorkerHarness } from '../support/workerHarness';
 import type { DevServerHarness } from '../support/temporal';
 import { insertClosedStrands } from '../support/closedStrands';
 import { runCycleNow } from '../../src/cycles/client';
-import { openPosition } from '../../src/positions/client';
+import { closePosition, openPosition } from '../../src/positions/client';
 import { METRICS } from '../../src/contracts/metrics';
 
 let db: TestDb;
@@ -28,16 +28,21 @@ async function freePort(): Promise<number> {
 
 const scrape = async () => (await fetch(`http://${address}/metrics`)).text();
 
-/** The value of one series (name and every tag given), or undefined. */
-function value(text: string, name: string, tags: Record<string, string>): number | undefined {
+/** The values of every series of `name` that has the tags given (other tags may differ). */
+function values(text: string, name: string, tags: Record<string, string>): number[] {
+  const found: number[] = [];
   for (const line of text.split('\n')) {
     const m = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
     const have = Object.fromEntries([...m[2].matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(tags).every(([k, v]) => have[k] === v)) return Number(m[3]);
+    if (Object.entries(tags).every(([k, v]) => have[k] === v)) found.push(Number(m[3]));
   }
-  return undefined;
+  return found;
 }
+
+/** The value of one series (name and every tag given), or undefined. */
+const value = (text: string, name: string, tags: Record<string, string>): number | undefined =>
+  values(text, name, tags)[0];
 
 beforeAll(async () => {
   // Before anything else in this process touches the SDK: the runtime is installed once.
@@ -79,19 +84,31 @@ describe('Prometheus metrics', () => {
       expect(value(text, `${METRICS.cycleStepDuration.name}_count`, { step })).toBe(1);
   }, 180_000);
 
-  it('counts open positions per book', async () => {
-    await openPosition(
-      h.client,
-      {
-        positionId: `m-${h.taskQueue}`,
+  it('counts open positions per book in one series, equal to the positions table', async () => {
+    const ids = ['a', 'b', 'c'].map((x) => `m-${x}-${h.taskQueue}`);
+    for (const positionId of ids) {
+      const p = {
+        positionId,
         tradeId: 'T',
         symbol: 'X',
-        timeframe: '1h',
+        timeframe: '1h' as const,
         entryPrice: 1,
         entryTime: '2026-11-20T00:00:00Z',
-      },
-      { taskQueue: h.taskQueue, book },
+      };
+      await openPosition(h.client, p, { taskQueue: h.taskQueue, book });
+    }
+    // Opens go through the portfolio, closes through the position: both must set the same series.
+    await closePosition(
+      h.client,
+      ids[0],
+      { exitPrice: 2, exitTime: '2026-11-21T00:00:00Z', exitReason: 'x' },
+      { wait: true },
     );
-    await expect.poll(async () => value(await scrape(), METRICS.positionsOpen.name, { book })).toBe(1);
+    const { rows } = await db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM positions WHERE book = $1 AND status = 'open'`,
+      [book],
+    );
+    expect(rows[0].n).toBe(2);
+    await expect.poll(async () => values(await scrape(), METRICS.positionsOpen.name, { book })).toEqual([rows[0].n]);
   }, 60_000);
 });

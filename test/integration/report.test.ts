@@ -4,11 +4,13 @@
  * in. The report is opened in a real browser (Debian's chromium driven by playwright-core) and every
  * chart's rendered marks are counted against the data; a screenshot is kept in .data/artifacts/.
  */
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createTestDb, type TestDb } from '../support/db';
@@ -361,6 +363,17 @@ describe('pmctl report', () => {
       const html = await readFile(out, 'utf8');
       expect(Buffer.byteLength(html)).toBe(summary.bytes);
       expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+    });
+
+    it('writes under .data/ by default, so the checkout stays clean, and prints where', async () => {
+      const r = await pmctl('report', '--json');
+      expect(r.code).toBe(0);
+      const { file } = JSON.parse(r.stdout) as { file: string };
+      expect(file).toBe(projectPath('.data', 'report.html'));
+      expect(existsSync(file)).toBe(true);
+      const status = await promisify(execFile)('git', ['status', '--porcelain', '--', file], { cwd: projectPath() });
+      expect(status.stdout).toBe('');
+      expect(existsSync(projectPath('report.html'))).toBe(false);
     });
 
     it.each([

@@ -10,7 +10,8 @@ import { createScratchDatabase, type ScratchDatabase } from '../../src/db/scratc
 import { migrateUp, MIGRATIONS_DIR } from '../../src/db/migrate';
 import { rebuildFlaggedGroups } from '../../src/learning/aggregate/upgrade';
 import { validateDataflow } from '../../src/validate/validator';
-import { CF_BUCKETS, type CubeFact } from '../../src/domain/iceberg';
+import type { CubeFact } from '../../src/domain/iceberg';
+import { CF_BUCKETS } from '../../src/domain/tradeSummary';
 import { seededRandom } from '../../src/domain/random';
 import { edgeOfStats, statsView } from '../../src/domain/stats';
 import type { Scope } from '../../src/domain/scope';

@@ -91,6 +91,14 @@ describe('learning as of an instant (scratch tables)', () => {
 });
 
 describe('config versions', () => {
+  it('a cycle that learned nothing new writes no version and says so; the live one stays', async () => {
+    const again = await liveCycle(db.pool, 'c1-again', T);
+    expect(again.version).toMatchObject({ version: 'c1', unchanged: true, madeLive: true, previousVersion: 'c1' });
+    expect(again.version).toMatchObject({ added: 0, removed: 0, changed: 0 });
+    expect((await listVersions(db.pool, 'pm')).map((x) => x.version)).toEqual(['c1']);
+    expect(await liveVersionId(db.pool, 'pm')).toBe('c1');
+  }, 120_000);
+
   it('a past day writes its version but leaves the newer live config alone', async () => {
     const r = await learnPastDay(db.pool, { module: 'pm', cycleId: 'past-d', learningDay: D, cutoff: END_D });
     expect(r.materialize.version).toMatchObject({ version: 'past-d', source: 'as_of', madeLive: false });

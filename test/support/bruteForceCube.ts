@@ -2,9 +2,10 @@
  * The spec's definition of the cube, computed the slow obvious way (every subset of every fact's
  * present dims, no pruning), for checking the bottom-up computation and the database against it.
  */
-import { CF_BUCKETS, STATS_WIDTH, type CubeFact } from '../../src/domain/iceberg';
+import { STATS_WIDTH, type CubeFact } from '../../src/domain/iceberg';
 import { DIM_BIT, SCOPE_DIMS, scopeValuesHash, type Scope } from '../../src/domain/scope';
 import { N_MIN } from '../../src/domain/stats';
+import { CF_BUCKETS } from '../../src/domain/tradeSummary';
 
 export interface BruteCell {
   scope: Scope;

@@ -1,5 +1,5 @@
 /**
- * The plausibility bounds at each boundary (README "Input bounds"), on the cases issue 10 found:
+ * The plausibility bounds at each boundary (docs/architecture.md "Input bounds"), on the cases issue 10 found:
  * each refused input names its field and the bound it broke.
  */
 import { describe, expect, it } from 'vitest';

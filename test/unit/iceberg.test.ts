@@ -1,15 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  CF_BUCKETS,
-  factTable,
-  fullCube,
-  S_N,
-  cubeSteps,
-  ValueDictionary,
-  type CubeFact,
-} from '../../src/domain/iceberg';
+import { factTable, fullCube, S_N, cubeSteps, ValueDictionary, type CubeFact } from '../../src/domain/iceberg';
 import { SCOPE_DIMS, type Scope } from '../../src/domain/scope';
+import { CF_BUCKETS } from '../../src/domain/tradeSummary';
 import { bruteForceCube } from '../support/bruteForceCube';
 
 /** The spec's cube by brute force: the eligible cells, keyed like cubeOf's. */

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { parsePatternKey, patternKey, patternKeyState } from '../../src/domain/patternKey';
+import { parsePatternKey } from '../../src/contracts/patternKey';
+import { patternKey, patternKeyState } from '../../src/domain/patternKey';
 
 const pk = (t: string, ctx: object, state = 'S1', module = 'pm') =>
   patternKey(module, t, { uptrend_state: state, ...ctx });

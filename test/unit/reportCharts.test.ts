@@ -1,14 +1,11 @@
 /** The learning report's pure parts: options, labels, the half-life fit, override weights, chart specs. */
 import { describe, expect, it } from 'vitest';
 import { buildCharts, decaySeries, DECAY_DAYS, MARKS } from '../../src/report/charts';
-import {
-  asOfEnd,
-  readOverrides,
-  reportOptionsSchema,
-  scopeLabel,
-  shortPattern,
-  type ReportData,
-} from '../../src/report/data';
+import type { ReportData } from '../../src/report/data';
+import { scopeLabel } from '../../src/report/labels';
+import { asOfEnd, reportOptionsSchema } from '../../src/report/options';
+import { readOverrides } from '../../src/report/overrides';
+import { shortPatternKey } from '../../src/contracts/patternKey';
 import { FIT_SAMPLES, halfLifeFit } from '../../src/report/fit';
 import { renderSvg } from '../../src/report/render';
 import { DEFAULT_RUNTIME_PARAMS, overrideWeight } from '../../src/domain/runtime';
@@ -44,8 +41,8 @@ describe('report options', () => {
 
 describe('labels', () => {
   it('shortens pattern keys and writes scopes with sorted dims', () => {
-    expect(shortPattern('module=pm|pattern_key=uptrend.S1.buy_flag')).toBe('uptrend.S1.buy_flag');
-    expect(shortPattern('odd')).toBe('odd');
+    expect(shortPatternKey('module=pm|pattern_key=uptrend.S1.buy_flag')).toBe('uptrend.S1.buy_flag');
+    expect(shortPatternKey('odd')).toBe('odd');
     expect(scopeLabel({ macro_phase: 'Good', bucket: 'micro' })).toBe('bucket=micro · macro_phase=Good');
     expect(scopeLabel({})).toBe('(all)');
   });

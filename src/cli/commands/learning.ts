@@ -14,6 +14,7 @@ import { SHARD_LIMITS } from '../../contracts/learningCycle';
 import { parseAsOf } from '../../domain/asOf';
 import { validateDataflow } from '../../validate/validator';
 import { CliError, emit, num, scheduleUiUrl, workflowUiUrl } from '../output';
+import { cycleSummary } from '../summaries';
 import type { CliContext } from '../context';
 
 /** `cycle run --as-of`: a past or current day, refused before anything starts. */
@@ -41,6 +42,7 @@ export function registerLearningCommands(program: Command, ctx: CliContext): voi
       'auto',
     )
     .option('--no-wait', 'return once started')
+    .option('--verbose', 'the whole report instead of its summary')
     .option('--json', 'machine-readable output')
     .action(async (o) => {
       const r = await runCycleNow(
@@ -48,7 +50,8 @@ export function registerLearningCommands(program: Command, ctx: CliContext): voi
         { module: o.module, asOf: o.asOf === undefined ? undefined : learningDayArg(o.asOf), shards: o.shards },
         { taskQueue: ctx.settings.taskQueue, wait: o.wait },
       );
-      emit({ ...r, webUi: workflowUiUrl(ctx.settings.namespace, r.workflowId) }, o);
+      const webUi = workflowUiUrl(ctx.settings.namespace, r.workflowId);
+      emit({ webUi, ...r }, o, () => cycleSummary(r, webUi));
     });
   cycle
     .command('status')

@@ -1,9 +1,14 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { parseOrThrow } from '../../contracts/zod';
-import { reportOptionsSchema } from '../../report/data';
+import { reportOptionsSchema } from '../../report/options';
+import { projectPath } from '../../paths';
 import { assertWritable, buildReport, writeReportFile } from '../../report/report';
 import { emit, num } from '../output';
 import type { CliContext } from '../context';
+
+export const DEFAULT_REPORT_FILE = projectPath('.data', 'report.html');
 
 export function registerReportCommands(program: Command, ctx: CliContext): void {
   program
@@ -13,7 +18,9 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
         'of the strongest eligible subsets, lessons by status, edge history with half-life fits, overrides and ' +
         'their runtime weights, and trades per day and by path',
     )
-    .option('--out <file>', 'the HTML file to write', 'report.html')
+    // Under .data/ (git-ignored, beside the embedded database) by default, so the documented call
+    // leaves the checkout clean; the summary prints the path.
+    .option('--out <file>', 'the HTML file to write', DEFAULT_REPORT_FILE)
     .option(
       '--as-of <day>',
       'a past or current UTC day (YYYY-MM-DD): facts and trades closed by its end, edge history up to it, weights ' +
@@ -30,6 +37,7 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
         { module: o.module, asOf: o.asOf, top: o.top },
         'report options',
       );
+      if (o.out === DEFAULT_REPORT_FILE) await mkdir(dirname(o.out), { recursive: true });
       const out = await assertWritable(o.out);
       const report = await buildReport(await ctx.database(), {
         module: valid.module,

@@ -11,7 +11,10 @@ export function registerStatsCommands(program: Command, ctx: CliContext): void {
       'statistics of any scope subset of a pattern and category, computed from learning_trade_facts ' +
         '(spec §4.6), and whether it is eligible (n ≥ N_min(k)) and so materialized in pattern_scope_stats',
     )
-    .requiredOption('--pattern <pattern_key>', 'e.g. module=pm|pattern_key=uptrend.S1.buy_flag')
+    .requiredOption(
+      '--pattern <pattern_key>',
+      'e.g. uptrend.S1.buy_flag (the module is added) or the full module=pm|pattern_key=uptrend.S1.buy_flag',
+    )
     .requiredOption('--category <category>', 'entry, add, trim or exit')
     .requiredOption('--scope <json>', `the subset, e.g. '{"macro_phase":"Good","bucket":"micro"}'`)
     .option('--module <module>', 'module', 'pm')

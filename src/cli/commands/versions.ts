@@ -17,6 +17,7 @@ import { moduleIdSchema } from '../../contracts/learningCycle';
 import { parseOrThrow } from '../../contracts/zod';
 import { readJsonArgument } from './action';
 import { CliError, emit, parseJsonOption } from '../output';
+import { applySummary } from '../summaries';
 import type { CliContext } from '../context';
 
 const module = (v: string) => parseOrThrow(moduleIdSchema, v, '--module');
@@ -96,10 +97,12 @@ export function registerVersionCommands(program: Command, ctx: CliContext): void
       '{"decisionType":"entry","sizeFrac":0.5,"context":{...},"regimeContext":{...},"timeframe":"1h"} or {pattern_key, action_category, scope, size_frac}',
     )
     .option('--module <module>', 'module', 'pm')
+    .option('--verbose', 'every weight, lever and knob instead of the summary')
     .option('--json', 'machine-readable output')
     .action(async (arg: string, o) => {
       const planned = toPlannedAction(readJsonArgument(arg, 'planned action'));
-      emit(await new OverridesRuntime(await ctx.database(), { module: o.module }).apply(planned), o);
+      const r = await new OverridesRuntime(await ctx.database(), { module: o.module }).apply(planned);
+      emit(r, o, () => applySummary(r));
     });
   overrides
     .command('versions')

@@ -4,10 +4,10 @@
  * activities do, without Temporal.
  */
 import type pg from 'pg';
-import { emptyCubeReport, type CubeReport } from '../../contracts/learningCycle';
+import { emptyCubeReport, type AggregateReport, type CubeReport } from '../../contracts/learningCycle';
 import { sumReports } from '../../domain/cycleReport';
 import { computeCubeShard, planCube } from './cube';
-import { ingestClosedTrades, type IngestReport } from './ingest';
+import { ingestClosedTrades } from './ingest';
 
 export interface AggregationOptions {
   module: string;
@@ -21,7 +21,7 @@ export interface AggregationOptions {
 export async function runAggregation(
   pool: pg.Pool,
   opts: AggregationOptions,
-): Promise<{ ingest: IngestReport; cube: CubeReport }> {
+): Promise<{ ingest: AggregateReport; cube: CubeReport }> {
   const ingest = await ingestClosedTrades(pool, {
     module: opts.module,
     cycleId: opts.cycleId,

@@ -17,7 +17,8 @@ import type pg from 'pg';
 import { presentMask } from '../../domain/subsets';
 import { withTransaction } from '../../db/transaction';
 import { claimTrades } from './tradeGuard';
-import { emptyTradeCounts, emptyWorkCounts, type Fact, type StrandPlan, type WorkCounts } from './types';
+import type { WorkCounts } from '../../contracts/learningCycle';
+import { emptyTradeCounts, emptyWorkCounts, type Fact, type StrandPlan } from './types';
 
 export const AGGREGATE_STAGE = 'aggregate';
 

@@ -9,30 +9,20 @@
  */
 import type pg from 'pg';
 import { BadConfigurationError } from '../../contracts/errors';
-import { MAX_BATCH_SIZE } from '../../contracts/learningCycle';
+import {
+  MAX_BATCH_SIZE,
+  type AggregateReport,
+  type IngestCounts,
+  type IngestProgress,
+  type ShardSpec,
+} from '../../contracts/learningCycle';
 import { sumReports } from '../../domain/cycleReport';
 import { commitBatch, type BatchCounts } from './commitFacts';
-import { readPendingBatch, validateShard, type ShardSpec } from './readPending';
+import { readPendingBatch, validateShard } from './readPending';
 import { planBatch } from './resolveActions';
-import { emptyWorkCounts, type WorkCounts } from './types';
+import { emptyWorkCounts } from './types';
 
 export const DEFAULT_BATCH_SIZE = 500;
-
-export interface IngestCounts extends WorkCounts {
-  strandsRead: number;
-  batches: number;
-}
-
-/** Reported after every committed batch (the activity heartbeats it and resumes from it). */
-export interface IngestProgress extends IngestCounts {
-  lastStrandId: string | null;
-}
-
-export interface IngestReport extends IngestProgress {
-  module: string;
-  cycleId: string;
-  shard: ShardSpec | null;
-}
 
 export interface IngestOptions {
   module: string;
@@ -61,7 +51,7 @@ export function validateIngestOptions(opts: IngestOptions): { shard: ShardSpec |
   return { shard: validateShard(opts.shard), batchSize };
 }
 
-export async function ingestClosedTrades(pool: pg.Pool, opts: IngestOptions): Promise<IngestReport> {
+export async function ingestClosedTrades(pool: pg.Pool, opts: IngestOptions): Promise<AggregateReport> {
   const { shard, batchSize } = validateIngestOptions(opts);
   const key = shardKey(shard);
   let cursor: string | null = opts.resumeAfter ?? null;

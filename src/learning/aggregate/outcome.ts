@@ -12,17 +12,16 @@
  * - an unknown cf bucket label is treated as absent (null), not as bad input.
  */
 import { RR_CLAMP } from '../../domain/tradeSummary';
-import type { CfBucket } from '../../domain/tradeSummary';
+import { CF_BUCKETS, type CfBucket } from '../../domain/tradeSummary';
 import type { TradeOutcome } from './types';
 
 export type Json = Record<string, unknown>;
 export const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 const DAY_MS = 86_400_000;
-const CF: readonly CfBucket[] = ['none', 'small', 'medium', 'large'];
 
 function cf(v: unknown): CfBucket | null {
-  return typeof v === 'string' && (CF as readonly string[]).includes(v) ? (v as CfBucket) : null;
+  return typeof v === 'string' && (CF_BUCKETS as readonly string[]).includes(v) ? (v as CfBucket) : null;
 }
 
 function time(v: unknown): number {

@@ -5,12 +5,8 @@
 import type pg from 'pg';
 import { BadConfigurationError } from '../../contracts/errors';
 import { STRAND_KINDS } from '../../contracts/strands';
+import type { ShardSpec } from '../../contracts/learningCycle';
 import type { ClosedStrandRow } from './types';
-
-export interface ShardSpec {
-  index: number;
-  count: number;
-}
 
 /** A shard spec must be integers with 0 ≤ index < count (count 1 is the whole module). */
 export function validateShard(shard: unknown): ShardSpec | null {

@@ -8,9 +8,11 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { ACTION_CATEGORIES } from '../../domain/actionCategory';
 import { InvalidInputError } from '../../contracts/errors';
+import { fullPatternKey, shortPatternKey } from '../../contracts/patternKey';
 import { parseOrThrow } from '../../contracts/zod';
 import { SCOPE_DIMS, scopeMask, scopeSignature, scopeValuesHash, type Scope } from '../../domain/scope';
 import { deriveStats, edgeOfStats, nMin, type DerivedStats, type SuffStats } from '../../domain/stats';
+import { cfCounts, type CfColumns } from '../../domain/tradeSummary';
 import { rrBaselineOf } from './cube';
 
 const scopeSchema = z
@@ -29,12 +31,15 @@ const scopeSchema = z
       ctx.addIssue({ code: 'custom', message: 'scope must name at least one dimension' });
   });
 
-export const subsetStatsQuerySchema = z.object({
-  module: z.string().min(1).max(64).default('pm'),
-  patternKey: z.string().min(1).max(200),
-  category: z.enum(ACTION_CATEGORIES as [string, ...string[]]),
-  scope: scopeSchema,
-});
+/** The pattern as a full key or in the short form people read (`uptrend.S1.buy_flag`, as validate prints it). */
+export const subsetStatsQuerySchema = z
+  .object({
+    module: z.string().min(1).max(64).default('pm'),
+    patternKey: z.string().min(1).max(200),
+    category: z.enum(ACTION_CATEGORIES as [string, ...string[]]),
+    scope: scopeSchema,
+  })
+  .transform((q) => ({ ...q, patternKey: fullPatternKey(q.module, q.patternKey) }));
 export type SubsetStatsQuery = z.input<typeof subsetStatsQuerySchema>;
 
 export interface SubsetStats {
@@ -62,16 +67,7 @@ export interface SubsetStats {
   explanation: string;
 }
 
-interface SqlRow extends SuffStats {
-  cf_entry_none: number;
-  cf_entry_small: number;
-  cf_entry_medium: number;
-  cf_entry_large: number;
-  cf_exit_none: number;
-  cf_exit_small: number;
-  cf_exit_medium: number;
-  cf_exit_large: number;
-}
+type SqlRow = SuffStats & CfColumns;
 
 export async function subsetStats(pool: pg.Pool, query: SubsetStatsQuery): Promise<SubsetStats> {
   const q = parseOrThrow(subsetStatsQuerySchema, query, 'stats query');
@@ -86,10 +82,11 @@ export async function subsetStats(pool: pg.Pool, query: SubsetStatsQuery): Promi
       `SELECT DISTINCT pattern_key, action_category FROM learning_trade_facts WHERE module = $1 ORDER BY 1, 2 LIMIT 20`,
       [q.module],
     );
-    const list = known.rows.map((r) => `${r.pattern_key} ${r.action_category}`).join(', ');
+    // In the form --pattern and --category take, so a line can be pasted back.
+    const list = known.rows.map((r) => `--pattern ${shortPatternKey(r.pattern_key)} --category ${r.action_category}`);
     throw new InvalidInputError(
-      `no facts for pattern ${JSON.stringify(q.patternKey)} category ${q.category} in module ${q.module}` +
-        (list ? ` (known: ${list})` : ' (no facts at all yet: run a learning cycle)'),
+      `no facts for pattern ${JSON.stringify(shortPatternKey(q.patternKey))} category ${q.category} in module ${q.module}` +
+        (list.length ? ` (known: ${list.join('; ')})` : ' (no facts at all yet: run a learning cycle)'),
     );
   }
   const { rows } = await pool.query<SqlRow>(`SELECT * FROM learning_subset_stats($1, $2, $3, $4::jsonb)`, [
@@ -140,8 +137,8 @@ export async function subsetStats(pool: pg.Pool, query: SubsetStatsQuery): Promi
     k,
     n: sums.n,
     sums,
-    cf_entry: { none: r.cf_entry_none, small: r.cf_entry_small, medium: r.cf_entry_medium, large: r.cf_entry_large },
-    cf_exit: { none: r.cf_exit_none, small: r.cf_exit_small, medium: r.cf_exit_medium, large: r.cf_exit_large },
+    cf_entry: cfCounts(r, 'entry'),
+    cf_exit: cfCounts(r, 'exit'),
     derived: deriveStats(sums),
     edge_raw: sums.n > 0 ? edgeOfStats(sums, rrBaseline) : null,
     rr_baseline: rrBaseline,

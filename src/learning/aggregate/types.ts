@@ -1,4 +1,5 @@
 /** Shared shapes of the aggregation step (spec §4). */
+import type { WorkCounts } from '../../contracts/learningCycle';
 import type { ActionCategory } from '../../domain/actionCategory';
 import type { Scope } from '../../domain/scope';
 import type { CfBucket } from '../../domain/tradeSummary';
@@ -97,18 +98,6 @@ export const emptyTradeCounts = (): TradeCounts => ({
   unresolved: 0,
   failedActions: 0,
 });
-
-/** The additive counts of ingested work, shared by a batch's counts and the run's report. */
-export interface WorkCounts {
-  tradesAggregated: number;
-  actionsAggregated: number;
-  actionsSkippedFailed: number;
-  paths: { option_a: number; option_b: number; legacy: number; unresolved: number };
-  /** Strands quarantined (malformed, or describing a trade another strand already counted). */
-  quarantined: number;
-  /** Of those, strands quarantined because a trade of theirs was already counted (exactly once per trade). */
-  duplicateTrades: number;
-}
 
 export function emptyWorkCounts(): WorkCounts {
   return {

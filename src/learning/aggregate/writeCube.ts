@@ -8,12 +8,12 @@
  * group's rows that are no longer in the cube.
  */
 import type pg from 'pg';
-import { CF_BUCKETS, suffStatsOf, type Cell, type ValueDictionary } from '../../domain/iceberg';
+import { suffStatsOf, type Cell, type ValueDictionary } from '../../domain/iceberg';
 import { edgeOfStats, statsView } from '../../domain/stats';
+import { CF_COLUMNS } from '../../domain/tradeSummary';
 import { copyLines, copyValue } from './copy';
 import type { GroupKey } from './groupFacts';
 
-const CF_COLUMNS = [...CF_BUCKETS.map((b) => `cf_entry_${b}`), ...CF_BUCKETS.map((b) => `cf_exit_${b}`)] as const;
 const INT_COLUMNS = ['n', 'wins', 'n_tts3', ...CF_COLUMNS];
 const FLOAT_COLUMNS = ['sum_rr', 'sum_rr_sq', 'sum_hold_days', 'sum_tts3'];
 /** The stored statistics columns, in Float64Array layout order. */

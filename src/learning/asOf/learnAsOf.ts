@@ -11,10 +11,10 @@
  * `learn --as-of` of that day fit their half-lives on the same points.
  */
 import type pg from 'pg';
-import { emptyCubeReport, type CubeReport } from '../../contracts/learningCycle';
+import { emptyCubeReport, type CubeReport, type LessonsReport } from '../../contracts/learningCycle';
 import { materialize, type MaterializedOverrides } from '../../domain/materialize';
 import { computeCubeShard, planCube, requestRebuild } from '../aggregate/cube';
-import { buildLessonsStep, type LessonsReport } from '../lessons/buildLessonsStep';
+import { buildLessonsStep } from '../lessons/buildLessonsStep';
 import { loadActiveLessons } from '../materialize/materializeStep';
 import { factsDigest, type FactsDigest } from '../versions/factsDigest';
 import { withScratch, type Scratch, type ScratchSeed } from './scratch';

@@ -6,8 +6,8 @@
  */
 import type pg from 'pg';
 import { withTransaction } from '../../db/transaction';
-import type { LessonsReport } from '../lessons/buildLessonsStep';
-import { materializeReport, type MaterializeReport } from '../materialize/materializeStep';
+import type { LessonsReport, MaterializeReport } from '../../contracts/learningCycle';
+import { materializeReport } from '../materialize/materializeStep';
 import { commitVersion } from '../versions/store';
 import { learnAsOf } from './learnAsOf';
 

@@ -10,6 +10,8 @@ import type { Override } from '../../domain/materialize';
 import { HALF_LIFE_MAX_POINTS, halfLifeHours } from '../../domain/lessons';
 import { DIM_BIT, dimsOfMask, scopeMask, scopeSignature, scopeValuesHash, type Scope } from '../../domain/scope';
 import { addOutcome, edgeOfStats, emptyStats, nMin, type SuffStats } from '../../domain/stats';
+import { CF_BUCKETS } from '../../domain/tradeSummary';
+import { STATS_COLUMNS } from '../aggregate/writeCube';
 import { rrBaselineOf } from '../aggregate/cube';
 import { withLearningAsOf } from '../asOf/learnAsOf';
 import { factsDigest } from '../versions/factsDigest';
@@ -118,8 +120,7 @@ function checkRow(row: Record<string, unknown> | null, facts: readonly FactRow[]
   const cf = (p: string, b: string) =>
     facts.filter((f) => (p === 'entry' ? f.cf_entry_bucket : f.cf_exit_bucket) === b);
   const expected: Record<string, number | null> = { ...recomputed };
-  for (const p of ['entry', 'exit'])
-    for (const b of ['none', 'small', 'medium', 'large']) expected[`cf_${p}_${b}`] = cf(p, b).length;
+  for (const p of ['entry', 'exit']) for (const b of CF_BUCKETS) expected[`cf_${p}_${b}`] = cf(p, b).length;
   for (const [k, v] of Object.entries(expected)) {
     const stored = row[k] == null ? null : Number(row[k]);
     const same = v === null || stored === null ? v === stored : close(stored, v);
@@ -161,9 +162,8 @@ async function lineage(
   const statsRow =
     (
       await db.query<Record<string, unknown>>(
-        `SELECT id, scope_mask, scope_values_hash, scope_values, n, sum_rr, sum_rr_sq, wins, sum_hold_days, n_tts3,
-                sum_tts3, cf_entry_none, cf_entry_small, cf_entry_medium, cf_entry_large, cf_exit_none, cf_exit_small,
-                cf_exit_medium, cf_exit_large, edge_raw, stats, last_cycle_id, updated_at
+        `SELECT id, scope_mask, scope_values_hash, scope_values, ${STATS_COLUMNS.join(', ')}, edge_raw, stats,
+                last_cycle_id, updated_at
            FROM pattern_scope_stats
           WHERE module = $1 AND pattern_key = $2 AND action_category = $3 AND scope_mask = $4 AND scope_values_hash = $5`,
         [module, patternKey, category, mask, hash],

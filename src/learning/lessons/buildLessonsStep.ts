@@ -7,6 +7,7 @@
  * selected candidates → buildLessons (pure) → upsert drafts → deprecate lessons no longer built.
  */
 import type pg from 'pg';
+import type { LessonsGroupReport, LessonsReport } from '../../contracts/learningCycle';
 import {
   buildLessons,
   buildStatsLookup,
@@ -27,48 +28,6 @@ import { rebuildLatentFactors } from './latentFactorStore';
 import { deprecateMissingLessons, LESSON_TYPE, loadLessonStatuses, upsertLessons } from './persistLessons';
 import { lessonsLockKey, type StepOptions } from './stepInput';
 import { withTransaction } from '../../db/transaction';
-
-export interface LessonsGroupReport {
-  pattern_key: string;
-  action_category: string;
-  lessons: number;
-  active: number;
-  candidate: number;
-}
-
-export interface LessonsReport {
-  module: string;
-  cycleId: string;
-  /** ISO time written as last_validated. */
-  validatedAt: string;
-  /** Stats rows that passed the SQL prefilter (n ≥ max(10, N_min(k)), |edge| ≥ 0.5). */
-  candidatesConsidered: number;
-  /** Parent rows loaded for the incremental-edge check. */
-  parentsLoaded: number;
-  /** Malformed stats rows left out (bad category / scope / mask-hash mismatch). */
-  skippedRows: number;
-  /** Lessons built this run (= upserted). */
-  lessonsUpserted: number;
-  inserted: number;
-  updated: number;
-  /** Lessons that were deprecated and qualify again (same id, same created_at). */
-  reactivated: number;
-  /** Lessons built with a half-life (decaying edge). */
-  withHalfLife: number;
-  /** Totals in learning_lessons for the module after the run. */
-  active: number;
-  candidate: number;
-  deprecated: number;
-  /** Lessons deprecated by this run. */
-  newlyDeprecated: number;
-  newlyDeprecatedIds: string[];
-  /** Latent factors persisted for the module, and stale ones removed. */
-  latentFactors: number;
-  latentFactorsRemoved: number;
-  /** Patterns considered for latent factors (distinct pattern_keys in learning_trade_facts). */
-  patternsWithPositions: number;
-  byGroup: LessonsGroupReport[];
-}
 
 const DAY_MS = 86_400_000;
 

@@ -14,28 +14,29 @@ import { DIM_BIT, dimsOfMask, isScopeDim, scopeMask, scopeValuesHash, type Scope
 import { deriveStats, N_MIN, type SuffStats } from '../../domain/stats';
 import { mostCommonBucket } from '../../domain/iceberg';
 import { V5_LESSONS, type V5LessonConstants } from '../../domain/policy';
+import { cfCounts, type CfColumns } from '../../domain/tradeSummary';
+import { STATS_COLUMNS } from '../aggregate/writeCube';
 
 /** Raw pattern_scope_stats columns read by this step. */
-export interface StatsDbRow extends SuffStats {
+export interface StatsDbRow extends SuffStats, CfColumns {
   pattern_key: string;
   action_category: string;
   scope_mask: number;
   scope_values_hash: string;
   scope_values: unknown;
-  cf_entry_none: number;
-  cf_entry_small: number;
-  cf_entry_medium: number;
-  cf_entry_large: number;
-  cf_exit_none: number;
-  cf_exit_small: number;
-  cf_exit_medium: number;
-  cf_exit_large: number;
   edge_raw: number;
 }
 
-const STATS_COLUMNS = `pattern_key, action_category, scope_mask, scope_values_hash, scope_values, n, sum_rr, sum_rr_sq,
-  wins, sum_hold_days, n_tts3, sum_tts3, cf_entry_none, cf_entry_small, cf_entry_medium, cf_entry_large,
-  cf_exit_none, cf_exit_small, cf_exit_medium, cf_exit_large, edge_raw`;
+const ROW_COLUMN_NAMES = [
+  'pattern_key',
+  'action_category',
+  'scope_mask',
+  'scope_values_hash',
+  'scope_values',
+  ...STATS_COLUMNS,
+  'edge_raw',
+];
+const ROW_COLUMNS = ROW_COLUMN_NAMES.join(', ');
 
 /**
  * A DB row → the domain's StatsRow: avg_rr / variance / win_rate / time_efficiency derived from the
@@ -83,18 +84,8 @@ export function toStatsRow(r: StatsDbRow): StatsRow | null {
     variance: d.variance,
     win_rate: d.win_rate,
     time_efficiency: d.time_efficiency,
-    cf_entry_bucket: mostCommonBucket({
-      none: r.cf_entry_none,
-      small: r.cf_entry_small,
-      medium: r.cf_entry_medium,
-      large: r.cf_entry_large,
-    }),
-    cf_exit_bucket: mostCommonBucket({
-      none: r.cf_exit_none,
-      small: r.cf_exit_small,
-      medium: r.cf_exit_medium,
-      large: r.cf_exit_large,
-    }),
+    cf_entry_bucket: mostCommonBucket(cfCounts(r, 'entry')),
+    cf_exit_bucket: mostCommonBucket(cfCounts(r, 'exit')),
   };
 }
 
@@ -120,7 +111,7 @@ async function prefilteredRows(db: pg.ClientBase, module: string, minN: number, 
   const nByK = N_MIN.slice(1).map((x) => Math.max(minN, x));
   const indexed = minN >= INDEXED_MIN_N && minAbsEdge >= INDEXED_MIN_ABS_EDGE;
   return db.query<StatsDbRow>(
-    `SELECT ${STATS_COLUMNS} FROM pattern_scope_stats
+    `SELECT ${ROW_COLUMNS} FROM pattern_scope_stats
       WHERE module = $1 ${indexed ? 'AND n >= 10 AND abs(edge_raw) >= 0.5' /* literal: the partial index */ : ''}
         AND abs(edge_raw) >= $3 AND scope_mask BETWEEN 1 AND 1023 AND n >= ($2::int[])[bit_count(scope_mask::bit(10))::int]`,
     [module, nByK, minAbsEdge],
@@ -161,9 +152,7 @@ export async function loadLessonStatsRows(
   if (parents.size > 0) {
     const keys = [...parents.values()];
     const res = await db.query<StatsDbRow>(
-      `SELECT ${STATS_COLUMNS.split(',')
-        .map((c) => 's.' + c.trim())
-        .join(', ')}
+      `SELECT ${ROW_COLUMN_NAMES.map((c) => 's.' + c).join(', ')}
          FROM unnest($2::text[], $3::text[], $4::int[], $5::text[]) AS k(pattern_key, action_category, scope_mask, scope_values_hash)
          JOIN pattern_scope_stats s
            ON s.module = $1 AND s.pattern_key = k.pattern_key AND s.action_category = k.action_category
@@ -197,7 +186,7 @@ export async function loadLessonStatsRows(
 /** Every eligible row with at most maxDims dims: the family the evidence policy tests (spec §9.2). */
 export async function loadFamilyRows(db: pg.ClientBase, module: string, maxDims: number): Promise<LoadedStats> {
   const res = await db.query<StatsDbRow>(
-    `SELECT ${STATS_COLUMNS} FROM pattern_scope_stats
+    `SELECT ${ROW_COLUMNS} FROM pattern_scope_stats
       WHERE module = $1 AND scope_mask BETWEEN 1 AND 1023 AND bit_count(scope_mask::bit(10)) <= $2
         AND n >= ($3::int[])[bit_count(scope_mask::bit(10))::int]`,
     [module, maxDims, N_MIN.slice(1)],

@@ -8,11 +8,12 @@
  * (JSONB `||` replaces exactly the top-level keys it is given).
  */
 import type pg from 'pg';
-import { scoreCycle, type ScorecardReport } from '../scorecard/scoreCycle';
+import type { MaterializeReport, ScorecardReport, VersionReport } from '../../contracts/learningCycle';
+import { scoreCycle } from '../scorecard/scoreCycle';
 import type { ActionCategory } from '../../domain/actionCategory';
 import { materialize, type ActiveLesson, type MaterializedOverrides } from '../../domain/materialize';
 import { withTransaction } from '../../db/transaction';
-import { commitVersion, type VersionReport } from '../versions/store';
+import { commitVersion } from '../versions/store';
 import { factsDigest } from '../versions/factsDigest';
 import { LESSON_TYPE } from '../lessons/persistLessons';
 import type { StepOptions } from '../lessons/stepInput';
@@ -23,23 +24,6 @@ export const OVERRIDE_KEYS = [
   'override_updated_at',
   'override_version',
 ] as const;
-
-export interface MaterializeReport {
-  module: string;
-  cycleId: string;
-  activeLessons: number;
-  strengthOverrides: number;
-  executionOverrides: number;
-  /** Overrides that merged two or more lessons of one latent factor. */
-  mergedGroups: number;
-  overrideVersion: string;
-  /** ISO time written as override_updated_at. */
-  updatedAt: string;
-  /** The config version written, whether it went live, and what changed against the live one. */
-  version: VersionReport;
-  /** The cycle's out-of-sample scorecard (spec §9.5); null for a past day's version. */
-  scorecard: ScorecardReport | null;
-}
 
 /** ActiveLesson as PostgreSQL returns it: a category string and created_at as a Date. */
 type LessonDbRow = Omit<ActiveLesson, 'action_category' | 'created_at'> & { action_category: string; created_at: Date };

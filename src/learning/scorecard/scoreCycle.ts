@@ -7,6 +7,7 @@
  * before the cycle's own version is written, so no trade is scored against what it taught.
  */
 import type pg from 'pg';
+import type { ScorecardReport } from '../../contracts/learningCycle';
 import { isRecord } from '../../domain/numbers';
 import { policyOfConfig } from '../../domain/policy';
 import {
@@ -17,21 +18,6 @@ import {
 } from '../../domain/runtime';
 import { isSizable, sizeAction, sizeTrade, type ActionSizing } from '../../domain/backtest/sizing';
 import type { Scope } from '../../domain/scope';
-
-export interface ScorecardReport {
-  module: string;
-  cycleId: string;
-  /** Trades taken in by the cycle. */
-  trades: number;
-  /** Of those, trades at least one live override resized. */
-  sizedTrades: number;
-  r0: number;
-  rLive: number;
-  upliftR: number;
-  /** upliftR as % of Σ|rr| of the cycle's trades. */
-  upliftPct: number;
-  perOverride: { lesson: string; trades: number; upliftR: number }[];
-}
 
 interface LiveVersion {
   at: number;

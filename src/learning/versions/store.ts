@@ -6,6 +6,7 @@
  * always goes live, and the next cycle replaces it as usual.
  */
 import type pg from 'pg';
+import type { VersionReport } from '../../contracts/learningCycle';
 import { BadConfigurationError, InvalidInputError } from '../../contracts/errors';
 import { diffOverrides } from '../../domain/overrideDiff';
 import type { MaterializedOverrides } from '../../domain/materialize';
@@ -29,25 +30,6 @@ export interface NewVersion {
   /** Written as override_updated_at / updated_at of the live row (the version's created_at is the write's). */
   now: Date;
   rollback?: { to: string; reason: string };
-}
-
-/** What writing a version did: the cycle's report and the Web UI details show it. */
-export interface VersionReport {
-  version: string;
-  learningDay: string;
-  cutoff: string;
-  source: VersionSource;
-  madeLive: boolean;
-  /** The version that was live before (null: none). */
-  previousVersion: string | null;
-  /** Against the previously live overrides. */
-  added: number;
-  removed: number;
-  changed: number;
-  strengthOverrides: number;
-  executionOverrides: number;
-  factsN: number;
-  factsHash: string;
 }
 
 export interface ConfigVersion {
@@ -140,11 +122,16 @@ export async function commitVersion(db: pg.ClientBase, v: NewVersion): Promise<V
 
   const madeLive = v.rollback !== undefined || live.day === null || v.learningDay >= live.day;
   const diff = diffOverrides(live.overrides, v.overrides);
+  // A cycle that learned nothing new (same facts, same overrides as the live version of its day)
+  // writes no version: its run is recorded in learning_cycle_runs, and the report names the live one.
+  const same = diff.added + diff.removed + diff.changed === 0 && !v.rollback && live.day === v.learningDay;
+  const liveVersion = same && live.version ? await findVersion(db, v.module, live.version) : null;
+  const unchanged = liveVersion?.kind === 'cycle' && liveVersion.facts_hash === v.facts.hash ? liveVersion : null;
   const report: VersionReport = {
-    version: v.version,
+    version: unchanged?.version ?? v.version,
     learningDay: v.learningDay,
-    cutoff: v.cutoff.toISOString(),
-    source: v.source,
+    cutoff: unchanged?.cutoff ?? v.cutoff.toISOString(),
+    source: unchanged?.source ?? v.source,
     madeLive,
     previousVersion: live.version,
     added: diff.added,
@@ -155,6 +142,7 @@ export async function commitVersion(db: pg.ClientBase, v: NewVersion): Promise<V
     factsN: v.facts.n,
     factsHash: v.facts.hash,
   };
+  if (unchanged) return { ...report, unchanged: true };
   if (madeLive) {
     const patch = {
       pattern_strength_overrides: v.overrides.pattern_strength_overrides,
