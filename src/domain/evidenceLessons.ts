@@ -97,7 +97,8 @@ function tOfSums(s: FactSums, rrBaseline: number): number {
   const mean = s.sum_rr / s.n;
   const variance = Math.max(0, (s.sum_rr_sq - s.n * mean * mean) / (s.n - 1));
   const se = Math.sqrt(variance / s.n);
-  return se > 0 ? (mean - rrBaseline) / se : 0;
+  const effect = mean - rrBaseline;
+  return se > 0 ? effect / se : effect === 0 ? 0 : Math.sign(effect) * Number.POSITIVE_INFINITY;
 }
 
 function parentIds(row: StatsRow): string[] {
@@ -129,6 +130,8 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
     discoveries.length ? discoveries.reduce((s, d) => s + d.effect ** 2 - d.se ** 2, 0) / discoveries.length : 0,
   );
   const posteriorMean = (x: number, se: number): number => {
+    // No spread at all: the effect is measured exactly.
+    if (!(se > 0)) return x;
     const v1 = tau2 + se * se;
     // log f1 − log f0 of the deviation x under the two groups.
     const logRatio = Math.log(se / Math.sqrt(v1)) + (x * x) / (2 * se * se) - (x * x) / (2 * v1);
@@ -183,7 +186,7 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
     const recent = input.recentOf(d.row);
     const recentEffect = recent.n > 0 ? recent.sum_rr / recent.n - input.rrBaseline : null;
     if (heldBack === null && recentEffect !== null && recent.n >= c.recent_min_n) {
-      const seRecent = Math.sqrt(d.variance / recent.n);
+      const seRecent = Math.sqrt(Math.max(d.variance, 1e-12) / recent.n);
       if ((sign * (effect - recentEffect)) / seRecent > c.decay_z) heldBack = 'decayed';
     }
 

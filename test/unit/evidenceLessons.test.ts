@@ -100,3 +100,37 @@ describe('evidence policy (spec §9.2)', () => {
     expect(drafts.map((d) => d.status)).toEqual(['active']);
   });
 });
+
+describe('evidence policy edge cases', () => {
+  it('a row with no spread (every R/R equal) gets a finite lever, not NaN', () => {
+    const scope = { bucket: 'micro' as const };
+    const row: StatsRow = {
+      pattern_key: 'p',
+      action_category: 'entry',
+      scope_mask: scopeMask(scope),
+      scope_values_hash: scopeValuesHash(scope),
+      scope_values: scope,
+      n: 40,
+      edge_raw: 0,
+      avg_rr: 2.5,
+      variance: 0,
+      win_rate: 1,
+      time_efficiency: null,
+      cf_entry_bucket: null,
+      cf_exit_bucket: null,
+    };
+    const sums = { n: 40, sum_rr: 100, sum_rr_sq: 250 };
+    const [d] = buildEvidenceLessons({
+      rows: [row],
+      rrBaseline: 1,
+      lessons: { ...defaultPolicy('evidence').lessons } as never,
+      runtime: { size_mult_min: 0.7, size_mult_max: 1.3 },
+      recentOf: () => ({ n: 20, sum_rr: 50, sum_rr_sq: 125 }),
+      sumsOf: () => sums,
+      factorOf: new Map(),
+    });
+    expect(d.status).toBe('active');
+    expect(d.effect.capital_levers.size_mult).toBe(1.3);
+    expect(Number.isFinite(d.stats.evidence!.shrunk_effect)).toBe(true);
+  });
+});
