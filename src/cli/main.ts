@@ -32,6 +32,11 @@ const GROUPS: { commands: string[]; load: () => Promise<Register> }[] = [
     load: async () => (await import('./commands/versions')).registerVersionCommands,
   },
   { commands: ['report'], load: async () => (await import('./commands/report')).registerReportCommands },
+  {
+    commands: ['backtest', 'demo'],
+    load: async () => (await import('./commands/backtest')).registerBacktestCommands,
+  },
+  { commands: ['policy'], load: async () => (await import('./commands/policy')).registerPolicyCommands },
 ];
 
 export async function buildProgram(ctx: CliContext, argv: string[] = []): Promise<Command> {
