@@ -153,7 +153,9 @@ export function registerBacktestCommands(program: Command, ctx: CliContext): voi
     .description('one stored backtest: headline, per day, per override with its trades')
     .argument('<id>')
     .option('--json', 'one machine-readable object')
-    .action(async (id: string, o: { json?: boolean }) => {
+    // The parent's own --json / --module are parsed first: read them with the globals.
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<{ json?: boolean }>();
       const { getBacktest } = await import('../../backtest/store');
       const b = await getBacktest(await ctx.database(), id);
       if (o.json) return emit(backtestJson(b, { reused: true }), o);
@@ -174,7 +176,8 @@ export function registerBacktestCommands(program: Command, ctx: CliContext): voi
       50,
     )
     .option('--json', 'machine-readable output')
-    .action(async (o: { module?: string; limit: number; json?: boolean }) => {
+    .action(async (_o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<{ module?: string; limit: number; json?: boolean }>();
       const { listBacktests } = await import('../../backtest/store');
       const list = await listBacktests(await ctx.database(), o);
       if (o.json) return emit(list, o);
