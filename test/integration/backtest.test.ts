@@ -10,6 +10,8 @@ import { harnessPmctlEnv, useWorkerHarness } from '../support/workerHarness';
 import type { DevServerHarness } from '../support/temporal';
 import { runPmctl } from '../support/pmctlProcess';
 import { EVIDENCE_RUNTIME } from '../../src/domain/policy';
+import { withTransaction } from '../../src/db/transaction';
+import { commitVersion, rollback } from '../../src/learning/versions/store';
 
 let db: TestDb;
 let h: DevServerHarness;
@@ -229,9 +231,71 @@ describe('policy', () => {
 
     const diff = await pmctl('policy', 'diff', 'evidence', 'live', '--json');
     expect(diff.code, diff.stderr).toBe(0);
-    expect(JSON.parse(diff.stdout).diff).toEqual([{ key: 'runtime.min_weight', a: EVIDENCE_RUNTIME.min_weight, b: 0.0437 }]);
+    expect(JSON.parse(diff.stdout).diff).toEqual([
+      { key: 'runtime.min_weight', a: EVIDENCE_RUNTIME.min_weight, b: 0.0437 },
+    ]);
     const badRef = await pmctl('policy', 'diff', 'v5', 'no-such-version');
     expect(badRef.code).not.toBe(0);
     expect(badRef.stderr).toMatch(/no-such-version/);
+  });
+
+  it('config versions record the live policy; a rollback restores it (a pre-policy version: the legacy v5, no key)', async () => {
+    const version = (module: string, id: string, day: string) =>
+      withTransaction(db.pool, (c) =>
+        commitVersion(c, {
+          module,
+          version: id,
+          learningDay: day,
+          cutoff: new Date(`${day}T23:59:59.999Z`),
+          source: 'live',
+          overrides: { pattern_strength_overrides: [], pattern_overrides: [] },
+          lessonIds: [],
+          facts: { n: 0, hash: '' },
+          counts: {},
+          now: new Date(),
+        }),
+      );
+    const policyOf = async (module: string) =>
+      (
+        await db.pool.query(`SELECT config_data->'learning_policy' AS p FROM learning_configs WHERE module_id = $1`, [
+          module,
+        ])
+      ).rows[0]?.p ?? null;
+    const versionPolicy = async (module: string, id: string) =>
+      (
+        await db.pool.query(`SELECT policy FROM learning_config_versions WHERE module = $1 AND version = $2`, [
+          module,
+          id,
+        ])
+      ).rows[0].policy;
+
+    const evidence = { name: 'evidence', runtime: { min_weight: 0.0437 } };
+    expect(await policyOf('pm')).toEqual(evidence); // set by the test above
+    await version('pm', 'va', '2026-03-08');
+    expect(await versionPolicy('pm', 'va')).toEqual(evidence);
+    const set = await pmctl('policy', 'set', 'v5', '--reason', 'back to the spec');
+    expect(set.code, set.stderr).toBe(0);
+    await version('pm', 'vb', '2026-03-09');
+    expect(await versionPolicy('pm', 'vb')).toEqual({ name: 'v5' });
+    const diff = await pmctl('policy', 'diff', 'va', 'vb', '--json');
+    expect(diff.code, diff.stderr).toBe(0);
+    expect(JSON.parse(diff.stdout).diff[0]).toEqual({ key: 'name', a: 'evidence', b: 'v5' });
+
+    const rb = await rollback(db.pool, { module: 'pm', to: 'va', reason: 'restore' });
+    expect(await policyOf('pm')).toEqual(evidence);
+    expect(await versionPolicy('pm', rb.version)).toEqual(evidence);
+    const cfg = (await db.pool.query(`SELECT config_data FROM learning_configs WHERE module_id = 'pm'`)).rows[0]
+      .config_data;
+    expect(cfg).toMatchObject({ keep: true, override_version: rb.version });
+
+    // A module whose version was made before it had a policy: rolling back to it removes the key.
+    await version('dm', 'vd', '2026-03-08');
+    expect(await versionPolicy('dm', 'vd')).toBeNull();
+    expect((await pmctl('policy', 'set', 'evidence', '--module', 'dm', '--reason', 'try')).code).toBe(0);
+    expect(await policyOf('dm')).toEqual({ name: 'evidence' });
+    await rollback(db.pool, { module: 'dm', to: 'vd', reason: 'undo' });
+    expect(await policyOf('dm')).toBeNull();
+    const shown = await pmctl('policy', 'show', '--module', 'dm', '--json');
+    expect(JSON.parse(shown.stdout)).toMatchObject({ stored: null, policy: { name: 'v5' } });
   });
 });
