@@ -12,6 +12,10 @@ import { runPmctl } from '../support/pmctlProcess';
 import { EVIDENCE_RUNTIME } from '../../src/domain/policy';
 import { withTransaction } from '../../src/db/transaction';
 import { commitVersion, rollback } from '../../src/learning/versions/store';
+import { loadBacktestData } from '../../src/backtest/loadTrades';
+import { marketSpecOf } from '../../src/backtest/market';
+import { generateMarket } from '../../src/domain/syntheticMarket';
+import { backtestTradesOfMarket } from '../../src/domain/backtest/fromMarket';
 
 let db: TestDb;
 let h: DevServerHarness;
@@ -68,6 +72,16 @@ describe('demo market + backtest', () => {
     expect(await count('learning_aggregated_strands')).toBe(480);
     expect(await count('learning_counted_trades')).toBe(480);
     expect(await count('learning_cube_pending')).toBe(960);
+    // The loader reads back exactly the trades the pure generator makes (times, sizes, truth).
+    const { spec, trades } = generateMarket(
+      marketSpecOf({ module: 'pm', seed: 11, days: 8, tradesPerDay: 60, startDay: '2026-03-01', effect: 2 }),
+    );
+    const byStrand = (a: { strandId: string }, b: { strandId: string }) => (a.strandId < b.strandId ? -1 : 1);
+    const data = await loadBacktestData(db.pool, { module: 'pm', to: '2026-03-08' });
+    expect(data.truthKnown).toBe(true);
+    expect([...data.trades].sort(byStrand)).toEqual(backtestTradesOfMarket(spec, trades).sort(byStrand));
+    expect((await loadBacktestData(db.pool, { module: 'pm', to: '2026-03-04' })).trades.length).toBeLessThan(480);
+
     const again = await pmctl('demo', 'market', ...MARKET);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/--seed: market pm:mkt11 already exists/);
