@@ -16,6 +16,9 @@ import { loadBacktestData } from '../../src/backtest/loadTrades';
 import { marketSpecOf } from '../../src/backtest/market';
 import { generateMarket } from '../../src/domain/syntheticMarket';
 import { backtestTradesOfMarket } from '../../src/domain/backtest/fromMarket';
+import { publicPathOf } from '../../src/backtest/marketStrands';
+import { extractScope } from '../../src/domain/scopeExtract';
+import { terminatePortfolio } from '../support/workerHarness';
 
 let db: TestDb;
 let h: DevServerHarness;
@@ -25,6 +28,7 @@ useWorkerHarness({
   ready: (env) => {
     ({ db, h } = env);
   },
+  cleanUp: ({ h }) => terminatePortfolio(h, 'market-12'),
 });
 
 const count = async (table: string) => Number((await db.pool.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
@@ -36,7 +40,10 @@ const written = async () => ({
   runs: await count('learning_backtest_runs'),
 });
 
-const MARKET = ['--seed', '11', '--days', '8', '--trades-per-day', '60', '--start-day', '2026-03-01', '--effect', '2'];
+const MARKET = [
+  ...['--seed', '11', '--days', '8', '--trades-per-day', '60', '--start-day', '2026-03-01', '--effect', '2'],
+  ...['--via', 'facts'],
+];
 const RANGE = ['--from', '2026-03-02', '--to', '2026-03-08'];
 
 describe('demo market + backtest', () => {
@@ -311,5 +318,53 @@ describe('policy', () => {
     expect(await policyOf('dm')).toBeNull();
     const shown = await pmctl('policy', 'show', '--module', 'dm', '--json');
     expect(JSON.parse(shown.stdout)).toMatchObject({ stored: null, policy: { name: 'v5' } });
+  });
+});
+
+describe('demo market --via strands', () => {
+  it('goes through the public path (positions, pm_action strands, closes); a cycle ingests the same trades', async () => {
+    const args = ['--seed', '12', '--days', '2', '--trades-per-day', '6', '--start-day', '2026-04-01', '--effect', '2'];
+    const r = await pmctl('demo', 'market', ...args, '--via', 'strands', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ marketId: 'pm:mkt12', trades: 12, via: 'strands' });
+    const closed = await db.pool.query(
+      `SELECT count(*) AS n FROM ad_strands WHERE kind = 'position_closed' AND position_id LIKE 'mkt12-%'`,
+    );
+    expect(Number(closed.rows[0].n)).toBe(12);
+    expect(await count(`learning_market_truth WHERE market_id = 'pm:mkt12'`)).toBe(12);
+    const cycle = await pmctl('cycle', 'run', '--json');
+    expect(cycle.code, cycle.stderr).toBe(0);
+
+    // The facts the cycle wrote give back the generator's trades: scope (public-path form), times and
+    // sizes from the pm_action strands, rr from the prices.
+    const { spec, trades } = generateMarket(
+      marketSpecOf({ module: 'pm', seed: 12, days: 2, tradesPerDay: 6, startDay: '2026-04-01', effect: 2 }),
+    );
+    const loaded = (await loadBacktestData(db.pool, { module: 'pm', to: '2026-04-02' })).trades.filter((t) =>
+      t.positionId?.startsWith('mkt12-'),
+    );
+    expect(loaded).toHaveLength(12);
+    const expected = new Map(backtestTradesOfMarket(spec, trades).map((t) => [t.positionId, t]));
+    for (const t of loaded) {
+      const e = expected.get(t.positionId)!;
+      const m = trades.find((x) => x.positionId === t.positionId)!;
+      const p = publicPathOf(m);
+      expect(t.rr).toBeCloseTo(e.rr, 9);
+      expect(t.truth).toBe(e.truth);
+      expect(t.closedAt).toBe(e.closedAt);
+      expect(t.actions.map((a) => [a.category, a.ts, a.sizeFrac])).toEqual(
+        e.actions.map((a) => [a.category, a.ts, a.sizeFrac]),
+      );
+      const scope = extractScope({ ctx: p.context, regime: p.regimeContext, timeframe: p.timeframe });
+      for (const a of t.actions) expect(a.scope).toEqual(scope);
+      expect(t.actions[0].patternKey).toBe(e.actions[0].patternKey);
+      // Only bucket_rank_position may differ from the drawn scope (see marketStrands.ts).
+      const { bucket_rank_position: _a, ...drawn } = m.scope;
+      const { bucket_rank_position: _b, ...got } = scope;
+      expect(got).toEqual(drawn);
+    }
+    const again = await pmctl('demo', 'market', ...args, '--via', 'strands');
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/already exists/);
   });
 });

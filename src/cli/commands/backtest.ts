@@ -232,17 +232,23 @@ export function registerBacktestCommands(program: Command, ctx: CliContext): voi
             `--days: the market would end on ${last}, after today ${today()} (move --start-day back)`,
           );
         const total = spec.days * spec.tradesPerDay;
-        const via = o.via ?? (total > STRANDS_MAX_TRADES ? 'facts' : 'facts');
+        const via = o.via ?? (total > STRANDS_MAX_TRADES ? 'facts' : 'strands');
         if (via !== 'facts' && via !== 'strands')
           throw new InvalidInputError(`--via: ${JSON.stringify(via)} is not facts or strands`);
+        let r;
         if (via === 'strands') {
-          if (total > STRANDS_MAX_TRADES)
-            throw new InvalidInputError(
-              `--via strands: ${total} trades is more than ${STRANDS_MAX_TRADES}; use --via facts`,
-            );
-          throw new CliError('--via strands: not available yet in this build; use --via facts', 2);
-        }
-        const r = await writeMarketFacts(await ctx.database(), o.module, spec);
+          const { writeMarketStrands } = await import('../../backtest/marketStrands');
+          const client = await ctx.temporal();
+          r = await writeMarketStrands(
+            { client, pool: await ctx.database(), taskQueue: ctx.settings.taskQueue },
+            o.module,
+            spec,
+            (done, n) => {
+              if (!o.json && (done % 50 === 0 || done === n))
+                process.stderr.write(`[market] ${done}/${n} trades closed\n`);
+            },
+          );
+        } else r = await writeMarketFacts(await ctx.database(), o.module, spec);
         if (o.json) return emit(r, o);
         process.stdout.write(
           [
@@ -252,6 +258,7 @@ export function registerBacktestCommands(program: Command, ctx: CliContext): voi
                 `  ${p.kind} ${JSON.stringify(p.scope)} effect ${p.effect} R, share ${p.share}, ${p.trades} trades${p.fadeDay === null ? '' : `, fades from day ${p.fadeDay}`}`,
             ),
             ...(r.planted.length ? [] : ['  null market: no planted scope']),
+            ...(r.via === 'strands' ? ['the facts appear when a learning cycle ingests them: pmctl cycle run'] : []),
             `next: pmctl backtest --module ${r.module} --from ${r.firstDay} --to ${r.lastDay} --policy evidence --null 20`,
           ].join('\n') + '\n',
         );
