@@ -149,6 +149,25 @@ describe('demo market + backtest', () => {
     });
   }
 
+  it('starts without waiting; the status query shows the runs done of K + 1', async () => {
+    const r = await pmctl('backtest', ...RANGE, '--policy', 'v5', '--null', '2', '--seed', '9', '--no-wait', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const { workflowId } = JSON.parse(r.stdout);
+    expect(workflowId).toMatch(/^backtest-/);
+    let st: { step: string; runsDone: number; runsTotal: number; backtestId: string | null } | null = null;
+    for (let i = 0; i < 120; i++) {
+      const s = await pmctl('backtest', 'status', workflowId, '--json');
+      expect(s.code, s.stderr).toBe(0);
+      st = JSON.parse(s.stdout);
+      expect(st!.runsTotal).toBe(3);
+      expect(st!.runsDone).toBeLessThanOrEqual(3);
+      if (st!.step === 'done') break;
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    expect(st).toMatchObject({ step: 'done', runsDone: 3 });
+    expect(await count(`learning_backtest_runs WHERE backtest_id = '${st!.backtestId}'`)).toBe(3);
+  });
+
   it('prints a human summary and lists the stored backtests', async () => {
     const r = await pmctl('backtest', ...RANGE, '--policy', 'evidence', '--null', '3', '--seed', '5');
     expect(r.code, r.stderr).toBe(0);
@@ -162,7 +181,7 @@ describe('demo market + backtest', () => {
       JSON.parse(list.stdout)
         .map((x: { policy: string }) => x.policy)
         .sort(),
-    ).toEqual(['evidence', 'v5']);
+    ).toEqual(['evidence', 'v5', 'v5']);
     expect(results.evidence.backtestId).not.toBe(results.v5.backtestId);
   });
 
@@ -334,6 +353,10 @@ describe('demo market --via strands', () => {
     expect(await count(`learning_market_truth WHERE market_id = 'pm:mkt12'`)).toBe(12);
     const cycle = await pmctl('cycle', 'run', '--json');
     expect(cycle.code, cycle.stderr).toBe(0);
+    // The cycle took the facts market's queued facts into the cube and counted none of its trades again.
+    expect(await count(`learning_trade_facts WHERE position_id LIKE 'mkt11-%'`)).toBe(960);
+    expect(await count(`learning_trade_facts WHERE position_id LIKE 'mkt12-%'`)).toBe(24);
+    expect(await count('learning_cube_pending')).toBe(0);
 
     // The facts the cycle wrote give back the generator's trades: scope (public-path form), times and
     // sizes from the pm_action strands, rr from the prices.

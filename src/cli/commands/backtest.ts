@@ -166,6 +166,22 @@ export function registerBacktestCommands(program: Command, ctx: CliContext): voi
           `  ${d.day} ${String(d.trades).padStart(5)} ${signed(d.upliftR).padStart(9)} ${d.liveOverrides}\n`,
         );
     });
+  bt.command('status')
+    .description("a backtest workflow's progress (the status query: step, runs done of K + 1) or its end state")
+    .argument('<workflowId>', 'backtest-… (printed by pmctl backtest --no-wait)')
+    .option('--json', 'machine-readable output')
+    .action(async (workflowId: string, _o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<{ json?: boolean }>();
+      const { backtestStatus } = await import('../../backtest/client');
+      const client = await ctx.temporal();
+      const st = await backtestStatus(client, workflowId);
+      if (o.json) return emit(st, o);
+      process.stdout.write(
+        `${st.workflowId}: ${st.step}, ${st.runsDone} of ${st.runsTotal} runs done` +
+          `${st.backtestId ? `, backtest ${st.backtestId}` : ''}${st.message ? `\n${st.message}` : ''}\n` +
+          `UI: ${workflowUiUrl(ctx.settings.namespace, st.workflowId)}\n`,
+      );
+    });
   bt.command('list')
     .description('stored backtests, newest first')
     .option('--module <module>', 'only this module', module)
