@@ -9,7 +9,7 @@ import type { TestDb } from '../support/db';
 import { harnessPmctlEnv, useWorkerHarness } from '../support/workerHarness';
 import type { DevServerHarness } from '../support/temporal';
 import { runPmctl } from '../support/pmctlProcess';
-import { EVIDENCE_RUNTIME } from '../../src/domain/policy';
+import { DEFAULT_POLICY_NAME, EVIDENCE_RUNTIME } from '../../src/domain/policy';
 import { withTransaction } from '../../src/db/transaction';
 import { commitVersion, rollback } from '../../src/learning/versions/store';
 import { loadBacktestData } from '../../src/backtest/loadTrades';
@@ -228,6 +228,19 @@ describe('demo market + backtest', () => {
 });
 
 describe('policy', () => {
+  it('a new store (pmctl migrate on an empty learning_configs) starts on the default policy; an existing one keeps its own', async () => {
+    expect(await count('learning_configs')).toBe(0);
+    const m = await pmctl('migrate', '--json');
+    expect(m.code, m.stderr).toBe(0);
+    expect(JSON.parse(m.stdout)).toMatchObject({ applied: [], newStorePolicy: DEFAULT_POLICY_NAME });
+    const cfg = await db.pool.query(`SELECT config_data FROM learning_configs WHERE module_id = 'pm'`);
+    expect(cfg.rows[0].config_data).toEqual({ learning_policy: { name: DEFAULT_POLICY_NAME } });
+    await db.pool.query(`UPDATE learning_configs SET config_data = '{}' WHERE module_id = 'pm'`);
+    const again = await pmctl('migrate', '--json');
+    expect(JSON.parse(again.stdout)).toMatchObject({ newStorePolicy: null });
+    expect((await db.pool.query(`SELECT config_data FROM learning_configs`)).rows).toEqual([{ config_data: {} }]);
+  });
+
   it('shows, sets with a reason (recorded, other keys untouched), refuses bad constants, diffs', async () => {
     await db.pool.query(
       `INSERT INTO learning_configs (module_id, config_data) VALUES ('pm', '{"rr_baseline": 1, "keep": true}')
