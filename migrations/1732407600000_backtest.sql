@@ -50,7 +50,7 @@ CREATE FUNCTION learning_backtests_immutable() RETURNS trigger LANGUAGE plpgsql 
 BEGIN
   RAISE EXCEPTION 'learning_backtests rows are immutable (% of backtest %)', TG_OP, OLD.id;
 END $$;
-CREATE TRIGGER learning_backtests_immutable BEFORE UPDATE ON learning_backtests
+CREATE TRIGGER learning_backtests_immutable BEFORE UPDATE OR DELETE ON learning_backtests
   FOR EACH ROW EXECUTE FUNCTION learning_backtests_immutable();
 
 -- One row per run of a backtest (0 = the real data, 1..K = null permutations): a retried run

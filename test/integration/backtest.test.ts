@@ -10,6 +10,9 @@ import { harnessPmctlEnv, useWorkerHarness } from '../support/workerHarness';
 import type { DevServerHarness } from '../support/temporal';
 import { runPmctl } from '../support/pmctlProcess';
 import { DEFAULT_POLICY_NAME, EVIDENCE_RUNTIME } from '../../src/domain/policy';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { runActivity } from '../support/activityEnv';
+import { createBacktestActivities } from '../../activities/backtestActivities';
 import { withTransaction } from '../../src/db/transaction';
 import { commitVersion, rollback } from '../../src/learning/versions/store';
 import { loadBacktestData } from '../../src/backtest/loadTrades';
@@ -183,6 +186,42 @@ describe('demo market + backtest', () => {
         .sort(),
     ).toEqual(['evidence', 'v5', 'v5']);
     expect(results.evidence.backtestId).not.toBe(results.v5.backtestId);
+  });
+
+  it('a retried run finds its stored result; finish stores once; the stored row cannot be changed', async () => {
+    const acts = createBacktestActivities({ pool: db.pool });
+    const env = new MockActivityEnvironment();
+    const input = { from: '2026-03-03', to: '2026-03-05', policy: 'evidence' as const, nullK: 1, seed: 3 };
+    const prep = await runActivity(env, acts.prepareBacktest, input);
+    if (prep.kind !== 'ready') throw new Error(`expected ready, got ${prep.kind}`);
+    const beats: unknown[] = [];
+    env.on('heartbeat', (d: unknown) => beats.push(d));
+    const first = await runActivity(env, acts.runBacktest, { backtestId: prep.backtestId, key: prep.key, run: 1 });
+    expect(first.reused).toBe(false);
+    expect(beats).toHaveLength(3); // one per day
+    const retried = await runActivity(env, acts.runBacktest, { backtestId: prep.backtestId, key: prep.key, run: 1 });
+    expect(retried).toEqual({ ...first, reused: true });
+    await runActivity(env, acts.runBacktest, { backtestId: prep.backtestId, key: prep.key, run: 0 });
+    const a = await runActivity(env, acts.finishBacktest, {
+      backtestId: prep.backtestId,
+      key: prep.key,
+      dataHash: prep.dataHash,
+    });
+    const b = await runActivity(env, acts.finishBacktest, {
+      backtestId: prep.backtestId,
+      key: prep.key,
+      dataHash: prep.dataHash,
+    });
+    expect(b).toEqual({ ...a, reused: true });
+    expect(await count(`learning_backtest_runs WHERE backtest_id = '${prep.backtestId}'`)).toBe(2);
+    const again = await runActivity(env, acts.prepareBacktest, input);
+    expect(again).toMatchObject({ kind: 'stored', brief: { backtestId: prep.backtestId } });
+    await expect(
+      db.pool.query(`UPDATE learning_backtests SET seed = 4 WHERE id = $1`, [prep.backtestId]),
+    ).rejects.toThrow(/immutable/);
+    await expect(db.pool.query(`DELETE FROM learning_backtests WHERE id = $1`, [prep.backtestId])).rejects.toThrow(
+      /immutable/,
+    );
   });
 
   it('answers a range with no trades clearly, storing nothing', async () => {

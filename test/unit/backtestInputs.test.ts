@@ -8,6 +8,9 @@ import { checkBacktestRequest } from '../../src/backtest/client';
 import { marketSpecOf, parseScopeOption } from '../../src/backtest/market';
 import { compactPolicy } from '../../src/learning/policy/store';
 import { defaultPolicy, withSettings } from '../../src/domain/policy';
+import { bucketRank, publicPathOf } from '../../src/backtest/marketStrands';
+import { generateMarket } from '../../src/domain/syntheticMarket';
+import { extractScope } from '../../src/domain/scopeExtract';
 
 describe('backtest day range', () => {
   it('accepts calendar days only', () => {
@@ -111,5 +114,35 @@ describe('compact policy', () => {
       name: 'v5',
       runtime: { min_weight: 0.0437 },
     });
+  });
+});
+
+describe('a market trade through the public path', () => {
+  it('places the leader first and the bucket at a consistent place', () => {
+    expect(bucketRank('mid', 'mid', 4)[0]).toBe('mid');
+    const r = bucketRank('xl', 'nano', 4);
+    expect(r[0]).toBe('xl');
+    expect(r.indexOf('nano')).toBe(3);
+    expect(new Set(r).size).toBe(r.length);
+    expect(bucketRank('xl', 'nano', 1).indexOf('nano')).toBe(1); // place 1 is the leader's
+  });
+  it('gives every generated trade its drawn scope but bucket_rank_position, and that when it is consistent', () => {
+    const { trades } = generateMarket(marketSpecOf({ module: 'pm', seed: 5, days: 3, tradesPerDay: 100 }));
+    let same = 0;
+    for (const t of trades) {
+      const p = publicPathOf(t);
+      const scope = extractScope({ ctx: p.context, regime: p.regimeContext, timeframe: p.timeframe });
+      const { bucket_rank_position: drawnPlace, ...drawn } = t.scope;
+      const { bucket_rank_position: place, ...got } = scope;
+      expect(got).toEqual(drawn);
+      const consistent =
+        t.scope.bucket_leader === t.scope.bucket ? drawnPlace === 1 : typeof drawnPlace === 'number' && drawnPlace >= 2;
+      if (consistent) {
+        expect(place).toBe(drawnPlace);
+        same++;
+      }
+      expect(1 + t.rr * 0.05).toBeCloseTo(p.exitPrice, 12);
+    }
+    expect(same).toBeGreaterThan(0);
   });
 });
