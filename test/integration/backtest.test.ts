@@ -389,6 +389,15 @@ describe('policy', () => {
     expect(await policyOf('dm')).toBeNull();
     const shown = await pmctl('policy', 'show', '--module', 'dm', '--json');
     expect(JSON.parse(shown.stdout)).toMatchObject({ stored: null, policy: { name: 'v5' } });
+
+    // The live policy, constants included, can be backtested.
+    const live = await pmctl('backtest', ...RANGE, '--policy', 'live', '--null', '0', '--json');
+    expect(live.code, live.stderr).toBe(0);
+    expect(JSON.parse(live.stdout)).toMatchObject({
+      policy: 'evidence',
+      policyConstants: { runtime: { min_weight: 0.0437 } },
+      nullP: null,
+    });
   });
 });
 
