@@ -59,7 +59,16 @@ export function parseBacktestInput(raw: unknown, today: string, activity = 'back
 export type PrepareResult =
   | { kind: 'no_trades'; message: string; dataHash: string }
   | { kind: 'stored'; brief: BacktestBrief }
-  | { kind: 'ready'; backtestId: string; key: BacktestKey; dataHash: string; trades: number; runsDone: number };
+  | {
+      kind: 'ready';
+      backtestId: string;
+      key: BacktestKey;
+      dataHash: string;
+      /** Trades counted in the range; `loaded`: every trade a run reads (warm-up included). */
+      trades: number;
+      loaded: number;
+      runsDone: number;
+    };
 
 export interface RunInput {
   backtestId: string;
@@ -96,7 +105,15 @@ export function createBacktestActivities({ pool, now = () => new Date() }: Backt
       if (stored) return { kind: 'stored', brief: briefOf(stored, true) };
       remember(id, data);
       const runsDone = (await readRuns(pool, id)).length;
-      return { kind: 'ready', backtestId: id, key, dataHash: data.dataHash, trades, runsDone };
+      return {
+        kind: 'ready',
+        backtestId: id,
+        key,
+        dataHash: data.dataHash,
+        trades,
+        loaded: data.trades.length,
+        runsDone,
+      };
     },
 
     async runBacktest(input: RunInput): Promise<NullRun & { run: number; reused: boolean }> {
