@@ -184,7 +184,7 @@ export function registerBacktestCommands(program: Command, ctx: CliContext): voi
     });
   bt.command('list')
     .description('stored backtests, newest first')
-    .option('--module <module>', 'only this module', module)
+    .option('--module <module>', 'only this module (default pm)', module)
     .option(
       '--limit <n>',
       'at most this many',
