@@ -2,7 +2,8 @@
  * Records real workflow histories (portfolio, positionLifecycle, learningCycle) into
  * test/fixtures/histories/, which test/workflow/replay.test.ts replays against the current code.
  * Re-record only on purpose (a deliberate, versioned change of workflow code):
- *   npm run record-histories
+ *   npm run record-histories                 (every type)
+ *   npm run record-histories -- backtest     (only the named types; the others' files stay as they are)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -18,6 +19,11 @@ import { runCycleNow } from '../src/cycles/client';
 import { portfolioWorkflowId } from '../src/contracts/portfolio';
 import { positionWorkflowId } from '../src/contracts/positionLifecycle';
 import { projectPath } from '../src/paths';
+import { marketSpecOf, writeMarketFacts } from '../src/backtest/market';
+import { checkBacktestRequest, runBacktest } from '../src/backtest/client';
+
+const only = new Set(process.argv.slice(2));
+const wanted = (name: string) => only.size === 0 || only.has(name);
 
 async function main() {
   const admin = await resolveDatabase();
@@ -32,6 +38,27 @@ async function main() {
   mkdirSync(outDir, { recursive: true });
   try {
     await worker.runUntil(async () => {
+      const save = async (name: string, wfId: string) => {
+        if (!wanted(name)) return;
+        const history = await client.workflow.getHandle(wfId).fetchHistory();
+        writeFileSync(`${outDir}/${name}.json`, historyToJSON(history));
+        console.error(`[record] ${name}: ${history.events?.length} events`);
+      };
+      if (wanted('backtest')) {
+        // A small planted market and a backtest with two null runs (so two runs go at once).
+        await writeMarketFacts(
+          db.pool,
+          'hist',
+          marketSpecOf({ module: 'hist', seed: 3, days: 4, tradesPerDay: 30, startDay: '2026-03-01' }),
+        );
+        const key = checkBacktestRequest(
+          { module: 'hist', from: '2026-03-02', to: '2026-03-04', policy: 'evidence', nullK: 2, seed: 1 },
+          new Date().toISOString().slice(0, 10),
+        );
+        const r = await runBacktest(client, key, { taskQueue });
+        await save('backtest', r.workflowId);
+      }
+      if (!wanted('portfolio') && !wanted('positionLifecycle') && !wanted('learningCycle')) return;
       const book = 'fixture';
       for (const [id, rr] of [
         ['h1', 2],
@@ -76,11 +103,6 @@ async function main() {
         { module: 'pm' },
         { taskQueue, workflowId: 'learning-cycle-fixture' },
       );
-      const save = async (name: string, wfId: string) => {
-        const history = await client.workflow.getHandle(wfId).fetchHistory();
-        writeFileSync(`${outDir}/${name}.json`, historyToJSON(history));
-        console.error(`[record] ${name}: ${history.events?.length} events`);
-      };
       await save('positionLifecycle', positionWorkflowId('h1'));
       await save('learningCycle', workflowId);
       // The portfolio is still running: record what it has so far.

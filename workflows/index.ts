@@ -2,3 +2,4 @@
 export { portfolio } from './portfolio';
 export { positionLifecycle } from './positionLifecycle';
 export { learningCycle } from './learningCycle';
+export { backtest } from './backtest';

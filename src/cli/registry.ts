@@ -32,6 +32,11 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
     load: async () => (await import('./commands/versions')).registerVersionCommands,
   },
   { commands: ['report'], load: async () => (await import('./commands/report')).registerReportCommands },
+  {
+    commands: ['backtest', 'demo'],
+    load: async () => (await import('./commands/backtest')).registerBacktestCommands,
+  },
+  { commands: ['policy'], load: async () => (await import('./commands/policy')).registerPolicyCommands },
 ];
 
 /** The groups to load for a call: the one naming its first word, else all of them. */

@@ -12,6 +12,7 @@ export const WORKFLOW_TYPES = {
   portfolio: 'portfolio',
   positionLifecycle: 'positionLifecycle',
   learningCycle: 'learningCycle',
+  backtest: 'backtest',
 } as const;
 
 export const LEARNING_SCHEDULE_ID = 'learning-nightly-pm';

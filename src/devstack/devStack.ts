@@ -26,6 +26,7 @@ import { ensureLearningSchedule } from '../temporal/schedule';
 import { runCycleNow } from '../cycles/client';
 import { learningCycleStatusQuery, type LearningCycleWorkflow } from '../contracts/learningCycle';
 import { DEMO_PLANNED_ACTION, seedDemo } from '../demo/seedDemo';
+import { initNewStorePolicy } from '../learning/policy/store';
 import { acquireDevLock } from './lock';
 import { Progress } from './progress';
 import { Resources } from './resources';
@@ -125,6 +126,8 @@ async function startStack(opts: DevStackOptions, resources: Resources, progress:
     () => Promise.resolve(createPool(db.url)),
     (p) => p.end(),
   );
+  // A new store (no learning_configs row yet) starts on the default learning policy (spec §9.2).
+  await initNewStorePolicy(pool);
   const address = server?.address ?? settings.connectionOptions.address;
   const target = { ...settings, connectionOptions: { ...settings.connectionOptions, address } };
 

@@ -3,6 +3,7 @@
  * an ISO instant (e.g. a version's cutoff, to reproduce it exactly). Pure: the caller passes now.
  */
 import { InvalidInputError } from '../contracts/errors';
+import { calendarDayProblem } from '../contracts/days';
 import { cycleCutoff } from './cycleReport';
 
 export type AsOf =
@@ -16,10 +17,7 @@ export class AsOfError extends InvalidInputError {
 }
 
 /** A real calendar day written YYYY-MM-DD (2026-02-30 is not). */
-export function isDay(s: string): boolean {
-  const t = DAY_RE.test(s) ? Date.parse(`${s}T00:00:00Z`) : Number.NaN;
-  return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === s;
-}
+export const isDay = (s: string): boolean => calendarDayProblem(s) === null;
 
 export function parseAsOf(value: string, now: Date, name = '--as-of'): AsOf {
   const v = value.trim();

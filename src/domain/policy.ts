@@ -10,10 +10,10 @@
  */
 import { z } from 'zod';
 import { InvalidInputError } from '../contracts/errors';
+import { POLICY_NAMES, type PolicyName } from '../contracts/policyNames';
 import { isRecord } from './numbers';
 
-export const POLICY_NAMES = ['v5', 'evidence'] as const;
-export type PolicyName = (typeof POLICY_NAMES)[number];
+export { POLICY_NAMES, type PolicyName };
 /** For new stores and the demo: `evidence` met the design §4 learning-quality targets (bench:learning). */
 export const DEFAULT_POLICY_NAME: PolicyName = 'evidence';
 /** A store whose config has no learning_policy key predates policies: it keeps the spec's behaviour. */

@@ -7,6 +7,7 @@ import { createAggregateActivities } from '../../activities/aggregateActivity';
 import { createLessonsActivities } from '../../activities/lessonsActivity';
 import { createMaterializeActivities } from '../../activities/materializeActivity';
 import { createCycleRunActivities } from '../../activities/cycleRunActivity';
+import { createBacktestActivities } from '../../activities/backtestActivities';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
@@ -28,6 +29,7 @@ export function createActivities(pool: pg.Pool) {
     ...createLessonsActivities({ pool }),
     ...createMaterializeActivities({ pool }),
     ...createCycleRunActivities({ pool }),
+    ...createBacktestActivities({ pool }),
   };
 }
 

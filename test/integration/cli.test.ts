@@ -20,7 +20,10 @@ describe('pmctl', () => {
   it('has --help on every command', async () => {
     const top = await pmctl('--help');
     expect(top.code).toBe(0);
-    for (const cmd of ['dev', 'worker', 'migrate', 'position', 'action', 'cycle', 'schedule', 'overrides', 'validate'])
+    for (const cmd of [
+      ...['dev', 'worker', 'migrate', 'position', 'action', 'cycle', 'schedule', 'overrides', 'validate'],
+      ...['backtest', 'policy', 'demo'],
+    ])
       expect(top.stdout).toContain(cmd);
     // The prebuilt top-level help is exactly what loading every command group prints.
     const full = await runPmctl(['--help'], { PMCTL_FULL_HELP: '1' });

@@ -17,6 +17,7 @@ describe('replay of recorded histories', () => {
   // runs may still be open (their old paths sit behind patches), kept so they keep replaying.
   it('has a history of the current build for every workflow type', () => {
     expect(files.filter((f) => f.split('.').length === 2).sort()).toEqual([
+      'backtest.json',
       'learningCycle.json',
       'portfolio.json',
       'positionLifecycle.json',

@@ -68,7 +68,12 @@ export function registerOpsCommands(program: Command, _ctx: CliContext): void {
             log(`pattern_scope_stats: ${before} rows → ${after} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
           // Groups a migration flagged for recomputation (the eligible-only statistics) are rebuilt now.
           const rebuilt = await rebuildFlaggedGroups(pool, log);
-          emit({ applied, statsRowsBefore: before, statsRowsAfter: after, rebuilt }, o);
+          // A new store (empty learning_configs) starts on the default learning policy (spec §9.2).
+          const { initNewStorePolicy } = await import('../../learning/policy/store');
+          const { DEFAULT_POLICY_NAME } = await import('../../domain/policy');
+          const newStorePolicy = (await initNewStorePolicy(pool)) ? DEFAULT_POLICY_NAME : null;
+          if (newStorePolicy) log(`new store: learning_configs['pm'] starts on policy ${newStorePolicy}`);
+          emit({ applied, statsRowsBefore: before, statsRowsAfter: after, rebuilt, newStorePolicy }, o);
         } finally {
           await pool.end();
         }

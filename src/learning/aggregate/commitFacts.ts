@@ -106,84 +106,97 @@ export async function commitBatch(
   shardKey = 'all',
 ): Promise<BatchCounts> {
   if (plans.length === 0) return emptyBatchCounts();
+  return withTransaction(pool, (client) => commitBatchIn(client, module, cycleId, plans, shardKey));
+}
+
+/**
+ * commitBatch's writes inside the caller's transaction (a synthetic market writes its facts this way,
+ * with its truth rows, in one transaction: `pmctl demo market --via facts`).
+ */
+export async function commitBatchIn(
+  client: pg.PoolClient,
+  module: string,
+  cycleId: string,
+  plans: readonly StrandPlan[],
+  shardKey = 'all',
+): Promise<BatchCounts> {
+  if (plans.length === 0) return emptyBatchCounts();
   const sorted = [...plans].sort((a, b) => (a.strandId < b.strandId ? -1 : a.strandId > b.strandId ? 1 : 0));
-  return withTransaction(pool, async (client) => {
-    const counts = emptyBatchCounts();
-    const ins = await client.query<{ strand_id: string }>(
-      `INSERT INTO learning_aggregated_strands (module, strand_id, path, n_actions, cycle_id)
-       SELECT $1, u.strand_id, u.path, u.n_actions, $5
-         FROM unnest($2::text[], $3::text[], $4::int[]) AS u(strand_id, path, n_actions)
-        ORDER BY u.strand_id
-       ON CONFLICT (module, strand_id) DO NOTHING
-       RETURNING strand_id`,
-      [module, sorted.map((p) => p.strandId), sorted.map((p) => p.path), sorted.map((p) => p.facts.length), cycleId],
-    );
-    const owned = new Set(ins.rows.map((r) => r.strand_id));
-    const ownedPlans = sorted.filter((p) => owned.has(p.strandId));
-    counts.strandsOwned = ownedPlans.length;
+  const counts = emptyBatchCounts();
+  const ins = await client.query<{ strand_id: string }>(
+    `INSERT INTO learning_aggregated_strands (module, strand_id, path, n_actions, cycle_id)
+     SELECT $1, u.strand_id, u.path, u.n_actions, $5
+       FROM unnest($2::text[], $3::text[], $4::int[]) AS u(strand_id, path, n_actions)
+      ORDER BY u.strand_id
+     ON CONFLICT (module, strand_id) DO NOTHING
+     RETURNING strand_id`,
+    [module, sorted.map((p) => p.strandId), sorted.map((p) => p.path), sorted.map((p) => p.facts.length), cycleId],
+  );
+  const owned = new Set(ins.rows.map((r) => r.strand_id));
+  const ownedPlans = sorted.filter((p) => owned.has(p.strandId));
+  counts.strandsOwned = ownedPlans.length;
 
-    // Exactly once per trade: strands whose trade another strand already counted become quarantined.
-    const duplicates = await claimTrades(client, module, cycleId, ownedPlans);
-    const mine: StrandPlan[] = ownedPlans.map((p) => {
-      const d = duplicates.get(p.strandId);
-      return d
-        ? {
-            strandId: p.strandId,
-            path: 'quarantined',
-            reason: d.reason,
-            payload: d.payload,
-            facts: [],
-            trades: emptyTradeCounts(),
-            tradeKeys: [],
-          }
-        : p;
-    });
-    if (duplicates.size > 0) {
-      await client.query(
-        `UPDATE learning_aggregated_strands SET path = 'quarantined', n_actions = 0
-          WHERE module = $1 AND strand_id = ANY($2::text[])`,
-        [module, [...duplicates.keys()].sort()],
-      );
-      counts.duplicateTrades = duplicates.size;
-    }
-
-    const quarantined = mine.filter((p): p is Extract<StrandPlan, { path: 'quarantined' }> => p.path === 'quarantined');
-    if (quarantined.length > 0) {
-      await client.query(
-        `INSERT INTO learning_quarantine (strand_id, stage, reason, payload)
-         SELECT q.strand_id, $1, q.reason, q.payload::jsonb FROM unnest($2::text[], $3::text[], $4::text[]) AS q(strand_id, reason, payload)
-         ON CONFLICT (strand_id, stage) DO UPDATE
-           SET reason = EXCLUDED.reason, last_seen = now(), occurrences = learning_quarantine.occurrences + 1`,
-        [
-          AGGREGATE_STAGE,
-          quarantined.map((q) => q.strandId),
-          quarantined.map((q) => q.reason),
-          quarantined.map((q) => (q.payload === undefined ? null : JSON.stringify(q.payload))),
-        ],
-      );
-      counts.quarantined = quarantined.length;
-    }
-
-    const facts: Fact[] = [];
-    for (const p of mine) {
-      if (p.path === 'quarantined') continue;
-      counts.paths.option_a += p.trades.option_a;
-      counts.paths.option_b += p.trades.option_b;
-      counts.paths.legacy += p.trades.legacy;
-      counts.paths.unresolved += p.trades.unresolved;
-      counts.tradesAggregated += p.trades.option_a + p.trades.option_b + p.trades.legacy;
-      counts.actionsSkippedFailed += p.trades.failedActions;
-      for (const f of p.facts) facts.push(f);
-    }
-    const contributed = await insertFacts(client, module, cycleId, facts);
-    counts.actionsAggregated = contributed.length;
-
-    await queueForCube(client, module, cycleId, contributed);
-    // Committed with the batch, so the cycle's report can be summed exactly after any crash.
-    await client.query(
-      `INSERT INTO learning_aggregate_batches (module, cycle_id, shard_key, counts) VALUES ($1, $2, $3, $4)`,
-      [module, cycleId, shardKey, JSON.stringify({ ...counts, strandsRead: plans.length })],
-    );
-    return counts;
+  // Exactly once per trade: strands whose trade another strand already counted become quarantined.
+  const duplicates = await claimTrades(client, module, cycleId, ownedPlans);
+  const mine: StrandPlan[] = ownedPlans.map((p) => {
+    const d = duplicates.get(p.strandId);
+    return d
+      ? {
+          strandId: p.strandId,
+          path: 'quarantined',
+          reason: d.reason,
+          payload: d.payload,
+          facts: [],
+          trades: emptyTradeCounts(),
+          tradeKeys: [],
+        }
+      : p;
   });
+  if (duplicates.size > 0) {
+    await client.query(
+      `UPDATE learning_aggregated_strands SET path = 'quarantined', n_actions = 0
+        WHERE module = $1 AND strand_id = ANY($2::text[])`,
+      [module, [...duplicates.keys()].sort()],
+    );
+    counts.duplicateTrades = duplicates.size;
+  }
+
+  const quarantined = mine.filter((p): p is Extract<StrandPlan, { path: 'quarantined' }> => p.path === 'quarantined');
+  if (quarantined.length > 0) {
+    await client.query(
+      `INSERT INTO learning_quarantine (strand_id, stage, reason, payload)
+       SELECT q.strand_id, $1, q.reason, q.payload::jsonb FROM unnest($2::text[], $3::text[], $4::text[]) AS q(strand_id, reason, payload)
+       ON CONFLICT (strand_id, stage) DO UPDATE
+         SET reason = EXCLUDED.reason, last_seen = now(), occurrences = learning_quarantine.occurrences + 1`,
+      [
+        AGGREGATE_STAGE,
+        quarantined.map((q) => q.strandId),
+        quarantined.map((q) => q.reason),
+        quarantined.map((q) => (q.payload === undefined ? null : JSON.stringify(q.payload))),
+      ],
+    );
+    counts.quarantined = quarantined.length;
+  }
+
+  const facts: Fact[] = [];
+  for (const p of mine) {
+    if (p.path === 'quarantined') continue;
+    counts.paths.option_a += p.trades.option_a;
+    counts.paths.option_b += p.trades.option_b;
+    counts.paths.legacy += p.trades.legacy;
+    counts.paths.unresolved += p.trades.unresolved;
+    counts.tradesAggregated += p.trades.option_a + p.trades.option_b + p.trades.legacy;
+    counts.actionsSkippedFailed += p.trades.failedActions;
+    for (const f of p.facts) facts.push(f);
+  }
+  const contributed = await insertFacts(client, module, cycleId, facts);
+  counts.actionsAggregated = contributed.length;
+
+  await queueForCube(client, module, cycleId, contributed);
+  // Committed with the batch, so the cycle's report can be summed exactly after any crash.
+  await client.query(
+    `INSERT INTO learning_aggregate_batches (module, cycle_id, shard_key, counts) VALUES ($1, $2, $3, $4)`,
+    [module, cycleId, shardKey, JSON.stringify({ ...counts, strandsRead: plans.length })],
+  );
+  return counts;
 }

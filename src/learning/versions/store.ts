@@ -30,6 +30,8 @@ export interface NewVersion {
   /** Written as override_updated_at / updated_at of the live row (the version's created_at is the write's). */
   now: Date;
   rollback?: { to: string; reason: string };
+  /** A rollback's policy (the target version's; null = legacy v5, no key): restored into the live config. */
+  rollbackPolicy?: unknown;
 }
 
 export interface ConfigVersion {
@@ -48,12 +50,14 @@ export interface ConfigVersion {
   facts_n: number;
   counts: Record<string, number> & { diff?: Omit<VersionReport, 'version'> };
   made_live: boolean;
+  /** config_data.learning_policy when the version was written (spec §9.2); null = none (legacy v5). */
+  policy: unknown;
   created_at: string;
 }
 
 const VERSION_COLUMNS = `module, version, to_char(learning_day, 'YYYY-MM-DD') AS learning_day, cutoff, kind, source,
   rolled_back_to, reason, pattern_strength_overrides, pattern_overrides, lesson_ids, facts_hash, facts_n::float8 AS facts_n,
-  counts, made_live, created_at`;
+  counts, made_live, policy, created_at`;
 
 type VersionRow = Omit<ConfigVersion, 'cutoff' | 'created_at'> & { cutoff: Date; created_at: Date };
 const fromRow = (r: VersionRow): ConfigVersion => ({
@@ -81,6 +85,8 @@ interface LiveState {
   version: string | null;
   day: string | null;
   overrides: MaterializedOverrides;
+  /** config_data.learning_policy as stored (null: no key). */
+  policy: unknown;
 }
 
 async function lockLive(db: pg.ClientBase, module: string): Promise<LiveState> {
@@ -91,7 +97,7 @@ async function lockLive(db: pg.ClientBase, module: string): Promise<LiveState> {
     [module],
   );
   const row = cfg.rows[0];
-  if (!row) return { version: null, day: null, overrides: listsOf(null) };
+  if (!row) return { version: null, day: null, overrides: listsOf(null), policy: null };
   if (row.kind !== 'object') {
     throw new BadConfigurationError(
       `learning_configs['${module}'].config_data is a JSON ${row.kind}, not an object; fix the row before materializing`,
@@ -107,7 +113,8 @@ async function lockLive(db: pg.ClientBase, module: string): Promise<LiveState> {
     : undefined;
   // A live row written before versions existed: its day is the day it was written.
   const day = v?.day ?? (row.updated && !Number.isNaN(Date.parse(row.updated)) ? row.updated.slice(0, 10) : null);
-  return { version: row.version, day, overrides: listsOf(row.data) };
+  const policy = (row.data as Record<string, unknown>).learning_policy ?? null;
+  return { version: row.version, day, overrides: listsOf(row.data), policy };
 }
 
 /**
@@ -126,7 +133,13 @@ export async function commitVersion(db: pg.ClientBase, v: NewVersion): Promise<V
   // writes no version: its run is recorded in learning_cycle_runs, and the report names the live one.
   const same = diff.added + diff.removed + diff.changed === 0 && !v.rollback && live.day === v.learningDay;
   const liveVersion = same && live.version ? await findVersion(db, v.module, live.version) : null;
-  const unchanged = liveVersion?.kind === 'cycle' && liveVersion.facts_hash === v.facts.hash ? liveVersion : null;
+  // The same policy too: a version records the policy it was made with (a `policy set` since is news).
+  const unchanged =
+    liveVersion?.kind === 'cycle' &&
+    liveVersion.facts_hash === v.facts.hash &&
+    JSON.stringify(liveVersion.policy ?? null) === JSON.stringify(live.policy)
+      ? liveVersion
+      : null;
   const report: VersionReport = {
     version: unchanged?.version ?? v.version,
     learningDay: v.learningDay,
@@ -143,28 +156,33 @@ export async function commitVersion(db: pg.ClientBase, v: NewVersion): Promise<V
     factsHash: v.facts.hash,
   };
   if (unchanged) return { ...report, unchanged: true };
+  // The policy the version is made with: a cycle's is the live one; a rollback restores its target's.
+  const policy = v.rollback ? (v.rollbackPolicy ?? null) : live.policy;
   if (madeLive) {
     const patch = {
       pattern_strength_overrides: v.overrides.pattern_strength_overrides,
       pattern_overrides: v.overrides.pattern_overrides,
       override_updated_at: v.now.toISOString(),
       override_version: v.version,
+      ...(v.rollback && policy !== null ? { learning_policy: policy } : {}),
     };
+    // A rollback to a version made before policies (null) restores the legacy v5: no key.
+    const drop = v.rollback && policy === null ? ['learning_policy'] : [];
     await db.query(
       `INSERT INTO learning_configs (module_id, config_data, updated_at, updated_by)
        VALUES ($1, $2::jsonb, $3, $4)
        ON CONFLICT (module_id) DO UPDATE SET
-         config_data = learning_configs.config_data || EXCLUDED.config_data,
+         config_data = (learning_configs.config_data - $5::text[]) || EXCLUDED.config_data,
          updated_at = EXCLUDED.updated_at,
          updated_by = EXCLUDED.updated_by`,
-      [v.module, JSON.stringify(patch), v.now, `${v.rollback ? 'rollback' : 'learningCycle'}:${v.version}`],
+      [v.module, JSON.stringify(patch), v.now, `${v.rollback ? 'rollback' : 'learningCycle'}:${v.version}`, drop],
     );
   }
   const { version: _omit, ...diffReport } = report;
   await db.query(
     `INSERT INTO learning_config_versions (module, version, learning_day, cutoff, kind, source, rolled_back_to, reason,
-        pattern_strength_overrides, pattern_overrides, lesson_ids, facts_hash, facts_n, counts, made_live)
-     VALUES ($1, $2, $3::date, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::text[], $12, $13, $14::jsonb, $15)`,
+        pattern_strength_overrides, pattern_overrides, lesson_ids, facts_hash, facts_n, counts, made_live, policy)
+     VALUES ($1, $2, $3::date, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::text[], $12, $13, $14::jsonb, $15, $16::jsonb)`,
     [
       v.module,
       v.version,
@@ -181,6 +199,7 @@ export async function commitVersion(db: pg.ClientBase, v: NewVersion): Promise<V
       v.facts.n,
       JSON.stringify({ ...v.counts, diff: diffReport }),
       madeLive,
+      policy === null ? null : JSON.stringify(policy),
     ],
   );
   return report;
@@ -307,6 +326,7 @@ export async function rollback(
       counts: {},
       now,
       rollback: { to: target.version, reason },
+      rollbackPolicy: target.policy,
     }),
   );
 }

@@ -1,0 +1,273 @@
+/**
+ * `pmctl demo market` (spec §9.4): a synthetic market written into a module, with its truth.
+ * `via: 'facts'` writes what the aggregation would have written for each trade (ledger, trade guard,
+ * facts with action_ts/size_frac, cube queue — the same commitBatchIn) plus the market and truth
+ * rows, all in ONE transaction: nothing is written when anything is refused. The next learning
+ * cycle then takes the facts into the cube and never counts them again.
+ */
+import type pg from 'pg';
+import { InvalidInputError } from '../contracts/errors';
+import { describeZodError } from '../contracts/zod';
+import { withTransaction } from '../db/transaction';
+import {
+  generateMarket,
+  MarketSpecSchema,
+  MARKET_DIM_VALUES,
+  plantedMarket,
+  type MarketSpec,
+  type MarketSpecInput,
+  type MarketTrade,
+} from '../domain/syntheticMarket';
+import { marketStrandId } from '../domain/backtest/fromMarket';
+import { commitBatchIn } from '../learning/aggregate/commitFacts';
+import { emptyTradeCounts, type Fact, type StrandPlan } from '../learning/aggregate/types';
+
+/** Sizes above this go as facts by default; at most this many may go through the public path. */
+export const STRANDS_MAX_TRADES = 500;
+
+export interface MarketOptions {
+  module: string;
+  seed: number;
+  days: number;
+  tradesPerDay: number;
+  startDay?: string;
+  effect?: number;
+  /** `k=v,k=v` scope of the planted winner / loser (default plantedMarket's). */
+  winner?: string;
+  loser?: string;
+  share?: number;
+  fadeDay?: number;
+  /** No planted scope at all. */
+  null?: boolean;
+}
+
+/** `macro_phase=Dip,bucket=micro` → a scope; values that are numbers in the dim's value set become numbers. */
+export function parseScopeOption(text: string, flag: string): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const part of text.split(',')) {
+    const m = /^\s*([a-zA-Z_]+)\s*=\s*(.+?)\s*$/.exec(part);
+    if (!m) throw new InvalidInputError(`${flag}: ${JSON.stringify(part)} is not dim=value`);
+    const [, k, v] = m;
+    const values = MARKET_DIM_VALUES[k];
+    if (!values)
+      throw new InvalidInputError(`${flag}: unknown dim ${k} (known: ${Object.keys(MARKET_DIM_VALUES).join(', ')})`);
+    const val = values.find((x) => String(x) === v);
+    if (val === undefined) throw new InvalidInputError(`${flag}: ${k}=${v} is not one of ${values.join(', ')}`);
+    if (k in out) throw new InvalidInputError(`${flag}: dim ${k} given twice`);
+    out[k] = val;
+  }
+  return out;
+}
+
+const FLAG_OF: Record<string, string> = {
+  seed: '--seed',
+  days: '--days',
+  tradesPerDay: '--trades-per-day',
+  startDay: '--start-day',
+  'planted.0': '--winner',
+  'planted.1': '--loser',
+};
+
+/** The market's spec from the options, every problem naming its flag. */
+export function marketSpecOf(o: MarketOptions): MarketSpec {
+  const base = plantedMarket({
+    seed: o.seed,
+    effect: o.effect ?? 1.5,
+    days: o.days,
+    tradesPerDay: o.tradesPerDay,
+    startDay: o.startDay,
+    fadeDay: o.fadeDay ?? null,
+  });
+  const planted = (base.planted ?? []).map((p) => ({
+    ...p,
+    ...(o.share !== undefined ? { share: o.share } : {}),
+  }));
+  if (o.winner !== undefined) planted[0] = { ...planted[0], scope: parseScopeOption(o.winner, '--winner') };
+  if (o.loser !== undefined) planted[1] = { ...planted[1], scope: parseScopeOption(o.loser, '--loser') };
+  const input: MarketSpecInput = { ...base, planted: o.null ? [] : planted };
+  if (o.null && (o.winner !== undefined || o.loser !== undefined || o.fadeDay !== undefined))
+    throw new InvalidInputError('--null: a null market has no planted scope (drop --winner, --loser, --fade-day)');
+  const r = MarketSpecSchema.safeParse(input);
+  if (!r.success) {
+    const msg = describeZodError(r.error)
+      .split('; ')
+      .map((line) => {
+        let l = line.replace(/^planted\.\d+\.share:/, '--share:').replace(/^planted\.\d+\.effect:/, '--effect:');
+        l = l.replace(/^planted\.0\.fadeDay:/, '--fade-day:');
+        for (const [path, flag] of Object.entries(FLAG_OF))
+          if (l.startsWith(path + ':') || l.startsWith(path + '.')) l = `${flag}: ${l}`;
+        return l;
+      })
+      .join('; ');
+    throw new InvalidInputError(`invalid market: ${msg}`);
+  }
+  return r.data;
+}
+
+/** A market's id: one market per (module, seed). */
+export const marketId = (module: string, seed: number) => `${module}:mkt${seed}`;
+
+/** The aggregation's plan of one market trade: one strand, one trade, an entry and an exit fact. */
+function planOf(t: MarketTrade): { plan: StrandPlan; facts: { f: Fact; ts: number; size: number }[] } {
+  const strandId = marketStrandId(t);
+  const facts = t.actions.map((a, i) => ({
+    f: {
+      strandId,
+      actionIndex: i,
+      patternKey: t.patternKey,
+      category: a.category,
+      scope: t.scope,
+      positionId: t.positionId,
+      tradeId: t.tradeId,
+      actionStrandId: null,
+      rr: t.rr,
+      holdDays: t.holdDays,
+      tts3: null,
+      cfEntry: null,
+      cfExit: null,
+      closedAt: new Date(t.exitTs).toISOString(),
+    } satisfies Fact,
+    ts: a.ts,
+    size: a.sizeFrac,
+  }));
+  return {
+    plan: {
+      strandId,
+      // No pm_action strands behind these facts: recorded as the legacy path (action_strand_id null).
+      path: 'legacy',
+      facts: facts.map((x) => x.f),
+      trades: { ...emptyTradeCounts(), legacy: 1 },
+      tradeKeys: [{ positionId: t.positionId, tradeId: t.tradeId }],
+    },
+    facts,
+  };
+}
+
+export interface MarketReport {
+  marketId: string;
+  module: string;
+  via: 'facts' | 'strands';
+  trades: number;
+  facts: number;
+  days: number;
+  firstDay: string;
+  lastDay: string;
+  planted: {
+    kind: string;
+    scope: Record<string, unknown>;
+    effect: number;
+    share: number;
+    fadeDay: number | null;
+    trades: number;
+  }[];
+}
+
+const CHUNK = 5_000;
+
+/** Writes the market as facts in one transaction (see the file comment); refuses an existing market id. */
+export async function writeMarketFacts(pool: pg.Pool, module: string, spec: MarketSpec): Promise<MarketReport> {
+  const { trades } = generateMarket(spec);
+  const id = marketId(module, spec.seed);
+  const cycleId = `market-${id}`;
+  let factsN = 0;
+  await withTransaction(pool, async (client) => {
+    const ins = await client.query(
+      `INSERT INTO learning_markets (market_id, module, spec, trades, via) VALUES ($1, $2, $3::jsonb, $4, 'facts')
+       ON CONFLICT (market_id) DO NOTHING RETURNING market_id`,
+      [id, module, JSON.stringify(spec), trades.length],
+    );
+    if (ins.rowCount === 0)
+      throw new InvalidInputError(
+        `--seed: market ${id} already exists in module ${module}; pick another --seed or --module`,
+      );
+    for (let i = 0; i < trades.length; i += CHUNK) {
+      const chunk = trades.slice(i, i + CHUNK).map(planOf);
+      const counts = await commitBatchIn(
+        client,
+        module,
+        cycleId,
+        chunk.map((c) => c.plan),
+        'market',
+      );
+      const expected = chunk.length;
+      if (counts.strandsOwned !== expected || counts.tradesAggregated !== expected) {
+        throw new InvalidInputError(
+          `market ${id}: ${expected - counts.tradesAggregated} of its trades (position ids mkt${spec.seed}-p…) are already ` +
+            `counted in module ${module}; nothing written`,
+        );
+      }
+      const all = chunk.flatMap((c) => c.facts);
+      factsN += all.length;
+      await client.query(
+        `UPDATE learning_trade_facts f SET action_ts = u.ts, size_frac = u.size
+           FROM unnest($2::text[], $3::int[], $4::timestamptz[], $5::float8[]) AS u(strand_id, action_index, ts, size)
+          WHERE f.module = $1 AND f.strand_id = u.strand_id AND f.action_index = u.action_index`,
+        [
+          module,
+          all.map((x) => x.f.strandId),
+          all.map((x) => x.f.actionIndex),
+          all.map((x) => new Date(x.ts)),
+          all.map((x) => x.size),
+        ],
+      );
+    }
+    await insertTruth(client, module, id, spec, trades);
+  });
+  return reportOf(id, module, 'facts', spec, trades, factsN);
+}
+
+export async function insertTruth(
+  client: pg.ClientBase,
+  module: string,
+  id: string,
+  spec: MarketSpec,
+  trades: readonly MarketTrade[],
+): Promise<void> {
+  for (let i = 0; i < trades.length; i += CHUNK) {
+    const c = trades.slice(i, i + CHUNK);
+    await client.query(
+      `INSERT INTO learning_market_truth (module, position_id, trade_id, truth, true_effect, market_id)
+       SELECT $1, u.p, u.t, u.truth, u.effect, $2
+         FROM unnest($3::text[], $4::text[], $5::smallint[], $6::float8[]) AS u(p, t, truth, effect)`,
+      [
+        module,
+        id,
+        c.map((t) => t.positionId),
+        c.map((t) => t.tradeId),
+        c.map((t) => t.truth),
+        c.map((t) => (t.truth === 0 ? 0 : t.truth * spec.planted[t.planted].effect)),
+      ],
+    );
+  }
+}
+
+export function reportOf(
+  id: string,
+  module: string,
+  via: 'facts' | 'strands',
+  spec: MarketSpec,
+  trades: readonly MarketTrade[],
+  facts: number,
+): MarketReport {
+  const last = new Date(Date.parse(`${spec.startDay}T00:00:00Z`) + (spec.days - 1) * 86_400_000)
+    .toISOString()
+    .slice(0, 10);
+  return {
+    marketId: id,
+    module,
+    via,
+    trades: trades.length,
+    facts,
+    days: spec.days,
+    firstDay: spec.startDay,
+    lastDay: last,
+    planted: spec.planted.map((p, i) => ({
+      kind: p.kind,
+      scope: p.scope,
+      effect: p.effect,
+      share: p.share,
+      fadeDay: p.fadeDay,
+      trades: trades.filter((t) => t.planted === i).length,
+    })),
+  };
+}

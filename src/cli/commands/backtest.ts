@@ -1,0 +1,283 @@
+/**
+ * Spec §9.3-§9.4 from the command line: `pmctl backtest` (the walk-forward backtest of a policy as a
+ * Temporal workflow; show and list the stored ones) and `pmctl demo market` (a synthetic market with
+ * its truth).
+ */
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { moduleIdSchema } from '../../contracts/learningCycle';
+import { InvalidInputError } from '../../contracts/errors';
+import { parseOrThrow } from '../../contracts/zod';
+import type { BacktestStatus } from '../../contracts/backtest';
+import type { StoredBacktest } from '../../backtest/store';
+import { CliError, emit, num, workflowUiUrl } from '../output';
+import type { CliContext } from '../context';
+
+const module = (v: string) => parseOrThrow(moduleIdSchema, v, '--module');
+const today = () => new Date().toISOString().slice(0, 10);
+const f = (x: number | null | undefined, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '-');
+const signed = (x: number, d = 2) => (x >= 0 ? '+' : '') + x.toFixed(d);
+const pct = (x: number | null | undefined) => (typeof x === 'number' ? `${(100 * x).toFixed(1)}%` : '-');
+
+/** Exit code of a range with no trades: not a failure, but a script can tell it apart. */
+export const EXIT_NO_TRADES = 0;
+
+/** The one JSON object of a stored backtest (`pmctl backtest --json`, `backtest show --json`). */
+export function backtestJson(b: StoredBacktest, extra: { workflowId?: string; reused?: boolean } = {}) {
+  const s = b.summary;
+  return {
+    backtestId: b.id,
+    ...(extra.workflowId ? { workflowId: extra.workflowId } : {}),
+    module: b.module,
+    policy: b.policy.name,
+    policyConstants: b.policy,
+    from: b.from,
+    to: b.to,
+    nullK: b.nullK,
+    seed: b.seed,
+    dataHash: b.dataHash,
+    trades: s.trades,
+    r0: s.r0,
+    rP: s.rP,
+    upliftR: s.upliftR,
+    upliftPct: s.upliftPct,
+    ci95: s.ci95,
+    nullP: s.nullP,
+    nullUpliftR: s.nullUpliftR,
+    nullLiveOverridesMean: s.nullLiveOverridesMean,
+    liveOverridesMean: s.liveOverridesMean,
+    daysWithoutOverrides: s.daysWithoutOverrides,
+    oracleUpliftR: s.oracleUpliftR,
+    oracleCapture: s.oracleCapture,
+    wrongWayShare: s.wrongWayShare,
+    perDay: s.perDay,
+    perOverride: s.perOverride.map((o) => ({
+      ...o,
+      explain: `pmctl explain override --module ${b.module} '${o.pattern_key}/${o.action_category}/${JSON.stringify(o.scope)}'`,
+    })),
+    reused: extra.reused ?? false,
+    createdAt: b.createdAt,
+  };
+}
+
+function printBacktest(b: StoredBacktest, head: string[]): void {
+  const s = b.summary;
+  const out = [
+    ...head,
+    `backtest ${b.id}: policy ${b.policy.name}, module ${b.module}, ${b.from} → ${b.to}, K ${b.nullK}, seed ${b.seed}, data ${b.dataHash}`,
+    `trades ${s.trades}: ΔR ${signed(s.upliftR)} R, CI95 [${f(s.ci95[0])}, ${f(s.ci95[1])}], ${signed(s.upliftPct)}% of Σ|rr| (R0 ${f(s.r0)} → R_P ${f(s.rP)})`,
+    `null control: p ${f(s.nullP, 3)} over K ${s.nullK}; live overrides under the null ${f(s.nullLiveOverridesMean)} a day`,
+    `oracle capture ${pct(s.oracleCapture)}${s.oracleUpliftR === null ? ' (truth unknown)' : ` (oracle ΔR ${signed(s.oracleUpliftR)} R)`}` +
+      `; wrong-way sizing ${pct(s.wrongWayShare)}`,
+    `live overrides ${f(s.liveOverridesMean)} a day; days without any ${pct(s.daysWithoutOverrides)}`,
+    `top overrides (${s.perOverride.length}):`,
+    ...s.perOverride
+      .slice(0, 5)
+      .map(
+        (o) =>
+          `  ${signed(o.upliftR).padStart(8)} R  size×${f(o.sizeMult, 3)}  ${o.action_category} ${JSON.stringify(o.scope)}  ` +
+          `${o.trades} trades, ${o.daysLive} days  lesson ${o.lesson}`,
+      ),
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+export function registerBacktestCommands(program: Command, ctx: CliContext): void {
+  const bt = program
+    .command('backtest')
+    .description(
+      'walk-forward backtest of a learning policy (spec §9.3) as a Temporal workflow; show / list stored ones',
+    )
+    .option('--from <day>', 'first day YYYY-MM-DD (UTC)')
+    .option('--to <day>', 'last day YYYY-MM-DD (UTC), not in the future')
+    .option('--policy <name>', "policy: v5, evidence, or live (the module's live policy with its constants)")
+    .option('--module <module>', 'module', module, 'pm')
+    .option('--null <K>', 'null permutations (0..1000)', num, 20)
+    .option('--seed <S>', 'seed of the permutations and the bootstrap', num, 1)
+    .option('--no-wait', 'start it and print its workflow id')
+    .option('--json', 'one machine-readable object')
+    .action(
+      async (o: {
+        from?: string;
+        to?: string;
+        policy?: string;
+        module: string;
+        null: number;
+        seed: number;
+        wait: boolean;
+        json?: boolean;
+      }) => {
+        const missing = (['from', 'to', 'policy'] as const).filter((k) => o[k] === undefined).map((k) => `--${k}`);
+        if (missing.length) throw new CliError(`required option(s) ${missing.join(', ')} not given`);
+        const { checkBacktestRequest, runBacktest } = await import('../../backtest/client');
+        let policy: string | import('../../domain/policy').Policy = o.policy!;
+        if (policy === 'live')
+          policy = (await (await import('../../learning/policy/store')).livePolicy(await ctx.database(), o.module))
+            .policy;
+        const key = checkBacktestRequest(
+          { module: o.module, from: o.from!, to: o.to!, policy, nullK: o.null, seed: o.seed },
+          today(),
+        );
+        const client = await ctx.temporal();
+        const r = await runBacktest(client, key, { taskQueue: ctx.settings.taskQueue, wait: o.wait });
+        const ui = workflowUiUrl(ctx.settings.namespace, r.workflowId);
+        if (!r.status) return emit({ workflowId: r.workflowId, joined: r.joined, ui }, o);
+        const st: BacktestStatus = r.status;
+        if (st.step === 'no_trades') {
+          if (o.json)
+            emit(
+              {
+                noTrades: true,
+                trades: 0,
+                module: key.module,
+                policy: key.policy.name,
+                from: key.from,
+                to: key.to,
+                message: st.message,
+                workflowId: r.workflowId,
+              },
+              o,
+            );
+          else process.stdout.write(`${st.message}\nUI: ${ui}\n`);
+          process.exitCode = EXIT_NO_TRADES;
+          return;
+        }
+        const { getBacktest } = await import('../../backtest/store');
+        const stored = await getBacktest(await ctx.database(), st.backtestId!);
+        const reused = st.result?.reused ?? false;
+        if (o.json) return emit(backtestJson(stored, { workflowId: r.workflowId, reused }), o);
+        printBacktest(stored, [`UI: ${ui}${reused ? '  (identical backtest already stored: its numbers)' : ''}`]);
+      },
+    );
+  bt.command('show')
+    .description('one stored backtest: headline, per day, per override with its trades')
+    .argument('<id>')
+    .option('--json', 'one machine-readable object')
+    // The parent's own --json / --module are parsed first: read them with the globals.
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<{ json?: boolean }>();
+      const { getBacktest } = await import('../../backtest/store');
+      const b = await getBacktest(await ctx.database(), id);
+      if (o.json) return emit(backtestJson(b, { reused: true }), o);
+      printBacktest(b, []);
+      process.stdout.write('per day (day trades ΔR live-overrides):\n');
+      for (const d of b.summary.perDay)
+        process.stdout.write(
+          `  ${d.day} ${String(d.trades).padStart(5)} ${signed(d.upliftR).padStart(9)} ${d.liveOverrides}\n`,
+        );
+    });
+  bt.command('status')
+    .description("a backtest workflow's progress (the status query: step, runs done of K + 1) or its end state")
+    .argument('<workflowId>', 'backtest-… (printed by pmctl backtest --no-wait)')
+    .option('--json', 'machine-readable output')
+    .action(async (workflowId: string, _o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<{ json?: boolean }>();
+      const { backtestStatus } = await import('../../backtest/client');
+      const client = await ctx.temporal();
+      const st = await backtestStatus(client, workflowId);
+      if (o.json) return emit(st, o);
+      process.stdout.write(
+        `${st.workflowId}: ${st.step}, ${st.runsDone} of ${st.runsTotal} runs done` +
+          `${st.backtestId ? `, backtest ${st.backtestId}` : ''}${st.message ? `\n${st.message}` : ''}\n` +
+          `UI: ${workflowUiUrl(ctx.settings.namespace, st.workflowId)}\n`,
+      );
+    });
+  bt.command('list')
+    .description('stored backtests, newest first')
+    .option('--module <module>', 'only this module (default pm)', module)
+    .option(
+      '--limit <n>',
+      'at most this many',
+      (v) => parseOrThrow(z.coerce.number().int().min(1).max(10_000), v, '--limit'),
+      50,
+    )
+    .option('--json', 'machine-readable output')
+    .action(async (_o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<{ module?: string; limit: number; json?: boolean }>();
+      const { listBacktests } = await import('../../backtest/store');
+      const list = await listBacktests(await ctx.database(), o);
+      if (o.json) return emit(list, o);
+      if (list.length === 0) return void process.stdout.write('no backtests stored yet: run pmctl backtest\n');
+      for (const b of list)
+        process.stdout.write(
+          `${b.id}  ${b.module} ${b.policy.padEnd(8)} ${b.from} → ${b.to}  K ${b.nullK} seed ${b.seed}  trades ${b.trades}  ` +
+            `ΔR ${signed(b.upliftR)} (${signed(b.upliftPct)}%)  p ${f(b.nullP, 3)}  oracle ${pct(b.oracleCapture)}  ${b.createdAt}\n`,
+        );
+    });
+
+  const demo = program.command('demo').description('synthetic data for demos, tests and benchmarks');
+  demo
+    .command('market')
+    .description('write a synthetic market with planted winner/loser scopes and its truth (spec §9.4)')
+    .requiredOption('--seed <S>', 'seed (one market per module and seed)', num)
+    .requiredOption('--days <N>', 'days of trading', num)
+    .requiredOption('--trades-per-day <T>', 'trades a day', num)
+    .option('--module <module>', 'module', module, 'pm')
+    .option('--start-day <day>', 'first day YYYY-MM-DD (default 2026-01-01)')
+    .option('--effect <E>', 'planted mean shift in R (winner +E, loser −E)', num)
+    .option('--winner <k=v,...>', 'the planted winner scope (default macro_phase=Dip,bucket=micro)')
+    .option('--loser <k=v,...>', 'the planted loser scope (default timeframe=1h,A_mode=aggressive)')
+    .option('--share <X>', 'share of trades in each planted scope (≤ 0.5; default 0.05)', num)
+    .option('--fade-day <I>', 'day index from which the winner edge is gone', num)
+    .option('--null', 'a null market: no planted scope')
+    .option('--via <how>', `facts (direct, default) or strands (the public path, ≤ 500 trades)`)
+    .option('--json', 'machine-readable output')
+    .action(
+      async (o: {
+        seed: number;
+        days: number;
+        tradesPerDay: number;
+        module: string;
+        startDay?: string;
+        effect?: number;
+        winner?: string;
+        loser?: string;
+        share?: number;
+        fadeDay?: number;
+        null?: boolean;
+        via?: string;
+        json?: boolean;
+      }) => {
+        const { marketSpecOf, writeMarketFacts, STRANDS_MAX_TRADES } = await import('../../backtest/market');
+        const spec = marketSpecOf({ ...o, null: !!o.null });
+        const last = new Date(Date.parse(`${spec.startDay}T00:00:00Z`) + (spec.days - 1) * 86_400_000)
+          .toISOString()
+          .slice(0, 10);
+        if (last > today())
+          throw new InvalidInputError(
+            `--days: the market would end on ${last}, after today ${today()} (move --start-day back)`,
+          );
+        const total = spec.days * spec.tradesPerDay;
+        const via = o.via ?? (total > STRANDS_MAX_TRADES ? 'facts' : 'strands');
+        if (via !== 'facts' && via !== 'strands')
+          throw new InvalidInputError(`--via: ${JSON.stringify(via)} is not facts or strands`);
+        let r;
+        if (via === 'strands') {
+          const { writeMarketStrands } = await import('../../backtest/marketStrands');
+          const client = await ctx.temporal();
+          r = await writeMarketStrands(
+            { client, pool: await ctx.database(), taskQueue: ctx.settings.taskQueue },
+            o.module,
+            spec,
+            (done, n) => {
+              if (!o.json && (done % 50 === 0 || done === n))
+                process.stderr.write(`[market] ${done}/${n} trades closed\n`);
+            },
+          );
+        } else r = await writeMarketFacts(await ctx.database(), o.module, spec);
+        if (o.json) return emit(r, o);
+        process.stdout.write(
+          [
+            `market ${r.marketId}: ${r.trades} trades (${r.facts} facts) in module ${r.module}, ${r.firstDay} → ${r.lastDay}, via ${r.via}`,
+            ...r.planted.map(
+              (p) =>
+                `  ${p.kind} ${JSON.stringify(p.scope)} effect ${p.effect} R, share ${p.share}, ${p.trades} trades${p.fadeDay === null ? '' : `, fades from day ${p.fadeDay}`}`,
+            ),
+            ...(r.planted.length ? [] : ['  null market: no planted scope']),
+            ...(r.via === 'strands' ? ['the facts appear when a learning cycle ingests them: pmctl cycle run'] : []),
+            `next: pmctl backtest --module ${r.module} --from ${r.firstDay} --to ${r.lastDay} --policy evidence --null 20`,
+          ].join('\n') + '\n',
+        );
+      },
+    );
+}

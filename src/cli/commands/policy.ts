@@ -1,0 +1,79 @@
+/**
+ * The learning policy (spec §9.2) from the command line: show the live one, set it (recorded, with a
+ * reason; never by editing JSON), diff two policies or versions.
+ */
+import type { Command } from 'commander';
+import { moduleIdSchema } from '../../contracts/learningCycle';
+import { parseOrThrow } from '../../contracts/zod';
+import { diffPolicies } from '../../domain/policy';
+import { livePolicy, resolvePolicyRef, setPolicy } from '../../learning/policy/store';
+import { emit } from '../output';
+import type { CliContext } from '../context';
+
+const module = (v: string) => parseOrThrow(moduleIdSchema, v, '--module');
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function registerPolicyCommands(program: Command, ctx: CliContext): void {
+  const policy = program.command('policy').description('the learning policy of a module: show, set (recorded), diff');
+  policy
+    .command('show')
+    .description('the live policy of a module with every constant')
+    .option('--module <module>', 'module', module, 'pm')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { module: string; json?: boolean }) => {
+      const p = await livePolicy(await ctx.database(), o.module);
+      if (o.json) return emit(p, o);
+      const out = [
+        `module ${p.module}: policy ${p.policy.name}${p.stored === null ? ' (no learning_policy key: the legacy v5)' : ''}`,
+        ...p.warnings.map((w) => `warning: ${w}`),
+        ...(p.lastChange
+          ? [`last set ${p.lastChange.created_at} (change ${p.lastChange.id}): ${p.lastChange.reason}`]
+          : []),
+        'lessons:',
+        ...Object.entries(p.policy.lessons).map(([k, v]) => `  ${k} = ${String(v)}`),
+        'runtime:',
+        ...Object.entries(p.policy.runtime).map(([k, v]) => `  ${k} = ${String(v)}`),
+      ];
+      process.stdout.write(out.join('\n') + '\n');
+    });
+  policy
+    .command('set')
+    .description("make NAME (its defaults, with --set changes) the module's live policy, recorded with a reason")
+    .argument('<name>', 'v5 or evidence')
+    .requiredOption('--reason <text>', 'why (recorded)')
+    .option('--set <section.constant=value>', 'a constant, e.g. lessons.fdr_q=0.05 (repeatable)', collect, [])
+    .option('--module <module>', 'module', module, 'pm')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, o: { reason: string; set: string[]; module: string; json?: boolean }) => {
+      const r = await setPolicy(await ctx.database(), { module: o.module, name, reason: o.reason, settings: o.set });
+      if (o.json) return emit(r, o);
+      process.stdout.write(
+        [
+          `module ${r.module}: policy ${r.previous.name} → ${r.policy.name} (change ${r.changeId}); stored ${JSON.stringify(r.stored)}`,
+          ...(r.diff.length
+            ? r.diff.map((d) => `  ${d.key}: ${String(d.a)} → ${String(d.b)}`)
+            : ['  no constant changed']),
+          'the next learning cycle uses it; its config version records it',
+        ].join('\n') + '\n',
+      );
+    });
+  policy
+    .command('diff')
+    .description('constants that differ between A and B: each a policy name, live, or a config version id')
+    .argument('<a>')
+    .argument('<b>')
+    .option('--module <module>', 'module', module, 'pm')
+    .option('--json', 'machine-readable output')
+    .action(async (a: string, b: string, o: { module: string; json?: boolean }) => {
+      const pool = await ctx.database();
+      const [x, y] = [await resolvePolicyRef(pool, o.module, a), await resolvePolicyRef(pool, o.module, b)];
+      const diff = diffPolicies(x.policy, y.policy);
+      if (o.json) return emit({ a: x.ref, b: y.ref, notes: [x.note, y.note].filter(Boolean), diff }, o);
+      const out = [
+        ...[x.note, y.note].filter((n): n is string => !!n),
+        `${a} (${x.policy.name}) → ${b} (${y.policy.name}): ${diff.length} difference(s)`,
+        ...diff.map((d) => `  ${d.key}: ${String(d.a)} → ${String(d.b)}`),
+      ];
+      process.stdout.write(out.join('\n') + '\n');
+    });
+}

@@ -1,0 +1,112 @@
+/**
+ * The backtest workflow's contract (spec §9.3): its input, its status (answered by the `status`
+ * query while it runs and returned at the end), the workflow id and the limits.
+ * Imported by workflow code, so it must stay deterministic (no I/O, no Node APIs).
+ */
+import { defineQuery } from '@temporalio/workflow';
+import { z } from 'zod';
+import { calendarDayProblem } from './days';
+import { POLICY_NAMES } from './policyNames';
+import { moduleIdSchema } from './learningCycle';
+import { STATUS_QUERY } from './temporal';
+
+/**
+ * K of the null control: summary.ts's NULL_K_DEFAULT / NULL_K_MAX (restated, not imported: the engine
+ * is not workflow code; test/unit/backtestInputs.test.ts checks they agree).
+ */
+export const BACKTEST_LIMITS = { nullKMax: 1000, nullKDefault: 20, seedDefault: 1 } as const;
+/** Runs (the real one and the null permutations) computed at once by one backtest. */
+export const BACKTEST_RUN_CONCURRENCY = 2;
+
+const daySchema = z.string().superRefine((s, ctx) => {
+  const p = calendarDayProblem(s);
+  if (p) ctx.addIssue({ code: 'custom', message: p });
+});
+
+/** A policy by name (its defaults) or a full policy object (checked by parsePolicy in the activity). */
+export const policyInputSchema = z.union([
+  z.enum(POLICY_NAMES),
+  z.object({ name: z.enum(POLICY_NAMES) }).passthrough(),
+]);
+
+export const backtestInputSchema = z
+  .object({
+    module: moduleIdSchema.default('pm'),
+    from: daySchema,
+    to: daySchema,
+    policy: policyInputSchema,
+    nullK: z.number().int().min(0).max(BACKTEST_LIMITS.nullKMax).default(BACKTEST_LIMITS.nullKDefault),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(BACKTEST_LIMITS.seedDefault),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    if (calendarDayProblem(b.from) === null && calendarDayProblem(b.to) === null && b.from > b.to)
+      ctx.addIssue({ code: 'custom', path: ['from'], message: `${b.from} is after to ${b.to}` });
+  });
+export type BacktestInput = z.input<typeof backtestInputSchema>;
+export type BacktestParsedInput = z.output<typeof backtestInputSchema>;
+
+export type BacktestStep = 'preparing' | 'running' | 'summarizing' | 'done' | 'no_trades' | 'failed';
+
+/** One override of a backtest, without its trade lineage (the stored row has it). */
+export interface BacktestOverrideBrief {
+  lesson: string;
+  pattern_key: string;
+  action_category: string;
+  scope: Record<string, unknown>;
+  sizeMult: number;
+  daysLive: number;
+  trades: number;
+  upliftR: number;
+}
+
+/** What the workflow returns: the headline figures; the full summary is the stored row. */
+export interface BacktestBrief {
+  backtestId: string;
+  module: string;
+  policy: string;
+  from: string;
+  to: string;
+  nullK: number;
+  seed: number;
+  dataHash: string;
+  trades: number;
+  upliftR: number;
+  upliftPct: number;
+  ci95: [number, number];
+  nullP: number | null;
+  nullLiveOverridesMean: number | null;
+  liveOverridesMean: number;
+  oracleCapture: number | null;
+  /** True when the stored row of an identical earlier backtest was returned. */
+  reused: boolean;
+  topOverrides: BacktestOverrideBrief[];
+}
+
+export interface BacktestStatus {
+  workflowId: string;
+  module: string;
+  policy: string;
+  from: string;
+  to: string;
+  nullK: number;
+  step: BacktestStep;
+  backtestId: string | null;
+  trades: number | null;
+  runsDone: number;
+  runsTotal: number;
+  message: string | null;
+  result: BacktestBrief | null;
+}
+
+export type BacktestWorkflow = (input: BacktestInput) => Promise<BacktestStatus>;
+
+export const backtestStatusQuery = defineQuery<BacktestStatus>(STATUS_QUERY);
+
+/** `backtest-<key>`: the key is a hash of the inputs (src/backtest/client.ts), so a rerun joins or repeats it. */
+export const backtestWorkflowId = (key: string) => `backtest-${key}`;
