@@ -197,7 +197,7 @@ export function registerVersionCommands(program: Command, ctx: CliContext): void
       if (o.json) return emit(r, o);
       process.stdout.write(
         [
-          `as of ${r.cutoff}: ${r.facts.n} facts (${r.facts.hash}), ${r.cube.eligibleWritten} eligible stats rows, ` +
+          `as of ${r.cutoff}: ${r.facts.n} facts (${r.facts.hash}), ${r.eligibleRows} eligible stats rows, ` +
             `lessons ${r.lessons.active} active / ${r.lessons.candidate} candidate`,
           `pattern_strength_overrides (${r.overrides.pattern_strength_overrides.length}):`,
           ...r.overrides.pattern_strength_overrides.map((x) => '  ' + line(x)),
