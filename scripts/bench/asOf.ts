@@ -1,8 +1,9 @@
 /**
  * The cost of a faithful as-of (spec §9.1): `tsx scripts/bench/asOf.ts [--trades N] [--days D]`.
  * In a scratch database (DATABASE_URL, else the embedded server; dropped at the end), N generated
- * facts (scripts/bench/data.ts) closed evenly over D days, then learnAsOf as of the end of the last
- * day — every night replayed — and as of a few earlier days. Prints each run's wall time, nights
+ * facts (scripts/bench/data.ts) closed evenly over D days, then learnAsOf as of day 30, the middle
+ * day, the day before the last and the last (each resuming the checkpoint the previous left), and the
+ * last day again replaying every night from the first fact. Prints each run's wall time, nights
  * replayed and the mean per night beside the 1-minute load average (the machine is shared: read the
  * figures as ratios, never as thresholds).
  */
@@ -37,11 +38,23 @@ try {
   );
   await db.pool.query('VACUUM ANALYZE learning_trade_facts');
   log(`${fmtInt(trades)} facts closed over ${days} days from ${new Date(START).toISOString().slice(0, 10)}`);
-  for (const day of [days, Math.ceil(days / 2), 30]) {
+  // From zero; then resuming the checkpoints the previous runs left (the night before their day);
+  // then the day after a run of the day before (one night); last, the whole replay without them.
+  const runs = [
+    { day: 30, fromStart: false },
+    { day: Math.ceil(days / 2), fromStart: false },
+    { day: days - 1, fromStart: false },
+    { day: days, fromStart: false },
+    { day: days, fromStart: true },
+  ];
+  for (const { day, fromStart } of runs) {
     const cutoff = new Date(START + day * DAY_MS - 1);
-    const r = await timed(() => learnAsOf(db.pool, { module: BENCH_MODULE, cutoff, cycleId: `bench-${day}` }));
+    const r = await timed(() =>
+      learnAsOf(db.pool, { module: BENCH_MODULE, cutoff, cycleId: `bench-${day}`, fromStart }),
+    );
+    const from = r.out.resumedFrom ? `resumed from ${r.out.resumedFrom.slice(0, 10)}` : 'from the first fact';
     log(
-      `as of day ${day} (${cutoff.toISOString().slice(0, 10)}): ${fmtSecs(r.ms)}  load ${load1().toFixed(2)}  ` +
+      `as of day ${day} (${cutoff.toISOString().slice(0, 10)}), ${from}: ${fmtSecs(r.ms)}  load ${load1().toFixed(2)}  ` +
         `${r.out.nights} nights (${(r.ms / r.out.nights).toFixed(0)} ms each), ${fmtInt(r.out.facts.n)} facts, ` +
         `${fmtInt(r.out.eligibleRows)} eligible rows, ${r.out.lessonIds.length} active lessons, ` +
         `${r.out.lessons.withHalfLife} with a half-life`,

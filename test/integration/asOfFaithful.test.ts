@@ -22,6 +22,7 @@ import { buildLessonsStep } from '../../src/learning/lessons/buildLessonsStep';
 import { materializeStep } from '../../src/learning/materialize/materializeStep';
 import { learnPastDay } from '../../src/learning/asOf/pastDay';
 import { learnAsOf, scratchOverrides, withLearningAsOf } from '../../src/learning/asOf/learnAsOf';
+import { checkpointColumnMismatches } from '../../src/learning/asOf/checkpoint';
 import { overridesOf, versionOfDay, type ConfigVersion } from '../../src/learning/versions/store';
 import type { MaterializedOverrides } from '../../src/domain/materialize';
 
@@ -144,7 +145,7 @@ describe('as of a day = what nightly runs would have had (spec §9.1)', () => {
   it('ends with the live nightly store’s own edge history and lessons (statuses, created_at, half-lives)', async () => {
     const replayed = await withLearningAsOf(
       b.pool,
-      { module: 'pm', cutoff: endOf(DAYS[7]), cycleId: 'check' },
+      { module: 'pm', cutoff: endOf(DAYS[7]), cycleId: 'check', fromStart: true },
       async (_r, scratch) => ({
         lessons: (await scratch.client.query(LESSONS)).rows,
         history: (await scratch.client.query(EDGE_HISTORY)).rows,
@@ -163,6 +164,7 @@ describe('as of a day = what nightly runs would have had (spec §9.1)', () => {
       module: 'pm',
       cutoff: endOf(DAYS[7]),
       cycleId: 'one-pass',
+      fromStart: true,
       onNight: async (night, scratch) => {
         const o = await scratchOverrides(scratch, 'pm');
         nights[night.day] = { cutoff: night.cutoff.toISOString(), overrides: o.overrides, lesson_ids: o.lessonIds };
@@ -176,5 +178,27 @@ describe('as of a day = what nightly runs would have had (spec §9.1)', () => {
       ]),
     );
     expect(nights).toEqual(expected);
+  }, 120_000);
+
+  it('resumes from the checkpoint of the night before, and replays from zero once a fact arrives late', async () => {
+    expect(await checkpointColumnMismatches(b.pool)).toEqual([]);
+    const version = learned((await versionOfDay(b.pool, 'pm', DAYS[7]))!);
+    const resumed = await learnAsOf(b.pool, { module: 'pm', cutoff: endOf(DAYS[7]), cycleId: 'resumed' });
+    // learnPastDay of day 8 left day 7's state: one night to go.
+    expect(resumed).toMatchObject({ resumedFrom: endOf(DAYS[6]).toISOString(), nights: 1 });
+    expect(resumed.overrides).toEqual(version.overrides);
+
+    // A trade closed on day 3, ingested only now: the checkpoint's nights are no longer what they were.
+    await b.pool.query(
+      `INSERT INTO learning_trade_facts SELECT (jsonb_populate_record(f, jsonb_build_object('strand_id', 'position_closed:late:T',
+         'position_id', 'late', 'closed_at', $1::timestamptz))).* FROM learning_trade_facts f
+        WHERE f.position_id LIKE 'FD%' ORDER BY f.strand_id, f.action_index LIMIT 1`,
+      [new Date(`${DAYS[2]}T12:00:00Z`)],
+    );
+    const late = await learnAsOf(b.pool, { module: 'pm', cutoff: endOf(DAYS[7]), cycleId: 'late' });
+    expect(late).toMatchObject({ resumedFrom: null, nights: DAYS.length });
+    const fresh = await learnAsOf(b.pool, { module: 'pm', cutoff: endOf(DAYS[7]), cycleId: 'late', fromStart: true });
+    expect(late.overrides).toEqual(fresh.overrides);
+    expect(late.facts).toEqual({ n: version.facts.n + 1, hash: fresh.facts.hash });
   }, 120_000);
 });

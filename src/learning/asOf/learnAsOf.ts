@@ -13,6 +13,9 @@
  * cutoff — so points, half-lives, created_at and deprecations are the nightly's own, and day d is day
  * d−1 plus that day's facts. A day without facts is skipped: its night would change nothing but
  * last_validated (same statistics, same points, same lessons), so the results are the same.
+ *
+ * Consecutive days: the replay resumes from the module's checkpoint (checkpoint.ts) when one is
+ * usable, and leaves the state of its last complete night before the cutoff's as the next one.
  */
 import type pg from 'pg';
 import { emptyCubeReport, type CubeReport } from '../../contracts/learningCycle';
@@ -22,6 +25,7 @@ import { computeCubeShard, planCube } from '../aggregate/cube';
 import { buildLessonsStep, type LessonsReport } from '../lessons/buildLessonsStep';
 import { loadActiveLessons } from '../materialize/materializeStep';
 import { factsDigest, type FactsDigest } from '../versions/factsDigest';
+import { resumeCheckpoint, saveCheckpoint } from './checkpoint';
 import { withScratch, type Scratch } from './scratch';
 
 export interface AsOfOptions {
@@ -32,6 +36,8 @@ export interface AsOfOptions {
   cycleId: string;
   /** After each replayed night (the last one included), e.g. to read that night's overrides. */
   onNight?: (night: ReplayedNight, scratch: Scratch) => void | Promise<void>;
+  /** Replay from the first fact even when a checkpoint could be resumed (so onNight sees every night). */
+  fromStart?: boolean;
 }
 
 export interface ReplayedNight {
@@ -50,8 +56,10 @@ export interface AsOfResult {
   facts: FactsDigest;
   /** Eligible stats rows as of the cutoff. */
   eligibleRows: number;
-  /** Nights replayed (days with facts, and the cutoff's day). */
+  /** Nights replayed (days with facts, and the cutoff's day) after the checkpoint resumed, if any. */
   nights: number;
+  /** Cutoff of the checkpoint the replay resumed from; null when it started from the first fact. */
+  resumedFrom: string | null;
   /** The last night's cube and lessons reports, as that night's cycle would have reported them. */
   cube: CubeReport;
   lessons: LessonsReport;
@@ -98,23 +106,32 @@ export async function withLearningAsOf<T>(
     );
     await scratch.client.query('CREATE INDEX ON asof_facts (closed_at)');
     await scratch.client.query('ANALYZE asof_facts');
-    const nights = await nightsUntil(scratch.client, cutoff);
-    let previous: Date | null = null;
-    let cube = emptyCubeReport();
-    let lessons: LessonsReport | null = null;
-    for (const [i, night] of nights.entries()) {
-      const day = night.toISOString().slice(0, 10);
-      const nightId = i === nights.length - 1 ? cycleId : `${cycleId}@${day}`;
-      // The night's facts enter the facts table and the cube queue together, as ingest commits them.
-      const released = await scratch.client.query(
+    // The facts closed in (after, until] enter the scratch facts table; with `queue`, the cube queue
+    // too, as ingest commits them (a resumed checkpoint's facts are in its statistics already).
+    const release = async (after: Date | null, until: Date, queue: string | null) =>
+      scratch.client.query(
         `WITH night AS (
            INSERT INTO learning_trade_facts SELECT * FROM asof_facts
             WHERE closed_at <= $1 AND ($2::timestamptz IS NULL OR closed_at > $2)
            RETURNING module, pattern_key, action_category, strand_id, action_index)
          INSERT INTO learning_cube_pending (module, pattern_key, action_category, strand_id, action_index, cycle_id)
-         SELECT module, pattern_key, action_category, strand_id, action_index, $3 FROM night`,
-        [night, previous, nightId],
+         SELECT module, pattern_key, action_category, strand_id, action_index, $3::text FROM night WHERE $3::text IS NOT NULL`,
+        [until, after, queue],
       );
+    const resumed = opts.fromStart
+      ? null
+      : await resumeCheckpoint(scratch, module, dayOf(cutoff), (until) => release(null, until, null));
+    const nights = (await nightsUntil(scratch.client, cutoff)).filter((n) => resumed === null || n > resumed);
+    let previous = resumed;
+    let cube = emptyCubeReport();
+    let lessons: LessonsReport | null = null;
+    for (const [i, night] of nights.entries()) {
+      const last = i === nights.length - 1;
+      // The last complete night before the cutoff's is where the next day's as-of resumes.
+      if (last && previous !== null && previous !== resumed) await saveCheckpoint(scratch, module, previous);
+      const day = night.toISOString().slice(0, 10);
+      const nightId = last ? cycleId : `${cycleId}@${day}`;
+      const released = await release(previous, night, nightId);
       previous = night;
       const [shard] = await planCube(scratch.pool, module, 1);
       cube = shard
@@ -133,6 +150,7 @@ export async function withLearningAsOf<T>(
       facts: await factsDigest(scratch.client, module),
       eligibleRows: eligible.rows[0].n,
       nights: nights.length,
+      resumedFrom: resumed?.toISOString() ?? null,
       cube,
       // nightsUntil always includes the cutoff's day, so the loop ran at least once.
       lessons: lessons!,
