@@ -82,7 +82,7 @@ describe('learning as of an instant (scratch tables)', () => {
     expect(r.lessonIds).toEqual([...live.lesson_ids].sort());
     expect(r.facts).toEqual({ n: live.facts_n, hash: live.facts_hash });
     expect(await liveTables(db.pool)).toEqual(before);
-  }, 120_000);
+  }, 300_000);
 
   it('as of a past day equals a database that only ever saw the trades closed by then', async () => {
     // The independent reading: every trade ingested, those closed after D removed before the cube.
@@ -104,7 +104,7 @@ describe('learning as of an instant (scratch tables)', () => {
     expect(withoutLifecycle(r.overrides)).toEqual(withoutLifecycle(overridesOf(expectedVersion)));
     expect(r.facts).toEqual({ n: expectedVersion.facts_n, hash: expectedVersion.facts_hash });
     expect(r.facts.n).toBeLessThan((await getVersion(db.pool, 'pm', 'c1')).facts_n);
-  }, 180_000);
+  }, 300_000);
 });
 
 describe('config versions', () => {

@@ -1,15 +1,15 @@
 /**
  * Checkpoints of the as-of replay (learnAsOf.ts, spec §9.1 "consecutive days incremental"): the
- * scratch state after the last complete night a replay went through, kept per module in the
- * learning_asof_* tables, so the next day's as-of (a backfill, a cycle per past day, a diff of two
- * days) continues from it — day d = day d−1 plus that day's facts — instead of replaying every night
- * from the first fact.
+ * scratch state after the last complete night a replay went through, kept in the learning_asof_*
+ * tables (the few most recently used per module), so the next day's as-of (a backfill, a cycle per
+ * past day, a diff of two days, explain of a version) continues from the latest one before its day —
+ * day d = day d−1 plus that day's facts — instead of replaying every night from the first fact.
  *
  * A cache, never a source: a checkpoint is resumed only while the facts closed by its cutoff, the
  * module's config (rr_baseline, policy: all but the keys the loop itself writes) and the replay format
  * are what they were when it was saved, and while its tables have the columns of the tables they
- * snapshot; otherwise the replay starts from zero. Its edge history keeps the last 20 points of each
- * row, all that §5.3 (and explain) ever read.
+ * snapshot; otherwise an earlier one, or the replay starts from zero. Its edge history keeps the last
+ * 20 points of each row, all that §5.3 (and explain) ever read.
  */
 import type pg from 'pg';
 import { withTransaction } from '../../db/transaction';
@@ -36,21 +36,24 @@ export const checkpointTableOf = (t: CheckpointTable): string => `learning_asof_
 /** Bump when the cube or lessons code changes what a night produces: older checkpoints are ignored. */
 const FORMAT = 1;
 
+/** Checkpoints kept per module: the most recently used (a backfill needs one, a diff of two days two). */
+const KEEP = 4;
+
 const lockKey = (module: string) => `learning_asof:${module}`;
 
 /** The columns (name and type, in name order) of a public table. */
 async function columnsOf(client: pg.Pool | pg.ClientBase, table: string): Promise<string[]> {
   const { rows } = await client.query<{ c: string }>(
     `SELECT attname || ' ' || format_type(atttypid, atttypmod) AS c FROM pg_attribute
-      WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attname`,
+      WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attname <> 'asof_cutoff' ORDER BY attname`,
     [`public.${table}`],
   );
   return rows.map((r) => r.c);
 }
 
 /**
- * The tables whose snapshot table lacks a column of theirs or has one more (a migration changed one
- * and not the other): empty when checkpoints can be used.
+ * The tables whose snapshot table lacks a column of theirs or has one more besides asof_cutoff (a
+ * migration changed one and not the other): empty when checkpoints can be used.
  */
 export async function checkpointColumnMismatches(client: pg.Pool | pg.ClientBase): Promise<string[]> {
   const out: string[] = [];
@@ -70,24 +73,34 @@ async function configHash(client: pg.ClientBase, module: string): Promise<string
   return rows[0].h;
 }
 
-async function copyTable(client: pg.ClientBase, from: string, to: string, module: string, where = ''): Promise<void> {
-  const cols = (
-    await client.query<{ a: string }>(
-      `SELECT quote_ident(attname) AS a FROM pg_attribute
-        WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
-      [to],
-    )
-  ).rows
-    .map((r) => r.a)
-    .join(', ');
-  await client.query(`INSERT INTO ${to} (${cols}) SELECT ${cols} FROM ${from} WHERE module = $1 ${where}`, [module]);
+/** The columns of a live learning table, as a select list (in its order). */
+async function columnList(client: pg.ClientBase, table: CheckpointTable): Promise<string> {
+  const { rows } = await client.query<{ a: string }>(
+    `SELECT quote_ident(attname) AS a FROM pg_attribute
+      WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+    [`public.${table}`],
+  );
+  return rows.map((r) => r.a).join(', ');
+}
+
+async function deleteCheckpoint(client: pg.ClientBase, module: string, cutoff: Date): Promise<void> {
+  for (const t of CHECKPOINT_TABLES) {
+    await client.query(`DELETE FROM public.${checkpointTableOf(t)} WHERE module = $1 AND asof_cutoff = $2`, [
+      module,
+      cutoff,
+    ]);
+  }
+  await client.query('DELETE FROM public.learning_asof_checkpoints WHERE module = $1 AND cutoff = $2', [
+    module,
+    cutoff,
+  ]);
 }
 
 /**
- * Loads the module's checkpoint into the (empty) scratch tables when it is usable for a replay whose
- * first night to run ends after `before`: saved before that, same format, same config, same facts
- * closed by its cutoff (`released(cutoff)` puts them in the scratch facts table). Returns its cutoff,
- * or null when the replay must start from zero (and the scratch tables are left empty).
+ * Loads into the (empty) scratch tables the latest checkpoint of the module that is usable for a
+ * replay whose first night to run ends after `before`: saved before that, same format, same config,
+ * same facts closed by its cutoff (`released(cutoff)` puts them in the scratch facts table). Returns
+ * its cutoff, or null when the replay must start from zero (and the scratch tables are left empty).
  */
 export async function resumeCheckpoint(
   scratch: Scratch,
@@ -96,67 +109,81 @@ export async function resumeCheckpoint(
   released: (cutoff: Date) => Promise<unknown>,
 ): Promise<Date | null> {
   const { client } = scratch;
-  // Under the lock: a concurrent save cannot replace the checkpoint while it is read.
+  // Under the lock: a concurrent save or eviction cannot change a checkpoint while it is read.
   return withTransaction(
     scratch.pool,
     async () => {
-      const { rows } = await client.query<{ cutoff: Date; facts_n: string; facts_hash: string; config_hash: string }>(
-        `SELECT cutoff, facts_n, facts_hash, config_hash FROM public.learning_asof_checkpoints
-          WHERE module = $1 AND format = $2 AND cutoff < $3`,
-        [module, FORMAT, before],
+      const { rows } = await client.query<{ cutoff: Date; facts_n: string; facts_hash: string }>(
+        `SELECT cutoff, facts_n, facts_hash FROM public.learning_asof_checkpoints
+          WHERE module = $1 AND format = $2 AND config_hash = $3 AND cutoff < $4 ORDER BY cutoff DESC`,
+        [module, FORMAT, await configHash(client, module), before],
       );
-      const cp = rows[0];
-      if (!cp || cp.config_hash !== (await configHash(client, module))) return null;
-      if ((await checkpointColumnMismatches(client)).length > 0) return null;
-      await released(cp.cutoff);
-      const facts = await factsDigest(client, module);
-      if (facts.n !== Number(cp.facts_n) || facts.hash !== cp.facts_hash) {
+      if (rows.length === 0 || (await checkpointColumnMismatches(client)).length > 0) return null;
+      for (const cp of rows) {
+        await released(cp.cutoff);
+        const facts = await factsDigest(client, module);
         // A fact closed by then arrived later (or was removed): the nights since are not what they were.
-        await client.query('DELETE FROM learning_trade_facts');
-        return null;
+        if (facts.n !== Number(cp.facts_n) || facts.hash !== cp.facts_hash) {
+          await client.query('DELETE FROM learning_trade_facts');
+          continue;
+        }
+        for (const t of CHECKPOINT_TABLES) {
+          const cols = await columnList(client, t);
+          await client.query(
+            `INSERT INTO pg_temp.${t} (${cols}) SELECT ${cols} FROM public.${checkpointTableOf(t)}
+              WHERE module = $1 AND asof_cutoff = $2`,
+            [module, cp.cutoff],
+          );
+        }
+        await client.query(
+          'UPDATE public.learning_asof_checkpoints SET used_at = now() WHERE module = $1 AND cutoff = $2',
+          [module, cp.cutoff],
+        );
+        return cp.cutoff;
       }
-      for (const t of CHECKPOINT_TABLES)
-        await copyTable(client, `public.${checkpointTableOf(t)}`, `pg_temp.${t}`, module);
-      return cp.cutoff;
+      return null;
     },
     { advisoryLock: lockKey(module) },
   );
 }
 
 /**
- * Saves the scratch state (the nights up to `cutoff`, a day's end) as the module's checkpoint, unless
- * a later one is kept already.
+ * Saves the scratch state (the nights up to `cutoff`, a day's end) as a checkpoint of the module,
+ * replacing one of the same cutoff, and drops the least recently used beyond the few kept.
  */
 export async function saveCheckpoint(scratch: Scratch, module: string, cutoff: Date): Promise<void> {
   const { client } = scratch;
   await withTransaction(
     scratch.pool,
     async () => {
-      const { rows } = await client.query<{ cutoff: Date }>(
-        'SELECT cutoff FROM public.learning_asof_checkpoints WHERE module = $1',
-        [module],
-      );
-      if (rows[0] && rows[0].cutoff > cutoff) return;
       if ((await checkpointColumnMismatches(client)).length > 0) return;
+      await deleteCheckpoint(client, module, cutoff);
       for (const t of CHECKPOINT_TABLES) {
-        await client.query(`DELETE FROM public.${checkpointTableOf(t)} WHERE module = $1`, [module]);
+        const cols = await columnList(client, t);
         const lastPoints =
           t === 'learning_edge_history'
             ? `AND id IN (SELECT id FROM (SELECT id, row_number() OVER (
                  PARTITION BY pattern_key, action_category, scope_mask, scope_values_hash ORDER BY ts DESC, id DESC) AS k
                  FROM pg_temp.learning_edge_history WHERE module = $1) last WHERE k <= ${HALF_LIFE_MAX_POINTS})`
             : '';
-        await copyTable(client, `pg_temp.${t}`, `public.${checkpointTableOf(t)}`, module, lastPoints);
+        await client.query(
+          `INSERT INTO public.${checkpointTableOf(t)} (${cols}, asof_cutoff)
+           SELECT ${cols}, $2 FROM pg_temp.${t} WHERE module = $1 ${lastPoints}`,
+          [module, cutoff],
+        );
       }
       const facts = await factsDigest(client, module);
       await client.query(
         `INSERT INTO public.learning_asof_checkpoints (module, cutoff, facts_n, facts_hash, config_hash, format)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (module) DO UPDATE SET cutoff = EXCLUDED.cutoff, facts_n = EXCLUDED.facts_n,
-           facts_hash = EXCLUDED.facts_hash, config_hash = EXCLUDED.config_hash, format = EXCLUDED.format,
-           saved_at = now()`,
+         VALUES ($1, $2, $3, $4, $5, $6)`,
         [module, cutoff, facts.n, facts.hash, await configHash(client, module), FORMAT],
       );
+      const evicted = await client.query<{ cutoff: Date }>(
+        `SELECT cutoff FROM public.learning_asof_checkpoints WHERE module = $1
+          ORDER BY used_at DESC, cutoff DESC OFFSET $2`,
+        [module, KEEP],
+      );
+      for (const e of evicted.rows) await deleteCheckpoint(client, module, e.cutoff);
     },
     { advisoryLock: lockKey(module) },
   );

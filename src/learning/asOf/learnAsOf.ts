@@ -14,8 +14,8 @@
  * d−1 plus that day's facts. A day without facts is skipped: its night would change nothing but
  * last_validated (same statistics, same points, same lessons), so the results are the same.
  *
- * Consecutive days: the replay resumes from the module's checkpoint (checkpoint.ts) when one is
- * usable, and leaves the state of its last complete night before the cutoff's as the next one.
+ * Consecutive days: the replay resumes from the latest usable checkpoint before the cutoff's day
+ * (checkpoint.ts), and leaves the state of its last complete night before that day as a checkpoint.
  */
 import type pg from 'pg';
 import { emptyCubeReport, type CubeReport } from '../../contracts/learningCycle';
