@@ -11,8 +11,8 @@
  * the incremental cube (as ingest does), computes it with its edge-history points at that night's
  * cutoff (the cutoff a cycle for that day takes, cycleCutoff), and builds lessons with now = that
  * cutoff — so points, half-lives, created_at and deprecations are the nightly's own, and day d is day
- * d−1 plus that day's facts. A day without facts is skipped: its night would change nothing but
- * last_validated (same statistics, same points, same lessons), so the results are the same.
+ * d−1 plus that day's facts. A day without facts gets its night too: its cube changes nothing, but
+ * its lessons are validated that night, and a policy may weigh facts by their age (spec §9.2).
  *
  * Consecutive days: the replay resumes from the latest usable checkpoint before the cutoff's day
  * (checkpoint.ts), and leaves the state of its last complete night before that day as a checkpoint.
@@ -56,7 +56,7 @@ export interface AsOfResult {
   facts: FactsDigest;
   /** Eligible stats rows as of the cutoff. */
   eligibleRows: number;
-  /** Nights replayed (days with facts, and the cutoff's day) after the checkpoint resumed, if any. */
+  /** Nights replayed (every day from the first fact's to the cutoff's) after the checkpoint resumed, if any. */
   nights: number;
   /** Cutoff of the checkpoint the replay resumed from; null when it started from the first fact. */
   resumedFrom: string | null;
@@ -78,16 +78,16 @@ export async function scratchOverrides(
 }
 
 /**
- * The nights to replay: one per UTC day with facts, and the cutoff's day, each with the cutoff a
- * cycle for that day takes when run at `cutoff` (the day's end, or `cutoff` itself on its own day).
+ * The nights to replay: one per UTC day from the first day with facts to the cutoff's, each with the
+ * cutoff a cycle for that day takes when run at `cutoff` (the day's end, or `cutoff` on its own day).
  */
 async function nightsUntil(client: pg.ClientBase, cutoff: Date): Promise<Date[]> {
-  const { rows } = await client.query<{ day: Date }>(
-    `SELECT DISTINCT date_trunc('day', closed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS day FROM asof_facts`,
-  );
-  const days = new Set(rows.map((r) => r.day.getTime()));
-  days.add(dayOf(cutoff).getTime());
-  return [...days].sort((a, b) => a - b).map((d) => cycleCutoff(new Date(d), cutoff).cutoff);
+  const { rows } = await client.query<{ first: Date | null }>('SELECT min(closed_at) AS first FROM asof_facts');
+  const last = dayOf(cutoff).getTime();
+  const first = rows[0].first ? dayOf(rows[0].first).getTime() : last;
+  const nights: Date[] = [];
+  for (let d = first; d <= last; d += DAY_MS) nights.push(cycleCutoff(new Date(d), cutoff).cutoff);
+  return nights;
 }
 
 /** Learns as of `cutoff` in scratch tables, then hands them to `inspect` (explain reads them). */
