@@ -6,6 +6,12 @@
  * last day again replaying every night from the first fact. Prints each run's wall time, nights
  * replayed and the mean per night beside the 1-minute load average (the machine is shared: read the
  * figures as ratios, never as thresholds).
+ *
+ * Measured on the shared 2-core machine (2026-12-05), 10,000 facts over 300 days: every night from the
+ * first fact 67 s (224 ms a night, load 2.3); day 300 after day 299, resuming its checkpoint, 7.0 s
+ * (2 nights with the checkpoint's load and save, load 4.0); day 150 resuming day 29, 22 s (121
+ * nights). 2,000 facts: 14.9 s from the first fact, 0.55 s for the next day. The previous as-of (one
+ * full rebuild, no history) took 2.3 s at 10,000.
  */
 import { parseArgs } from 'node:util';
 import { createScratchDatabase } from '../../src/db/scratchDatabase';
