@@ -180,7 +180,7 @@ describe('as of a day = what nightly runs would have had (spec §9.1)', () => {
     expect(nights).toEqual(expected);
   }, 120_000);
 
-  it('resumes from the checkpoint of the night before, and replays from zero once a fact arrives late', async () => {
+  it('resumes from the checkpoint of the night before, and replays from zero once a fact arrives late or the config changes', async () => {
     expect(await checkpointColumnMismatches(b.pool)).toEqual([]);
     const version = learned((await versionOfDay(b.pool, 'pm', DAYS[7]))!);
     const resumed = await learnAsOf(b.pool, { module: 'pm', cutoff: endOf(DAYS[7]), cycleId: 'resumed' });
@@ -200,5 +200,13 @@ describe('as of a day = what nightly runs would have had (spec §9.1)', () => {
     const fresh = await learnAsOf(b.pool, { module: 'pm', cutoff: endOf(DAYS[7]), cycleId: 'late', fromStart: true });
     expect(late.overrides).toEqual(fresh.overrides);
     expect(late.facts).toEqual({ n: version.facts.n + 1, hash: fresh.facts.hash });
+
+    // Another rr_baseline: every night would have computed other edges.
+    await b.pool.query(
+      `INSERT INTO learning_configs (module_id, config_data) VALUES ('pm', '{"rr_baseline": 0.9}')
+       ON CONFLICT (module_id) DO UPDATE SET config_data = learning_configs.config_data || '{"rr_baseline": 0.9}'`,
+    );
+    const rebased = await learnAsOf(b.pool, { module: 'pm', cutoff: endOf(DAYS[7]), cycleId: 'rebased' });
+    expect(rebased).toMatchObject({ resumedFrom: null, nights: DAYS.length });
   }, 120_000);
 });
