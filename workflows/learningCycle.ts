@@ -160,9 +160,11 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
   ]);
   const groups = plan.reduce((a, s) => a + s.groups.length, 0);
   step('cube', `computing the eligible subsets of ${groups} group(s) in ${plan.length} shard(s)`);
-  // Edge-history points record the live statistics when they were computed: at the slot time (so
-  // nightly points are a day apart), else the run's start — never a past day's (they hold later facts).
-  const historyTs = (scheduledAt ?? info.startTime).toISOString();
+  // Edge-history points record the live statistics when they were computed: the run's start. For a
+  // live run that is its cutoff (the version's, the lessons' now), where a faithful as-of puts that
+  // night's points too (spec §9.1); for a past day it is not the day's end nor a backfilled slot's
+  // time, since the live statistics hold the facts closed since.
+  const historyTs = info.startTime.toISOString();
   const cubeReports = await Promise.all(
     plan.map((shard, index) =>
       aggregation.computeCube.executeWithOptions(

@@ -68,6 +68,11 @@ describe('config versions through the learning cycle', () => {
       .poll(async () => (await listVersions(db.pool, 'pm')).length, { timeout: 240_000, interval: 1000 })
       .toBe(3);
     await schedule.delete();
+    // The backfilled runs' live cubes hold every trade ingested so far: their edge-history points are
+    // dated when they ran, not at their slots (a past slot's point would feed later half-lives).
+    const { rows: points } = await db.pool.query<{ ts: Date }>('SELECT ts FROM learning_edge_history');
+    expect(points.length).toBeGreaterThan(0);
+    expect(points.filter((p) => p.ts.getTime() <= Date.parse(`${D2}T23:59:59.999Z`))).toEqual([]);
 
     const v1 = (await versionOfDay(db.pool, 'pm', D1))!;
     const v2 = (await versionOfDay(db.pool, 'pm', D2))!;

@@ -184,8 +184,8 @@ export function registerVersionCommands(program: Command, ctx: CliContext): void
   program
     .command('learn')
     .description(
-      'what-if: statistics, lessons and overrides as of a day (facts of trades closed by its end), computed in ' +
-        'scratch tables; the live tables are not touched',
+      'what-if: statistics, lessons and overrides as of a day (facts of trades closed by its end), the nights ' +
+        'replayed in scratch tables as if the loop had run every night; the live tables are not touched',
     )
     .requiredOption('--as-of <day>', "a day YYYY-MM-DD, an ISO date-time (e.g. a version's cutoff) or 'now'")
     .option('--module <module>', 'module', module, 'pm')
@@ -200,8 +200,9 @@ export function registerVersionCommands(program: Command, ctx: CliContext): void
       if (o.json) return emit(r, o);
       process.stdout.write(
         [
-          `as of ${r.cutoff}: ${r.facts.n} facts (${r.facts.hash}), ${r.cube.eligibleWritten} eligible stats rows, ` +
-            `lessons ${r.lessons.active} active / ${r.lessons.candidate} candidate`,
+          `as of ${r.cutoff}: ${r.facts.n} facts (${r.facts.hash}), ${r.eligibleRows} eligible stats rows, ` +
+            `lessons ${r.lessons.active} active / ${r.lessons.candidate} candidate; ${r.nights} night(s) replayed ` +
+            (r.resumedFrom ? `after the checkpoint of ${r.resumedFrom}` : 'from the first fact'),
           `pattern_strength_overrides (${r.overrides.pattern_strength_overrides.length}):`,
           ...r.overrides.pattern_strength_overrides.map((x) => '  ' + line(x)),
           `pattern_overrides (${r.overrides.pattern_overrides.length}):`,

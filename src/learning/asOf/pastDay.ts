@@ -37,7 +37,7 @@ export async function learnPastDay(
       overrides: r.overrides,
       lessonIds: r.lessonIds,
       facts: r.facts,
-      counts: { activeLessons: r.lessonIds.length, eligibleRows: r.cube.eligibleWritten },
+      counts: { activeLessons: r.lessonIds.length, eligibleRows: r.eligibleRows },
       now: opts.cutoff,
     }),
   );
