@@ -84,7 +84,12 @@ export function marketSpecOf(o: MarketOptions): MarketSpec {
   }));
   if (o.winner !== undefined) planted[0] = { ...planted[0], scope: parseScopeOption(o.winner, '--winner') };
   if (o.loser !== undefined) planted[1] = { ...planted[1], scope: parseScopeOption(o.loser, '--loser') };
-  const input: MarketSpecInput = { ...base, planted: o.null ? [] : planted };
+  // The pattern key names the module its trades are learned in (spec §2.1).
+  const input: MarketSpecInput = {
+    ...base,
+    planted: o.null ? [] : planted,
+    patternKey: `module=${o.module}|pattern_key=uptrend.S1.buy_flag`,
+  };
   if (o.null && (o.winner !== undefined || o.loser !== undefined || o.fadeDay !== undefined))
     throw new InvalidInputError('--null: a null market has no planted scope (drop --winner, --loser, --fade-day)');
   const r = MarketSpecSchema.safeParse(input);
