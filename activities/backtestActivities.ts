@@ -11,7 +11,7 @@ import { describeZodError } from '../src/contracts/zod';
 import { backtestInputSchema, type BacktestBrief, type BacktestInput } from '../src/contracts/backtest';
 import { parsePolicy, PolicyError, type Policy } from '../src/domain/policy';
 import { dayRangeProblems, daysOf } from '../src/contracts/days';
-import { runWalkForward } from '../src/domain/backtest/walkForward';
+import { walkForwardSteps } from '../src/domain/backtest/walkForward';
 import { nullRunOf, permutedRR, summarize, type NullRun } from '../src/domain/backtest/summary';
 import { loadBacktestData, tradesInRange, type BacktestData } from '../src/backtest/loadTrades';
 import {
@@ -139,15 +139,23 @@ export function createBacktestActivities({ pool, now = () => new Date() }: Backt
       }
       const ctx = Context.current();
       const days = daysOf(key.from, key.to);
-      const result = runWalkForward({
+      const steps = walkForwardSteps({
         trades: data.trades,
         rr: run === 0 ? undefined : permutedRR(data.trades, key.seed, run),
         policy,
         rrBaseline: data.rrBaseline,
         days,
         module: key.module,
-        onDay: (d) => ctx.heartbeat({ run, day: days[d], of: days.length }),
       });
+      // Day by day, giving the event loop back between days: the worker's other tasks and this
+      // run's heartbeats go on while it computes.
+      let step = steps.next();
+      while (!step.done) {
+        ctx.heartbeat({ run, day: days[step.value], of: days.length });
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        step = steps.next();
+      }
+      const result = step.value;
       const { sized: _sized, ...kept } = result;
       await storeRun(pool, id, run, run === 0 ? kept : nullRunOf(result));
       return { ...nullRunOf(result), run, reused: false };

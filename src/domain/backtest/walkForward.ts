@@ -88,12 +88,25 @@ export interface RunInput {
   /** YYYY-MM-DD days, consecutive. */
   days: readonly string[];
   module?: string;
-  onDay?: (i: number) => void;
 }
 
 const dayStart = (day: string) => Date.parse(`${day}T00:00:00Z`);
 
+/** The whole run at once (benches, tests). */
 export function runWalkForward(input: RunInput): RunResult {
+  const steps = walkForwardSteps(input);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * The run one day at a time: yields each finished day's index and returns the result, so an
+ * activity can heartbeat and give its event loop back between days (a day is ~1-2 s at 10,000
+ * trades; the whole run would block the worker's other tasks for minutes).
+ */
+export function* walkForwardSteps(input: RunInput): Generator<number, RunResult> {
   const { trades, policy, days } = input;
   const rr = input.rr ?? Float64Array.from(trades, (t) => t.rr);
   const learner = new PolicyLearner(policy, input.rrBaseline, input.module ?? 'pm');
@@ -155,7 +168,7 @@ export function runWalkForward(input: RunInput): RunResult {
       sizings[t].push(sizeAction(strength, a, new Date(a.ts), policy.runtime));
       if (firstDay[t] < 0) firstDay[t] = d;
     }
-    input.onDay?.(d);
+    yield d;
   }
 
   const perDay: DayFigure[] = days.map((day, d) => ({
