@@ -182,7 +182,23 @@ export function* walkForwardSteps(input: RunInput): Generator<number, RunResult>
     oracleR: trades.some((t) => t.truth === null) ? null : 0,
   }));
   const sizedTrades: RunResult['sized'] = [];
+  // Every override that was live, sized trades or not (the null control's false-discovery load).
   const figures = new Map<string, OverrideFigure & { trueSum: number; trueN: number }>();
+  for (const [key, meta] of overrideMeta)
+    figures.set(key, {
+      lesson: key,
+      pattern_key: meta.o.pattern_key,
+      action_category: meta.o.action_category,
+      scope: meta.o.scope,
+      daysLive: meta.days,
+      sizeMult: meta.leverSum / meta.days,
+      trades: 0,
+      upliftR: 0,
+      tradeIds: [],
+      trueEffectMean: null,
+      trueSum: 0,
+      trueN: 0,
+    });
   for (let t = 0; t < trades.length; t++) {
     const d = firstDay[t];
     if (d < 0) continue;
@@ -199,27 +215,7 @@ export function* walkForwardSteps(input: RunInput): Generator<number, RunResult>
     if (f.oracleR !== null && truth !== null) f.oracleR += (truth === 1 ? 0.3 : truth === -1 ? -0.3 : 0) * r;
     sizedTrades.push({ t, day: d, m: M, truth });
     for (const [key, u] of sized.credit) {
-      const meta = overrideMeta.get(key)!;
-      let fig = figures.get(key);
-      if (!fig) {
-        figures.set(
-          key,
-          (fig = {
-            lesson: key,
-            pattern_key: meta.o.pattern_key,
-            action_category: meta.o.action_category,
-            scope: meta.o.scope,
-            daysLive: meta.days,
-            sizeMult: meta.leverSum / meta.days,
-            trades: 0,
-            upliftR: 0,
-            tradeIds: [],
-            trueEffectMean: null,
-            trueSum: 0,
-            trueN: 0,
-          }),
-        );
-      }
+      const fig = figures.get(key)!;
       fig.trades++;
       fig.upliftR += u;
       fig.tradeIds.push({
@@ -234,24 +230,6 @@ export function* walkForwardSteps(input: RunInput): Generator<number, RunResult>
         fig.trueN++;
       }
     }
-  }
-  // Overrides that were live but sized nothing still count (the null control's false-discovery load).
-  for (const [key, meta] of overrideMeta) {
-    if (figures.has(key)) continue;
-    figures.set(key, {
-      lesson: key,
-      pattern_key: meta.o.pattern_key,
-      action_category: meta.o.action_category,
-      scope: meta.o.scope,
-      daysLive: meta.days,
-      sizeMult: meta.leverSum / meta.days,
-      trades: 0,
-      upliftR: 0,
-      tradeIds: [],
-      trueEffectMean: null,
-      trueSum: 0,
-      trueN: 0,
-    });
   }
   const perOverride = [...figures.values()]
     .map(({ trueSum, trueN, ...f }) => ({ ...f, trueEffectMean: trueN > 0 ? trueSum / trueN : null }))
