@@ -3,6 +3,7 @@
  * Temporal workflow; show and list the stored ones) and `pmctl demo market` (a synthetic market with
  * its truth).
  */
+import type { MarketOptions } from '../../backtest/market';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { moduleIdSchema } from '../../contracts/learningCycle';
@@ -222,62 +223,46 @@ export function registerBacktestCommands(program: Command, ctx: CliContext): voi
     .option('--null', 'a null market: no planted scope')
     .option('--via <how>', `facts (direct, default) or strands (the public path, ≤ 500 trades)`)
     .option('--json', 'machine-readable output')
-    .action(
-      async (o: {
-        seed: number;
-        days: number;
-        tradesPerDay: number;
-        module: string;
-        startDay?: string;
-        effect?: number;
-        winner?: string;
-        loser?: string;
-        share?: number;
-        fadeDay?: number;
-        null?: boolean;
-        via?: string;
-        json?: boolean;
-      }) => {
-        const { marketSpecOf, writeMarketFacts, STRANDS_MAX_TRADES } = await import('../../backtest/market');
-        const spec = marketSpecOf({ ...o, null: !!o.null });
-        const last = new Date(Date.parse(`${spec.startDay}T00:00:00Z`) + (spec.days - 1) * 86_400_000)
-          .toISOString()
-          .slice(0, 10);
-        if (last > today())
-          throw new InvalidInputError(
-            `--days: the market would end on ${last}, after today ${today()} (move --start-day back)`,
-          );
-        const total = spec.days * spec.tradesPerDay;
-        const via = o.via ?? (total > STRANDS_MAX_TRADES ? 'facts' : 'strands');
-        if (via !== 'facts' && via !== 'strands')
-          throw new InvalidInputError(`--via: ${JSON.stringify(via)} is not facts or strands`);
-        let r;
-        if (via === 'strands') {
-          const { writeMarketStrands } = await import('../../backtest/marketStrands');
-          const client = await ctx.temporal();
-          r = await writeMarketStrands(
-            { client, pool: await ctx.database(), taskQueue: ctx.settings.taskQueue },
-            o.module,
-            spec,
-            (done, n) => {
-              if (!o.json && (done % 50 === 0 || done === n))
-                process.stderr.write(`[market] ${done}/${n} trades closed\n`);
-            },
-          );
-        } else r = await writeMarketFacts(await ctx.database(), o.module, spec);
-        if (o.json) return emit(r, o);
-        process.stdout.write(
-          [
-            `market ${r.marketId}: ${r.trades} trades (${r.facts} facts) in module ${r.module}, ${r.firstDay} → ${r.lastDay}, via ${r.via}`,
-            ...r.planted.map(
-              (p) =>
-                `  ${p.kind} ${JSON.stringify(p.scope)} effect ${p.effect} R, share ${p.share}, ${p.trades} trades${p.fadeDay === null ? '' : `, fades from day ${p.fadeDay}`}`,
-            ),
-            ...(r.planted.length ? [] : ['  null market: no planted scope']),
-            ...(r.via === 'strands' ? ['the facts appear when a learning cycle ingests them: pmctl cycle run'] : []),
-            `next: pmctl backtest --module ${r.module} --from ${r.firstDay} --to ${r.lastDay} --policy evidence --null 20`,
-          ].join('\n') + '\n',
+    .action(async (o: MarketOptions & { via?: string; json?: boolean }) => {
+      const { marketSpecOf, writeMarketFacts, STRANDS_MAX_TRADES } = await import('../../backtest/market');
+      const spec = marketSpecOf({ ...o, null: !!o.null });
+      const last = new Date(Date.parse(`${spec.startDay}T00:00:00Z`) + (spec.days - 1) * 86_400_000)
+        .toISOString()
+        .slice(0, 10);
+      if (last > today())
+        throw new InvalidInputError(
+          `--days: the market would end on ${last}, after today ${today()} (move --start-day back)`,
         );
-      },
-    );
+      const total = spec.days * spec.tradesPerDay;
+      const via = o.via ?? (total > STRANDS_MAX_TRADES ? 'facts' : 'strands');
+      if (via !== 'facts' && via !== 'strands')
+        throw new InvalidInputError(`--via: ${JSON.stringify(via)} is not facts or strands`);
+      let r;
+      if (via === 'strands') {
+        const { writeMarketStrands } = await import('../../backtest/marketStrands');
+        const client = await ctx.temporal();
+        r = await writeMarketStrands(
+          { client, pool: await ctx.database(), taskQueue: ctx.settings.taskQueue },
+          o.module,
+          spec,
+          (done, n) => {
+            if (!o.json && (done % 50 === 0 || done === n))
+              process.stderr.write(`[market] ${done}/${n} trades closed\n`);
+          },
+        );
+      } else r = await writeMarketFacts(await ctx.database(), o.module, spec);
+      if (o.json) return emit(r, o);
+      process.stdout.write(
+        [
+          `market ${r.marketId}: ${r.trades} trades (${r.facts} facts) in module ${r.module}, ${r.firstDay} → ${r.lastDay}, via ${r.via}`,
+          ...r.planted.map(
+            (p) =>
+              `  ${p.kind} ${JSON.stringify(p.scope)} effect ${p.effect} R, share ${p.share}, ${p.trades} trades${p.fadeDay === null ? '' : `, fades from day ${p.fadeDay}`}`,
+          ),
+          ...(r.planted.length ? [] : ['  null market: no planted scope']),
+          ...(r.via === 'strands' ? ['the facts appear when a learning cycle ingests them: pmctl cycle run'] : []),
+          `next: pmctl backtest --module ${r.module} --from ${r.firstDay} --to ${r.lastDay} --policy evidence --null 20`,
+        ].join('\n') + '\n',
+      );
+    });
 }
