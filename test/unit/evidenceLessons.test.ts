@@ -54,6 +54,20 @@ describe('evidence policy (spec §9.2)', () => {
     expect(last.filter((d) => d.status === 'active').every((d) => (d.stats.evidence?.effect ?? 0) !== 0)).toBe(true);
   });
 
+  it('sizes a moderate edge as soon as it is a discovery (its shrunk effect is not zeroed by a family of nulls)', () => {
+    // 0.5 R on 5% of 500 trades a day: a discovery by night 7 among ~2,300 rows, where almost every
+    // row is null (a two-group posterior with a null share of 1 sized it 1.00 until night 15).
+    const n = nights(plantedMarket({ seed: 2, effect: 0.5, tradesPerDay: 500, days: 9 }), 9);
+    const first = n.findIndex((night) => night.some((d) => sig(d) === WINNER && (d.stats.evidence?.q ?? 1) <= 0.01));
+    expect(first).toBeGreaterThanOrEqual(0);
+    for (const night of n.slice(first)) {
+      const w = night.find((d) => sig(d) === WINNER)!;
+      expect(w.status).toBe('active');
+      expect(w.stats.evidence!.shrunk_effect).toBeGreaterThan(0.5 * w.stats.evidence!.effect);
+      expect(w.effect.capital_levers.size_mult).toBeGreaterThan(1.1);
+    }
+  });
+
   it('on a null market it activates nothing', () => {
     const n = nights({ seed: 12, startDay: '2026-01-01', days: 8, tradesPerDay: 500 }, 8);
     expect(n.flat().filter((d) => d.status === 'active')).toEqual([]);
