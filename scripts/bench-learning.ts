@@ -9,8 +9,13 @@
  *
  *   npm run bench:learning                 # K = 20 null runs (the targets' K)
  *   npm run bench:learning -- --k 5        # quicker; p-values coarser (the smallest p is 1/(K+1))
+ *   npm run bench:learning -- --seeds 0    # without the spread over fresh seeds (10 by default)
+ *
+ * One market per target is one draw: the spread over fresh seeds (1001 on, never used to tune)
+ * says how far the default policy's figures move from market to market (not counted as targets).
  */
 import { parseArgs } from 'node:util';
+import { tTestTwoSidedP } from '../src/domain/stat/tests';
 import { DEFAULT_POLICY_NAME, defaultPolicy, POLICY_NAMES, type PolicyName } from '../src/domain/policy';
 import {
   DAYS,
@@ -24,12 +29,19 @@ import {
 } from './bench/learningMarkets';
 
 const { values } = parseArgs({
-  options: { k: { type: 'string', default: '20' }, seed: { type: 'string', default: '7' } },
+  options: {
+    k: { type: 'string', default: '20' },
+    seed: { type: 'string', default: '7' },
+    seeds: { type: 'string', default: '10' },
+  },
 });
 const K = Number(values.k);
 const SEED = Number(values.seed);
 if (!Number.isInteger(K) || K < 0 || K > 1000) throw new Error(`--k must be an integer in [0, 1000], got ${values.k}`);
 if (!Number.isInteger(SEED) || SEED < 0) throw new Error(`--seed must be a non-negative integer, got ${values.seed}`);
+const SEEDS = Number(values.seeds);
+if (!Number.isInteger(SEEDS) || SEEDS < 0 || SEEDS > 200)
+  throw new Error(`--seeds must be an integer in [0, 200], got ${values.seeds}`);
 
 type Results = Record<'large' | 'moderate' | 'null' | 'fade', Measured>;
 
@@ -116,6 +128,58 @@ const rows: { target: string; value: (r: Results) => string; met: (r: Results) =
   },
 ];
 
+/** t quantile of the two-sided 95% interval with df degrees of freedom (bisection on the t-test's p). */
+function t975(df: number): number {
+  let lo = 0;
+  let hi = 100;
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2;
+    if (tTestTwoSidedP(mid, df) > 0.05) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/** Mean with its 95% t-interval, min and max, and how many values pass `ok`. */
+function spread(xs: number[], show: (x: number) => string, ok: (x: number) => boolean): string {
+  const n = xs.length;
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  const sd = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  const h = n > 1 ? t975(n - 1) * (sd / Math.sqrt(n)) : 0;
+  return `mean ${show(mean)} (95% CI ${show(mean - h)} to ${show(mean + h)}), min ${show(Math.min(...xs))}, max ${show(Math.max(...xs))}; ${xs.filter(ok).length} of ${n} meet the target`;
+}
+
+/** The default policy on SEEDS fresh markets of each kind, K = 0 (capture and the null's figures need no null runs). */
+function seedSpread(name: PolicyName): void {
+  if (SEEDS === 0) return;
+  const policy = defaultPolicy(name);
+  const large: number[] = [];
+  const moderate: number[] = [];
+  const nullClean: number[] = [];
+  const nullPct: number[] = [];
+  for (let s = 1001; s < 1001 + SEEDS; s++) {
+    const mk = targetMarkets({ large: s, moderate: s, null: s, fade: s });
+    large.push(measure(mk.large, policy, 0, SEED).summary.oracleCapture ?? 0);
+    moderate.push(measure(mk.moderate, policy, 0, SEED).summary.oracleCapture ?? 0);
+    const n = measure(mk.null, policy, 0, SEED).summary;
+    nullClean.push(n.daysWithoutOverrides);
+    nullPct.push(Math.abs(n.upliftPct));
+  }
+  const p = (x: number) => `${(100 * x).toFixed(1)}%`;
+  console.log('');
+  console.log(`${name} over ${SEEDS} fresh seeds (1001-${1000 + SEEDS}), one market of each kind per seed:`);
+  console.log(`  large edges, oracle capture: ${spread(large, p, (x) => x >= 0.8)}`);
+  console.log(`  moderate edges, oracle capture: ${spread(moderate, p, (x) => x >= 0.5)}`);
+  console.log(`  null market, days with no override live: ${spread(nullClean, p, (x) => x >= 0.95)}`);
+  console.log(
+    `  null market, |ΔR| % of Σ|rr|: ${spread(
+      nullPct,
+      (x) => `${x.toFixed(3)}%`,
+      (x) => x <= 0.5,
+    )} (load ${loadAverage()})`,
+  );
+}
+
 function main() {
   console.log(`bench:learning: ${DAYS} days × ${TRADES_PER_DAY} trades/day, K = ${K} null runs, seed ${SEED}`);
   console.log(`load average at start: ${loadAverage()}`);
@@ -154,6 +218,7 @@ function main() {
       );
     }
   }
+  seedSpread(def);
   console.log(`load average at end: ${loadAverage()}`);
   console.log(`learning quality: ${met} of ${rows.length} targets met`);
 }

@@ -11,11 +11,10 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { ActionCategory } from '../domain/actionCategory';
-import type { Scope } from '../domain/scope';
-import type { CfBucket } from '../domain/tradeSummary';
 import type { BacktestTrade } from '../domain/backtest/walkForward';
 import { endOfDay } from '../contracts/days';
 import { rrBaselineOf } from '../learning/aggregate/cube';
+import type { FactLineageRow, FactOutcomeRow } from '../learning/aggregate/factRow';
 
 export interface BacktestData {
   trades: BacktestTrade[];
@@ -26,19 +25,9 @@ export interface BacktestData {
   dataHash: string;
 }
 
-interface FactRow {
-  strand_id: string;
-  action_index: number;
+interface FactRow extends FactOutcomeRow, FactLineageRow {
   pattern_key: string;
   action_category: string;
-  scope: Scope;
-  rr: number;
-  hold_time_days: number;
-  time_to_s3: number | null;
-  cf_entry_bucket: string | null;
-  cf_exit_bucket: string | null;
-  position_id: string | null;
-  trade_id: string | null;
   closed_ms: string;
   ts_ms: string;
   size_frac: number;
@@ -103,8 +92,8 @@ export async function loadBacktestData(
       sizeFrac: r.size_frac,
       holdDays: r.hold_time_days,
       tts3: r.time_to_s3,
-      cfEntry: r.cf_entry_bucket as CfBucket | null,
-      cfExit: r.cf_exit_bucket as CfBucket | null,
+      cfEntry: r.cf_entry_bucket,
+      cfExit: r.cf_exit_bucket,
     });
   }
   const rrBaseline = await rrBaselineOf(db, opts.module);

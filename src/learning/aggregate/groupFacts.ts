@@ -7,9 +7,8 @@
  * pending facts, and belongs to the next run (reading it now would count it twice).
  */
 import type pg from 'pg';
-import { FactTableBuilder, type CubeFact, type FactTable, type ValueDictionary } from '../../domain/iceberg';
-import type { Scope } from '../../domain/scope';
-import type { CfBucket } from '../../domain/tradeSummary';
+import { FactTableBuilder, type FactTable, type ValueDictionary } from '../../domain/iceberg';
+import { toCubeFact, type FactOutcomeRow } from './factRow';
 
 export interface GroupKey {
   module: string;
@@ -19,15 +18,6 @@ export interface GroupKey {
 
 export const groupLockKey = (g: GroupKey) => `cube|${g.module}|${g.patternKey}|${g.category}`;
 
-interface FactRow {
-  scope: Scope;
-  rr: number;
-  hold_time_days: number;
-  time_to_s3: number | null;
-  cf_entry_bucket: CfBucket | null;
-  cf_exit_bucket: CfBucket | null;
-}
-
 const FACT_COLUMNS = `f.scope, f.rr, f.hold_time_days, f.time_to_s3, f.cf_entry_bucket, f.cf_exit_bucket`;
 // In the same statement as the facts (one snapshot), as a hashed subplan: the group's pending keys are
 // read once. A correlated NOT EXISTS was planned as a nested loop over the whole group for every fact
@@ -35,15 +25,6 @@ const FACT_COLUMNS = `f.scope, f.rr, f.hold_time_days, f.time_to_s3, f.cf_entry_
 const VISIBLE = `(f.strand_id, f.action_index) NOT IN (
                    SELECT p.strand_id, p.action_index FROM learning_cube_pending p
                     WHERE p.module = $1 AND p.pattern_key = $2 AND p.action_category = $3)`;
-
-const toCubeFact = (r: FactRow): CubeFact => ({
-  scope: r.scope,
-  rr: r.rr,
-  holdDays: r.hold_time_days,
-  tts3: r.time_to_s3,
-  cfEntry: r.cf_entry_bucket,
-  cfExit: r.cf_exit_bucket,
-});
 
 /** Every visible fact of the group, read in pages by keyset so memory holds columns, not rows. */
 export async function readGroupFacts(
@@ -80,12 +61,12 @@ async function scanGroupFacts(
   client: pg.PoolClient,
   g: GroupKey,
   pageSize: number,
-  onRow: (r: FactRow & { strand_id: string; action_index: number }) => void,
+  onRow: (r: FactOutcomeRow & { strand_id: string; action_index: number }) => void,
 ): Promise<void> {
   let after: [string, number] | null = null;
   for (;;) {
     // Two statements rather than `$4 IS NULL OR (...) > (...)`, so the keyset is an index range.
-    const { rows } = await client.query<FactRow & { strand_id: string; action_index: number }>(
+    const { rows } = await client.query<FactOutcomeRow & { strand_id: string; action_index: number }>(
       `SELECT f.strand_id, f.action_index, ${FACT_COLUMNS}
          FROM learning_trade_facts f
         WHERE f.module = $1 AND f.pattern_key = $2 AND f.action_category = $3

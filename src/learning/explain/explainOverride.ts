@@ -13,6 +13,7 @@ import { addOutcome, edgeOfStats, emptyStats, nMin, type SuffStats } from '../..
 import { CF_BUCKETS } from '../../domain/tradeSummary';
 import { STATS_COLUMNS } from '../aggregate/writeCube';
 import { rrBaselineOf } from '../aggregate/cube';
+import type { FactLineageRow, FactOutcomeRow } from '../aggregate/factRow';
 import { withLearningAsOf } from '../asOf/learnAsOf';
 import { factsDigest } from '../versions/factsDigest';
 import { findVersion, getVersion, liveOverrides, overridesOf } from '../versions/store';
@@ -78,20 +79,10 @@ export interface Explanation {
   lessons: LessonLineage[];
 }
 
-type FactRow = {
-  strand_id: string;
-  action_index: number;
-  scope: Scope;
-  rr: number;
-  hold_time_days: number;
-  time_to_s3: number | null;
-  cf_entry_bucket: string | null;
-  cf_exit_bucket: string | null;
-  position_id: string | null;
-  trade_id: string | null;
+interface FactRow extends FactOutcomeRow, FactLineageRow {
   closed_at: Date | null;
   action_strand_id: string | null;
-};
+}
 
 const contains = (scope: Scope, subset: Scope) =>
   Object.entries(subset).every(([k, v]) => (scope as Record<string, unknown>)[k] === v);
