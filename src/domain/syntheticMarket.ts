@@ -97,10 +97,16 @@ export type MarketSpec = z.infer<typeof MarketSpecSchema>;
 export type MarketSpecInput = z.input<typeof MarketSpecSchema>;
 
 export interface MarketAction {
-  category: 'entry' | 'exit';
+  category: 'entry' | 'add' | 'trim' | 'exit';
   /** ms since epoch. */
   ts: number;
   sizeFrac: number;
+  /** The fill (the pm_action strand's execution_result.price); null = unknown (an add then counts m = 1). */
+  fillPrice: number | null;
+  /** The action's pattern key when it is not the trade's (an add or a trim has its own, spec §2.1). */
+  patternKey?: string;
+  /** The action's scope when it is not the trade's (dims drift while a position is held). */
+  scope?: Scope;
 }
 
 export interface MarketTrade {
@@ -112,14 +118,33 @@ export interface MarketTrade {
   scope: Scope;
   entryTs: number;
   exitTs: number;
+  /** The trade's prices (spec §3.2): rr = (exit − entry) / (entry − min), clamped to [−10, 10]. */
+  entryPrice: number;
+  minPrice: number;
+  exitPrice: number;
   rr: number;
   holdDays: number;
   actions: MarketAction[];
-  /** Index into spec.planted of the scope the trade is in, or −1. */
+  /** Index into the market's planted scopes of the scope the trade is in, or −1. */
   planted: number;
   /** +1 / −1 when the trade's planted edge is live on its entry day, 0 otherwise (the oracle's truth). */
   truth: -1 | 0 | 1;
+  /** The true mean shift of the trade's R in R (signed; 0 outside a live planted scope). */
+  trueEffect: number;
 }
+
+/** What any market family (simple, realistic, real prices) hands the writer and the backtest. */
+export interface PlantedSummary {
+  kind: 'winner' | 'loser';
+  scope: Record<string, string | number>;
+  /** Effect in R (the realistic family states it in R/R standard deviations and converts). */
+  effect: number;
+  share: number;
+  fadeDay: number | null;
+}
+
+/** The R unit of the simple family's prices (entry 1, min 1 − unit): prices exist so legs can be read. */
+const SIMPLE_R_UNIT = 0.05;
 
 const DAY_MS = 86_400_000;
 
@@ -200,6 +225,7 @@ export function generateMarket(input: MarketSpecInput): { spec: MarketSpec; trad
       const live = p !== null && day >= p.fromDay && (p.fadeDay === null || day < p.fadeDay);
       const truth: -1 | 0 | 1 = live ? (p.kind === 'winner' ? 1 : -1) : 0;
       const rr = Math.min(10, Math.max(-1, mu + truth * (p?.effect ?? 0) + spec.sigma * normal()));
+      const exitPrice = 1 + SIMPLE_R_UNIT * rr;
       trades.push({
         i,
         positionId: `mkt${spec.seed}-p${i}`,
@@ -208,14 +234,18 @@ export function generateMarket(input: MarketSpecInput): { spec: MarketSpec; trad
         scope,
         entryTs,
         exitTs,
+        entryPrice: 1,
+        minPrice: 1 - SIMPLE_R_UNIT,
+        exitPrice,
         rr,
         holdDays: (exitTs - entryTs) / DAY_MS,
         actions: [
-          { category: 'entry', ts: entryTs, sizeFrac: Math.round((0.1 + rand() * 0.4) * 1000) / 1000 },
-          { category: 'exit', ts: exitTs, sizeFrac: 1 },
+          { category: 'entry', ts: entryTs, sizeFrac: Math.round((0.1 + rand() * 0.4) * 1000) / 1000, fillPrice: 1 },
+          { category: 'exit', ts: exitTs, sizeFrac: 1, fillPrice: exitPrice },
         ],
         planted,
         truth,
+        trueEffect: truth * (p?.effect ?? 0),
       });
     }
   }
