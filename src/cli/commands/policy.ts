@@ -1,17 +1,46 @@
 /**
  * The learning policy (spec §9.2) from the command line: show the live one, set it (recorded, with a
- * reason; never by editing JSON), diff two policies or versions.
+ * reason; never by editing JSON), diff two policies or versions; and the module's rr_baseline
+ * (spec §4.4), shown beside it and set by its own recorded command (`policy baseline set`).
  */
 import type { Command } from 'commander';
 import { moduleIdSchema } from '../../contracts/learningCycle';
 import { parseOrThrow } from '../../contracts/zod';
 import { diffPolicies } from '../../domain/policy';
 import { livePolicy, resolvePolicyRef, setPolicy } from '../../learning/policy/store';
+import {
+  RR_BASELINE_RANGE,
+  rrBaseline,
+  rrBaselineHistory,
+  setRrBaseline,
+  type RrBaseline,
+} from '../../learning/policy/baseline';
+import { DEFAULT_RR_BASELINE } from '../../domain/stats';
 import { emit } from '../output';
 import type { CliContext } from '../context';
 
 const module = (v: string) => parseOrThrow(moduleIdSchema, v, '--module');
 const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** A stored rr_baseline for people: null is no key (the default), a non-number was ignored. */
+const storedText = (stored: unknown) =>
+  stored === null
+    ? `${DEFAULT_RR_BASELINE} (default)`
+    : typeof stored === 'number'
+      ? String(stored)
+      : `${JSON.stringify(stored)} (not a number: ${DEFAULT_RR_BASELINE} was used)`;
+
+function baselineLine(b: RrBaseline): string {
+  const how =
+    b.source === 'default'
+      ? 'the default: no rr_baseline key stored'
+      : b.source === 'invalid'
+        ? 'the default: the stored value is not a number'
+        : b.lastChange
+          ? `set ${b.lastChange.created_at} (change ${b.lastChange.id}): ${b.lastChange.reason}`
+          : 'set, with no recorded change (written before pmctl policy baseline)';
+  return `rr_baseline ${String(b.value)} (${how})`;
+}
 
 export function registerPolicyCommands(program: Command, ctx: CliContext): void {
   const policy = program.command('policy').description('the learning policy of a module: show, set (recorded), diff');
@@ -26,6 +55,8 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
       const out = [
         `module ${p.module}: policy ${p.policy.name}${p.stored === null ? ' (no learning_policy key: the legacy v5)' : ''}`,
         ...p.warnings.map((w) => `warning: ${w}`),
+        baselineLine(p.rr_baseline),
+        ...p.rr_baseline.warnings.map((w) => `warning: ${w}`),
         ...(p.lastChange
           ? [`last set ${p.lastChange.created_at} (change ${p.lastChange.id}): ${p.lastChange.reason}`]
           : []),
@@ -55,6 +86,54 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
             : ['  no constant changed']),
           'the next learning cycle uses it; its config version records it',
         ].join('\n') + '\n',
+      );
+    });
+  const baseline = policy
+    .command('baseline')
+    .description("the module's rr_baseline (spec §4.4: v5's reference for an edge) and its recorded changes")
+    .option('--module <module>', 'module', module, 'pm')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { module: string; json?: boolean }) => {
+      const pool = await ctx.database();
+      const b = await rrBaseline(pool, o.module);
+      const changes = await rrBaselineHistory(pool, o.module);
+      if (o.json) return emit({ ...b, changes }, o);
+      const out = [
+        `module ${b.module}: ${baselineLine(b)}`,
+        ...b.warnings.map((w) => `warning: ${w}`),
+        ...(changes.length
+          ? [
+              'changes, newest first:',
+              ...changes.map((c) => `  ${c.created_at} (change ${c.id}): ${storedText(c.from)} → ${c.to}: ${c.reason}`),
+            ]
+          : ['no recorded change']),
+      ];
+      process.stdout.write(out.join('\n') + '\n');
+    });
+  baseline
+    .command('set')
+    .description(
+      `set the module's rr_baseline (a number, ${RR_BASELINE_RANGE.above} < X <= ${RR_BASELINE_RANGE.max}), recorded with a reason`,
+    )
+    .argument('<value>', `the new rr_baseline in R (${RR_BASELINE_RANGE.above} < X <= ${RR_BASELINE_RANGE.max})`)
+    .requiredOption('--reason <text>', 'why (recorded)')
+    .option('--module <module>', 'module (default pm)', module)
+    .option('--json', 'machine-readable output')
+    // The parent's own --module / --json are parsed first: read them with the globals.
+    .action(async (value: string, _o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<{ module: string; reason: string; json?: boolean }>();
+      const r = await setRrBaseline(await ctx.database(), { module: o.module, value, reason: o.reason });
+      if (o.json) return emit(r, o);
+      process.stdout.write(
+        (r.changed
+          ? [
+              `module ${r.module}: rr_baseline ${storedText(r.from.stored)} → ${r.to} (change ${r.changeId})`,
+              `the next learning cycle rebuilds the cube groups made with ${r.from.value} and recomputes their edge_raw against ${r.to}`,
+            ]
+          : [
+              `module ${r.module}: rr_baseline is already ${r.to}${r.from.stored === null ? ' (the default, no key stored)' : ''}: nothing written`,
+            ]
+        ).join('\n') + '\n',
       );
     });
   policy

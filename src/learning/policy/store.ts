@@ -6,6 +6,10 @@
  *
  * What is stored is compact: `{name}` plus only the constants set explicitly (`--set`), so a policy
  * by name follows its defaults; the change row keeps the full resolved policy of that moment too.
+ *
+ * The module's rr_baseline (spec §4.4) is shown beside the policy; it is set by its own recorded
+ * command (baseline.ts, pmctl policy baseline set), whose rows in learning_policy_changes have
+ * `policy ? 'rr_baseline'`: a policy's last change skips them.
  */
 import type pg from 'pg';
 import { InvalidInputError } from '../../contracts/errors';
@@ -22,6 +26,7 @@ import {
   type Policy,
 } from '../../domain/policy';
 import { findVersion } from '../versions/store';
+import { rrBaseline, type RrBaseline } from './baseline';
 
 export interface LivePolicy {
   module: string;
@@ -29,8 +34,10 @@ export interface LivePolicy {
   stored: unknown;
   policy: Policy;
   warnings: string[];
-  /** The latest recorded change, if any. */
+  /** The latest recorded change of the policy (`policy set`), if any. */
   lastChange: { id: string; reason: string; created_at: string } | null;
+  /** The module's rr_baseline (spec §4.4), which the policy's lessons measure against. */
+  rr_baseline: RrBaseline;
 }
 
 export async function livePolicy(db: pg.Pool, module: string): Promise<LivePolicy> {
@@ -43,7 +50,8 @@ export async function livePolicy(db: pg.Pool, module: string): Promise<LivePolic
     data !== null && typeof data === 'object' ? ((data as Record<string, unknown>).learning_policy ?? null) : null;
   const { policy, warnings } = policyOfConfig(data);
   const ch = await db.query<{ id: string; reason: string; created_at: Date }>(
-    `SELECT id::text, reason, created_at FROM learning_policy_changes WHERE module = $1 ORDER BY id DESC LIMIT 1`,
+    `SELECT id::text, reason, created_at FROM learning_policy_changes
+      WHERE module = $1 AND NOT (policy ? 'rr_baseline') ORDER BY id DESC LIMIT 1`,
     [module],
   );
   const c = ch.rows[0];
@@ -53,6 +61,7 @@ export async function livePolicy(db: pg.Pool, module: string): Promise<LivePolic
     policy,
     warnings,
     lastChange: c ? { id: c.id, reason: c.reason, created_at: c.created_at.toISOString() } : null,
+    rr_baseline: await rrBaseline(db, module),
   };
 }
 
