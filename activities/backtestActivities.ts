@@ -12,7 +12,7 @@ import { backtestInputSchema, type BacktestBrief, type BacktestInput } from '../
 import { parsePolicy, PolicyError, type Policy } from '../src/domain/policy';
 import { dayRangeProblems, daysOf } from '../src/contracts/days';
 import { walkForwardSteps } from '../src/domain/backtest/walkForward';
-import { nullRunOf, permutedRR, summarize, type NullRun } from '../src/domain/backtest/summary';
+import { nullRunOf, permutedScopes, summarize, type NullRun } from '../src/domain/backtest/summary';
 import { loadBacktestData, tradesInRange, type BacktestData } from '../src/backtest/loadTrades';
 import {
   backtestId,
@@ -141,7 +141,7 @@ export function createBacktestActivities({ pool, now = () => new Date() }: Backt
       const days = daysOf(key.from, key.to);
       const steps = walkForwardSteps({
         trades: data.trades,
-        rr: run === 0 ? undefined : permutedRR(data.trades, key.seed, run),
+        scopes: run === 0 ? undefined : permutedScopes(data.trades, key.seed, run),
         policy,
         rrBaseline: data.rrBaseline,
         days,

@@ -4,10 +4,15 @@
  * (the calibration seed, never used for evaluation).
  */
 import { loadavg } from 'node:os';
-import { generateMarket, plantedMarket, type MarketSpecInput } from '../../src/domain/syntheticMarket';
+import {
+  generateMarket,
+  plantedMarket,
+  type MarketSpecInput,
+  type MarketTrade,
+} from '../../src/domain/syntheticMarket';
 import { backtestTradesOfMarket } from '../../src/domain/backtest/fromMarket';
 import { runWalkForward, type RunResult } from '../../src/domain/backtest/walkForward';
-import { nullRunOf, permutedRR, summarize, type BacktestSummary } from '../../src/domain/backtest/summary';
+import { nullRunOf, permutedScopes, summarize, type BacktestSummary } from '../../src/domain/backtest/summary';
 import type { Policy } from '../../src/domain/policy';
 
 export const DAYS = 20;
@@ -51,21 +56,31 @@ export interface Measured {
 /** Backtest of `policy` on the market with K null runs (bootstrap and permutations seeded by `seed`). */
 export function measure(spec: MarketSpecInput, policy: Policy, k: number, seed: number): Measured {
   const market = generateMarket(spec);
-  const trades = backtestTradesOfMarket(market.spec, market.trades);
+  return measureTrades(market.trades, market.spec.baseline, days, policy, k, seed);
+}
+
+/** Backtest of `policy` on any market's trades over `range` with K null runs (scopes permuted within days). */
+export function measureTrades(
+  marketTrades: readonly MarketTrade[],
+  rrBaseline: number,
+  range: readonly string[],
+  policy: Policy,
+  k: number,
+  seed: number,
+): Measured {
+  const trades = backtestTradesOfMarket(marketTrades);
   const t0 = performance.now();
-  const real = runWalkForward({ trades, policy, rrBaseline: market.spec.baseline, days });
+  const real = runWalkForward({ trades, policy, rrBaseline, days: range });
   const secondsFirstRun = (performance.now() - t0) / 1000;
   const nulls = [];
   for (let i = 1; i <= k; i++)
     nulls.push(
-      nullRunOf(
-        runWalkForward({ trades, rr: permutedRR(trades, seed, i), policy, rrBaseline: market.spec.baseline, days }),
-      ),
+      nullRunOf(runWalkForward({ trades, scopes: permutedScopes(trades, seed, i), policy, rrBaseline, days: range })),
     );
   return {
     summary: summarize(real, nulls, seed),
     real,
-    inWinner: new Set(market.trades.filter((t) => t.planted === 0).map((t) => t.i)),
+    inWinner: new Set(marketTrades.filter((t) => t.planted === 0).map((t) => t.i)),
     seconds: (performance.now() - t0) / 1000,
     secondsFirstRun,
   };

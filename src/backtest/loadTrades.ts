@@ -6,7 +6,8 @@
  *
  * An action's time is the fact's action_ts, else its pm_action strand's content ts (lineage column
  * action_strand_id), else the trade's closed_at; its size the fact's size_frac, else the strand's
- * size_frac, else 1.
+ * size_frac, else 1; an action's leg (spec §9.3) its fact's leg_rr, else computed from its fill (the
+ * pm_action strand's execution_result.price) and its trade's prices (legOfRow).
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
@@ -14,7 +15,13 @@ import type { ActionCategory } from '../domain/actionCategory';
 import type { BacktestTrade } from '../domain/backtest/walkForward';
 import { endOfDay } from '../contracts/days';
 import { rrBaselineOf } from '../learning/aggregate/cube';
-import type { FactLineageRow, FactOutcomeRow } from '../learning/aggregate/factRow';
+import {
+  legOfRow,
+  LEG_COLUMNS_SQL,
+  type FactLegRow,
+  type FactLineageRow,
+  type FactOutcomeRow,
+} from '../learning/aggregate/factRow';
 
 export interface BacktestData {
   trades: BacktestTrade[];
@@ -25,7 +32,7 @@ export interface BacktestData {
   dataHash: string;
 }
 
-interface FactRow extends FactOutcomeRow, FactLineageRow {
+interface FactRow extends FactOutcomeRow, FactLineageRow, FactLegRow {
   pattern_key: string;
   action_category: string;
   closed_ms: string;
@@ -55,9 +62,10 @@ export async function loadBacktestData(
             COALESCE(f.size_frac,
                CASE WHEN jsonb_typeof(s.content->'size_frac') = 'number' THEN (s.content->>'size_frac')::float8 END,
                1) AS size_frac,
-            t.truth, t.true_effect
+            t.truth, t.true_effect, ${LEG_COLUMNS_SQL}
        FROM learning_trade_facts f
        LEFT JOIN ad_strands s ON s.id = f.action_strand_id
+       LEFT JOIN ad_strands pc ON pc.id = f.strand_id AND f.leg_rr IS NULL AND f.action_category = 'add'
        LEFT JOIN learning_market_truth t
               ON t.module = f.module AND t.position_id = f.position_id AND t.trade_id = f.trade_id
       WHERE f.module = $1 AND f.closed_at IS NOT NULL AND f.closed_at <= $2
@@ -94,6 +102,7 @@ export async function loadBacktestData(
       tts3: r.time_to_s3,
       cfEntry: r.cf_entry_bucket,
       cfExit: r.cf_exit_bucket,
+      legRR: legOfRow(r),
     });
   }
   const rrBaseline = await rrBaselineOf(db, opts.module);
@@ -124,6 +133,7 @@ export function hashData(trades: readonly BacktestTrade[], rrBaseline: number): 
           a.tts3,
           a.cfEntry,
           a.cfExit,
+          a.legRR,
         ]),
       ]),
     );

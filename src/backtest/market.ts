@@ -17,10 +17,16 @@ import {
   type MarketSpec,
   type MarketSpecInput,
   type MarketTrade,
+  type PlantedSummary,
 } from '../domain/syntheticMarket';
+import { legRR } from '../domain/legs';
 import { marketStrandId } from '../domain/backtest/fromMarket';
 import { commitBatchIn } from '../learning/aggregate/commitFacts';
 import { emptyTradeCounts, type Fact, type StrandPlan } from '../learning/aggregate/types';
+
+/** The market families (spec §9.4): the simple one, the realistic one, and real prices. */
+export const MARKET_FAMILIES = ['simple', 'realistic', 'real-price'] as const;
+export type MarketFamily = (typeof MARKET_FAMILIES)[number];
 
 /** Sizes above this go as facts by default; at most this many may go through the public path. */
 export const STRANDS_MAX_TRADES = 500;
@@ -112,16 +118,19 @@ export function marketSpecOf(o: MarketOptions): MarketSpec {
 /** A market's id: one market per (module, seed). */
 export const marketId = (module: string, seed: number) => `${module}:mkt${seed}`;
 
-/** The aggregation's plan of one market trade: one strand, one trade, an entry and an exit fact. */
-function planOf(t: MarketTrade): { plan: StrandPlan; facts: { f: Fact; ts: number; size: number }[] } {
+/** The aggregation's plan of one market trade: one strand, one trade, a fact per action (fill and leg too). */
+function planOf(t: MarketTrade): {
+  plan: StrandPlan;
+  facts: { f: Fact; ts: number; size: number; fill: number | null; leg: number | null }[];
+} {
   const strandId = marketStrandId(t);
   const facts = t.actions.map((a, i) => ({
     f: {
       strandId,
       actionIndex: i,
-      patternKey: t.patternKey,
+      patternKey: a.patternKey ?? t.patternKey,
       category: a.category,
-      scope: t.scope,
+      scope: a.scope ?? t.scope,
       positionId: t.positionId,
       tradeId: t.tradeId,
       actionStrandId: null,
@@ -134,6 +143,8 @@ function planOf(t: MarketTrade): { plan: StrandPlan; facts: { f: Fact; ts: numbe
     } satisfies Fact,
     ts: a.ts,
     size: a.sizeFrac,
+    fill: a.fillPrice,
+    leg: legRR(a.category, a.fillPrice, t),
   }));
   return {
     plan: {
@@ -151,6 +162,7 @@ function planOf(t: MarketTrade): { plan: StrandPlan; facts: { f: Fact; ts: numbe
 export interface MarketReport {
   marketId: string;
   module: string;
+  family: MarketFamily;
   via: 'facts' | 'strands';
   trades: number;
   facts: number;
@@ -169,17 +181,54 @@ export interface MarketReport {
 
 const CHUNK = 5_000;
 
-/** Writes the market as facts in one transaction (see the file comment); refuses an existing market id. */
-export async function writeMarketFacts(pool: pg.Pool, module: string, spec: MarketSpec): Promise<MarketReport> {
+/** A market of any family, as the writers and the backtest take it. */
+export interface GeneratedMarket {
+  family: MarketFamily;
+  seed: number;
+  /** What regenerates it (stored in learning_markets.spec with its family). */
+  spec: Record<string, unknown>;
+  startDay: string;
+  days: number;
+  planted: PlantedSummary[];
+  trades: MarketTrade[];
+}
+
+/** The simple family's market of a spec. */
+export function simpleMarket(spec: MarketSpec): GeneratedMarket {
   const { trades } = generateMarket(spec);
-  const id = marketId(module, spec.seed);
+  return {
+    family: 'simple',
+    seed: spec.seed,
+    spec: { family: 'simple', ...spec },
+    startDay: spec.startDay,
+    days: spec.days,
+    planted: spec.planted.map((p) => ({
+      kind: p.kind,
+      scope: p.scope,
+      effect: p.effect,
+      share: p.share,
+      fadeDay: p.fadeDay,
+    })),
+    trades,
+  };
+}
+
+/** Writes the market as facts in one transaction (see the file comment); refuses an existing market id. */
+export async function writeMarketFacts(
+  pool: pg.Pool,
+  module: string,
+  market: MarketSpec | GeneratedMarket,
+): Promise<MarketReport> {
+  const m = 'family' in market ? market : simpleMarket(market);
+  const { trades } = m;
+  const id = marketId(module, m.seed);
   const cycleId = `market-${id}`;
   let factsN = 0;
   await withTransaction(pool, async (client) => {
     const ins = await client.query(
       `INSERT INTO learning_markets (market_id, module, spec, trades, via) VALUES ($1, $2, $3::jsonb, $4, 'facts')
        ON CONFLICT (market_id) DO NOTHING RETURNING market_id`,
-      [id, module, JSON.stringify(spec), trades.length],
+      [id, module, JSON.stringify(m.spec), trades.length],
     );
     if (ins.rowCount === 0)
       throw new InvalidInputError(
@@ -197,15 +246,16 @@ export async function writeMarketFacts(pool: pg.Pool, module: string, spec: Mark
       const expected = chunk.length;
       if (counts.strandsOwned !== expected || counts.tradesAggregated !== expected) {
         throw new InvalidInputError(
-          `market ${id}: ${expected - counts.tradesAggregated} of its trades (position ids mkt${spec.seed}-p…) are already ` +
+          `market ${id}: ${expected - counts.tradesAggregated} of its trades (position ids ${trades[0]?.positionId.replace(/p\d+$/, 'p')}…) are already ` +
             `counted in module ${module}; nothing written`,
         );
       }
       const all = chunk.flatMap((c) => c.facts);
       factsN += all.length;
       await client.query(
-        `UPDATE learning_trade_facts f SET action_ts = u.ts, size_frac = u.size
-           FROM unnest($2::text[], $3::int[], $4::timestamptz[], $5::float8[]) AS u(strand_id, action_index, ts, size)
+        `UPDATE learning_trade_facts f SET action_ts = u.ts, size_frac = u.size, fill_price = u.fill, leg_rr = u.leg
+           FROM unnest($2::text[], $3::int[], $4::timestamptz[], $5::float8[], $6::float8[], $7::float8[])
+                AS u(strand_id, action_index, ts, size, fill, leg)
           WHERE f.module = $1 AND f.strand_id = u.strand_id AND f.action_index = u.action_index`,
         [
           module,
@@ -213,19 +263,20 @@ export async function writeMarketFacts(pool: pg.Pool, module: string, spec: Mark
           all.map((x) => x.f.actionIndex),
           all.map((x) => new Date(x.ts)),
           all.map((x) => x.size),
+          all.map((x) => x.fill),
+          all.map((x) => x.leg),
         ],
       );
     }
-    await insertTruth(client, module, id, spec, trades);
+    await insertTruth(client, module, id, trades);
   });
-  return reportOf(id, module, 'facts', spec, trades, factsN);
+  return reportOf(id, module, 'facts', m, factsN);
 }
 
 export async function insertTruth(
   client: pg.ClientBase,
   module: string,
   id: string,
-  spec: MarketSpec,
   trades: readonly MarketTrade[],
 ): Promise<void> {
   for (let i = 0; i < trades.length; i += CHUNK) {
@@ -240,7 +291,7 @@ export async function insertTruth(
         c.map((t) => t.positionId),
         c.map((t) => t.tradeId),
         c.map((t) => t.truth),
-        c.map((t) => (t.truth === 0 ? 0 : t.truth * spec.planted[t.planted].effect)),
+        c.map((t) => t.trueEffect),
       ],
     );
   }
@@ -250,29 +301,27 @@ export function reportOf(
   id: string,
   module: string,
   via: 'facts' | 'strands',
-  spec: MarketSpec,
-  trades: readonly MarketTrade[],
+  m: GeneratedMarket,
   facts: number,
 ): MarketReport {
-  const last = new Date(Date.parse(`${spec.startDay}T00:00:00Z`) + (spec.days - 1) * 86_400_000)
-    .toISOString()
-    .slice(0, 10);
+  const last = new Date(Date.parse(`${m.startDay}T00:00:00Z`) + (m.days - 1) * 86_400_000).toISOString().slice(0, 10);
   return {
     marketId: id,
     module,
+    family: m.family,
     via,
-    trades: trades.length,
+    trades: m.trades.length,
     facts,
-    days: spec.days,
-    firstDay: spec.startDay,
+    days: m.days,
+    firstDay: m.startDay,
     lastDay: last,
-    planted: spec.planted.map((p, i) => ({
+    planted: m.planted.map((p, i) => ({
       kind: p.kind,
       scope: p.scope,
       effect: p.effect,
       share: p.share,
       fadeDay: p.fadeDay,
-      trades: trades.filter((t) => t.planted === i).length,
+      trades: m.trades.filter((t) => t.planted === i).length,
     })),
   };
 }

@@ -23,7 +23,7 @@ import { generateMarket, MARKET_DIM_VALUES, type MarketSpec, type MarketTrade } 
 import { closePosition, openPosition } from '../positions/client';
 import { recordAction } from '../pm/recordAction';
 import type { Timeframe } from '../domain/scopeExtract';
-import { insertTruth, marketId, reportOf, STRANDS_MAX_TRADES, type MarketReport } from './market';
+import { insertTruth, marketId, reportOf, simpleMarket, STRANDS_MAX_TRADES, type MarketReport } from './market';
 
 const DRAWDOWN = 0.05;
 const BUCKETS = MARKET_DIM_VALUES.bucket as readonly string[];
@@ -145,11 +145,11 @@ export async function writeMarketStrands(
     const ins = await client.query(
       `INSERT INTO learning_markets (market_id, module, spec, trades, via) VALUES ($1, $2, $3::jsonb, $4, 'strands')
        ON CONFLICT (market_id) DO NOTHING`,
-      [id, module, JSON.stringify(spec), trades.length],
+      [id, module, JSON.stringify({ family: 'simple', ...spec }), trades.length],
     );
     if (ins.rowCount === 0)
       throw new InvalidInputError(`--seed: market ${id} was written meanwhile by another command`);
-    await insertTruth(client, module, id, spec, trades);
+    await insertTruth(client, module, id, trades);
   });
-  return reportOf(id, module, 'strands', spec, trades, 0);
+  return reportOf(id, module, 'strands', simpleMarket(spec), 0);
 }

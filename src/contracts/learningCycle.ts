@@ -204,6 +204,10 @@ export interface ScorecardReport {
   upliftR: number;
   /** upliftR as % of Σ|rr| of the cycle's trades. */
   upliftPct: number;
+  /** Uplift at equal exposure (the night's multipliers rescaled to a size-weighted mean of 1, spec §9.3). */
+  upliftEqR?: number;
+  /** Adds scored with m = 1 because their leg (fill price) is unknown. */
+  addsWithoutLeg?: number;
   perOverride: { lesson: string; trades: number; upliftR: number }[];
 }
 

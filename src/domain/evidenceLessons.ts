@@ -1,86 +1,107 @@
 /**
  * Step 4 under the `evidence` policy (spec §9.2; design and references in docs/learning-quality.md).
- * Same statistics as v5, different rules:
- *  1. Activation by evidence: every eligible row with at most max_dims dims is tested (t-test of
- *     avg_rr against rr_baseline, sample variance, n − 1 degrees of freedom) and the whole family of
- *     the cycle goes through Benjamini-Hochberg at fdr_q. A child is kept only where it beats each
- *     discovered same-sign parent by child_min_t of its own standard errors (evidence beyond them).
- *  2. Shrinkage: the effect is pulled toward its discovered parent's shrunk effect (0 without one) by
- *     an empirical-Bayes posterior mean (effect prior N(0, τ²) with τ² by moments over the
- *     discoveries, floored at tau2_min), times 1 − q, the chance the discovery is real.
- *  3. Levers that move the PM: size_mult = 1 + kelly_fraction · e / σ² (fractional Kelly for a
- *     payoff of mean e and variance σ²), inside the runtime's size bounds, where e is the shrunk
- *     effect when it is an edge (> 0) and the expected R (baseline + shrunk effect) when that is a
- *     loss; a scope below the baseline that still earns keeps its size.
- *     Strongest first, each discovery is tested again without the facts of the established ones it
- *     overlaps, and held back when no evidence is left (a parent echoing its child, a child adding
- *     nothing to its parent, a sibling sharing a dim with a real edge); so is a lesson that would
- *     move size by less than min_size_move.
- *  4. Decay: a discovery whose facts of the last recent_days days lie decay_z standard errors short of
- *     its effect is held back (a candidate, not applied) until the evidence says so again.
- * Pure: the caller passes the rows, the recent statistics of a row (a §4.6 subset query) and factors.
+ * Same statistics as v5, different rules, all from the facts in memory (no query per row):
+ *  1. Edges against the book. A row's effect is a contrast within its pattern and category: the mean
+ *     outcome of its facts minus the mean of the rest of the group's facts, from the same facts, never
+ *     against a hand-set constant. An entry's outcome is its trade's R/R, an add's is its own leg's R
+ *     (legs.ts): which trades get an add depends on how they went, so an add is never judged by the
+ *     whole trade. Only entries and adds are tested (the policy sizes nothing else: nothing can score
+ *     a resized trim or exit). The test is Welch's t (unequal variances, Welch-Satterthwaite df), valid
+ *     for bounded R/R by the central limit theorem once a row holds enough facts for the book's skew
+ *     (Cochran's rule: n ≥ skew_n_factor · g1²). The whole family of the cycle goes through
+ *     Benjamini-Hochberg at fdr_q.
+ *  2. Evidence beyond what is explained: strongest first, a discovery is tested again against the rest
+ *     of an established same-sign ancestor (a child must beat its parent), or without the facts of the
+ *     established discoveries it overlaps; it must still be a discovery (p ≤ the cycle's BH threshold).
+ *  3. Shrinkage toward the parent (empirical Bayes): τ²/(τ² + se²) times 1 − q.
+ *  4. Levers: size_mult = 1 + kelly_fraction · e / σ² inside the runtime's bounds, both ways: a tilt
+ *     toward what beats the book and away from what trails it (at equal exposure that is the gain).
+ *  5. Decay that resizes: the contrast over the last recent_days days, shrunk the same way, is what
+ *     the recent trades support; as the recent facts fall short of the effect (z from decay_z/2 to
+ *     decay_z), the lever moves continuously from the full-history effect to that, and stops only when
+ *     that is nothing. Continuous in the data, so it does not flap on and off from night to night.
+ * Pure.
  */
-import { dimsOfMask, scopeSignature, scopeValuesHash, DIM_BIT, type Scope } from './scope';
+import { dimsOfMask, scopeSignature, type Scope } from './scope';
 import { clamp } from './numbers';
+import { isSizable } from './legs';
 import type { EvidenceLessonConstants, RuntimeConstants } from './policy';
 import type { EvidenceStats, LessonDraft, StatsRow } from './lessons';
 import { benjaminiHochberg, tTestTwoSidedP } from './stat/tests';
 
-/** Sums of some of a row's facts (spec §4.6 on demand). */
-export interface FactSums {
-  n: number;
-  sum_rr: number;
-  sum_rr_sq: number;
+/** One fact as the evidence policy reads it: its scope, its outcome (trade R/R or leg R) and its close. */
+export interface EvidenceFact {
+  scope: Scope;
+  y: number;
+  /** ms since epoch. */
+  closedAt: number;
 }
 
 export interface EvidenceInput {
+  /** The cycle's eligible rows (pattern_scope_stats): the subsets to test. */
   rows: readonly StatsRow[];
-  rrBaseline: number;
+  /** The facts of a (pattern, category) group with a known outcome, closed by the cutoff. */
+  factsOf: (patternKey: string, category: string) => readonly EvidenceFact[];
+  /** The night's cutoff, ms. */
+  now: number;
   lessons: EvidenceLessonConstants;
   runtime: Pick<RuntimeConstants, 'size_mult_min' | 'size_mult_max'>;
-  /** Sums of a discovery's facts closed in the last recent_days days (called for discoveries only). */
-  recentOf: (row: StatsRow) => FactSums;
-  /** Sums of a discovery's facts outside every one of `excluding` (scopes of its group). */
-  sumsOf: (row: StatsRow, excluding: readonly Scope[]) => FactSums;
   factorOf: ReadonlyMap<string, string>;
   module?: string;
 }
 
-export interface Tested {
-  row: StatsRow;
-  k: number;
+/** Sums of some facts' outcomes. */
+interface Sums {
+  n: number;
+  s1: number;
+  s2: number;
+}
+
+const minus = (a: Sums, b: Sums): Sums => ({ n: a.n - b.n, s1: a.s1 - b.s1, s2: a.s2 - b.s2 });
+const meanOf = (s: Sums) => (s.n > 0 ? s.s1 / s.n : 0);
+/** Sample variance (n − 1), ≥ 0. */
+const varOf = (s: Sums) => (s.n > 1 ? Math.max(0, (s.s2 - (s.s1 * s.s1) / s.n) / (s.n - 1)) : 0);
+
+export interface Contrast {
   effect: number;
   se: number;
-  variance: number;
+  df: number;
   t: number;
   p: number;
-  q: number;
+  /** Sample variance of the row's outcomes. */
+  variance: number;
+  n: number;
+  restN: number;
+  restMean: number;
 }
 
-const rowId = (r: Pick<StatsRow, 'pattern_key' | 'action_category' | 'scope_mask' | 'scope_values_hash'>) =>
-  `${r.pattern_key}|${r.action_category}|${r.scope_mask}|${r.scope_values_hash}`;
-
-/** The t-test of one row (sample variance; a row with no spread has t = ±∞ unless its effect is 0). */
-export function testRow(row: StatsRow, rrBaseline: number): Omit<Tested, 'q' | 'row' | 'k'> {
-  const n = row.n;
-  const variance = n > 1 ? (row.variance * n) / (n - 1) : Number.POSITIVE_INFINITY;
-  const se = Math.sqrt(variance / n);
-  const effect = row.avg_rr - rrBaseline;
-  const t = se > 0 ? effect / se : effect === 0 ? 0 : Math.sign(effect) * Number.POSITIVE_INFINITY;
-  return { effect, se, variance, t, p: tTestTwoSidedP(t, n - 1) };
-}
-
-/** The family of a cycle, tested and BH-adjusted together. */
-export function testFamily(rows: readonly StatsRow[], rrBaseline: number, maxDims: number, minN: number): Tested[] {
-  const family = rows.filter((r) => {
-    const k = dimsOfMask(r.scope_mask).length;
-    return (
-      k >= 1 && k <= maxDims && r.n >= Math.max(2, minN) && Number.isFinite(r.avg_rr) && Number.isFinite(r.variance)
-    );
-  });
-  const tested = family.map((row) => ({ row, k: dimsOfMask(row.scope_mask).length, ...testRow(row, rrBaseline) }));
-  const q = benjaminiHochberg(tested.map((x) => x.p));
-  return tested.map((x, i) => ({ ...x, q: q[i] }));
+/** Welch's two-sample t of `a` against `b` (a row against the rest of its reference). */
+export function welch(a: Sums, b: Sums): Contrast {
+  const va = varOf(a);
+  const vb = varOf(b);
+  const effect = meanOf(a) - meanOf(b);
+  const ua = a.n > 0 ? va / a.n : Number.POSITIVE_INFINITY;
+  const ub = b.n > 0 ? vb / b.n : Number.POSITIVE_INFINITY;
+  const se = Math.sqrt(ua + ub);
+  const dfDen = (a.n > 1 ? (ua * ua) / (a.n - 1) : 0) + (b.n > 1 ? (ub * ub) / (b.n - 1) : 0);
+  const df = dfDen > 0 ? ((ua + ub) * (ua + ub)) / dfDen : Math.max(1, a.n + b.n - 2);
+  const t =
+    se > 0 && Number.isFinite(se)
+      ? effect / se
+      : effect === 0 || !Number.isFinite(se)
+        ? 0
+        : Math.sign(effect) * Number.POSITIVE_INFINITY;
+  return {
+    effect,
+    se,
+    df,
+    t,
+    p: Number.isFinite(se) ? tTestTwoSidedP(t, Math.max(1, df)) : 1,
+    variance: va,
+    n: a.n,
+    restN: b.n,
+    restMean: meanOf(b),
+  };
 }
 
 /** Two scopes overlap unless a dim they share has different values. */
@@ -91,69 +112,170 @@ function compatible(a: Scope, b: Scope): boolean {
   return true;
 }
 
-/** t of the mean of some facts against rr_baseline (sample variance); 0 with fewer than 2. */
-function tOfSums(s: FactSums, rrBaseline: number): number {
-  if (s.n < 2) return 0;
-  const mean = s.sum_rr / s.n;
-  const variance = Math.max(0, (s.sum_rr_sq - s.n * mean * mean) / (s.n - 1));
-  const se = Math.sqrt(variance / s.n);
-  const effect = mean - rrBaseline;
-  return se > 0 ? effect / se : effect === 0 ? 0 : Math.sign(effect) * Number.POSITIVE_INFINITY;
+/** Whether `sub` holds every (dim, value) of `sup`: a fact in `sub`'s scope is in `sup`'s. */
+function contains(sub: Scope, sup: Scope): boolean {
+  const x = sub as Record<string, unknown>;
+  for (const [k, v] of Object.entries(sup)) if (x[k] !== v) return false;
+  return true;
 }
 
-function parentIds(row: StatsRow): string[] {
-  const dims = dimsOfMask(row.scope_mask);
-  if (dims.length < 2) return [];
-  return dims.map((dim) => {
-    const ps: Scope = { ...row.scope_values };
-    delete ps[dim];
-    return rowId({ ...row, scope_mask: row.scope_mask & ~DIM_BIT[dim], scope_values_hash: scopeValuesHash(ps) });
-  });
+/** A group's facts, indexed by (dim, value) so a row's facts are an intersection of short lists. */
+class GroupIndex {
+  readonly total: Sums;
+  readonly recentTotal: Sums;
+  /** Skewness g1 of the group's outcomes (for Cochran's rule). */
+  readonly skew: number;
+  private readonly lists = new Map<string, number[]>();
+
+  constructor(
+    readonly facts: readonly EvidenceFact[],
+    readonly recentFrom: number,
+  ) {
+    let n = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    const rt = { n: 0, s1: 0, s2: 0 };
+    facts.forEach((f, i) => {
+      n++;
+      s1 += f.y;
+      s2 += f.y * f.y;
+      s3 += f.y * f.y * f.y;
+      if (f.closedAt > recentFrom) {
+        rt.n++;
+        rt.s1 += f.y;
+        rt.s2 += f.y * f.y;
+      }
+      for (const [k, v] of Object.entries(f.scope)) {
+        const key = `${k}\u0000${String(v)}`;
+        let l = this.lists.get(key);
+        if (!l) this.lists.set(key, (l = []));
+        l.push(i);
+      }
+    });
+    this.total = { n, s1, s2 };
+    this.recentTotal = rt;
+    const mean = n ? s1 / n : 0;
+    const m2 = n ? s2 / n - mean * mean : 0;
+    const m3 = n ? s3 / n - 3 * mean * (s2 / n) + 2 * mean ** 3 : 0;
+    this.skew = m2 > 0 ? m3 / m2 ** 1.5 : 0;
+  }
+
+  /** Indices of the facts in a scope (sorted). */
+  members(scope: Scope): number[] {
+    const keys = Object.entries(scope).map(([k, v]) => this.lists.get(`${k}\u0000${String(v)}`) ?? []);
+    if (keys.length === 0) return this.facts.map((_, i) => i);
+    keys.sort((a, b) => a.length - b.length);
+    let out = keys[0];
+    for (let j = 1; j < keys.length && out.length; j++) {
+      const other = keys[j];
+      const next: number[] = [];
+      let a = 0;
+      let b = 0;
+      while (a < out.length && b < other.length) {
+        if (out[a] === other[b]) {
+          next.push(out[a]);
+          a++;
+          b++;
+        } else if (out[a] < other[b]) a++;
+        else b++;
+      }
+      out = next;
+    }
+    return out;
+  }
+
+  sums(idx: readonly number[], keep: (f: EvidenceFact) => boolean = () => true): Sums {
+    const s = { n: 0, s1: 0, s2: 0 };
+    for (const i of idx) {
+      const f = this.facts[i];
+      if (!keep(f)) continue;
+      s.n++;
+      s.s1 += f.y;
+      s.s2 += f.y * f.y;
+    }
+    return s;
+  }
+}
+
+interface Tested extends Contrast {
+  row: StatsRow;
+  group: GroupIndex;
+  members: number[];
+  memberSet: ReadonlySet<number>;
+  k: number;
+  q: number;
+}
+
+const rowId = (r: Pick<StatsRow, 'pattern_key' | 'action_category' | 'scope_mask' | 'scope_values_hash'>) =>
+  `${r.pattern_key}|${r.action_category}|${r.scope_mask}|${r.scope_values_hash}`;
+const groupKey = (p: string, c: string) => `${p}\u0000${c}`;
+
+/** The family of a cycle: every sizable row with 1..max_dims dims and enough facts, tested and BH-adjusted. */
+export function testFamily(input: Pick<EvidenceInput, 'rows' | 'factsOf' | 'now' | 'lessons'>): Tested[] {
+  const c = input.lessons;
+  const groups = new Map<string, GroupIndex>();
+  const recentFrom = input.now - c.recent_days * 86_400_000;
+  const tested: Omit<Tested, 'q'>[] = [];
+  for (const row of input.rows) {
+    const k = dimsOfMask(row.scope_mask).length;
+    if (k < 1 || k > c.max_dims || !isSizable(row.action_category) || row.n < c.min_n) continue;
+    const gk = groupKey(row.pattern_key, row.action_category);
+    let g = groups.get(gk);
+    if (!g) groups.set(gk, (g = new GroupIndex(input.factsOf(row.pattern_key, row.action_category), recentFrom)));
+    const members = g.members(row.scope_values);
+    const inRow = g.sums(members);
+    const rest = minus(g.total, inRow);
+    const needed = Math.max(c.min_n, Math.ceil(c.skew_n_factor * g.skew * g.skew));
+    if (inRow.n < needed || rest.n < c.min_n) continue;
+    tested.push({ row, group: g, members, memberSet: new Set(members), k, ...welch(inRow, rest) });
+  }
+  const q = benjaminiHochberg(tested.map((x) => x.p));
+  return tested.map((x, i) => ({ ...x, q: q[i] }));
 }
 
 export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
   const c = input.lessons;
   const module = input.module ?? 'pm';
-  const tested = testFamily(input.rows, input.rrBaseline, c.max_dims, c.min_n);
-  const discoveries = tested.filter((x) => x.q <= c.fdr_q && x.effect !== 0);
-  const byId = new Map(discoveries.map((d) => [rowId(d.row), d]));
+  const tested = testFamily(input);
+  const discoveries = tested.filter((x) => x.q <= c.fdr_q && x.effect !== 0 && Number.isFinite(x.t));
   // The BH rejection threshold: the largest p that was a discovery.
   const pStar = discoveries.reduce((m, d) => Math.max(m, d.p), 0);
+  const recentFrom = input.now - c.recent_days * 86_400_000;
 
   // Empirical Bayes (Efron & Morris 1975): effects of the discoveries ~ N(0, τ²), τ² by moments over
-  // them, so the posterior mean scales an effect by τ²/(τ² + se²): a lone effect measured with a large
-  // standard error is pulled in hard, a precise one keeps most of its size. The chance a discovery is
-  // real at all is 1 − q, its BH q-value (the false-discovery rate of the discoveries at least as
-  // strong, Storey 2002). Not a local two-group posterior: its null share, estimated over thousands
-  // of rows, is 1 within noise and zeroed every moderate effect the FDR control had let through
-  // (a 0.33 R edge at t = 4.8 sized 1.00 for 8 nights).
+  // them; the posterior mean scales an effect by τ²/(τ² + se²), times 1 − q, the chance the
+  // discovery is real (its BH q-value, Storey 2002).
   const tau2 = Math.max(
     c.tau2_min,
     discoveries.length ? discoveries.reduce((s, d) => s + d.effect ** 2 - d.se ** 2, 0) / discoveries.length : 0,
   );
-  const posteriorMean = (x: number, d: Tested): number =>
-    // No spread at all: the effect is measured exactly.
-    d.se > 0 ? (1 - d.q) * x * (tau2 / (tau2 + d.se * d.se)) : x;
+  const shrink = (x: number, se: number, q: number) => (se > 0 ? (1 - q) * x * (tau2 / (tau2 + se * se)) : x);
+  const parentsOf = (d: Tested) =>
+    discoveries.filter(
+      (p) =>
+        p.k === d.k - 1 &&
+        p.row.pattern_key === d.row.pattern_key &&
+        p.row.action_category === d.row.action_category &&
+        contains(d.row.scope_values, p.row.scope_values),
+    );
   // Shrinkage, parents first, so a child shrinks toward its parent's shrunk effect.
   const shrunk = new Map<string, { effect: number; parent: Tested | null }>();
   for (const d of [...discoveries].sort((a, b) => a.k - b.k || Math.abs(b.t) - Math.abs(a.t))) {
     let parent: Tested | null = null;
-    for (const pid of parentIds(d.row)) {
-      const p = byId.get(pid);
-      if (!p || Math.sign(p.effect) !== Math.sign(d.effect)) continue;
-      if (!parent || Math.abs(shrunk.get(pid)?.effect ?? 0) > Math.abs(shrunk.get(rowId(parent.row))?.effect ?? 0))
-        parent = p;
+    for (const p of parentsOf(d)) {
+      if (Math.sign(p.effect) !== Math.sign(d.effect)) continue;
+      const pe = Math.abs(shrunk.get(rowId(p.row))?.effect ?? 0);
+      if (!parent || pe > Math.abs(shrunk.get(rowId(parent.row))?.effect ?? 0)) parent = p;
     }
     const toward = parent ? (shrunk.get(rowId(parent.row))?.effect ?? 0) : 0;
-    shrunk.set(rowId(d.row), { effect: toward + posteriorMean(d.effect - toward, d), parent });
+    shrunk.set(rowId(d.row), { effect: toward + shrink(d.effect - toward, d.se, d.q), parent });
   }
+  const parentEffect = (d: Tested) => {
+    const p = shrunk.get(rowId(d.row))?.parent;
+    return p ? (shrunk.get(rowId(p.row))?.effect ?? 0) : 0;
+  };
 
-  // Acceptance, strongest evidence first: a discovery is tested again without the facts of every
-  // established same-sign discovery it overlaps (same group, no dim with a different value). A parent
-  // that only echoes its child, a child that adds nothing to its parent, a sibling that shares a
-  // planted dim: each must still be a discovery (p ≤ the cycle's BH threshold) on what is left.
-  // Established: passed this test, whether applied or held back for decay or size. A decayed edge
-  // still owns its old facts: its echoes must not take over once it stops.
   const established: Tested[] = [];
   const drafts: { draft: LessonDraft; k: number; absT: number }[] = [];
   const strongestFirst = [...discoveries].sort(
@@ -161,7 +283,8 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
   );
   for (const d of strongestFirst) {
     const sign = Math.sign(d.effect);
-    const { effect, parent } = shrunk.get(rowId(d.row))!;
+    const { effect: shrunkFull, parent } = shrunk.get(rowId(d.row))!;
+    const g = d.group;
     let heldBack: string | null = null;
     const overlapping = established.filter(
       (a) =>
@@ -171,31 +294,77 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
         compatible(a.row.scope_values, d.row.scope_values),
     );
     if (overlapping.length) {
-      const rest = input.sumsOf(
-        d.row,
-        overlapping.map((a) => a.row.scope_values),
-      );
-      const t = tOfSums(rest, input.rrBaseline);
-      if (!(sign * t > 0 && tTestTwoSidedP(t, rest.n - 1) <= pStar))
-        heldBack = `explained_by ${scopeSignature(overlapping[0].row.scope_values)}`;
-    }
-    const recent = input.recentOf(d.row);
-    const recentEffect = recent.n > 0 ? recent.sum_rr / recent.n - input.rrBaseline : null;
-    if (heldBack === null && recentEffect !== null && recent.n >= c.recent_min_n) {
-      const seRecent = Math.sqrt(Math.max(d.variance, 1e-12) / recent.n);
-      if ((sign * (effect - recentEffect)) / seRecent > c.decay_z) heldBack = 'decayed';
+      const ancestor = overlapping.find((a) => contains(d.row.scope_values, a.row.scope_values));
+      let again: Contrast;
+      if (ancestor) {
+        // A child must beat the rest of its parent, not just the book.
+        const inRow = g.sums(d.members);
+        again = welch(inRow, minus(g.sums(ancestor.members), inRow));
+      } else {
+        const outside = (f: EvidenceFact) => !overlapping.some((a) => contains(f.scope, a.row.scope_values));
+        const inRow = g.sums(d.members, outside);
+        const all = g.sums(
+          g.facts.map((_, i) => i),
+          outside,
+        );
+        again = welch(inRow, minus(all, inRow));
+      }
+      if (!(sign * again.t > 0 && again.p <= pStar))
+        heldBack = `explained_by ${scopeSignature((ancestor ?? overlapping[0]).row.scope_values)}`;
     }
 
-    // Up on an edge over the book's baseline; down only on an expected loss: a scope that still earns
-    // (baseline + effect > 0) keeps its size, since cutting it gives up R for less variance.
-    const edge = effect > 0 ? effect : Math.min(0, input.rrBaseline + effect);
+    // The lever's reference is the ordinary book: the rest of the group without the facts of the
+    // group's other discoveries (nested ones aside), so a known loser in the rest does not make a
+    // scope look better than ordinary trades are.
+    const others = discoveries.filter(
+      (o) =>
+        o !== d &&
+        o.group === g &&
+        !contains(o.row.scope_values, d.row.scope_values) &&
+        !contains(d.row.scope_values, o.row.scope_values),
+    );
+    // Facts of the other discoveries, marked once (each holds a small share of the group).
+    const marked = new Uint8Array(g.facts.length);
+    const excluded: number[] = [];
+    for (const o of others)
+      for (const i of o.members)
+        if (!marked[i]) {
+          marked[i] = 1;
+          excluded.push(i);
+        }
+    const inRow = g.sums(d.members);
+    const inRecent = g.sums(d.members, (f) => f.closedAt > recentFrom);
+    const isRecent = (f: EvidenceFact) => f.closedAt > recentFrom;
+    // The ordinary rest: the group, less the row, less the other discoveries' facts outside the row.
+    const excludedOutside = excluded.filter((i) => !d.memberSet.has(i));
+    const rest = minus(minus(g.total, inRow), g.sums(excludedOutside));
+    const restRecent = minus(minus(g.recentTotal, inRecent), g.sums(excludedOutside, isRecent));
+    const clean = welch(inRow, rest);
+    const full =
+      // With no ordinary rest left (the others cover it), the group's rest is the reference.
+      others.length && clean.restN >= c.min_n && clean.se > 0 && Number.isFinite(clean.se)
+        ? parentEffect(d) + shrink(clean.effect - parentEffect(d), clean.se, d.q)
+        : shrunkFull;
+    // Decay: what the recent trades support, against the ordinary book over the same days.
+    const recent = welch(inRecent, restRecent);
+    let effect = full;
+    let fade = 0;
+    if (inRecent.n >= c.recent_min_n && recent.restN >= c.recent_min_n && recent.se > 0 && Number.isFinite(recent.se)) {
+      // What recent trades support: their effect less decay_z/2 standard errors (noise alone seldom
+      // reaches it), never more than the whole history's.
+      const supported = sign * Math.max(0, Math.min(sign * full, sign * recent.effect - (c.decay_z / 2) * recent.se));
+      const z = (sign * (full - recent.effect)) / recent.se;
+      fade = clamp((z - c.decay_z / 2) / (c.decay_z / 2), 0, 1);
+      effect = (1 - fade) * full + fade * supported;
+    }
     const sizeMult = clamp(
-      1 + (c.kelly_fraction * edge) / Math.max(d.variance, 1e-9),
+      1 + (c.kelly_fraction * effect) / Math.max(d.variance, 1e-9),
       input.runtime.size_mult_min,
       input.runtime.size_mult_max,
     );
     // A lesson that would not move the size is no lesson: it would only add to the live count.
-    if (heldBack === null && Math.abs(sizeMult - 1) < c.min_size_move) heldBack = 'too_small';
+    if (heldBack === null && Math.abs(sizeMult - 1) < c.min_size_move) heldBack = fade > 0 ? 'decayed' : 'too_small';
+    // A decayed edge still owns its facts: its echoes must not take over once it stops.
     if (heldBack === null || !heldBack.startsWith('explained_by')) established.push(d);
     const evidence: EvidenceStats = {
       effect: d.effect,
@@ -206,9 +375,16 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
       family: tested.length,
       shrunk_effect: effect,
       parent: parent ? scopeSignature(parent.row.scope_values) : null,
-      recent_n: recent.n,
-      recent_effect: recentEffect,
+      recent_n: inRecent.n,
+      recent_effect: inRecent.n > 0 && recent.restN > 0 ? recent.effect : null,
       held_back: heldBack,
+      reference: 'rest_of_group',
+      n: d.n,
+      rest_n: d.restN,
+      rest_mean: d.restMean,
+      df: d.df,
+      full_effect: full,
+      fade,
     };
     const r = d.row;
     drafts.push({
@@ -239,7 +415,7 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
           evidence,
         },
         lesson_strength: 1 - d.q,
-        // Its decay is the nightly recent-facts test, not a fitted half-life.
+        // Its decay is the nightly recent-facts contrast, not a fitted half-life.
         decay_halflife_hours: null,
         latent_factor_id: input.factorOf.get(r.pattern_key) ?? null,
         status: heldBack === null ? 'active' : 'candidate',
@@ -249,14 +425,14 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
   // At most max_lessons_per_group per (pattern_key, action_category): simplest first, then strongest.
   const groups = new Map<string, typeof drafts>();
   for (const d of drafts) {
-    const g = `${d.draft.pattern_key}\u0000${d.draft.action_category}`;
-    let list = groups.get(g);
-    if (!list) groups.set(g, (list = []));
+    const gk = groupKey(d.draft.pattern_key, d.draft.action_category);
+    let list = groups.get(gk);
+    if (!list) groups.set(gk, (list = []));
     list.push(d);
   }
   const out: LessonDraft[] = [];
-  for (const g of [...groups.keys()].sort()) {
-    const list = groups.get(g)!;
+  for (const gk of [...groups.keys()].sort()) {
+    const list = groups.get(gk)!;
     list.sort(
       (a, b) =>
         Number(a.draft.status !== 'active') - Number(b.draft.status !== 'active') ||

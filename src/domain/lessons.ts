@@ -247,7 +247,7 @@ export interface LessonStats {
 
 /** What the evidence policy found about a row: its test, its shrunk effect and its recent facts. */
 export interface EvidenceStats {
-  /** avg_rr − rr_baseline. */
+  /** Mean outcome of the row's facts minus that of the rest of its reference (its pattern and category). */
   effect: number;
   se: number;
   t: number;
@@ -261,8 +261,18 @@ export interface EvidenceStats {
   parent: string | null;
   recent_n: number;
   recent_effect: number | null;
-  /** Why a discovery is not applied: decayed, no_gain_over_parent, explained_by_child or too_small. */
+  /** Why a discovery is not applied: explained_by <scope>, decayed or too_small. */
   held_back: string | null;
+  /** What the effect is measured against: the rest of the row's pattern and category. */
+  reference?: 'rest_of_group';
+  /** Facts in the row and in the rest, the rest's mean outcome, and the Welch degrees of freedom. */
+  n?: number;
+  rest_n?: number;
+  rest_mean?: number;
+  df?: number;
+  /** The shrunk effect of the whole history, before decay; fade: 0 (none) to 1 (resized to the recent effect). */
+  full_effect?: number;
+  fade?: number;
 }
 
 export type LessonStatus = 'candidate' | 'active';

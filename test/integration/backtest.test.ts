@@ -83,13 +83,13 @@ describe('demo market + backtest', () => {
     expect(await count('learning_counted_trades')).toBe(480);
     expect(await count('learning_cube_pending')).toBe(960);
     // The loader reads back exactly the trades the pure generator makes (times, sizes, truth).
-    const { spec, trades } = generateMarket(
+    const { trades } = generateMarket(
       marketSpecOf({ module: 'pm', seed: 11, days: 8, tradesPerDay: 60, startDay: '2026-03-01', effect: 2 }),
     );
     const byStrand = (a: { strandId: string }, b: { strandId: string }) => (a.strandId < b.strandId ? -1 : 1);
     const data = await loadBacktestData(db.pool, { module: 'pm', to: '2026-03-08' });
     expect(data.truthKnown).toBe(true);
-    expect([...data.trades].sort(byStrand)).toEqual(backtestTradesOfMarket(spec, trades).sort(byStrand));
+    expect([...data.trades].sort(byStrand)).toEqual(backtestTradesOfMarket(trades).sort(byStrand));
     expect((await loadBacktestData(db.pool, { module: 'pm', to: '2026-03-04' })).trades.length).toBeLessThan(480);
 
     const again = await pmctl('demo', 'market', ...MARKET);
@@ -421,14 +421,14 @@ describe('demo market --via strands', () => {
 
     // The facts the cycle wrote give back the generator's trades: scope (public-path form), times and
     // sizes from the pm_action strands, rr from the prices.
-    const { spec, trades } = generateMarket(
+    const { trades } = generateMarket(
       marketSpecOf({ module: 'pm', seed: 12, days: 2, tradesPerDay: 6, startDay: '2026-04-01', effect: 2 }),
     );
     const loaded = (await loadBacktestData(db.pool, { module: 'pm', to: '2026-04-02' })).trades.filter((t) =>
       t.positionId?.startsWith('mkt12-'),
     );
     expect(loaded).toHaveLength(12);
-    const expected = new Map(backtestTradesOfMarket(spec, trades).map((t) => [t.positionId, t]));
+    const expected = new Map(backtestTradesOfMarket(trades).map((t) => [t.positionId, t]));
     for (const t of loaded) {
       const e = expected.get(t.positionId)!;
       const m = trades.find((x) => x.positionId === t.positionId)!;

@@ -11,6 +11,7 @@ import { PolicyLearner } from '../../src/domain/backtest/learner';
 import { defaultPolicy } from '../../src/domain/policy';
 import type { ActionCategory } from '../../src/domain/actionCategory';
 import type { CfBucket } from '../../src/domain/tradeSummary';
+import { legOfRow, LEG_COLUMNS_SQL, type FactLegRow } from '../../src/learning/aggregate/factRow';
 
 let db: TestDb;
 
@@ -30,20 +31,26 @@ afterAll(async () => {
 
 describe('evidence policy over the database', () => {
   it('builds the lessons the in-memory learner builds from the same facts', async () => {
-    const { rows: facts } = await db.pool.query<{
-      pattern_key: string;
-      action_category: ActionCategory;
-      scope: Record<string, string | number>;
-      rr: number;
-      hold_time_days: number;
-      time_to_s3: number | null;
-      cf_entry_bucket: CfBucket | null;
-      cf_exit_bucket: CfBucket | null;
-      position_id: string | null;
-      closed_at: Date;
-    }>(
-      `SELECT pattern_key, action_category, scope, rr, hold_time_days, time_to_s3, cf_entry_bucket, cf_exit_bucket,
-              position_id, closed_at FROM learning_trade_facts WHERE module = 'pm' ORDER BY strand_id, action_index`,
+    const { rows: facts } = await db.pool.query<
+      {
+        pattern_key: string;
+        action_category: ActionCategory;
+        scope: Record<string, string | number>;
+        rr: number;
+        hold_time_days: number;
+        time_to_s3: number | null;
+        cf_entry_bucket: CfBucket | null;
+        cf_exit_bucket: CfBucket | null;
+        position_id: string | null;
+        closed_at: Date;
+      } & FactLegRow
+    >(
+      `SELECT f.pattern_key, f.action_category, f.scope, f.rr, f.hold_time_days, f.time_to_s3, f.cf_entry_bucket,
+              f.cf_exit_bucket, f.position_id, f.closed_at, ${LEG_COLUMNS_SQL}
+         FROM learning_trade_facts f
+         LEFT JOIN ad_strands s ON s.id = f.action_strand_id
+         LEFT JOIN ad_strands pc ON pc.id = f.strand_id
+        WHERE f.module = 'pm' ORDER BY f.strand_id, f.action_index`,
     );
     const now = new Date(Math.max(...facts.map((f) => f.closed_at.getTime())));
     const report = await buildLessonsStep(db.pool, { module: 'pm', cycleId: 'c1', now });
@@ -61,6 +68,7 @@ describe('evidence policy over the database', () => {
         cfExit: f.cf_exit_bucket,
         positionId: f.position_id,
         closedAt: f.closed_at.getTime(),
+        legRR: legOfRow(f),
       });
     const expected = learner.night(now).drafts;
     expect(expected.filter((d) => d.status === 'active').length).toBeGreaterThan(0);

@@ -27,8 +27,9 @@ export interface ClosedStrandsOptions {
   /** Position id prefix (strand ids are position_closed:<prefix><i>:T<i>). */
   prefix?: string;
   /**
-   * Tight R/R per entry flag (buy_flag trades win 2.5-3, first-dip trades lose 0.5-0.8), so the
-   * patterns have real edges and the data yields active lessons and overrides.
+   * Tight R/R per entry flag (buy_flag trades win 2.5-3 on lowcaps and 1.6-2.1 on perps, first-dip
+   * trades lose 0.5-0.8), so the patterns have real edges against a baseline (v5) and a scope beats
+   * the rest of its pattern (evidence), and the data yields active lessons and overrides.
    */
   strongEdges?: boolean;
 }
@@ -140,8 +141,11 @@ export function buildClosedStrands(opts: ClosedStrandsOptions): SyntheticStrand[
     const spread = rnd();
     const exitPrice =
       Math.round(
-        (!opts.strongEdges ? 0.9 + spread * 0.5 : flag === 'buy_flag' ? 1.25 + spread * 0.05 : 0.92 + spread * 0.03) *
-          1e4,
+        (!opts.strongEdges
+          ? 0.9 + spread * 0.5
+          : flag === 'buy_flag'
+            ? (family === 'lowcaps' ? 1.25 : 1.16) + spread * 0.05
+            : 0.92 + spread * 0.03) * 1e4,
       ) / 1e4;
     const close = {
       exitPrice,

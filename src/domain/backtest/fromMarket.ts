@@ -1,12 +1,13 @@
 /** A synthetic market's trades as backtest trades, with the truth the oracle needs (spec §9.3, §9.4). */
-import type { MarketSpec, MarketTrade } from '../syntheticMarket';
+import type { MarketTrade } from '../syntheticMarket';
+import { legRR } from '../legs';
 import type { BacktestTrade } from './walkForward';
 
 /** The position_closed strand id a market trade is stored under (facts name it; lineage follows it). */
 export const marketStrandId = (t: Pick<MarketTrade, 'positionId' | 'tradeId'>) =>
   `position_closed:${t.positionId}:${t.tradeId}`;
 
-export function backtestTradesOfMarket(spec: MarketSpec, trades: readonly MarketTrade[]): BacktestTrade[] {
+export function backtestTradesOfMarket(trades: readonly MarketTrade[]): BacktestTrade[] {
   return trades.map((t) => ({
     positionId: t.positionId,
     tradeId: t.tradeId,
@@ -14,17 +15,18 @@ export function backtestTradesOfMarket(spec: MarketSpec, trades: readonly Market
     closedAt: t.exitTs,
     rr: t.rr,
     actions: t.actions.map((a) => ({
-      patternKey: t.patternKey,
+      patternKey: a.patternKey ?? t.patternKey,
       category: a.category,
-      scope: t.scope,
+      scope: a.scope ?? t.scope,
       ts: a.ts,
       sizeFrac: a.sizeFrac,
       holdDays: t.holdDays,
       tts3: null,
       cfEntry: null,
       cfExit: null,
+      legRR: legRR(a.category, a.fillPrice, t),
     })),
     truth: t.truth,
-    trueEffect: t.truth === 0 ? 0 : t.truth * spec.planted[t.planted].effect,
+    trueEffect: t.trueEffect,
   }));
 }

@@ -19,8 +19,7 @@ import {
 } from '../iceberg';
 import { deriveStats, edgeOfStats } from '../stats';
 import { buildLessons, edgeHistoryKey, lessonId, type EdgePoint, type LessonDraft, type StatsRow } from '../lessons';
-import { buildEvidenceLessons, type FactSums } from '../evidenceLessons';
-import type { Scope } from '../scope';
+import { buildEvidenceLessons, type EvidenceFact } from '../evidenceLessons';
 import { materialize, type ActiveLesson, type MaterializedOverrides } from '../materialize';
 import { factorIndex, latentFactors } from '../latentFactors';
 import type { EvidencePolicy, Policy } from '../policy';
@@ -32,7 +31,13 @@ export interface LearnFact extends CubeFact {
   positionId: string | null;
   /** ms since epoch: the trade's close (when the loop can learn from it). */
   closedAt: number;
+  /** R of the action's own leg (legs.ts); null when unknown or not an entry/add. */
+  legRR: number | null;
 }
+
+/** What the evidence policy judges a fact by: an entry by its trade, an add by its own leg (spec §9.2). */
+export const evidenceOutcome = (f: { category: string; rr: number; legRR: number | null }): number | null =>
+  f.legRR ?? (f.category === 'entry' ? f.rr : null);
 
 interface Group {
   patternKey: string;
@@ -41,8 +46,6 @@ interface Group {
   rows: StatsRow[];
   dirty: boolean;
 }
-
-const DAY_MS = 86_400_000;
 
 export interface NightResult {
   overrides: MaterializedOverrides;
@@ -112,14 +115,12 @@ export class PolicyLearner {
     cutoff: Date,
     factorOf: ReadonlyMap<string, string>,
   ): LessonDraft[] {
-    const from = cutoff.getTime() - policy.lessons.recent_days * DAY_MS;
     return buildEvidenceLessons({
       rows,
-      rrBaseline: this.rrBaseline,
+      factsOf: (patternKey, category) => this.evidenceFacts(patternKey, category, cutoff.getTime()),
+      now: cutoff.getTime(),
       lessons: policy.lessons,
       runtime: policy.runtime,
-      recentOf: (row) => this.sums(row, from, cutoff.getTime()),
-      sumsOf: (row, excluding) => this.sums(row, Number.NEGATIVE_INFINITY, cutoff.getTime(), excluding),
       factorOf,
       module: this.module,
     });
@@ -189,20 +190,14 @@ export class PolicyLearner {
     }
   }
 
-  /** §4.6 on the in-memory facts: sums of a row's facts closed in (from, to], outside `excluding`. */
-  private sums(row: StatsRow, from: number, to: number, excluding: readonly Scope[] = []): FactSums {
-    const out: FactSums = { n: 0, sum_rr: 0, sum_rr_sq: 0 };
-    const g = this.groups.get(`${row.pattern_key}\u0000${row.action_category}`);
+  /** A group's facts with a known outcome, closed by the cutoff, as the evidence policy reads them. */
+  private evidenceFacts(patternKey: string, category: string, to: number): EvidenceFact[] {
+    const g = this.groups.get(`${patternKey}\u0000${category}`);
+    const out: EvidenceFact[] = [];
     if (!g) return out;
-    const has = (s: Record<string, unknown>, scope: Scope) =>
-      Object.entries(scope as Record<string, unknown>).every(([k, v]) => s[k] === v);
     for (const f of g.facts) {
-      if (f.closedAt <= from || f.closedAt > to) continue;
-      const s = f.scope as Record<string, unknown>;
-      if (!has(s, row.scope_values) || excluding.some((x) => has(s, x))) continue;
-      out.n++;
-      out.sum_rr += f.rr;
-      out.sum_rr_sq += f.rr * f.rr;
+      const y = evidenceOutcome(f);
+      if (y !== null && f.closedAt <= to) out.push({ scope: f.scope, y, closedAt: f.closedAt });
     }
     return out;
   }

@@ -1,10 +1,12 @@
 /**
  * The walk-forward counterfactual backtest of one run (spec §9.3): on each day d of the range, the
  * overrides are the policy's as of the end of d − 1 (the learner fed every fact closed by then); each
- * executed entry/add action taken on day d gets the §7 size_mult m; a trade's multiplier M is the
- * size_frac-weighted mean of m over those actions (1 if none) and its counterfactual result M·rr.
- * Each trade's (M − 1)·rr is split over the overrides that sized it by their blend weights, so the
- * per-override figures add up to the total exactly. Pure.
+ * executed entry/add action taken on day d gets the §7 size_mult m, which scales only its own leg's R
+ * (sizing.ts). Each trade's uplift is split over the overrides that sized it by their blend weights,
+ * so the per-override figures add up to the total exactly. At equal exposure, each day's m are
+ * rescaled to a size_frac-weighted mean of 1 over the actions taken that day (the same capital,
+ * allocated differently): leverage is not learning. A null run gives the trades of each day each
+ * other's scopes (summary.ts). Pure.
  */
 import type { ActionCategory } from '../actionCategory';
 import type { RuntimeOverride } from '../runtime';
@@ -27,6 +29,8 @@ export interface BacktestAction {
   tts3: number | null;
   cfEntry: CfBucket | null;
   cfExit: CfBucket | null;
+  /** R of the action's own leg (legs.ts): the trade's rr for an entry, null when unknown or not sized. */
+  legRR: number | null;
 }
 
 export interface BacktestTrade {
@@ -63,13 +67,19 @@ export interface OverrideFigure {
 export interface DayFigure {
   day: string;
   trades: number;
+  /** R of the day's trades at the PM's own sizes (each leg by its size share). */
   r0: number;
   rP: number;
   upliftR: number;
+  /** Uplift at equal exposure: the day's multipliers rescaled to a size-weighted mean of 1. */
+  upliftEqR: number;
   sumAbsRR: number;
   liveOverrides: number;
   /** ΔR the oracle would have made on the same trades (null when the truth is unknown). */
   oracleR: number | null;
+  oracleEqR: number | null;
+  /** Adds of the day's trades with no known leg (no fill price): counted with m = 1. */
+  addsWithoutLeg: number;
 }
 
 export interface RunResult {
@@ -81,8 +91,8 @@ export interface RunResult {
 
 export interface RunInput {
   trades: readonly BacktestTrade[];
-  /** rr per trade (same order) for this run: the trades' own, or a null permutation. */
-  rr?: Float64Array;
+  /** Per trade (same order), the scope of each action for this run: the trades' own, or a null permutation. */
+  scopes?: readonly (readonly Scope[])[];
   policy: Policy;
   rrBaseline: number;
   /** YYYY-MM-DD days, consecutive. */
@@ -108,26 +118,27 @@ export function runWalkForward(input: RunInput): RunResult {
  */
 export function* walkForwardSteps(input: RunInput): Generator<number, RunResult> {
   const { trades, policy, days } = input;
-  const rr = input.rr ?? Float64Array.from(trades, (t) => t.rr);
+  const scopeOf = (t: number, j: number): Scope => input.scopes?.[t]?.[j] ?? trades[t].actions[j].scope;
   const learner = new PolicyLearner(policy, input.rrBaseline, input.module ?? 'pm');
   const byClose = trades.map((_, i) => i).sort((a, b) => trades[a].closedAt - trades[b].closedAt || a - b);
   let fed = 0;
 
-  // Per trade: its sized actions, and the day of the first.
+  // Per trade: its sized actions (with their day), and the day of the first.
   const sizings: ActionSizing[][] = trades.map(() => []);
+  const sizingDays: number[][] = trades.map(() => []);
   const firstDay = new Int32Array(trades.length).fill(-1);
   const overrideMeta = new Map<string, { o: RuntimeOverride; days: number; leverSum: number }>();
   const live = new Int32Array(days.length);
 
   // Actions of the range, by day.
-  const actionsByDay: { t: number; a: BacktestAction }[][] = days.map(() => []);
+  const actionsByDay: { t: number; j: number; a: BacktestAction }[][] = days.map(() => []);
   const first = dayStart(days[0]);
   for (let t = 0; t < trades.length; t++) {
-    for (const a of trades[t].actions) {
-      if (!isSizable(a.category)) continue;
+    trades[t].actions.forEach((a, j) => {
+      if (!isSizable(a.category)) return;
       const d = Math.floor((a.ts - first) / DAY_MS);
-      if (d >= 0 && d < days.length) actionsByDay[d].push({ t, a });
-    }
+      if (d >= 0 && d < days.length) actionsByDay[d].push({ t, j, a });
+    });
   }
 
   for (let d = 0; d < days.length; d++) {
@@ -136,12 +147,14 @@ export function* walkForwardSteps(input: RunInput): Generator<number, RunResult>
     while (fed < byClose.length && trades[byClose[fed]].closedAt <= cutoff) {
       const i = byClose[fed++];
       const tr = trades[i];
-      for (const a of tr.actions) {
+      for (let j = 0; j < tr.actions.length; j++) {
+        const a = tr.actions[j];
         learner.add({
           patternKey: a.patternKey,
           category: a.category,
-          scope: a.scope,
-          rr: rr[i],
+          scope: scopeOf(i, j),
+          rr: tr.rr,
+          legRR: a.legRR,
           holdDays: a.holdDays,
           tts3: a.tts3,
           cfEntry: a.cfEntry,
@@ -164,23 +177,42 @@ export function* walkForwardSteps(input: RunInput): Generator<number, RunResult>
         m.o = o;
       } else overrideMeta.set(key, { o, days: 1, leverSum: lever });
     }
-    for (const { t, a } of actionsByDay[d]) {
-      sizings[t].push(sizeAction(strength, a, new Date(a.ts), policy.runtime));
+    for (const { t, j, a } of actionsByDay[d]) {
+      sizings[t].push(sizeAction(strength, { ...a, scope: scopeOf(t, j) }, new Date(a.ts), policy.runtime));
+      sizingDays[t].push(d);
       if (firstDay[t] < 0) firstDay[t] = d;
     }
     yield d;
   }
 
+  const truthKnown = !trades.some((t) => t.truth === null);
   const perDay: DayFigure[] = days.map((day, d) => ({
     day,
     trades: 0,
     r0: 0,
     rP: 0,
     upliftR: 0,
+    upliftEqR: 0,
     sumAbsRR: 0,
     liveOverrides: live[d],
-    oracleR: trades.some((t) => t.truth === null) ? null : 0,
+    oracleR: truthKnown ? 0 : null,
+    oracleEqR: truthKnown ? 0 : null,
+    addsWithoutLeg: 0,
   }));
+  // The oracle's m of an action: 1.3 in a live planted winner's scope, 0.7 in a loser's.
+  const oracleM = (t: number, a: ActionSizing) => (a.legRR === null ? 1 : 1 + 0.3 * (trades[t].truth ?? 0));
+  // Each day's size-weighted mean m over the actions taken that day, the policy's and the oracle's.
+  const wSum = new Float64Array(days.length);
+  const mSum = new Float64Array(days.length);
+  const oSum = new Float64Array(days.length);
+  for (let t = 0; t < trades.length; t++)
+    sizings[t].forEach((a, i) => {
+      const d = sizingDays[t][i];
+      wSum[d] += a.sizeFrac;
+      mSum[d] += a.sizeFrac * a.m;
+      oSum[d] += a.sizeFrac * oracleM(t, a);
+    });
+  const mBar = (sum: Float64Array, d: number) => (wSum[d] > 0 && sum[d] > 0 ? sum[d] / wSum[d] : 1);
   const sizedTrades: RunResult['sized'] = [];
   // Every override that was live, sized trades or not (the null control's false-discovery load).
   const figures = new Map<string, OverrideFigure & { trueSum: number; trueN: number }>();
@@ -202,18 +234,25 @@ export function* walkForwardSteps(input: RunInput): Generator<number, RunResult>
   for (let t = 0; t < trades.length; t++) {
     const d = firstDay[t];
     if (d < 0) continue;
-    const r = rr[t];
-    const sized = sizeTrade(sizings[t], r);
-    const M = sized.M;
+    const r = trades[t].rr;
+    const acts = sizings[t];
+    const sized = sizeTrade(acts, r);
+    const eq = sizeTrade(acts, r, (_, i) => mBar(mSum, sizingDays[t][i]));
     const f = perDay[d];
     f.trades++;
-    f.r0 += r;
-    f.rP += M * r;
+    f.r0 += sized.baseR;
+    f.rP += sized.baseR + sized.upliftR;
     f.upliftR += sized.upliftR;
+    f.upliftEqR += eq.upliftR;
     f.sumAbsRR += Math.abs(r);
+    f.addsWithoutLeg += trades[t].actions.filter((a) => a.category === 'add' && a.legRR === null).length;
     const truth = trades[t].truth;
-    if (f.oracleR !== null && truth !== null) f.oracleR += (truth === 1 ? 0.3 : truth === -1 ? -0.3 : 0) * r;
-    sizedTrades.push({ t, day: d, m: M, truth });
+    if (f.oracleR !== null && f.oracleEqR !== null && truth !== null) {
+      const oracle = acts.map((a) => ({ ...a, m: oracleM(t, a) }));
+      f.oracleR += sizeTrade(oracle, r).upliftR;
+      f.oracleEqR += sizeTrade(oracle, r, (_, i) => mBar(oSum, sizingDays[t][i])).upliftR;
+    }
+    sizedTrades.push({ t, day: d, m: sized.M, truth });
     for (const [key, u] of sized.credit) {
       const fig = figures.get(key)!;
       fig.trades++;

@@ -4,6 +4,7 @@
  * cube step, the backtest's loader and explain.
  */
 import type { CubeFact } from '../../domain/iceberg';
+import { legRR } from '../../domain/legs';
 import type { Scope } from '../../domain/scope';
 import type { CfBucket } from '../../domain/tradeSummary';
 
@@ -33,3 +34,39 @@ export const toCubeFact = (r: FactOutcomeRow): CubeFact => ({
   cfEntry: r.cf_entry_bucket,
   cfExit: r.cf_exit_bucket,
 });
+
+/**
+ * The columns a reader of facts selects for an action's leg (spec §9.3), with `f` the fact, `s` its
+ * pm_action strand (action_strand_id) and `pc` its position_closed strand (strand_id), both LEFT
+ * JOINed: the fact's own fill and leg when the aggregation stored them, else the fill from the
+ * pm_action strand's execution_result.price and the trade's prices from its trade_summary (facts
+ * written before legs were stored).
+ */
+export const LEG_COLUMNS_SQL = `f.leg_rr,
+  COALESCE(f.fill_price, CASE WHEN jsonb_typeof(s.content->'execution_result'->'price') = 'number'
+                              THEN (s.content->'execution_result'->>'price')::float8 END) AS fill_price,
+  CASE WHEN jsonb_typeof(pc.content->'trade_summary'->'entry_price') = 'number'
+       THEN (pc.content->'trade_summary'->>'entry_price')::float8 END AS entry_price,
+  CASE WHEN jsonb_typeof(pc.content->'trade_summary'->'min_price') = 'number'
+       THEN (pc.content->'trade_summary'->>'min_price')::float8 END AS min_price,
+  CASE WHEN jsonb_typeof(pc.content->'trade_summary'->'exit_price') = 'number'
+       THEN (pc.content->'trade_summary'->>'exit_price')::float8 END AS exit_price`;
+
+/** What LEG_COLUMNS_SQL selects. */
+export interface FactLegRow {
+  leg_rr: number | null;
+  fill_price: number | null;
+  entry_price: number | null;
+  min_price: number | null;
+  exit_price: number | null;
+}
+
+/** The R of a fact's own leg: stored, else computed from the strands' prices (null when unknown). */
+export const legOfRow = (r: FactLegRow & { action_category: string; rr: number }): number | null =>
+  r.leg_rr ??
+  legRR(r.action_category, r.fill_price, {
+    rr: r.rr,
+    entryPrice: r.entry_price ?? undefined,
+    minPrice: r.min_price ?? undefined,
+    exitPrice: r.exit_price ?? undefined,
+  });

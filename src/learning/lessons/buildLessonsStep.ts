@@ -17,11 +17,9 @@ import {
   type StatsRow,
 } from '../../domain/lessons';
 import { factorIndex } from '../../domain/latentFactors';
-import { buildEvidenceLessons, type FactSums } from '../../domain/evidenceLessons';
+import { buildEvidenceLessons } from '../../domain/evidenceLessons';
 import type { EvidencePolicy } from '../../domain/policy';
-import type { Scope } from '../../domain/scope';
-import { rrBaselineOf } from '../aggregate/cube';
-import { factSums } from './evidenceSums';
+import { loadEvidenceFacts } from './evidenceFacts';
 import { readLivePolicy } from './livePolicy';
 import { loadEdgeHistory, loadFamilyRows, loadLessonStatsRows } from './loadStatsRows';
 import { rebuildLatentFactors } from './latentFactorStore';
@@ -29,12 +27,7 @@ import { deprecateMissingLessons, LESSON_TYPE, loadLessonStatuses, upsertLessons
 import { lessonsLockKey, type StepOptions } from './stepInput';
 import { withTransaction } from '../../db/transaction';
 
-const DAY_MS = 86_400_000;
-
-/**
- * The evidence policy over the database: the sums it asks of its discoveries are read first (the
- * builder is pure and synchronous), as one §4.6 query each, then it runs once more on the answers.
- */
+/** The evidence policy over the database: the module's entry/add facts in one read, the rest in memory. */
 async function buildEvidenceLessonsFromDb(
   db: pg.ClientBase,
   module: string,
@@ -43,44 +36,16 @@ async function buildEvidenceLessonsFromDb(
   factorOf: ReadonlyMap<string, string>,
   now: Date,
 ): Promise<LessonDraft[]> {
-  const rrBaseline = await rrBaselineOf(db, module);
-  const recentFrom = new Date(now.getTime() - policy.lessons.recent_days * DAY_MS);
-  const answers = new Map<string, FactSums>();
-  const keyOf = (row: StatsRow, excluding: readonly unknown[] | null) =>
-    `${row.pattern_key}|${row.action_category}|${row.scope_values_hash}|${JSON.stringify(excluding)}`;
-  // Each pass answers the questions the previous one asked; the acceptance order only depends on
-  // the answers, so this ends when a pass asks nothing new (at most one pass per discovery).
-  for (;;) {
-    const asked: { row: StatsRow; excluding: readonly Scope[] | null }[] = [];
-    const ask = (row: StatsRow, excluding: readonly Scope[] | null): FactSums => {
-      const a = answers.get(keyOf(row, excluding));
-      if (a) return a;
-      asked.push({ row, excluding });
-      return { n: 0, sum_rr: 0, sum_rr_sq: 0 };
-    };
-    const drafts = buildEvidenceLessons({
-      rows,
-      rrBaseline,
-      lessons: policy.lessons,
-      runtime: policy.runtime,
-      recentOf: (row) => ask(row, null),
-      sumsOf: (row, excluding) => ask(row, excluding),
-      factorOf,
-      module,
-    });
-    if (asked.length === 0) return drafts;
-    for (const q of asked) {
-      answers.set(
-        keyOf(q.row, q.excluding),
-        await factSums(
-          db,
-          module,
-          q.row,
-          q.excluding === null ? { after: recentFrom, until: now } : { until: now, excluding: q.excluding },
-        ),
-      );
-    }
-  }
+  const { factsOf } = await loadEvidenceFacts(db, module, now);
+  return buildEvidenceLessons({
+    rows,
+    factsOf,
+    now: now.getTime(),
+    lessons: policy.lessons,
+    runtime: policy.runtime,
+    factorOf,
+    module,
+  });
 }
 
 export async function buildLessonsStep(pool: pg.Pool, opts: StepOptions): Promise<LessonsReport> {

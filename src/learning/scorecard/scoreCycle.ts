@@ -2,7 +2,8 @@
  * The out-of-sample scorecard of a live cycle (spec §9.5): the trades this cycle took in (their facts
  * carry its cycle_id), each entry/add action sized by the overrides of the config version that was
  * live when the action was taken (the latest version made live at or before the action's time, with
- * the policy it recorded), scored like the backtest (src/domain/backtest/sizing.ts). Trades whose
+ * the policy it recorded), scored like the backtest (src/domain/backtest/sizing.ts): an add by its own
+ * leg, and at equal exposure too (the night's multipliers rescaled to a size-weighted mean of 1). Trades whose
  * actions predate every live version score M = 1. Runs inside the materialize step's transaction,
  * before the cycle's own version is written, so no trade is scored against what it taught.
  */
@@ -18,6 +19,7 @@ import {
 } from '../../domain/runtime';
 import { isSizable, sizeAction, sizeTrade, type ActionSizing } from '../../domain/backtest/sizing';
 import type { Scope } from '../../domain/scope';
+import { legOfRow, LEG_COLUMNS_SQL, type FactLegRow } from '../aggregate/factRow';
 
 interface LiveVersion {
   at: number;
@@ -78,25 +80,29 @@ export async function scoreCycle(
   const versions = await liveVersions(db, module);
   // The action's time and size come from its pm_action strand; a fact without one (legacy
   // reconstruction) is taken at its trade's close with size 1.
-  const { rows } = await db.query<{
-    strand_id: string;
-    trade_id: string | null;
-    pattern_key: string;
-    action_category: string;
-    scope: Scope;
-    rr: number;
-    closed_at: Date | null;
-    ts: string | null;
-    size_frac: unknown;
-  }>(
+  const { rows } = await db.query<
+    {
+      strand_id: string;
+      trade_id: string | null;
+      pattern_key: string;
+      action_category: string;
+      scope: Scope;
+      rr: number;
+      closed_at: Date | null;
+      ts: string | null;
+      size_frac: unknown;
+    } & FactLegRow
+  >(
     `SELECT f.strand_id, f.trade_id, f.pattern_key, f.action_category, f.scope, f.rr, f.closed_at,
-            s.content->>'ts' AS ts, s.content->'size_frac' AS size_frac
+            s.content->>'ts' AS ts, s.content->'size_frac' AS size_frac, ${LEG_COLUMNS_SQL}
        FROM learning_trade_facts f LEFT JOIN ad_strands s ON s.id = f.action_strand_id
+       LEFT JOIN ad_strands pc ON pc.id = f.strand_id AND f.leg_rr IS NULL AND f.action_category = 'add'
       WHERE f.module = $1 AND f.cycle_id = $2
       ORDER BY f.strand_id, f.action_index`,
     [module, cycleId],
   );
   const trades = new Map<string, { rr: number; actions: ActionSizing[] }>();
+  let addsWithoutLeg = 0;
   for (const f of rows) {
     const key = `${f.strand_id}\u0000${f.trade_id ?? ''}`;
     let t = trades.get(key);
@@ -106,17 +112,29 @@ export async function scoreCycle(
     const at = Number.isFinite(parsed) ? parsed : (f.closed_at?.getTime() ?? Number.NaN);
     const live = Number.isFinite(at) ? liveAt(versions, at) : null;
     const sizeFrac = Math.max(0, numberOr(f.size_frac, 1));
+    const legRR = legOfRow(f);
+    if (f.action_category === 'add' && legRR === null) addsWithoutLeg++;
     t.actions.push(
       live
         ? sizeAction(
             live.overrides,
-            { patternKey: f.pattern_key, category: f.action_category, scope: f.scope, sizeFrac },
+            { patternKey: f.pattern_key, category: f.action_category, scope: f.scope, sizeFrac, legRR },
             new Date(at),
             live.runtime,
           )
-        : { sizeFrac, m: 1, shares: new Map() },
+        : { sizeFrac, m: 1, legRR, shares: new Map() },
     );
   }
+  // Equal exposure (spec §9.3): the night's multipliers rescaled to a size-weighted mean of 1.
+  let wSum = 0;
+  let mSum = 0;
+  for (const t of trades.values())
+    for (const a of t.actions) {
+      wSum += a.sizeFrac;
+      mSum += a.sizeFrac * a.m;
+    }
+  const mBar = wSum > 0 && mSum > 0 ? mSum / wSum : 1;
+  let upliftEqR = 0;
   let r0 = 0;
   let rLive = 0;
   let sumAbs = 0;
@@ -124,8 +142,9 @@ export async function scoreCycle(
   const perOverride = new Map<string, { trades: number; upliftR: number }>();
   for (const t of trades.values()) {
     const s = sizeTrade(t.actions, t.rr);
-    r0 += t.rr;
-    rLive += s.M * t.rr;
+    r0 += s.baseR;
+    rLive += s.baseR + s.upliftR;
+    upliftEqR += sizeTrade(t.actions, t.rr, () => mBar).upliftR;
     sumAbs += Math.abs(t.rr);
     if (s.M !== 1) sized++;
     for (const [lesson, u] of s.credit) {
@@ -144,13 +163,16 @@ export async function scoreCycle(
     rLive,
     upliftR: rLive - r0,
     upliftPct: sumAbs > 0 ? (100 * (rLive - r0)) / sumAbs : 0,
+    upliftEqR,
+    addsWithoutLeg,
     perOverride: [...perOverride.entries()]
       .map(([lesson, o]) => ({ lesson, ...o }))
       .sort((a, b) => Math.abs(b.upliftR) - Math.abs(a.upliftR) || (a.lesson < b.lesson ? -1 : 1)),
   };
   await db.query(
-    `INSERT INTO learning_scorecard (module, cycle_id, learning_day, trades, sized_trades, r0, r_live, uplift_r, sum_abs_rr, per_override)
-     VALUES ($1, $2, $3::date, $4, $5, $6, $7, $8, $9, $10::jsonb)
+    `INSERT INTO learning_scorecard (module, cycle_id, learning_day, trades, sized_trades, r0, r_live, uplift_r, sum_abs_rr,
+                                     per_override, uplift_eq_r, adds_without_leg)
+     VALUES ($1, $2, $3::date, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12)
      ON CONFLICT (module, cycle_id) DO NOTHING`,
     [
       module,
@@ -163,6 +185,8 @@ export async function scoreCycle(
       report.upliftR,
       sumAbs,
       JSON.stringify(report.perOverride),
+      upliftEqR,
+      addsWithoutLeg,
     ],
   );
   return report;
