@@ -34,7 +34,7 @@ type CheckpointTable = (typeof CHECKPOINT_TABLES)[number];
 export const checkpointTableOf = (t: CheckpointTable): string => `learning_asof_${t}`;
 
 /** Bump when the cube or lessons code changes what a night produces: older checkpoints are ignored. */
-const FORMAT = 2;
+const FORMAT = 3;
 
 /** Checkpoints kept per module: the most recently used (a backfill needs one, a diff of two days two). */
 const KEEP = 4;
