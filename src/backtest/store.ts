@@ -190,6 +190,20 @@ export function briefOf(b: StoredBacktest, reused: boolean, top = 5): BacktestBr
     nullLiveOverridesMean: s.nullLiveOverridesMean,
     liveOverridesMean: s.liveOverridesMean,
     oracleCapture: s.oracleCapture,
+    oracleUpliftR: s.oracleUpliftR ?? null,
+    equalExposure:
+      typeof s.upliftEqR === 'number'
+        ? {
+            upliftR: s.upliftEqR,
+            upliftPct: s.upliftEqPct,
+            ci95: s.ci95Eq,
+            nullP: s.nullPEq,
+            oracleUpliftR: s.oracleUpliftEqR,
+            oracleCapture: s.oracleCaptureEq,
+          }
+        : null,
+    risk: s.risk ?? null,
+    addsWithoutLeg: s.addsWithoutLeg ?? 0,
     reused,
     topOverrides: s.perOverride.slice(0, top).map((o) => ({
       lesson: o.lesson,

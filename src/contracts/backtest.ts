@@ -83,6 +83,26 @@ export interface BacktestBrief {
   nullLiveOverridesMean: number | null;
   liveOverridesMean: number;
   oracleCapture: number | null;
+  oracleUpliftR: number | null;
+  /**
+   * The same at equal exposure (spec §9.3): each day's multipliers rescaled to a size-weighted mean
+   * of 1, so sizing everything up (leverage) counts for nothing; null for backtests stored before it.
+   */
+  equalExposure: {
+    upliftR: number;
+    upliftPct: number;
+    ci95: [number, number];
+    nullP: number | null;
+    oracleUpliftR: number | null;
+    oracleCapture: number | null;
+  } | null;
+  /** Sharpe ratio of daily R (per day) and maximum drawdown of cumulative R, without and with the policy. */
+  risk: {
+    sharpe: { book: number | null; policy: number | null; policyEq: number | null };
+    maxDrawdownR: { book: number; policy: number; policyEq: number };
+  } | null;
+  /** Adds counted with m = 1 because their fill price (their own leg) is unknown. */
+  addsWithoutLeg: number;
   /** True when the stored row of an identical earlier backtest was returned. */
   reused: boolean;
   topOverrides: BacktestOverrideBrief[];

@@ -32,7 +32,10 @@ function scorecardChart(d: LearningQualityData): ChartSpec {
     title: 'Out-of-sample scorecard: realized ΔR of the live overrides, per cycle',
     caption:
       'Each nightly cycle scores the trades it took in against the overrides live when their actions were taken ' +
-      `(learning_scorecard; ${values.length} cycle(s)); bars: that cycle's ΔR in R, line: cumulative.`,
+      `(learning_scorecard; ${values.length} cycle(s)); bars: that cycle's ΔR in R, line: cumulative. ` +
+      `At equal exposure (the night's sizes rescaled to a mean of 1) the cumulative ΔR is ${values
+        .reduce((a, p) => a + (p.upliftEqR ?? 0), 0)
+        .toFixed(2)} R.`,
     spec: {
       ...base,
       width: WIDTH,
@@ -45,7 +48,12 @@ function scorecardChart(d: LearningQualityData): ChartSpec {
           encoding: {
             x: { field: 'day', type: 'ordinal', title: 'learning day' },
             y: { field: 'upliftR', type: 'quantitative', title: 'ΔR (R)' },
-            tooltip: [{ field: 'cycleId' }, { field: 'trades' }, { field: 'upliftR', format: '.3f' }],
+            tooltip: [
+              { field: 'cycleId' },
+              { field: 'trades' },
+              { field: 'upliftR', format: '.3f', title: 'ΔR' },
+              { field: 'upliftEqR', format: '.3f', title: 'ΔR at equal exposure' },
+            ],
           },
         },
         {
@@ -68,15 +76,18 @@ function cumulativeChart(d: LearningQualityData): ChartSpec {
   if (b) {
     let r0 = 0;
     let rP = 0;
+    let rEq = 0;
     const r0By = new Map<string, number>();
     for (const p of b.perDay) {
       r0 += p.r0;
       rP += p.rP;
+      rEq += p.r0 + (p.upliftEqR ?? 0);
       r0By.set(p.day, r0);
       lines.push(
         { day: p.day, series: 'without overrides (R₀)', r: r0 },
         { day: p.day, series: `with ${b.policy} overrides`, r: rP },
       );
+      if (p.upliftEqR !== null) lines.push({ day: p.day, series: `${b.policy} at equal exposure`, r: rEq });
     }
     for (const n of b.nullBand)
       band.push({ day: n.day, lo: (r0By.get(n.day) ?? 0) + n.lo, hi: (r0By.get(n.day) ?? 0) + n.hi });
@@ -86,7 +97,18 @@ function cumulativeChart(d: LearningQualityData): ChartSpec {
     title: 'Cumulative R with and without overrides (latest backtest) and the null band',
     caption: b
       ? `Backtest ${b.id} (${b.policy}, ${b.from} to ${b.to}, null p ${b.nullP === null ? 'n/a' : b.nullP.toFixed(3)}): ` +
-        'cumulative R of the same trades sized by the policy and not; the grey band is R₀ plus the 5%-95% of the null runs.'
+        "cumulative R of the same trades sized by the policy and not, and at equal exposure (each day's sizes rescaled " +
+        'to a mean of 1: the same capital, allocated differently); the grey band is R₀ plus the 5%-95% of the null runs.' +
+        (b.upliftEqR === null
+          ? ''
+          : ` ΔR_eq ${b.upliftEqR.toFixed(2)} R, CI95 [${b.ci95Eq?.[0].toFixed(2)}, ${b.ci95Eq?.[1].toFixed(2)}], null p ${
+              b.nullPEq === null ? 'n/a' : b.nullPEq.toFixed(3)
+            }.`) +
+        (b.sharpe && b.maxDrawdownR
+          ? ` Sharpe of daily R: ${b.sharpe.book?.toFixed(2) ?? 'n/a'} without, ${b.sharpe.policy?.toFixed(2) ?? 'n/a'} with, ` +
+            `${b.sharpe.policyEq?.toFixed(2) ?? 'n/a'} at equal exposure; max drawdown ${b.maxDrawdownR.book.toFixed(2)} R, ` +
+            `${b.maxDrawdownR.policy.toFixed(2)} R, ${b.maxDrawdownR.policyEq.toFixed(2)} R.`
+          : '')
       : 'No backtest stored for this module yet: run `pmctl backtest --from D --to D --policy NAME`.',
     spec: {
       ...base,

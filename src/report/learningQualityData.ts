@@ -12,6 +12,8 @@ export interface ScorecardPoint {
   r0: number;
   rLive: number;
   upliftR: number;
+  /** At equal exposure; null on cycles scored before it existed. */
+  upliftEqR: number | null;
 }
 
 export interface BacktestSeries {
@@ -19,9 +21,15 @@ export interface BacktestSeries {
   policy: string;
   from: string;
   to: string;
-  perDay: { day: string; r0: number; rP: number; upliftR: number }[];
+  perDay: { day: string; r0: number; rP: number; upliftR: number; upliftEqR: number | null }[];
   nullBand: { day: string; lo: number; hi: number }[];
   nullP: number | null;
+  /** Equal-exposure figures and risk (spec §9.3); null on backtests stored before them. */
+  upliftEqR: number | null;
+  ci95Eq: [number, number] | null;
+  nullPEq: number | null;
+  sharpe: { book: number | null; policy: number | null; policyEq: number | null } | null;
+  maxDrawdownR: { book: number; policy: number; policyEq: number } | null;
 }
 
 export interface LearningQualityData {
@@ -35,6 +43,20 @@ const storedSummary = z
     perDay: z.array(z.object({ day: z.string(), r0: z.number(), rP: z.number(), upliftR: z.number() }).loose()),
     nullBand: z.array(z.object({ day: z.string(), lo: z.number(), hi: z.number() })).default([]),
     nullP: z.number().nullable().default(null),
+    upliftEqR: z.number().nullable().default(null),
+    ci95Eq: z.tuple([z.number(), z.number()]).nullable().default(null),
+    nullPEq: z.number().nullable().default(null),
+    risk: z
+      .object({
+        sharpe: z.object({
+          book: z.number().nullable(),
+          policy: z.number().nullable(),
+          policyEq: z.number().nullable(),
+        }),
+        maxDrawdownR: z.object({ book: z.number(), policy: z.number(), policyEq: z.number() }),
+      })
+      .nullable()
+      .default(null),
   })
   .loose();
 
@@ -52,8 +74,9 @@ export async function loadLearningQuality(
     r0: number;
     r_live: number;
     uplift_r: number;
+    uplift_eq_r: number | null;
   }>(
-    `SELECT learning_day, cycle_id, trades, r0, r_live, uplift_r FROM learning_scorecard
+    `SELECT learning_day, cycle_id, trades, r0, r_live, uplift_r, uplift_eq_r FROM learning_scorecard
       WHERE module = $1 AND ($2::timestamptz IS NULL OR created_at < $2) ORDER BY created_at, cycle_id`,
     [module, asOfEnd],
   );
@@ -74,6 +97,7 @@ export async function loadLearningQuality(
       r0: r.r0,
       rLive: r.r_live,
       upliftR: r.uplift_r,
+      upliftEqR: r.uplift_eq_r,
     })),
     backtest:
       row && parsed?.success
@@ -82,9 +106,20 @@ export async function loadLearningQuality(
             policy: policyName.success ? policyName.data.name : '?',
             from: dayOf(row.from_day),
             to: dayOf(row.to_day),
-            perDay: parsed.data.perDay.map((d) => ({ day: d.day, r0: d.r0, rP: d.rP, upliftR: d.upliftR })),
+            perDay: parsed.data.perDay.map((d) => ({
+              day: d.day,
+              r0: d.r0,
+              rP: d.rP,
+              upliftR: d.upliftR,
+              upliftEqR: typeof d.upliftEqR === 'number' ? d.upliftEqR : null,
+            })),
             nullBand: parsed.data.nullBand,
             nullP: parsed.data.nullP,
+            upliftEqR: parsed.data.upliftEqR,
+            ci95Eq: parsed.data.ci95Eq,
+            nullPEq: parsed.data.nullPEq,
+            sharpe: parsed.data.risk?.sharpe ?? null,
+            maxDrawdownR: parsed.data.risk?.maxDrawdownR ?? null,
           }
         : null,
   };

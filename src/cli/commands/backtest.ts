@@ -50,6 +50,15 @@ export function backtestJson(b: StoredBacktest, extra: { workflowId?: string; re
     daysWithoutOverrides: s.daysWithoutOverrides,
     oracleUpliftR: s.oracleUpliftR,
     oracleCapture: s.oracleCapture,
+    // Equal exposure (spec §9.3); null fields on a backtest stored before it existed.
+    upliftEqR: s.upliftEqR ?? null,
+    upliftEqPct: s.upliftEqPct ?? null,
+    ci95Eq: s.ci95Eq ?? null,
+    nullPEq: s.nullPEq ?? null,
+    oracleUpliftEqR: s.oracleUpliftEqR ?? null,
+    oracleCaptureEq: s.oracleCaptureEq ?? null,
+    risk: s.risk ?? null,
+    addsWithoutLeg: s.addsWithoutLeg ?? 0,
     wrongWayShare: s.wrongWayShare,
     perDay: s.perDay,
     perOverride: s.perOverride.map((o) => ({
@@ -68,8 +77,25 @@ function printBacktest(b: StoredBacktest, head: string[]): void {
     `backtest ${b.id}: policy ${b.policy.name}, module ${b.module}, ${b.from} → ${b.to}, K ${b.nullK}, seed ${b.seed}, data ${b.dataHash}`,
     `trades ${s.trades}: ΔR ${signed(s.upliftR)} R, CI95 [${f(s.ci95[0])}, ${f(s.ci95[1])}], ${signed(s.upliftPct)}% of Σ|rr| (R0 ${f(s.r0)} → R_P ${f(s.rP)})`,
     `null control: p ${f(s.nullP, 3)} over K ${s.nullK}; live overrides under the null ${f(s.nullLiveOverridesMean)} a day`,
+    ...(typeof s.upliftEqR === 'number'
+      ? [
+          `at equal exposure (each day's sizes rescaled to a mean of 1): ΔR_eq ${signed(s.upliftEqR)} R, ` +
+            `CI95 [${f(s.ci95Eq[0])}, ${f(s.ci95Eq[1])}], ${signed(s.upliftEqPct)}% of Σ|rr|, null p ${f(s.nullPEq, 3)}` +
+            (s.oracleUpliftEqR === null
+              ? ''
+              : `; oracle ΔR_eq ${signed(s.oracleUpliftEqR)} R, capture ${pct(s.oracleCaptureEq)}`),
+        ]
+      : ['at equal exposure: not measured (stored before it existed)']),
     `oracle capture ${pct(s.oracleCapture)}${s.oracleUpliftR === null ? ' (truth unknown)' : ` (oracle ΔR ${signed(s.oracleUpliftR)} R)`}` +
       `; wrong-way sizing ${pct(s.wrongWayShare)}`,
+    ...(s.risk
+      ? [
+          `risk of daily R: Sharpe (per day) book ${f(s.risk.sharpe.book)}, with the policy ${f(s.risk.sharpe.policy)}, ` +
+            `at equal exposure ${f(s.risk.sharpe.policyEq)}; max drawdown book ${f(s.risk.maxDrawdownR.book)} R, ` +
+            `with the policy ${f(s.risk.maxDrawdownR.policy)} R, at equal exposure ${f(s.risk.maxDrawdownR.policyEq)} R`,
+        ]
+      : []),
+    ...(s.addsWithoutLeg ? [`${s.addsWithoutLeg} add(s) without a fill price: counted with m = 1`] : []),
     `live overrides ${f(s.liveOverridesMean)} a day; days without any ${pct(s.daysWithoutOverrides)}`,
     `top overrides (${s.perOverride.length}):`,
     ...s.perOverride
