@@ -330,12 +330,7 @@ describe('pmctl policy baseline', () => {
     expectAgainst(cp, 0.4);
   });
 
-  // Spec §9.2: "every config version records the policy it was made with, so a rollback restores
-  // it", and rr_baseline is set "like the policy". A config version does not record rr_baseline, and
-  // a rollback writes only the overrides and learning_policy (src/learning/versions/store.ts, outside
-  // this change): this test pins today's behaviour so the gap is visible, and is to be turned into
-  // "restores 1.25" when versions record rr_baseline.
-  it('KNOWN GAP: a rollback restores the policy of the earlier version but not its rr_baseline', async () => {
+  it('config versions record rr_baseline; a rollback restores it (no key: the default; a version made before: kept)', async () => {
     const version = (id: string, day: string) =>
       withTransaction(db.pool, (c) =>
         commitVersion(c, {
@@ -351,21 +346,46 @@ describe('pmctl policy baseline', () => {
           now: new Date(),
         }),
       );
+    const recorded = async (id: string) =>
+      (
+        await db.pool.query(`SELECT rr_baseline FROM learning_config_versions WHERE module = 'rb' AND version = $1`, [
+          id,
+        ])
+      ).rows[0].rr_baseline;
     const set = async (...args: string[]) => expect((await pmctl(...args, '--module', 'rb')).code).toBe(0);
     await set('policy', 'set', 'evidence', '--reason', 'a');
+    await version('v0', '2026-03-07'); // no rr_baseline key yet
+    expect(await recorded('v0')).toBeNull(); // JSON null: recorded, no key
     await set('policy', 'baseline', 'set', '1.25', '--reason', 'a');
     await version('va', '2026-03-08');
+    expect(await recorded('va')).toBe(1.25);
     await set('policy', 'set', 'v5', '--reason', 'b');
     await set('policy', 'baseline', 'set', '0.5', '--reason', 'b');
     await version('vb', '2026-03-09');
-    const versionsBefore = (await json('overrides', 'versions', '--module', 'rb')).length;
-    expect(versionsBefore).toBe(2); // a baseline change writes no config version of its own
+    expect(await recorded('vb')).toBe(0.5);
 
-    await rollback(db.pool, { module: 'rb', to: 'va', reason: 'restore' });
+    const rb = await rollback(db.pool, { module: 'rb', to: 'va', reason: 'restore' });
     expect(await configOf('rb')).toMatchObject({
       learning_policy: { name: 'evidence' },
-      override_version: /^rollback-va-/,
+      rr_baseline: 1.25,
+      override_version: rb.version,
     });
-    expect(await rrBaselineOf(db.pool, 'rb')).toBe(0.5); // required: 1.25 (the value va was made with)
+    expect(await recorded(rb.version)).toBe(1.25);
+    expect((await json('policy', 'baseline', '--module', 'rb')).value).toBe(1.25);
+
+    // Back to a version made with no key: the key goes, the default 1.0 again.
+    await rollback(db.pool, { module: 'rb', to: 'v0', reason: 'the default' });
+    expect(await configOf('rb')).not.toHaveProperty('rr_baseline');
+    expect(await rrBaselineOf(db.pool, 'rb')).toBe(1);
+
+    // A version written before versions recorded rr_baseline (SQL NULL) leaves the live one as it is.
+    await set('policy', 'baseline', 'set', '0.75', '--reason', 'c');
+    await db.pool.query(
+      `INSERT INTO learning_config_versions (module, version, learning_day, cutoff, kind, source,
+         pattern_strength_overrides, pattern_overrides, lesson_ids, facts_hash, facts_n, counts, made_live)
+       VALUES ('rb', 'old', '2026-03-01', '2026-03-01T23:59:59.999Z', 'cycle', 'live', '[]', '[]', '{}', '', 0, '{}', true)`,
+    );
+    await rollback(db.pool, { module: 'rb', to: 'old', reason: 'before' });
+    expect(await rrBaselineOf(db.pool, 'rb')).toBe(0.75);
   });
 });

@@ -32,6 +32,11 @@ export interface NewVersion {
   rollback?: { to: string; reason: string };
   /** A rollback's policy (the target version's; null = legacy v5, no key): restored into the live config. */
   rollbackPolicy?: unknown;
+  /**
+   * A rollback's rr_baseline (the target version's): `{stored}` restores it (stored null: no key, the
+   * default); undefined (a version written before versions recorded it) leaves the live one as it is.
+   */
+  rollbackRrBaseline?: { stored: unknown };
 }
 
 export interface ConfigVersion {
@@ -52,16 +57,27 @@ export interface ConfigVersion {
   made_live: boolean;
   /** config_data.learning_policy when the version was written (spec §9.2); null = none (legacy v5). */
   policy: unknown;
+  /**
+   * config_data.rr_baseline when the version was written: `{stored}` (stored null: no key, the
+   * default 1.0); null: the version was written before versions recorded it.
+   */
+  rr_baseline: { stored: unknown } | null;
   created_at: string;
 }
 
 const VERSION_COLUMNS = `module, version, to_char(learning_day, 'YYYY-MM-DD') AS learning_day, cutoff, kind, source,
   rolled_back_to, reason, pattern_strength_overrides, pattern_overrides, lesson_ids, facts_hash, facts_n::float8 AS facts_n,
-  counts, made_live, policy, created_at`;
+  counts, made_live, policy, rr_baseline IS NOT NULL AS rr_baseline_recorded, rr_baseline, created_at`;
 
-type VersionRow = Omit<ConfigVersion, 'cutoff' | 'created_at'> & { cutoff: Date; created_at: Date };
-const fromRow = (r: VersionRow): ConfigVersion => ({
+type VersionRow = Omit<ConfigVersion, 'cutoff' | 'created_at' | 'rr_baseline'> & {
+  cutoff: Date;
+  created_at: Date;
+  rr_baseline: unknown;
+  rr_baseline_recorded: boolean;
+};
+const fromRow = ({ rr_baseline, rr_baseline_recorded, ...r }: VersionRow): ConfigVersion => ({
   ...r,
+  rr_baseline: rr_baseline_recorded ? { stored: rr_baseline ?? null } : null,
   cutoff: r.cutoff.toISOString(),
   created_at: r.created_at.toISOString(),
 });
@@ -87,6 +103,8 @@ interface LiveState {
   overrides: MaterializedOverrides;
   /** config_data.learning_policy as stored (null: no key). */
   policy: unknown;
+  /** config_data.rr_baseline as stored (null: no key). */
+  rrBaseline: unknown;
 }
 
 async function lockLive(db: pg.ClientBase, module: string): Promise<LiveState> {
@@ -97,7 +115,7 @@ async function lockLive(db: pg.ClientBase, module: string): Promise<LiveState> {
     [module],
   );
   const row = cfg.rows[0];
-  if (!row) return { version: null, day: null, overrides: listsOf(null), policy: null };
+  if (!row) return { version: null, day: null, overrides: listsOf(null), policy: null, rrBaseline: null };
   if (row.kind !== 'object') {
     throw new BadConfigurationError(
       `learning_configs['${module}'].config_data is a JSON ${row.kind}, not an object; fix the row before materializing`,
@@ -114,7 +132,8 @@ async function lockLive(db: pg.ClientBase, module: string): Promise<LiveState> {
   // A live row written before versions existed: its day is the day it was written.
   const day = v?.day ?? (row.updated && !Number.isNaN(Date.parse(row.updated)) ? row.updated.slice(0, 10) : null);
   const policy = (row.data as Record<string, unknown>).learning_policy ?? null;
-  return { version: row.version, day, overrides: listsOf(row.data), policy };
+  const rrBaseline = (row.data as Record<string, unknown>).rr_baseline ?? null;
+  return { version: row.version, day, overrides: listsOf(row.data), policy, rrBaseline };
 }
 
 /**
@@ -133,11 +152,13 @@ export async function commitVersion(db: pg.ClientBase, v: NewVersion): Promise<V
   // writes no version: its run is recorded in learning_cycle_runs, and the report names the live one.
   const same = diff.added + diff.removed + diff.changed === 0 && !v.rollback && live.day === v.learningDay;
   const liveVersion = same && live.version ? await findVersion(db, v.module, live.version) : null;
-  // The same policy too: a version records the policy it was made with (a `policy set` since is news).
+  // The same policy and rr_baseline too: a version records what it was made with (a `policy set`
+  // or `policy baseline set` since is news).
   const unchanged =
     liveVersion?.kind === 'cycle' &&
     liveVersion.facts_hash === v.facts.hash &&
-    JSON.stringify(liveVersion.policy ?? null) === JSON.stringify(live.policy)
+    JSON.stringify(liveVersion.policy ?? null) === JSON.stringify(live.policy) &&
+    JSON.stringify(liveVersion.rr_baseline) === JSON.stringify({ stored: live.rrBaseline })
       ? liveVersion
       : null;
   const report: VersionReport = {
@@ -158,6 +179,8 @@ export async function commitVersion(db: pg.ClientBase, v: NewVersion): Promise<V
   if (unchanged) return { ...report, unchanged: true };
   // The policy the version is made with: a cycle's is the live one; a rollback restores its target's.
   const policy = v.rollback ? (v.rollbackPolicy ?? null) : live.policy;
+  // Its rr_baseline: a cycle's is the live one; a rollback restores its target's when that recorded one.
+  const rrBaseline = v.rollback && v.rollbackRrBaseline ? v.rollbackRrBaseline.stored : live.rrBaseline;
   if (madeLive) {
     const patch = {
       pattern_strength_overrides: v.overrides.pattern_strength_overrides,
@@ -165,9 +188,14 @@ export async function commitVersion(db: pg.ClientBase, v: NewVersion): Promise<V
       override_updated_at: v.now.toISOString(),
       override_version: v.version,
       ...(v.rollback && policy !== null ? { learning_policy: policy } : {}),
+      ...(v.rollback && rrBaseline !== null ? { rr_baseline: rrBaseline } : {}),
     };
-    // A rollback to a version made before policies (null) restores the legacy v5: no key.
-    const drop = v.rollback && policy === null ? ['learning_policy'] : [];
+    // A rollback to a version made before policies (null) restores the legacy v5: no key; one made
+    // with no rr_baseline key restores the default: no key.
+    const drop = [
+      ...(v.rollback && policy === null ? ['learning_policy'] : []),
+      ...(v.rollback && v.rollbackRrBaseline && rrBaseline === null ? ['rr_baseline'] : []),
+    ];
     await db.query(
       `INSERT INTO learning_configs (module_id, config_data, updated_at, updated_by)
        VALUES ($1, $2::jsonb, $3, $4)
@@ -181,8 +209,10 @@ export async function commitVersion(db: pg.ClientBase, v: NewVersion): Promise<V
   const { version: _omit, ...diffReport } = report;
   await db.query(
     `INSERT INTO learning_config_versions (module, version, learning_day, cutoff, kind, source, rolled_back_to, reason,
-        pattern_strength_overrides, pattern_overrides, lesson_ids, facts_hash, facts_n, counts, made_live, policy)
-     VALUES ($1, $2, $3::date, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::text[], $12, $13, $14::jsonb, $15, $16::jsonb)`,
+        pattern_strength_overrides, pattern_overrides, lesson_ids, facts_hash, facts_n, counts, made_live, policy,
+        rr_baseline)
+     VALUES ($1, $2, $3::date, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11::text[], $12, $13, $14::jsonb, $15, $16::jsonb,
+        $17::jsonb)`,
     [
       v.module,
       v.version,
@@ -200,6 +230,8 @@ export async function commitVersion(db: pg.ClientBase, v: NewVersion): Promise<V
       JSON.stringify({ ...v.counts, diff: diffReport }),
       madeLive,
       policy === null ? null : JSON.stringify(policy),
+      // JSON null (not SQL NULL): recorded, and there was no key.
+      JSON.stringify(rrBaseline),
     ],
   );
   return report;
@@ -327,6 +359,7 @@ export async function rollback(
       now,
       rollback: { to: target.version, reason },
       rollbackPolicy: target.policy,
+      rollbackRrBaseline: target.rr_baseline ?? undefined,
     }),
   );
 }
