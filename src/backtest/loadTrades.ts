@@ -16,6 +16,7 @@ import type { BacktestTrade } from '../domain/backtest/walkForward';
 import { endOfDay } from '../contracts/days';
 import { rrBaselineOf } from '../learning/aggregate/cube';
 import {
+  ACTION_TS_SQL,
   legOfRow,
   LEG_COLUMNS_SQL,
   type FactLegRow,
@@ -54,11 +55,7 @@ export async function loadBacktestData(
     `SELECT f.strand_id, f.action_index, f.pattern_key, f.action_category, f.scope, f.rr, f.hold_time_days,
             f.time_to_s3, f.cf_entry_bucket, f.cf_exit_bucket, f.position_id, f.trade_id,
             (extract(epoch FROM f.closed_at) * 1000)::bigint AS closed_ms,
-            (extract(epoch FROM COALESCE(
-               f.action_ts,
-               CASE WHEN jsonb_typeof(s.content->'ts') = 'string' AND (s.content->>'ts') ~ '^\\d{4}-\\d{2}-\\d{2}T'
-                    THEN (s.content->>'ts')::timestamptz END,
-               f.closed_at)) * 1000)::bigint AS ts_ms,
+            (extract(epoch FROM ${ACTION_TS_SQL}) * 1000)::bigint AS ts_ms,
             COALESCE(f.size_frac,
                CASE WHEN jsonb_typeof(s.content->'size_frac') = 'number' THEN (s.content->>'size_frac')::float8 END,
                1) AS size_frac,

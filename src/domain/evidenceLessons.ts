@@ -35,6 +35,8 @@ export interface EvidenceFact {
   y: number;
   /** ms since epoch. */
   closedAt: number;
+  /** ms since epoch: when the action was taken (its day is the day whose shock it shares). */
+  actionTs: number;
 }
 
 export interface EvidenceInput {
@@ -119,6 +121,29 @@ function contains(sub: Scope, sup: Scope): boolean {
   return true;
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * Outcomes less the mean of the group's actions taken the same day: a shock every trade of a day
+ * shares (the market that day) is no scope's edge, and trades sharing it are not independent. What
+ * is left is each action against its own day's book, so a scope that persists for days in a good
+ * market does not look like skill.
+ */
+function demeanedByDay(facts: readonly EvidenceFact[]): EvidenceFact[] {
+  const sum = new Map<number, { n: number; s: number }>();
+  for (const f of facts) {
+    const d = Math.floor(f.actionTs / DAY_MS);
+    const a = sum.get(d) ?? { n: 0, s: 0 };
+    a.n++;
+    a.s += f.y;
+    sum.set(d, a);
+  }
+  return facts.map((f) => {
+    const a = sum.get(Math.floor(f.actionTs / DAY_MS))!;
+    return { ...f, y: f.y - a.s / a.n };
+  });
+}
+
 /** A group's facts, indexed by (dim, value) so a row's facts are an intersection of short lists. */
 class GroupIndex {
   readonly total: Sums;
@@ -127,10 +152,15 @@ class GroupIndex {
   readonly skew: number;
   private readonly lists = new Map<string, number[]>();
 
+  readonly facts: readonly EvidenceFact[];
+
   constructor(
-    readonly facts: readonly EvidenceFact[],
+    raw: readonly EvidenceFact[],
     readonly recentFrom: number,
+    demeanByDay: boolean,
   ) {
+    this.facts = demeanByDay ? demeanedByDay(raw) : raw;
+    const facts = this.facts;
     let n = 0;
     let s1 = 0;
     let s2 = 0;
@@ -215,14 +245,18 @@ const groupKey = (p: string, c: string) => `${p}\u0000${c}`;
 export function testFamily(input: Pick<EvidenceInput, 'rows' | 'factsOf' | 'now' | 'lessons'>): Tested[] {
   const c = input.lessons;
   const groups = new Map<string, GroupIndex>();
-  const recentFrom = input.now - c.recent_days * 86_400_000;
+  const recentFrom = input.now - c.recent_days * DAY_MS;
   const tested: Omit<Tested, 'q'>[] = [];
   for (const row of input.rows) {
     const k = dimsOfMask(row.scope_mask).length;
     if (k < 1 || k > c.max_dims || !isSizable(row.action_category) || row.n < c.min_n) continue;
     const gk = groupKey(row.pattern_key, row.action_category);
     let g = groups.get(gk);
-    if (!g) groups.set(gk, (g = new GroupIndex(input.factsOf(row.pattern_key, row.action_category), recentFrom)));
+    if (!g)
+      groups.set(
+        gk,
+        (g = new GroupIndex(input.factsOf(row.pattern_key, row.action_category), recentFrom, c.demean_by_day === 1)),
+      );
     const members = g.members(row.scope_values);
     const inRow = g.sums(members);
     const rest = minus(g.total, inRow);
@@ -241,7 +275,7 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
   const discoveries = tested.filter((x) => x.q <= c.fdr_q && x.effect !== 0 && Number.isFinite(x.t));
   // The BH rejection threshold: the largest p that was a discovery.
   const pStar = discoveries.reduce((m, d) => Math.max(m, d.p), 0);
-  const recentFrom = input.now - c.recent_days * 86_400_000;
+  const recentFrom = input.now - c.recent_days * DAY_MS;
 
   // Empirical Bayes (Efron & Morris 1975): effects of the discoveries ~ N(0, τ²), τ² by moments over
   // them; the posterior mean scales an effect by τ²/(τ² + se²), times 1 − q, the chance the

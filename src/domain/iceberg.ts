@@ -301,8 +301,8 @@ function* childrenOf(t: FactTable, idx: Int32Array, mask: number, codes: Int32Ar
 }
 
 /** Every eligible cell of a group's facts. */
-export function fullCube(t: FactTable, dict: ValueDictionary, emit: (c: Cell) => void): void {
-  for (const _ of cubeSteps(t, dict, emit));
+export function fullCube(t: FactTable, dict: ValueDictionary, emit: (c: Cell) => void, maxDims: number = DIMS): void {
+  for (const _ of cubeSteps(t, dict, emit, undefined, maxDims));
 }
 
 /**
@@ -320,6 +320,8 @@ export function* cubeSteps(
   dict: ValueDictionary,
   emit: (c: Cell) => void,
   isNew?: Uint8Array,
+  /** Cells with more dims are not computed (a reader that only tests small subsets). */
+  maxDims: number = DIMS,
 ): Generator<void> {
   const wanted = (part: Int32Array) => {
     if (!isNew) return true;
@@ -328,6 +330,7 @@ export function* cubeSteps(
   };
   const below = (idx: Int32Array, mask: number, codes: Int32Array) => {
     const k = popcount(mask) + 1;
+    if (k > maxDims) return;
     for (const ch of childrenOf(t, idx, mask, codes, dict)) {
       if (!isEligible(ch.idx.length, k) || !wanted(ch.idx)) continue; // no descendant can qualify or change
       emit({ mask: ch.mask, codes: ch.codes, stats: sumFacts(t, ch.idx) });

@@ -80,6 +80,8 @@ export const EvidenceLessonConstantsSchema = z
     max_dims: int(1, 10),
     /** Rows with fewer facts are not tested: a t-test on skewed R/R is too optimistic on tiny samples. */
     min_n: int(2, 1_000_000),
+    /** 1: outcomes are taken less their day's mean (a shock shared by a day's trades is no scope's edge); 0: raw. */
+    demean_by_day: int(0, 1),
     /** Cochran's rule: a row needs n ≥ skew_n_factor · g1² facts (g1 the skewness of its group's outcomes). */
     skew_n_factor: num(0, 1000),
     /** Floor of the empirical-Bayes prior variance of effects (R²): one discovery is never unshrunk. */
@@ -142,6 +144,7 @@ export const EVIDENCE_LESSONS: Readonly<EvidenceLessonConstants> = Object.freeze
   max_dims: 2,
   min_n: 20,
   skew_n_factor: 25,
+  demean_by_day: 1,
   tau2_min: 0.05,
   kelly_fraction: 1,
   min_size_move: 0.01,

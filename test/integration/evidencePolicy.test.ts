@@ -11,7 +11,7 @@ import { PolicyLearner } from '../../src/domain/backtest/learner';
 import { defaultPolicy } from '../../src/domain/policy';
 import type { ActionCategory } from '../../src/domain/actionCategory';
 import type { CfBucket } from '../../src/domain/tradeSummary';
-import { legOfRow, LEG_COLUMNS_SQL, type FactLegRow } from '../../src/learning/aggregate/factRow';
+import { ACTION_TS_SQL, legOfRow, LEG_COLUMNS_SQL, type FactLegRow } from '../../src/learning/aggregate/factRow';
 
 let db: TestDb;
 
@@ -43,10 +43,12 @@ describe('evidence policy over the database', () => {
         cf_exit_bucket: CfBucket | null;
         position_id: string | null;
         closed_at: Date;
+        ts_ms: string;
       } & FactLegRow
     >(
       `SELECT f.pattern_key, f.action_category, f.scope, f.rr, f.hold_time_days, f.time_to_s3, f.cf_entry_bucket,
-              f.cf_exit_bucket, f.position_id, f.closed_at, ${LEG_COLUMNS_SQL}
+              f.cf_exit_bucket, f.position_id, f.closed_at, ${LEG_COLUMNS_SQL},
+              (extract(epoch FROM ${ACTION_TS_SQL}) * 1000)::bigint AS ts_ms
          FROM learning_trade_facts f
          LEFT JOIN ad_strands s ON s.id = f.action_strand_id
          LEFT JOIN ad_strands pc ON pc.id = f.strand_id
@@ -69,6 +71,7 @@ describe('evidence policy over the database', () => {
         positionId: f.position_id,
         closedAt: f.closed_at.getTime(),
         legRR: legOfRow(f),
+        actionTs: Number(f.ts_ms),
       });
     const expected = learner.night(now).drafts;
     expect(expected.filter((d) => d.status === 'active').length).toBeGreaterThan(0);

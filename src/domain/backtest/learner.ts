@@ -23,6 +23,7 @@ import { buildEvidenceLessons, type EvidenceFact } from '../evidenceLessons';
 import { materialize, type ActiveLesson, type MaterializedOverrides } from '../materialize';
 import { factorIndex, latentFactors } from '../latentFactors';
 import type { EvidencePolicy, Policy } from '../policy';
+import { isSizable } from '../legs';
 
 /** One executed action of a closed trade, as the learner and the backtest see it. */
 export interface LearnFact extends CubeFact {
@@ -33,6 +34,8 @@ export interface LearnFact extends CubeFact {
   closedAt: number;
   /** R of the action's own leg (legs.ts); null when unknown or not an entry/add. */
   legRR: number | null;
+  /** ms since epoch: when the action was taken. */
+  actionTs: number;
 }
 
 /** What the evidence policy judges a fact by: an entry by its trade, an add by its own leg (spec §9.2). */
@@ -88,6 +91,8 @@ export class PolicyLearner {
     const ts = cutoff.toISOString();
     const allRows: StatsRow[] = [];
     for (const g of [...this.groups.values()]) {
+      // The evidence policy tests entries and adds only: a trim's or an exit's statistics are not read.
+      if (this.policy.name === 'evidence' && !isSizable(g.category)) continue;
       if (g.dirty) {
         g.rows = this.cube(g);
         g.dirty = false;
@@ -153,25 +158,32 @@ export class PolicyLearner {
   private cube(g: Group): StatsRow[] {
     const dict = new ValueDictionary();
     const rows: StatsRow[] = [];
-    fullCube(factTable(g.facts, dict), dict, (cell) => {
-      const sums = suffStatsOf(cell.stats);
-      const d = deriveStats(sums);
-      rows.push({
-        pattern_key: g.patternKey,
-        action_category: g.category,
-        scope_mask: cell.mask,
-        scope_values_hash: dict.hashOf(cell.mask, cell.codes),
-        scope_values: dict.scopeOf(cell.mask, cell.codes),
-        n: d.n,
-        edge_raw: edgeOfStats(sums, this.rrBaseline),
-        avg_rr: d.avg_rr,
-        variance: d.variance,
-        win_rate: d.win_rate,
-        time_efficiency: d.time_efficiency,
-        cf_entry_bucket: mostCommonBucket(cfCountsOf(cell.stats, S_CF_ENTRY)),
-        cf_exit_bucket: mostCommonBucket(cfCountsOf(cell.stats, S_CF_EXIT)),
-      });
-    });
+    // The evidence policy tests rows of at most max_dims dims: the rest of the cube is not needed.
+    const maxDims = this.policy.name === 'evidence' ? this.policy.lessons.max_dims : undefined;
+    fullCube(
+      factTable(g.facts, dict),
+      dict,
+      (cell) => {
+        const sums = suffStatsOf(cell.stats);
+        const d = deriveStats(sums);
+        rows.push({
+          pattern_key: g.patternKey,
+          action_category: g.category,
+          scope_mask: cell.mask,
+          scope_values_hash: dict.hashOf(cell.mask, cell.codes),
+          scope_values: dict.scopeOf(cell.mask, cell.codes),
+          n: d.n,
+          edge_raw: edgeOfStats(sums, this.rrBaseline),
+          avg_rr: d.avg_rr,
+          variance: d.variance,
+          win_rate: d.win_rate,
+          time_efficiency: d.time_efficiency,
+          cf_entry_bucket: mostCommonBucket(cfCountsOf(cell.stats, S_CF_ENTRY)),
+          cf_exit_bucket: mostCommonBucket(cfCountsOf(cell.stats, S_CF_EXIT)),
+        });
+      },
+      maxDims,
+    );
     return rows;
   }
 
@@ -197,7 +209,7 @@ export class PolicyLearner {
     if (!g) return out;
     for (const f of g.facts) {
       const y = evidenceOutcome(f);
-      if (y !== null && f.closedAt <= to) out.push({ scope: f.scope, y, closedAt: f.closedAt });
+      if (y !== null && f.closedAt <= to) out.push({ scope: f.scope, y, closedAt: f.closedAt, actionTs: f.actionTs });
     }
     return out;
   }

@@ -155,6 +155,7 @@ export function* walkForwardSteps(input: RunInput): Generator<number, RunResult>
           scope: scopeOf(i, j),
           rr: tr.rr,
           legRR: a.legRR,
+          actionTs: a.ts,
           holdDays: a.holdDays,
           tts3: a.tts3,
           cfEntry: a.cfEntry,

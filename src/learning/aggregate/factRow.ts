@@ -70,3 +70,13 @@ export const legOfRow = (r: FactLegRow & { action_category: string; rr: number }
     minPrice: r.min_price ?? undefined,
     exitPrice: r.exit_price ?? undefined,
   });
+
+/**
+ * When a fact's action was taken, with `f` the fact and `s` its pm_action strand LEFT JOINed: the
+ * fact's action_ts, else the strand's content ts, else the trade's close.
+ */
+export const ACTION_TS_SQL = `COALESCE(
+  f.action_ts,
+  CASE WHEN jsonb_typeof(s.content->'ts') = 'string' AND (s.content->>'ts') ~ '^\\d{4}-\\d{2}-\\d{2}T'
+       THEN (s.content->>'ts')::timestamptz END,
+  f.closed_at)`;

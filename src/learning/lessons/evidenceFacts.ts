@@ -8,7 +8,7 @@
 import type pg from 'pg';
 import type { EvidenceFact } from '../../domain/evidenceLessons';
 import type { Scope } from '../../domain/scope';
-import { legOfRow, LEG_COLUMNS_SQL, type FactLegRow } from '../aggregate/factRow';
+import { ACTION_TS_SQL, legOfRow, LEG_COLUMNS_SQL, type FactLegRow } from '../aggregate/factRow';
 
 export interface EvidenceFacts {
   factsOf: (patternKey: string, category: string) => readonly EvidenceFact[];
@@ -18,12 +18,20 @@ export interface EvidenceFacts {
 
 export async function loadEvidenceFacts(db: pg.ClientBase, module: string, until: Date): Promise<EvidenceFacts> {
   const { rows } = await db.query<
-    FactLegRow & { pattern_key: string; action_category: string; scope: Scope; rr: number; closed_ms: string }
+    FactLegRow & {
+      pattern_key: string;
+      action_category: string;
+      scope: Scope;
+      rr: number;
+      closed_ms: string;
+      ts_ms: string;
+    }
   >(
     `SELECT f.pattern_key, f.action_category, f.scope, f.rr,
-            (extract(epoch FROM f.closed_at) * 1000)::bigint AS closed_ms, ${LEG_COLUMNS_SQL}
+            (extract(epoch FROM f.closed_at) * 1000)::bigint AS closed_ms,
+            (extract(epoch FROM ${ACTION_TS_SQL}) * 1000)::bigint AS ts_ms, ${LEG_COLUMNS_SQL}
        FROM learning_trade_facts f
-       LEFT JOIN ad_strands s ON s.id = f.action_strand_id AND f.action_category = 'add' AND f.leg_rr IS NULL
+       LEFT JOIN ad_strands s ON s.id = f.action_strand_id
        LEFT JOIN ad_strands pc ON pc.id = f.strand_id AND f.action_category = 'add' AND f.leg_rr IS NULL
       WHERE f.module = $1 AND f.action_category IN ('entry', 'add') AND f.closed_at IS NOT NULL AND f.closed_at <= $2`,
     [module, until],
@@ -39,7 +47,7 @@ export async function loadEvidenceFacts(db: pg.ClientBase, module: string, until
     const key = `${r.pattern_key}\u0000${r.action_category}`;
     let list = groups.get(key);
     if (!list) groups.set(key, (list = []));
-    list.push({ scope: r.scope, y, closedAt: Number(r.closed_ms) });
+    list.push({ scope: r.scope, y, closedAt: Number(r.closed_ms), actionTs: Number(r.ts_ms) });
   }
   return { factsOf: (p, c) => groups.get(`${p}\u0000${c}`) ?? [], addsWithoutLeg };
 }
