@@ -1,7 +1,8 @@
 /**
- * The synthetic markets the learning-quality targets are measured on (design §4), and one backtest
- * of a policy on one of them: shared by bench:learning (evaluation seeds) and calibrate-evidence
- * (the calibration seed, never used for evaluation).
+ * The markets the learning-quality targets are measured on (design §4) — the simple family, the
+ * realistic family and the real-price market — and one backtest of a policy on one of them: shared by
+ * bench:learning (evaluation seeds) and calibrate-evidence (calibration seeds, never used for
+ * evaluation).
  */
 import { loadavg } from 'node:os';
 import {
@@ -14,6 +15,9 @@ import { backtestTradesOfMarket } from '../../src/domain/backtest/fromMarket';
 import { runWalkForward, type RunResult } from '../../src/domain/backtest/walkForward';
 import { nullRunOf, permutedScopes, summarize, type BacktestSummary } from '../../src/domain/backtest/summary';
 import type { Policy } from '../../src/domain/policy';
+import { generateRealisticMarket, type RealisticSpecInput } from '../../src/domain/realisticMarket';
+import { realPriceMarket, type PriceSeries } from '../../src/domain/realPriceMarket';
+import { loadPriceFixture } from '../../src/backtest/priceFixture';
 
 export const DAYS = 20;
 export const TRADES_PER_DAY = 500;
@@ -98,4 +102,61 @@ export function maxSizeInScopeFrom(m: Measured, from: number): number {
   let max = 1;
   for (const s of m.real.sized) if (s.day >= from && m.inWinner.has(s.t)) max = Math.max(max, s.m);
   return max;
+}
+
+/** The days of a market, YYYY-MM-DD from `start`. */
+export const daysFrom = (start: string, n: number) =>
+  Array.from({ length: n }, (_, i) =>
+    new Date(Date.parse(`${start}T00:00:00Z`) + i * 86_400_000).toISOString().slice(0, 10),
+  );
+
+export type RealisticKind = 'large' | 'small' | 'null' | 'fade';
+/** The realistic family's markets of the targets (design §4): 60 days × 200 trades, book mean 0.9. */
+export function realisticSpec(kind: RealisticKind, seed: number): RealisticSpecInput {
+  const base: RealisticSpecInput = { seed, module: 'mkt', startDay: START };
+  if (kind === 'large') return { ...base, effectSd: 0.5 };
+  if (kind === 'small') return { ...base, effectSd: 0.25 };
+  if (kind === 'null') return { ...base, planted: 'none' };
+  // The winner's edge fades from 0.5 sd to 0.1 sd halfway (the loser stays).
+  return { ...base, effectSd: 0.5, fade: { fromDay: 30, toSd: 0.1 } };
+}
+
+/** Backtest of `policy` on a realistic market over its whole range. */
+export function measureRealistic(spec: RealisticSpecInput, policy: Policy, k: number, seed: number): Measured {
+  const m = generateRealisticMarket(spec);
+  return measureTrades(m.trades, 1, daysFrom(m.spec.startDay, m.spec.days), policy, k, seed);
+}
+
+let fixture: PriceSeries[] | null = null;
+/** The real-price market (the committed fixture traded by the trend PM), unplanted or planted. */
+export function measureRealPrice(planted: boolean, policy: Policy, k: number, seed: number): Measured {
+  fixture ??= loadPriceFixture();
+  const m = realPriceMarket(fixture, { seed, module: 'rp', planted });
+  return measureTrades(m.trades, 1, daysFrom(m.spec.startDay, m.spec.days), policy, k, seed);
+}
+
+/**
+ * How often the lever on the winner's trades changes direction: the daily mean m of the winner
+ * scope's sized trades, each move of more than 0.01 up or down, counting the turns.
+ */
+export function directionChanges(m: Measured): number {
+  const byDay = new Map<number, { s: number; n: number }>();
+  for (const x of m.real.sized)
+    if (m.inWinner.has(x.t)) {
+      const a = byDay.get(x.day) ?? { s: 0, n: 0 };
+      a.s += x.m;
+      a.n++;
+      byDay.set(x.day, a);
+    }
+  const series = [...byDay.entries()].sort((a, b) => a[0] - b[0]).map(([, a]) => a.s / a.n);
+  let last = 0;
+  let turns = 0;
+  for (let i = 1; i < series.length; i++) {
+    const d = series[i] - series[i - 1];
+    if (Math.abs(d) <= 0.01) continue;
+    const dir = Math.sign(d);
+    if (last !== 0 && dir !== last) turns++;
+    last = dir;
+  }
+  return turns;
 }

@@ -31,20 +31,38 @@ export type MarketFamily = (typeof MARKET_FAMILIES)[number];
 /** Sizes above this go as facts by default; at most this many may go through the public path. */
 export const STRANDS_MAX_TRADES = 500;
 
+/** `pmctl demo market`'s options (undefined: not given). */
 export interface MarketOptions {
   module: string;
   seed: number;
-  days: number;
-  tradesPerDay: number;
+  /** simple (default), realistic or real-price. */
+  family?: string;
+  /** Required for the simple family; default 60 for the others. */
+  days?: number;
+  /** Required for the simple family; default 200 for the realistic one; refused for real prices. */
+  tradesPerDay?: number;
   startDay?: string;
+  /** simple: the planted mean shift in R. */
   effect?: number;
+  /** realistic: the planted effect in sd of the unplanted book's R/R. */
+  effectSd?: number;
   /** `k=v,k=v` scope of the planted winner / loser (default plantedMarket's). */
   winner?: string;
   loser?: string;
   share?: number;
   fadeDay?: number;
+  /** realistic: what the winner's effect fades to from --fade-day, in sd (default 0: gone). */
+  fadeToSd?: number;
   /** No planted scope at all. */
   null?: boolean;
+  /** realistic: expected R/R of an unplanted trade. */
+  bookMean?: number;
+  /** real-price: the planted variant (two scopes' exits shifted by ±shiftSd·sd). */
+  planted?: boolean;
+  /** real-price: the planted shift in sd of the unplanted book's R/R. */
+  shiftSd?: number;
+  /** real-price: the price file (default the committed fixture; it must hash to the recorded sha256). Not a flag. */
+  priceFixture?: string;
 }
 
 /** `macro_phase=Dip,bucket=micro` → a scope; values that are numbers in the dim's value set become numbers. */
@@ -54,7 +72,7 @@ export function parseScopeOption(text: string, flag: string): Record<string, str
     const m = /^\s*([a-zA-Z_]+)\s*=\s*(.+?)\s*$/.exec(part);
     if (!m) throw new InvalidInputError(`${flag}: ${JSON.stringify(part)} is not dim=value`);
     const [, k, v] = m;
-    const values = MARKET_DIM_VALUES[k];
+    const values = Object.hasOwn(MARKET_DIM_VALUES, k) ? MARKET_DIM_VALUES[k] : undefined;
     if (!values)
       throw new InvalidInputError(`${flag}: unknown dim ${k} (known: ${Object.keys(MARKET_DIM_VALUES).join(', ')})`);
     const val = values.find((x) => String(x) === v);
@@ -74,8 +92,90 @@ const FLAG_OF: Record<string, string> = {
   'planted.1': '--loser',
 };
 
+/** Each option's flag and the families it belongs to (an option of another family is refused). */
+const FAMILY_OPTIONS: Record<
+  Exclude<keyof MarketOptions, 'module' | 'seed' | 'family' | 'priceFixture'>,
+  { flag: string; families: readonly MarketFamily[] }
+> = {
+  days: { flag: '--days', families: ['simple', 'realistic', 'real-price'] },
+  startDay: { flag: '--start-day', families: ['simple', 'realistic', 'real-price'] },
+  tradesPerDay: { flag: '--trades-per-day', families: ['simple', 'realistic'] },
+  effect: { flag: '--effect', families: ['simple'] },
+  effectSd: { flag: '--effect-sd', families: ['realistic'] },
+  share: { flag: '--share', families: ['simple', 'realistic'] },
+  winner: { flag: '--winner', families: ['simple', 'realistic'] },
+  loser: { flag: '--loser', families: ['simple', 'realistic'] },
+  fadeDay: { flag: '--fade-day', families: ['simple', 'realistic'] },
+  fadeToSd: { flag: '--fade-to-sd', families: ['realistic'] },
+  null: { flag: '--null', families: ['simple', 'realistic'] },
+  bookMean: { flag: '--book-mean', families: ['realistic'] },
+  planted: { flag: '--planted', families: ['real-price'] },
+  shiftSd: { flag: '--shift-sd', families: ['real-price'] },
+};
+
+/** Why a flag does not fit a family, with the family's own flag when there is one. */
+const FOREIGN_HINT: Partial<Record<MarketFamily, Record<string, string>>> = {
+  simple: { '--effect-sd': 'use --effect, in R', '--planted': 'a simple market is planted unless --null' },
+  realistic: {
+    '--effect': 'use --effect-sd, in sd of the book R/R',
+    '--planted': 'a realistic market is planted unless --null',
+    '--shift-sd': 'use --effect-sd',
+  },
+  'real-price': {
+    '--trades-per-day': 'its trades are what the trend PM does on the prices',
+    '--winner': 'the seed picks its planted scopes',
+    '--loser': 'the seed picks its planted scopes',
+    '--share': 'its planted scopes hold the trades they hold',
+    '--effect': 'use --shift-sd, in sd of the book R/R',
+    '--effect-sd': 'use --shift-sd',
+    '--null': 'it is unplanted unless --planted',
+    '--fade-day': 'its planted shift does not fade',
+    '--fade-to-sd': 'its planted shift does not fade',
+    '--book-mean': 'its R/R is what the prices gave',
+  },
+};
+
+/** The family of `--family` (default simple), refused by name. */
+export function marketFamilyOf(family: string | undefined): MarketFamily {
+  const f = family ?? 'simple';
+  if (!(MARKET_FAMILIES as readonly string[]).includes(f))
+    throw new InvalidInputError(`--family: ${JSON.stringify(f)} is not one of ${MARKET_FAMILIES.join(', ')}`);
+  return f as MarketFamily;
+}
+
+/** Every given option that belongs to another family, each naming its flag (empty: none). */
+export function foreignOptionProblems(o: MarketOptions, family: MarketFamily): string[] {
+  const out: string[] = [];
+  for (const [key, { flag, families }] of Object.entries(FAMILY_OPTIONS)) {
+    const v = o[key as keyof MarketOptions];
+    if (v === undefined || v === false || families.includes(family)) continue;
+    const hint = FOREIGN_HINT[family]?.[flag];
+    out.push(`${flag}: not an option of the ${family} family (only of ${families.join(', ')})${hint ? `: ${hint}` : ''}`);
+  }
+  return out;
+}
+
+/** "path: message" lines of a zod error with each path replaced by its flag (`--flag: rest.of.path: message`). */
+function flagLines(err: z.ZodError, flags: Record<string, string>): string {
+  const keys = Object.keys(flags).sort((a, b) => b.length - a.length);
+  return describeZodError(err)
+    .split('; ')
+    .map((line) => {
+      const k = keys.find((p) => line.startsWith(p + ':') || line.startsWith(p + '.'));
+      if (k === undefined) return line;
+      const rest = line.slice(k.length);
+      return `${flags[k]}${rest.startsWith('.') ? ': ' + rest.slice(1) : rest}`;
+    })
+    .join('; ');
+}
+
 /** The market's spec from the options, every problem naming its flag. */
 export function marketSpecOf(o: MarketOptions): MarketSpec {
+  const missing = [
+    ...(o.days === undefined ? ['--days: required for the simple family'] : []),
+    ...(o.tradesPerDay === undefined ? ['--trades-per-day: required for the simple family'] : []),
+  ];
+  if (missing.length) throw new InvalidInputError(`invalid market: ${missing.join('; ')}`);
   const base = plantedMarket({
     seed: o.seed,
     effect: o.effect ?? 1.5,
@@ -113,6 +213,155 @@ export function marketSpecOf(o: MarketOptions): MarketSpec {
     throw new InvalidInputError(`invalid market: ${msg}`);
   }
   return r.data;
+}
+
+const REALISTIC_FLAGS: Record<string, string> = {
+  seed: '--seed',
+  startDay: '--start-day',
+  days: '--days',
+  tradesPerDay: '--trades-per-day',
+  module: '--module',
+  bookMean: '--book-mean',
+  effectSd: '--effect-sd',
+  share: '--share',
+  planted: '--null',
+  'fade.fromDay': '--fade-day',
+  'fade.toSd': '--fade-to-sd',
+  fade: '--fade-day',
+  winner: '--winner',
+  loser: '--loser',
+};
+
+const REAL_PRICE_FLAGS: Record<string, string> = {
+  seed: '--seed',
+  module: '--module',
+  planted: '--planted',
+  startDay: '--start-day',
+  days: '--days',
+  shiftSd: '--shift-sd',
+};
+
+/** Defaults of the realistic and real-price families when --days / --trades-per-day are not given. */
+export const MARKET_DEFAULTS = { days: 60, tradesPerDay: 200 } as const;
+
+/** A market's validated inputs, before any trade is generated (or any price file read). */
+export type MarketPlan =
+  | { family: 'simple'; spec: MarketSpec }
+  | { family: 'realistic'; spec: RealisticSpec }
+  | { family: 'real-price'; options: z.output<typeof RealPriceOptionsSchema>; priceFixture?: string };
+
+const defined = <T extends Record<string, unknown>>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+/**
+ * Checks every option of `pmctl demo market` for its family (`--family`, default simple): an unknown
+ * family, an option of another family, and every bad value are refused naming the flag, before any
+ * trade is generated.
+ */
+export function marketPlanOf(o: MarketOptions): MarketPlan {
+  const family = marketFamilyOf(o.family);
+  const problems = foreignOptionProblems(o, family);
+  const dayProblem = o.startDay === undefined ? null : calendarDayProblem(o.startDay);
+  if (dayProblem) problems.push(`--start-day: ${dayProblem}`);
+  if (problems.length) throw new InvalidInputError(`invalid ${family} market: ${problems.join('; ')}`);
+  if (family === 'simple') return { family, spec: marketSpecOf(o) };
+  if (family === 'realistic') {
+    if (o.null) {
+      const given = (['winner', 'loser', 'fadeDay', 'fadeToSd', 'effectSd', 'share'] as const)
+        .filter((k) => o[k] !== undefined)
+        .map((k) => FAMILY_OPTIONS[k].flag);
+      if (given.length)
+        throw new InvalidInputError(`--null: a null market has no planted scope (drop ${given.join(', ')})`);
+    }
+    if (o.fadeToSd !== undefined && o.fadeDay === undefined)
+      throw new InvalidInputError('--fade-to-sd: needs --fade-day (the day index the winner fades from)');
+    const input: RealisticSpecInput = {
+      ...defined({
+        seed: o.seed,
+        startDay: o.startDay,
+        bookMean: o.bookMean,
+        effectSd: o.effectSd,
+        share: o.share,
+        winner: o.winner === undefined ? undefined : parseScopeOption(o.winner, '--winner'),
+        loser: o.loser === undefined ? undefined : parseScopeOption(o.loser, '--loser'),
+      }),
+      module: o.module,
+      days: o.days ?? MARKET_DEFAULTS.days,
+      tradesPerDay: o.tradesPerDay ?? MARKET_DEFAULTS.tradesPerDay,
+      planted: o.null ? 'none' : 'both',
+      fade: o.fadeDay === undefined ? null : { fromDay: o.fadeDay, toSd: o.fadeToSd ?? 0 },
+    };
+    const r = RealisticSpecSchema.safeParse(input);
+    if (!r.success) throw new InvalidInputError(`invalid realistic market: ${flagLines(r.error, REALISTIC_FLAGS)}`);
+    return { family, spec: r.data };
+  }
+  if (o.shiftSd !== undefined && !o.planted)
+    throw new InvalidInputError('--shift-sd: only with --planted (the unplanted real-price market shifts nothing)');
+  const r = RealPriceOptionsSchema.safeParse({
+    ...defined({ startDay: o.startDay, shiftSd: o.shiftSd }),
+    seed: o.seed,
+    module: o.module,
+    planted: !!o.planted,
+    days: o.days ?? MARKET_DEFAULTS.days,
+  });
+  if (!r.success) throw new InvalidInputError(`invalid real-price market: ${flagLines(r.error, REAL_PRICE_FLAGS)}`);
+  return { family, options: r.data, ...(o.priceFixture !== undefined ? { priceFixture: o.priceFixture } : {}) };
+}
+
+/** The realistic family's market of a spec. */
+export function realisticGeneratedMarket(spec: RealisticSpecInput): GeneratedMarket {
+  const m = generateRealisticMarket(spec);
+  const toSd = m.spec.fade?.toSd;
+  return {
+    family: 'realistic',
+    seed: m.spec.seed,
+    spec: { family: 'realistic', ...m.spec },
+    startDay: m.spec.startDay,
+    days: m.spec.days,
+    effectUnitSd: m.rrSd,
+    modelBook: { mean: realisticBook(m.spec.bookMean).mean, sd: m.rrSd },
+    planted: m.planted.map((p) => ({
+      ...p,
+      fadeTo: p.fadeDay === null || toSd === undefined ? null : toSd * m.rrSd,
+    })),
+    trades: m.trades,
+  };
+}
+
+/** The real-price market over `series` (the committed fixture's, by default). */
+export function realPriceGeneratedMarket(
+  options: z.input<typeof RealPriceOptionsSchema>,
+  series: readonly PriceSeries[] = loadPriceFixture(),
+): GeneratedMarket {
+  const m = realPriceMarket(series, options);
+  return {
+    family: 'real-price',
+    seed: m.spec.seed,
+    // The domain names it real_prices; the stored spec names the family as the CLI does.
+    spec: { ...m.spec, family: 'real-price' },
+    startDay: m.spec.startDay,
+    days: m.spec.days,
+    effectUnitSd: m.spec.bookSd,
+    planted: m.planted.map((p) => ({ ...p, fadeTo: null })),
+    trades: m.trades,
+  };
+}
+
+/** The market of a checked plan (real prices: the fixture is read here, and its own error thrown). */
+export function generatedMarketOf(plan: MarketPlan): GeneratedMarket {
+  if (plan.family === 'simple') return simpleMarket(plan.spec);
+  if (plan.family === 'realistic') return realisticGeneratedMarket(plan.spec);
+  return realPriceGeneratedMarket(plan.options, loadPriceFixture(plan.priceFixture));
+}
+
+/** `pmctl demo market`'s market: the options checked for their family (marketPlanOf), then generated. */
+export function marketOf(o: MarketOptions): GeneratedMarket {
+  return generatedMarketOf(marketPlanOf(o));
+}
+
+/** The day after the market's last one would be today or later: refused by `pmctl demo market`. */
+export function marketLastDay(m: Pick<GeneratedMarket, 'startDay' | 'days'>): string {
+  return new Date(Date.parse(`${m.startDay}T00:00:00Z`) + (m.days - 1) * 86_400_000).toISOString().slice(0, 10);
 }
 
 /** A market's id: one market per (module, seed). */

@@ -35,7 +35,12 @@ export interface EvidenceFact {
   y: number;
   /** ms since epoch. */
   closedAt: number;
-  /** ms since epoch: when the action was taken (its day is the day whose shock it shares). */
+  /**
+   * ms since epoch: when the fact's trade was entered. A trade's outcome, and the leg of each of its
+   * adds, carries the shock of its entry day, shared by every trade entered that day.
+   */
+  entryTs: number;
+  /** ms since epoch: when the action was taken (an add, some days into its trade). */
   actionTs: number;
 }
 
@@ -124,24 +129,29 @@ function contains(sub: Scope, sup: Scope): boolean {
 const DAY_MS = 86_400_000;
 
 /**
- * Outcomes less the mean of the group's actions taken the same day: a shock every trade of a day
- * shares (the market that day) is no scope's edge, and trades sharing it are not independent. What
- * is left is each action against its own day's book, so a scope that persists for days in a good
- * market does not look like skill.
+ * Outcomes less the mean of the group's facts whose trades were entered the same day: a shock every
+ * trade of a day shares (the market that day, which also moves the legs of their later adds) is no
+ * scope's edge, and trades sharing it are not independent. What is left is each trade against its
+ * own day's book, so a scope that persists for days in a good market does not look like skill.
  */
 function demeanedByDay(facts: readonly EvidenceFact[]): EvidenceFact[] {
-  const sum = new Map<number, { n: number; s: number }>();
-  for (const f of facts) {
-    const d = Math.floor(f.actionTs / DAY_MS);
-    const a = sum.get(d) ?? { n: 0, s: 0 };
-    a.n++;
-    a.s += f.y;
-    sum.set(d, a);
-  }
-  return facts.map((f) => {
-    const a = sum.get(Math.floor(f.actionTs / DAY_MS))!;
-    return { ...f, y: f.y - a.s / a.n };
-  });
+  const demean = (xs: readonly EvidenceFact[], key: (f: EvidenceFact) => number): EvidenceFact[] => {
+    const sum = new Map<number, { n: number; s: number }>();
+    for (const f of xs) {
+      const a = sum.get(key(f)) ?? { n: 0, s: 0 };
+      a.n++;
+      a.s += f.y;
+      sum.set(key(f), a);
+    }
+    return xs.map((f) => {
+      const a = sum.get(key(f))!;
+      return { ...f, y: f.y - a.s / a.n };
+    });
+  };
+  const byEntryDay = demean(facts, (f) => Math.floor(f.entryTs / DAY_MS));
+  // An add is taken once its trade has risen, so how many days into the trade it comes says how the
+  // trade has gone: its leg is compared with the adds taken as far into their trades.
+  return demean(byEntryDay, (f) => Math.max(0, Math.floor((f.actionTs - f.entryTs) / DAY_MS)));
 }
 
 /** A group's facts, indexed by (dim, value) so a row's facts are an intersection of short lists. */

@@ -44,10 +44,13 @@ describe('evidence policy over the database', () => {
         position_id: string | null;
         closed_at: Date;
         ts_ms: string;
+        entry_ms: string;
       } & FactLegRow
     >(
       `SELECT f.pattern_key, f.action_category, f.scope, f.rr, f.hold_time_days, f.time_to_s3, f.cf_entry_bucket,
               f.cf_exit_bucket, f.position_id, f.closed_at, ${LEG_COLUMNS_SQL},
+              (extract(epoch FROM min(${ACTION_TS_SQL}) OVER (PARTITION BY f.strand_id, f.trade_id)) * 1000)::bigint
+                AS entry_ms,
               (extract(epoch FROM ${ACTION_TS_SQL}) * 1000)::bigint AS ts_ms
          FROM learning_trade_facts f
          LEFT JOIN ad_strands s ON s.id = f.action_strand_id
@@ -71,6 +74,7 @@ describe('evidence policy over the database', () => {
         positionId: f.position_id,
         closedAt: f.closed_at.getTime(),
         legRR: legOfRow(f),
+        entryTs: Number(f.entry_ms),
         actionTs: Number(f.ts_ms),
       });
     const expected = learner.night(now).drafts;

@@ -32,6 +32,7 @@ function nights(spec: MarketSpecInput, upTo: number): LessonDraft[][] {
           positionId: t.positionId,
           closedAt: t.exitTs,
           legRR: a.category === 'entry' ? t.rr : null,
+          entryTs: t.entryTs,
           actionTs: a.ts,
         });
     }
@@ -111,8 +112,8 @@ function group(inside: number[], rest: number[]): { rows: StatsRow[]; facts: Evi
   const scope = { bucket: 'micro' as const };
   const other = { bucket: 'mid' as const };
   const facts: EvidenceFact[] = [
-    ...inside.map((y) => ({ scope, y, closedAt: DAY, actionTs: 0 })),
-    ...rest.map((y) => ({ scope: other, y, closedAt: DAY, actionTs: 0 })),
+    ...inside.map((y) => ({ scope, y, closedAt: DAY, entryTs: 0, actionTs: 0 })),
+    ...rest.map((y) => ({ scope: other, y, closedAt: DAY, entryTs: 0, actionTs: 0 })),
   ];
   const mean = inside.reduce((a, b) => a + b, 0) / inside.length;
   const row: StatsRow = {

@@ -34,7 +34,8 @@ export interface LearnFact extends CubeFact {
   closedAt: number;
   /** R of the action's own leg (legs.ts); null when unknown or not an entry/add. */
   legRR: number | null;
-  /** ms since epoch: when the action was taken. */
+  /** ms since epoch: when the fact's trade was entered (its first action), and when this action was taken. */
+  entryTs: number;
   actionTs: number;
 }
 
@@ -209,7 +210,8 @@ export class PolicyLearner {
     if (!g) return out;
     for (const f of g.facts) {
       const y = evidenceOutcome(f);
-      if (y !== null && f.closedAt <= to) out.push({ scope: f.scope, y, closedAt: f.closedAt, actionTs: f.actionTs });
+      if (y !== null && f.closedAt <= to)
+        out.push({ scope: f.scope, y, closedAt: f.closedAt, entryTs: f.entryTs, actionTs: f.actionTs });
     }
     return out;
   }

@@ -147,6 +147,7 @@ export function* walkForwardSteps(input: RunInput): Generator<number, RunResult>
     while (fed < byClose.length && trades[byClose[fed]].closedAt <= cutoff) {
       const i = byClose[fed++];
       const tr = trades[i];
+      const entryTs = tr.actions.reduce((m, a) => Math.min(m, a.ts), tr.closedAt);
       for (let j = 0; j < tr.actions.length; j++) {
         const a = tr.actions[j];
         learner.add({
@@ -155,6 +156,7 @@ export function* walkForwardSteps(input: RunInput): Generator<number, RunResult>
           scope: scopeOf(i, j),
           rr: tr.rr,
           legRR: a.legRR,
+          entryTs,
           actionTs: a.ts,
           holdDays: a.holdDays,
           tts3: a.tts3,

@@ -24,11 +24,14 @@ export async function loadEvidenceFacts(db: pg.ClientBase, module: string, until
       scope: Scope;
       rr: number;
       closed_ms: string;
+      entry_ms: string;
       ts_ms: string;
     }
   >(
     `SELECT f.pattern_key, f.action_category, f.scope, f.rr,
             (extract(epoch FROM f.closed_at) * 1000)::bigint AS closed_ms,
+            (extract(epoch FROM min(${ACTION_TS_SQL}) OVER (PARTITION BY f.strand_id, f.trade_id)) * 1000)::bigint
+              AS entry_ms,
             (extract(epoch FROM ${ACTION_TS_SQL}) * 1000)::bigint AS ts_ms, ${LEG_COLUMNS_SQL}
        FROM learning_trade_facts f
        LEFT JOIN ad_strands s ON s.id = f.action_strand_id
@@ -47,7 +50,13 @@ export async function loadEvidenceFacts(db: pg.ClientBase, module: string, until
     const key = `${r.pattern_key}\u0000${r.action_category}`;
     let list = groups.get(key);
     if (!list) groups.set(key, (list = []));
-    list.push({ scope: r.scope, y, closedAt: Number(r.closed_ms), actionTs: Number(r.ts_ms) });
+    list.push({
+      scope: r.scope,
+      y,
+      closedAt: Number(r.closed_ms),
+      entryTs: Number(r.entry_ms),
+      actionTs: Number(r.ts_ms),
+    });
   }
   return { factsOf: (p, c) => groups.get(`${p}\u0000${c}`) ?? [], addsWithoutLeg };
 }
