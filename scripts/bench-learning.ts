@@ -1,226 +1,336 @@
 /**
- * `npm run bench:learning`: the design's §4 learning-quality targets, measured on synthetic markets
- * (spec §9.4) by the walk-forward backtest (spec §9.3) — the engine the `backtest` workflow runs.
- * Prints each target with its value for the default policy and MET / NOT MET, the `v5` policy beside
- * it, the load average, and a last line `learning quality: M of N targets met`.
+ * `npm run bench:learning`: the design's §4 learning-quality targets, measured by the walk-forward
+ * backtest (spec §9.3, the engine the `backtest` workflow runs) on three kinds of market (spec §9.4):
+ * the simple family, the realistic family (60 days × 200 trades, bimodal heavy-tailed R/R, holds of
+ * days, adds and trims, a book mean of 0.9 R) and the real-price market (real bars traded by a trend
+ * PM). Prints each target with its value for the default policy and MET / NOT MET, `v5` beside it, the
+ * load average, and a last line `learning quality: M of N targets met`.
  *
- * Evaluation seeds 1-4; the evidence policy's constants were fixed on seed 101
- * (scripts/calibrate-evidence.ts), which is never used here.
+ * Seeds: evaluation only. Simple 1-4 (headline, K null runs) and 1001 on (spread); realistic 1-4
+ * (headline) and 2001 on (spread, the targets' mean and 10th percentile); real prices seed 7. The
+ * constants were fixed on calibration seeds 101-104 of both families (scripts/calibrate-evidence.ts).
  *
- *   npm run bench:learning                 # K = 20 null runs (the targets' K)
- *   npm run bench:learning -- --k 5        # quicker; p-values coarser (the smallest p is 1/(K+1))
- *   npm run bench:learning -- --seeds 0    # without the spread over fresh seeds (10 by default)
- *
- * One market per target is one draw: the spread over fresh seeds (1001 on, never used to tune)
- * says how far the default policy's figures move from market to market (not counted as targets).
+ *   npm run bench:learning                      # K = 20 null runs, 20 fresh seeds
+ *   npm run bench:learning -- --k 5 --seeds 5   # quicker; p-values coarser (the smallest p is 1/(K+1))
  */
 import { parseArgs } from 'node:util';
-import { tTestTwoSidedP } from '../src/domain/stat/tests';
-import { DEFAULT_POLICY_NAME, defaultPolicy, POLICY_NAMES, type PolicyName } from '../src/domain/policy';
+import { DEFAULT_POLICY_NAME, defaultPolicy, POLICY_NAMES, type Policy, type PolicyName } from '../src/domain/policy';
 import {
   DAYS,
   TRADES_PER_DAY,
+  directionChanges,
   firstSizedUp,
   loadAverage,
   maxSizeInScopeFrom,
   measure,
+  measureRealPrice,
+  measureRealistic,
+  realisticSpec,
   targetMarkets,
   type Measured,
+  type RealisticKind,
 } from './bench/learningMarkets';
 
 const { values } = parseArgs({
   options: {
     k: { type: 'string', default: '20' },
     seed: { type: 'string', default: '7' },
-    seeds: { type: 'string', default: '10' },
+    seeds: { type: 'string', default: '20' },
   },
 });
 const K = Number(values.k);
 const SEED = Number(values.seed);
+const SEEDS = Number(values.seeds);
 if (!Number.isInteger(K) || K < 0 || K > 1000) throw new Error(`--k must be an integer in [0, 1000], got ${values.k}`);
 if (!Number.isInteger(SEED) || SEED < 0) throw new Error(`--seed must be a non-negative integer, got ${values.seed}`);
-const SEEDS = Number(values.seeds);
-if (!Number.isInteger(SEEDS) || SEEDS < 0 || SEEDS > 200)
-  throw new Error(`--seeds must be an integer in [0, 200], got ${values.seeds}`);
-
-type Results = Record<'large' | 'moderate' | 'null' | 'fade', Measured>;
+if (!Number.isInteger(SEEDS) || SEEDS < 1 || SEEDS > 200)
+  throw new Error(`--seeds must be an integer in [1, 200], got ${values.seeds}`);
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
 const num = (x: number | null, d = 2) => (x === null ? 'n/a' : x.toFixed(d));
-const ci = (m: Measured) => `[${num(m.summary.ci95[0], 1)}, ${num(m.summary.ci95[1], 1)}] R`;
+const ciOf = (c: [number, number]) => `[${num(c[0], 1)}, ${num(c[1], 1)}] R`;
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const p10 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(0.1 * (xs.length - 1))];
 
-const rows: { target: string; value: (r: Results) => string; met: (r: Results) => boolean }[] = [
-  {
-    target: 'planted, large edges (1.5 R): oracle capture ≥ 80%',
-    value: (r) => pct(r.large.summary.oracleCapture),
-    met: (r) => (r.large.summary.oracleCapture ?? 0) >= 0.8,
-  },
-  {
-    target: 'planted, large edges: 95% CI of ΔR above 0',
-    value: (r) => ci(r.large),
-    met: (r) => r.large.summary.ci95[0] > 0,
-  },
-  {
-    target: `planted, large edges: null-control p ≤ 0.05 (K = ${K})`,
-    value: (r) => num(r.large.summary.nullP, 3),
-    met: (r) => r.large.summary.nullP !== null && r.large.summary.nullP <= 0.05,
-  },
-  {
-    target: 'planted, moderate edges (0.5 R): oracle capture ≥ 50%',
-    value: (r) => pct(r.moderate.summary.oracleCapture),
-    met: (r) => (r.moderate.summary.oracleCapture ?? 0) >= 0.5,
-  },
-  {
-    target: 'planted, moderate edges: 95% CI of ΔR above 0',
-    value: (r) => ci(r.moderate),
-    met: (r) => r.moderate.summary.ci95[0] > 0,
-  },
-  {
-    target: `planted, moderate edges: null-control p ≤ 0.05 (K = ${K})`,
-    value: (r) => num(r.moderate.summary.nullP, 3),
-    met: (r) => r.moderate.summary.nullP !== null && r.moderate.summary.nullP <= 0.05,
-  },
-  {
-    target: 'null market: no override live on ≥ 95% of days',
-    value: (r) => pct(r.null.summary.daysWithoutOverrides),
-    met: (r) => r.null.summary.daysWithoutOverrides >= 0.95,
-  },
-  {
-    target: 'null market: |ΔR| ≤ 0.5% of Σ|rr|',
-    value: (r) => `${num(r.null.summary.upliftPct, 3)}%`,
-    met: (r) => Math.abs(r.null.summary.upliftPct) <= 0.5,
-  },
-  {
-    target: 'wrong-way sizing ≤ 2% of live overrides (planted markets)',
-    value: (r) => {
-      const w = [r.large.summary.wrongWayShare, r.moderate.summary.wrongWayShare].filter(
-        (x): x is number => x !== null,
-      );
-      return w.length ? pct(Math.max(...w)) : 'n/a (nothing sized)';
-    },
-    met: (r) => [r.large.summary.wrongWayShare, r.moderate.summary.wrongWayShare].every((x) => x === null || x <= 0.02),
-  },
-  {
-    target: 'detection: winner sized up within 2 days of its first day',
-    value: (r) => {
-      const d = firstSizedUp(r.large.real);
-      return d === null ? 'never' : `day ${d}`;
-    },
-    met: (r) => {
-      const d = firstSizedUp(r.large.real);
-      return d !== null && d <= 2;
-    },
-  },
-  {
-    target: 'decay: edge zero from day 10 no longer sized up by day 14',
-    value: (r) => `max M from day 14: ${num(maxSizeInScopeFrom(r.fade, 14), 3)}`,
-    met: (r) => maxSizeInScopeFrom(r.fade, 14) <= 1,
-  },
-  {
-    target: `speed: ${DAYS}-day backtest at ${(DAYS * TRADES_PER_DAY).toLocaleString('en')} trades ≤ 60 s`,
-    value: (r) => `${r.large.secondsFirstRun.toFixed(1)} s`,
-    met: (r) => r.large.secondsFirstRun <= 60,
-  },
-  {
-    target: `speed: with K = ${K} null runs ≤ 10 min`,
-    value: (r) => `${r.large.seconds.toFixed(0)} s`,
-    met: (r) => r.large.seconds <= 600,
-  },
-];
-
-/** t quantile of the two-sided 95% interval with df degrees of freedom (bisection on the t-test's p). */
-function t975(df: number): number {
-  let lo = 0;
-  let hi = 100;
-  for (let i = 0; i < 100; i++) {
-    const mid = (lo + hi) / 2;
-    if (tTestTwoSidedP(mid, df) > 0.05) lo = mid;
-    else hi = mid;
-  }
-  return (lo + hi) / 2;
+interface Target {
+  family: string;
+  target: string;
+  /** The default policy's value and verdict, and v5's value. */
+  value: string;
+  met: boolean;
+  v5: string;
 }
+const targets: Target[] = [];
+const add = (family: string, target: string, value: string, met: boolean, v5 = '') =>
+  targets.push({ family, target, value, met, v5 });
 
-/** Mean with its 95% t-interval, min and max, and how many values pass `ok`. */
-function spread(xs: number[], show: (x: number) => string, ok: (x: number) => boolean): string {
-  const n = xs.length;
-  const mean = xs.reduce((a, b) => a + b, 0) / n;
-  const sd = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
-  const h = n > 1 ? t975(n - 1) * (sd / Math.sqrt(n)) : 0;
-  return `mean ${show(mean)} (95% CI ${show(mean - h)} to ${show(mean + h)}), min ${show(Math.min(...xs))}, max ${show(Math.max(...xs))}; ${xs.filter(ok).length} of ${n} meet the target`;
-}
+/** Of a market measured under each policy. */
+type Both = Record<PolicyName, Measured>;
+const DEF = DEFAULT_POLICY_NAME;
+const policies: Record<PolicyName, Policy> = Object.fromEntries(
+  POLICY_NAMES.map((n) => [n, defaultPolicy(n)]),
+) as Record<PolicyName, Policy>;
+const both = (f: (p: Policy, name: PolicyName) => Measured): Both =>
+  Object.fromEntries(POLICY_NAMES.map((n) => [n, f(policies[n], n)])) as Both;
 
-/** The default policy on SEEDS fresh markets of each kind, K = 0 (capture and the null's figures need no null runs). */
-function seedSpread(name: PolicyName): void {
-  if (SEEDS === 0) return;
-  const policy = defaultPolicy(name);
-  const large: number[] = [];
-  const moderate: number[] = [];
-  const nullClean: number[] = [];
-  const nullPct: number[] = [];
-  for (let s = 1001; s < 1001 + SEEDS; s++) {
-    const mk = targetMarkets({ large: s, moderate: s, null: s, fade: s });
-    large.push(measure(mk.large, policy, 0, SEED).summary.oracleCapture ?? 0);
-    moderate.push(measure(mk.moderate, policy, 0, SEED).summary.oracleCapture ?? 0);
-    const n = measure(mk.null, policy, 0, SEED).summary;
-    nullClean.push(n.daysWithoutOverrides);
-    nullPct.push(Math.abs(n.upliftPct));
+function simpleFamily(): void {
+  const mk = targetMarkets({ large: 1, moderate: 2, null: 3, fade: 4 });
+  // v5 beside the default at K = 0: its levers weigh under min_weight, its null p is 1 by construction.
+  const large = both((p, n) => measure(mk.large, p, n === DEF ? K : 0, SEED));
+  const moderate = both((p, n) => measure(mk.moderate, p, n === DEF ? K : 0, SEED));
+  const nul = both((p) => measure(mk.null, p, 0, SEED));
+  const fade = both((p) => measure(mk.fade, p, 0, SEED));
+  console.log(`  simple family measured (load ${loadAverage()})`);
+  const F = 'simple';
+  for (const [name, m, floor] of [
+    ['large edges (1.5 R)', large, 0.8],
+    ['moderate edges (0.5 R)', moderate, 0.5],
+  ] as const) {
+    const s = m[DEF].summary;
+    add(
+      F,
+      `${name}: oracle capture at equal exposure ≥ ${100 * floor}%`,
+      pct(s.oracleCaptureEq),
+      (s.oracleCaptureEq ?? 0) >= floor,
+      pct(m.v5.summary.oracleCaptureEq),
+    );
+    add(F, `${name}: 95% CI of ΔR above 0`, ciOf(s.ci95), s.ci95[0] > 0, ciOf(m.v5.summary.ci95));
+    add(F, `${name}: null-control p ≤ 0.05 (K = ${K})`, num(s.nullP, 3), s.nullP !== null && s.nullP <= 0.05);
   }
-  const p = (x: number) => `${(100 * x).toFixed(1)}%`;
-  console.log('');
-  console.log(`${name} over ${SEEDS} fresh seeds (1001-${1000 + SEEDS}), one market of each kind per seed:`);
-  console.log(`  large edges, oracle capture: ${spread(large, p, (x) => x >= 0.8)}`);
-  console.log(`  moderate edges, oracle capture: ${spread(moderate, p, (x) => x >= 0.5)}`);
-  console.log(`  null market, days with no override live: ${spread(nullClean, p, (x) => x >= 0.95)}`);
-  console.log(
-    `  null market, |ΔR| % of Σ|rr|: ${spread(
-      nullPct,
-      (x) => `${x.toFixed(3)}%`,
-      (x) => x <= 0.5,
-    )} (load ${loadAverage()})`,
+  add(
+    F,
+    'null market: no override live on ≥ 95% of days',
+    pct(nul[DEF].summary.daysWithoutOverrides),
+    nul[DEF].summary.daysWithoutOverrides >= 0.95,
+    pct(nul.v5.summary.daysWithoutOverrides),
   );
+  add(
+    F,
+    'null market: |ΔR| ≤ 0.5% of Σ|rr|',
+    `${num(nul[DEF].summary.upliftPct, 3)}%`,
+    Math.abs(nul[DEF].summary.upliftPct) <= 0.5,
+    `${num(nul.v5.summary.upliftPct, 3)}%`,
+  );
+  const ww = (b: Both, n: PolicyName) => Math.max(b[n].summary.wrongWayShare ?? 0);
+  const wrong = Math.max(ww(large, DEF), ww(moderate, DEF));
+  add(
+    F,
+    'wrong-way sizing ≤ 2% of live override-days',
+    pct(wrong),
+    wrong <= 0.02,
+    pct(Math.max(ww(large, 'v5'), ww(moderate, 'v5'))),
+  );
+  const day = firstSizedUp(large[DEF].real);
+  const dayV5 = firstSizedUp(large.v5.real);
+  add(
+    F,
+    'detection: winner sized up within 2 days',
+    day === null ? 'never' : `day ${day}`,
+    day !== null && day <= 2,
+    dayV5 === null ? 'never' : `day ${dayV5}`,
+  );
+  const mx = maxSizeInScopeFrom(fade[DEF], 14);
+  add(
+    F,
+    'decay: edge at zero from day 10 unsized by day 14',
+    `max M from day 14: ${num(mx, 3)}`,
+    mx <= 1,
+    num(maxSizeInScopeFrom(fade.v5, 14), 3),
+  );
+  add(
+    'speed',
+    `${DAYS}-day backtest at ${(DAYS * TRADES_PER_DAY).toLocaleString('en')} trades ≤ 60 s`,
+    `${large[DEF].secondsFirstRun.toFixed(1)} s`,
+    large[DEF].secondsFirstRun <= 60,
+    `${large.v5.secondsFirstRun.toFixed(1)} s`,
+  );
+  add('speed', `with K = ${K} null runs ≤ 10 min`, `${large[DEF].seconds.toFixed(0)} s`, large[DEF].seconds <= 600);
+  for (const n of POLICY_NAMES)
+    for (const [label, m] of [
+      ['large', large],
+      ['moderate', moderate],
+    ] as const) {
+      const s = m[n].summary;
+      console.log(
+        `    ${n}, simple ${label}: ΔR ${num(s.upliftR, 1)} R, ΔR_eq ${num(s.upliftEqR, 1)} R vs oracle ${num(s.oracleUpliftEqR, 1)} R; ` +
+          `live overrides/day ${num(s.liveOverridesMean, 1)}, under the null ${num(s.nullLiveOverridesMean, 1)}`,
+      );
+    }
+}
+
+function realisticFamily(): void {
+  const F = 'realistic';
+  const headline = Object.fromEntries(
+    (['large', 'small', 'null', 'fade'] as const).map((kind, i) => [
+      kind,
+      both((p, n) =>
+        measureRealistic(
+          realisticSpec(kind, 1 + i),
+          p,
+          n === DEF && (kind === 'large' || kind === 'small') ? K : 0,
+          SEED,
+        ),
+      ),
+    ]),
+  ) as Record<RealisticKind, Both>;
+  console.log(`  realistic family, headline seeds 1-4, measured (load ${loadAverage()})`);
+  // The spread over fresh seeds: the targets are met when the mean meets them.
+  const spread: Record<RealisticKind, Measured[]> = { large: [], small: [], null: [], fade: [] };
+  for (let s = 2001; s < 2001 + SEEDS; s++)
+    for (const kind of ['large', 'small', 'null', 'fade'] as const)
+      spread[kind].push(measureRealistic(realisticSpec(kind, s), policies[DEF], 0, SEED));
+  console.log(`  realistic family, ${SEEDS} fresh seeds (2001-${2000 + SEEDS}), measured (load ${loadAverage()})`);
+  const over = `over ${SEEDS} fresh seeds`;
+  for (const [kind, label, floor] of [
+    ['large', 'large edges (0.5 sd)', 0.8],
+    ['small', 'small edges (0.25 sd)', 0.5],
+  ] as const) {
+    const caps = spread[kind].map((m) => m.summary.oracleCaptureEq ?? 0);
+    add(
+      F,
+      `${label}: oracle capture at equal exposure ≥ ${100 * floor}% (mean ${over})`,
+      `${pct(mean(caps))} (p10 ${pct(p10(caps))})`,
+      mean(caps) >= floor,
+      pct(headline[kind].v5.summary.oracleCaptureEq),
+    );
+    const h = headline[kind][DEF].summary;
+    const lows = spread[kind].map((m) => m.summary.ci95Eq[0]);
+    add(
+      F,
+      `${label}: 95% CI of ΔR_eq above 0 (headline seed; share of fresh seeds)`,
+      `${ciOf(h.ci95Eq)}; ${pct(lows.filter((x) => x > 0).length / lows.length)}`,
+      h.ci95Eq[0] > 0,
+      ciOf(headline[kind].v5.summary.ci95Eq),
+    );
+    add(
+      F,
+      `${label}: null-control p of ΔR_eq ≤ 0.05 (headline seed, K = ${K})`,
+      num(h.nullPEq, 3),
+      h.nullPEq !== null && h.nullPEq <= 0.05,
+    );
+  }
+  const clean = spread.null.map((m) => m.summary.daysWithoutOverrides);
+  const seedsClean = clean.filter((x) => x >= 0.95).length;
+  add(
+    F,
+    `null market: no override live on ≥ 95% of days on ≥ 19 of 20 seeds`,
+    `${seedsClean} of ${SEEDS} (mean ${pct(mean(clean))}, p10 ${pct(p10(clean))})`,
+    seedsClean >= Math.ceil(0.95 * SEEDS),
+    pct(headline.null.v5.summary.daysWithoutOverrides),
+  );
+  const nulPct = spread.null.map((m) => Math.abs(m.summary.upliftPct));
+  add(
+    F,
+    'null market: |ΔR| ≤ 0.5% of Σ|rr| on every seed',
+    `max ${num(Math.max(...nulPct), 3)}%`,
+    nulPct.every((x) => x <= 0.5),
+    `${num(headline.null.v5.summary.upliftPct, 3)}%`,
+  );
+  const fadeCaps = spread.fade.map((m) => m.summary.oracleCaptureEq ?? 0);
+  add(
+    F,
+    `fades to 0.1 sd: capture ≥ 70% of the oracle (mean ${over})`,
+    `${pct(mean(fadeCaps))} (p10 ${pct(p10(fadeCaps))})`,
+    mean(fadeCaps) >= 0.7,
+    pct(headline.fade.v5.summary.oracleCaptureEq),
+  );
+  const turns = spread.fade.map(directionChanges);
+  add(
+    F,
+    'fades: the lever changes direction at most twice (mean)',
+    `${num(mean(turns), 1)} (max ${Math.max(...turns)})`,
+    mean(turns) <= 2,
+    String(directionChanges(headline.fade.v5)),
+  );
+  const ww = [...spread.large, ...spread.small, ...spread.fade].map((m) => m.summary.wrongWayShare ?? 0);
+  add(
+    F,
+    'wrong-way sizing ≤ 2% of live override-days (mean)',
+    `${pct(mean(ww))} (max ${pct(Math.max(...ww))})`,
+    mean(ww) <= 0.02,
+  );
+  for (const n of POLICY_NAMES)
+    for (const kind of ['large', 'small'] as const) {
+      const s = headline[kind][n].summary;
+      console.log(
+        `    ${n}, realistic ${kind}: ΔR ${num(s.upliftR, 1)} R, ΔR_eq ${num(s.upliftEqR, 1)} R vs oracle ${num(s.oracleUpliftEqR, 1)} R, ` +
+          `Sharpe ${num(s.risk.sharpe.book)} → ${num(s.risk.sharpe.policyEq)} (eq), max DD ${num(s.risk.maxDrawdownR.book, 1)} → ${num(s.risk.maxDrawdownR.policyEq, 1)} R; ` +
+          `live overrides/day ${num(s.liveOverridesMean, 1)}, under the null ${num(s.nullLiveOverridesMean, 1)}`,
+      );
+    }
+}
+
+function realPrices(): void {
+  const F = 'real prices';
+  const book = both((p, n) => measureRealPrice(false, p, n === DEF ? K : 0, SEED));
+  const planted = both((p, n) => measureRealPrice(true, p, n === DEF ? K : 0, SEED));
+  console.log(`  real-price market measured (load ${loadAverage()})`);
+  const s = book[DEF].summary;
+  // A loss would be significant when few null runs did worse: p of a loss = (1 + #{null ≤ ΔR_eq}) / (1 + K).
+  const nullEq = s.nullPEq === null ? null : 1 - s.nullPEq + 1 / (1 + K);
+  add(
+    F,
+    `unplanted: ΔR_eq inside the null band (p of a loss > 0.05, K = ${K})`,
+    `ΔR_eq ${num(s.upliftEqR, 1)} R, p ${num(nullEq, 3)}`,
+    nullEq !== null && nullEq > 0.05,
+    `ΔR_eq ${num(book.v5.summary.upliftEqR, 1)} R`,
+  );
+  add(
+    F,
+    'unplanted: no more live overrides than under the null',
+    `${num(s.liveOverridesMean, 2)} vs ${num(s.nullLiveOverridesMean, 2)} a day`,
+    s.nullLiveOverridesMean !== null && s.liveOverridesMean <= s.nullLiveOverridesMean + 1e-9,
+    num(book.v5.summary.liveOverridesMean, 2),
+  );
+  const ps = planted[DEF].summary;
+  add(
+    F,
+    'planted: oracle capture at equal exposure ≥ 50%',
+    `${pct(ps.oracleCaptureEq)} (ΔR_eq ${num(ps.upliftEqR, 1)} of ${num(ps.oracleUpliftEqR, 1)} R, p ${num(ps.nullPEq, 3)})`,
+    (ps.oracleCaptureEq ?? 0) >= 0.5,
+    pct(planted.v5.summary.oracleCaptureEq),
+  );
+  for (const [label, m] of [
+    ['unplanted', book],
+    ['planted', planted],
+  ] as const) {
+    const x = m[DEF].summary;
+    console.log(
+      `    ${DEF}, real prices ${label}: ${x.trades} trades, ΔR ${num(x.upliftR, 1)} R, ΔR_eq ${num(x.upliftEqR, 1)} R CI ${ciOf(x.ci95Eq)}, ` +
+        `adds without a leg ${x.addsWithoutLeg}; top: ${x.perOverride
+          .slice(0, 3)
+          .map(
+            (o) =>
+              `${o.pattern_key.split('=').pop()} ${o.action_category} ${JSON.stringify(o.scope)} ×${num(o.sizeMult, 2)} ${num(o.upliftR, 1)} R`,
+          )
+          .join('; ')}`,
+    );
+  }
 }
 
 function main() {
-  console.log(`bench:learning: ${DAYS} days × ${TRADES_PER_DAY} trades/day, K = ${K} null runs, seed ${SEED}`);
+  console.log(`bench:learning: K = ${K} null runs, bootstrap/permutation seed ${SEED}, ${SEEDS} fresh seeds`);
   console.log(`load average at start: ${loadAverage()}`);
-  const order: PolicyName[] = [DEFAULT_POLICY_NAME, ...POLICY_NAMES.filter((p) => p !== DEFAULT_POLICY_NAME)];
-  const results = {} as Record<PolicyName, Results>;
-  const markets = targetMarkets({ large: 1, moderate: 2, null: 3, fade: 4 });
-  for (const name of order) {
-    const policy = defaultPolicy(name);
-    results[name] = {
-      large: measure(markets.large, policy, K, SEED),
-      moderate: measure(markets.moderate, policy, K, SEED),
-      null: measure(markets.null, policy, 0, SEED),
-      fade: measure(markets.fade, policy, 0, SEED),
-    };
-    console.log(`  measured ${name} (load ${loadAverage()})`);
-  }
-  const [def, other] = order;
-  const w = Math.max(...rows.map((r) => r.target.length));
-  const vw = Math.max(...rows.map((r) => r.value(results[def]).length), 20);
+  const t0 = performance.now();
+  simpleFamily();
+  realisticFamily();
+  realPrices();
+  const fw = Math.max(...targets.map((t) => t.family.length));
+  const tw = Math.max(...targets.map((t) => t.target.length));
+  const vw = Math.max(...targets.map((t) => t.value.length), 20);
   console.log('');
-  console.log(`${'target'.padEnd(w)}  ${`${def} (default)`.padEnd(vw)}  ${''.padEnd(7)}  ${other}`);
-  let met = 0;
-  for (const r of rows) {
-    const ok = r.met(results[def]);
-    if (ok) met++;
+  console.log(`${'family'.padEnd(fw)}  ${'target'.padEnd(tw)}  ${`${DEF} (default)`.padEnd(vw)}  ${''.padEnd(7)}  v5`);
+  for (const t of targets)
     console.log(
-      `${r.target.padEnd(w)}  ${r.value(results[def]).padEnd(vw)}  ${(ok ? 'MET' : 'NOT MET').padEnd(7)}  ${r.value(results[other])} (${r.met(results[other]) ? 'met' : 'not met'})`,
+      `${t.family.padEnd(fw)}  ${t.target.padEnd(tw)}  ${t.value.padEnd(vw)}  ${(t.met ? 'MET' : 'NOT MET').padEnd(7)}  ${t.v5}`,
     );
-  }
   console.log('');
-  for (const name of order) {
-    for (const m of ['large', 'moderate'] as const) {
-      const s = results[name][m].summary;
-      console.log(
-        `  ${name}, ${m}: ΔR ${num(s.upliftR, 1)} R (${num(s.upliftPct, 2)}% of Σ|rr|) vs oracle ${num(s.oracleUpliftR, 1)} R; live overrides/day ${num(s.liveOverridesMean, 1)}, under the null ${num(s.nullLiveOverridesMean, 1)}`,
-      );
-    }
-  }
-  seedSpread(def);
-  console.log(`load average at end: ${loadAverage()}`);
-  console.log(`learning quality: ${met} of ${rows.length} targets met`);
+  console.log(
+    'not measured here: the lessons step at 10,000 realistic trades (npx tsx scripts/bench/lessonsStepSpeed.ts),',
+  );
+  console.log('the past-day cycle and the challengers (the scale and challengers issues).');
+  console.log(`bench time ${((performance.now() - t0) / 1000).toFixed(0)} s; load average at end: ${loadAverage()}`);
+  console.log(`learning quality: ${targets.filter((t) => t.met).length} of ${targets.length} targets met`);
 }
 
 main();

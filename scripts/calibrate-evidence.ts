@@ -24,7 +24,7 @@ import {
 const grid: Partial<EvidencePolicy['lessons']>[] = [];
 for (const fdr_q of [0.01, 0.05])
   for (const kelly_fraction of [1, 2, 4])
-    for (const recent_days of [3, 7]) grid.push({ fdr_q, kelly_fraction, recent_days });
+    for (const recent_days of [3]) grid.push({ fdr_q, kelly_fraction, recent_days });
 
 const simple = targetMarkets({ large: 101, moderate: 102, null: 103, fade: 104 });
 console.log(`calibration markets: simple seeds 101-104, realistic seeds 101-104 (load ${loadAverage()})`);

@@ -6,6 +6,7 @@
  * cycle then takes the facts into the cube and never counts them again.
  */
 import type pg from 'pg';
+import type { z } from 'zod';
 import { InvalidInputError } from '../contracts/errors';
 import { describeZodError } from '../contracts/zod';
 import { withTransaction } from '../db/transaction';
@@ -19,6 +20,16 @@ import {
   type MarketTrade,
   type PlantedSummary,
 } from '../domain/syntheticMarket';
+import {
+  generateRealisticMarket,
+  realisticBook,
+  RealisticSpecSchema,
+  type RealisticSpec,
+  type RealisticSpecInput,
+} from '../domain/realisticMarket';
+import { realPriceMarket, RealPriceOptionsSchema, type PriceSeries } from '../domain/realPriceMarket';
+import { calendarDayProblem } from '../contracts/days';
+import { loadPriceFixture } from './priceFixture';
 import { legRR } from '../domain/legs';
 import { marketStrandId } from '../domain/backtest/fromMarket';
 import { commitBatchIn } from '../learning/aggregate/commitFacts';
@@ -150,7 +161,9 @@ export function foreignOptionProblems(o: MarketOptions, family: MarketFamily): s
     const v = o[key as keyof MarketOptions];
     if (v === undefined || v === false || families.includes(family)) continue;
     const hint = FOREIGN_HINT[family]?.[flag];
-    out.push(`${flag}: not an option of the ${family} family (only of ${families.join(', ')})${hint ? `: ${hint}` : ''}`);
+    out.push(
+      `${flag}: not an option of the ${family} family (only of ${families.join(', ')})${hint ? `: ${hint}` : ''}`,
+    );
   }
   return out;
 }
@@ -276,8 +289,8 @@ export function marketPlanOf(o: MarketOptions): MarketPlan {
     if (o.fadeToSd !== undefined && o.fadeDay === undefined)
       throw new InvalidInputError('--fade-to-sd: needs --fade-day (the day index the winner fades from)');
     const input: RealisticSpecInput = {
+      seed: o.seed,
       ...defined({
-        seed: o.seed,
         startDay: o.startDay,
         bookMean: o.bookMean,
         effectSd: o.effectSd,
@@ -359,7 +372,7 @@ export function marketOf(o: MarketOptions): GeneratedMarket {
   return generatedMarketOf(marketPlanOf(o));
 }
 
-/** The day after the market's last one would be today or later: refused by `pmctl demo market`. */
+/** The market's last day, YYYY-MM-DD (`pmctl demo market` refuses one after today). */
 export function marketLastDay(m: Pick<GeneratedMarket, 'startDay' | 'days'>): string {
   return new Date(Date.parse(`${m.startDay}T00:00:00Z`) + (m.days - 1) * 86_400_000).toISOString().slice(0, 10);
 }
@@ -418,12 +431,21 @@ export interface MarketReport {
   days: number;
   firstDay: string;
   lastDay: string;
+  /** The R/R of the book's trades as written (sample mean and sd, planted scopes included). */
+  book: { rrMean: number; rrSd: number };
+  /** The unplanted book's R/R in the generator's model (realistic family), else null. */
+  modelBook: { mean: number; sd: number } | null;
   planted: {
     kind: string;
     scope: Record<string, unknown>;
+    /** In R (a loser's is subtracted). */
     effect: number;
+    /** The same in sd of the unplanted book's R/R (realistic and real-price), else null. */
+    effectSd: number | null;
     share: number;
     fadeDay: number | null;
+    /** The winner's effect in R from fadeDay on (null: no fade). */
+    fadeTo: number | null;
     trades: number;
   }[];
 }
@@ -438,7 +460,12 @@ export interface GeneratedMarket {
   spec: Record<string, unknown>;
   startDay: string;
   days: number;
-  planted: PlantedSummary[];
+  /** The R/R sd the family states planted effects in (realistic: the model's; real prices: the unplanted book's). */
+  effectUnitSd?: number;
+  /** The unplanted book's R/R as the generator's model has it (realistic: exact, not sampled). */
+  modelBook?: { mean: number; sd: number };
+  /** The planted scopes; fadeTo: the winner's effect in R from fadeDay on (null: no fade). */
+  planted: (PlantedSummary & { fadeTo: number | null })[];
   trades: MarketTrade[];
 }
 
@@ -457,6 +484,8 @@ export function simpleMarket(spec: MarketSpec): GeneratedMarket {
       effect: p.effect,
       share: p.share,
       fadeDay: p.fadeDay,
+      // The simple family's edge is gone from its fade day.
+      fadeTo: p.fadeDay === null ? null : 0,
     })),
     trades,
   };
@@ -553,7 +582,11 @@ export function reportOf(
   m: GeneratedMarket,
   facts: number,
 ): MarketReport {
-  const last = new Date(Date.parse(`${m.startDay}T00:00:00Z`) + (m.days - 1) * 86_400_000).toISOString().slice(0, 10);
+  const last = marketLastDay(m);
+  const rrs = m.trades.map((t) => t.rr);
+  const mean = rrs.reduce((a, b) => a + b, 0) / Math.max(1, rrs.length);
+  const sd = Math.sqrt(rrs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, rrs.length - 1));
+  const unit = m.effectUnitSd;
   return {
     marketId: id,
     module,
@@ -564,12 +597,16 @@ export function reportOf(
     days: m.days,
     firstDay: m.startDay,
     lastDay: last,
+    book: { rrMean: mean, rrSd: sd },
+    modelBook: m.modelBook ?? null,
     planted: m.planted.map((p, i) => ({
       kind: p.kind,
       scope: p.scope,
       effect: p.effect,
+      effectSd: unit ? p.effect / unit : null,
       share: p.share,
       fadeDay: p.fadeDay,
+      fadeTo: p.fadeTo,
       trades: m.trades.filter((t) => t.planted === i).length,
     })),
   };

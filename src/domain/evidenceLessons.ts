@@ -283,8 +283,8 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
   const module = input.module ?? 'pm';
   const tested = testFamily(input);
   const discoveries = tested.filter((x) => x.q <= c.fdr_q && x.effect !== 0 && Number.isFinite(x.t));
-  // The BH rejection threshold: the largest p that was a discovery.
-  const pStar = discoveries.reduce((m, d) => Math.max(m, d.p), 0);
+  // The BH rejection threshold of the cycle: q·k/m with k discoveries among m tests.
+  const pStar = tested.length ? (c.fdr_q * discoveries.length) / tested.length : 0;
   const recentFrom = input.now - c.recent_days * DAY_MS;
 
   // Empirical Bayes (Efron & Morris 1975): effects of the discoveries ~ N(0, τ²), τ² by moments over
@@ -384,11 +384,15 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
     const rest = minus(minus(g.total, inRow), g.sums(excludedOutside));
     const restRecent = minus(minus(g.recentTotal, inRecent), g.sums(excludedOutside, isRecent));
     const clean = welch(inRow, rest);
-    const full =
-      // With no ordinary rest left (the others cover it), the group's rest is the reference.
-      others.length && clean.restN >= c.min_n && clean.se > 0 && Number.isFinite(clean.se)
-        ? parentEffect(d) + shrink(clean.effect - parentEffect(d), clean.se, d.q)
-        : shrunkFull;
+    // With no ordinary rest left (the others cover it), the group's rest is the reference.
+    const cleanUsable = others.length > 0 && clean.restN >= c.min_n && clean.se > 0 && Number.isFinite(clean.se);
+    // A row that beats the rest only because the rest holds another discovery (a scope that merely
+    // leaves out a loser's trades) echoes that discovery: against the ordinary book it must still be one.
+    if (heldBack === null && cleanUsable && !(sign * clean.t > 0 && clean.p <= pStar)) {
+      const strongest = [...others].sort((a, b) => Math.abs(b.t) - Math.abs(a.t))[0];
+      heldBack = `explained_by ${scopeSignature(strongest.row.scope_values)}`;
+    }
+    const full = cleanUsable ? parentEffect(d) + shrink(clean.effect - parentEffect(d), clean.se, d.q) : shrunkFull;
     // Decay: what the recent trades support, against the ordinary book over the same days.
     const recent = welch(inRecent, restRecent);
     let effect = full;

@@ -235,57 +235,93 @@ export function registerBacktestCommands(program: Command, ctx: CliContext): voi
   const demo = program.command('demo').description('synthetic data for demos, tests and benchmarks');
   demo
     .command('market')
-    .description('write a synthetic market with planted winner/loser scopes and its truth (spec §9.4)')
+    .description(
+      'write a synthetic market (families: simple, realistic, real-price) with planted winner/loser scopes and its truth (spec §9.4)',
+    )
     .requiredOption('--seed <S>', 'seed (one market per module and seed)', num)
-    .requiredOption('--days <N>', 'days of trading', num)
-    .requiredOption('--trades-per-day <T>', 'trades a day', num)
+    .option('--family <name>', 'simple (default), realistic or real-price')
+    .option('--days <N>', 'days of trading (required for simple; default 60 for realistic and real-price)', num)
+    .option('--trades-per-day <T>', 'trades a day (required for simple; default 200 for realistic)', num)
     .option('--module <module>', 'module', module, 'pm')
     .option('--start-day <day>', 'first day YYYY-MM-DD (default 2026-01-01)')
-    .option('--effect <E>', 'planted mean shift in R (winner +E, loser −E)', num)
-    .option('--winner <k=v,...>', 'the planted winner scope (default macro_phase=Dip,bucket=micro)')
-    .option('--loser <k=v,...>', 'the planted loser scope (default timeframe=1h,A_mode=aggressive)')
-    .option('--share <X>', 'share of trades in each planted scope (≤ 0.5; default 0.05)', num)
-    .option('--fade-day <I>', 'day index from which the winner edge is gone', num)
-    .option('--null', 'a null market: no planted scope')
-    .option('--via <how>', `facts (direct, default) or strands (the public path, ≤ 500 trades)`)
+    .option('--effect <E>', 'simple: planted mean shift in R (winner +E, loser −E; default 1.5)', num)
+    .option('--effect-sd <X>', 'realistic: planted effect in sd of the book R/R (default 0.5)', num)
+    .option('--winner <k=v,...>', 'simple, realistic: the planted winner scope (default macro_phase=Dip,bucket=micro)')
+    .option('--loser <k=v,...>', 'simple, realistic: the planted loser scope (default timeframe=1h,A_mode=aggressive)')
+    .option('--share <X>', 'simple, realistic: share of trades in each planted scope (default 0.05)', num)
+    .option('--fade-day <I>', 'simple, realistic: day index from which the winner edge fades', num)
+    .option('--fade-to-sd <X>', 'realistic: what the winner fades to from --fade-day, in sd (default 0: gone)', num)
+    .option('--book-mean <M>', 'realistic: expected R/R of an unplanted trade (default 0.9)', num)
+    .option('--null', 'simple, realistic: a null market (no planted scope)')
+    .option('--planted', 'real-price: the planted variant (two scopes shifted by ±shift-sd; default unplanted)')
+    .option('--shift-sd <X>', 'real-price: the planted shift in sd of the book R/R (default 0.5)', num)
+    .option('--via <how>', `facts (direct, default) or strands (the public path, simple family, ≤ 500 trades)`)
     .option('--json', 'machine-readable output')
     .action(async (o: MarketOptions & { via?: string; json?: boolean }) => {
-      const { marketSpecOf, writeMarketFacts, STRANDS_MAX_TRADES } = await import('../../backtest/market');
-      const spec = marketSpecOf({ ...o, null: !!o.null });
-      const last = new Date(Date.parse(`${spec.startDay}T00:00:00Z`) + (spec.days - 1) * 86_400_000)
-        .toISOString()
-        .slice(0, 10);
+      const { marketPlanOf, generatedMarketOf, marketLastDay, writeMarketFacts, STRANDS_MAX_TRADES } =
+        await import('../../backtest/market');
+      const { via: viaOpt, json, ...opts } = o;
+      const plan = marketPlanOf(opts);
+      if (viaOpt !== undefined && viaOpt !== 'facts' && viaOpt !== 'strands')
+        throw new InvalidInputError(`--via: ${JSON.stringify(viaOpt)} is not facts or strands`);
+      if (viaOpt === 'strands' && plan.family !== 'simple')
+        throw new InvalidInputError(
+          `--via: strands is the simple family's public path; a ${plan.family} market is written as facts (drop --via)`,
+        );
+      const startDay = plan.family === 'real-price' ? plan.options.startDay : plan.spec.startDay;
+      const days = plan.family === 'real-price' ? plan.options.days : plan.spec.days;
+      const last = marketLastDay({ startDay, days });
       if (last > today())
         throw new InvalidInputError(
           `--days: the market would end on ${last}, after today ${today()} (move --start-day back)`,
         );
-      const total = spec.days * spec.tradesPerDay;
-      const via = o.via ?? (total > STRANDS_MAX_TRADES ? 'facts' : 'strands');
-      if (via !== 'facts' && via !== 'strands')
-        throw new InvalidInputError(`--via: ${JSON.stringify(via)} is not facts or strands`);
       let r;
-      if (via === 'strands') {
-        const { writeMarketStrands } = await import('../../backtest/marketStrands');
-        const client = await ctx.temporal();
-        r = await writeMarketStrands(
-          { client, pool: await ctx.database(), taskQueue: ctx.settings.taskQueue },
-          o.module,
-          spec,
-          (done, n) => {
-            if (!o.json && (done % 50 === 0 || done === n))
-              process.stderr.write(`[market] ${done}/${n} trades closed\n`);
-          },
-        );
-      } else r = await writeMarketFacts(await ctx.database(), o.module, spec);
-      if (o.json) return emit(r, o);
+      if (plan.family === 'simple') {
+        const total = plan.spec.days * plan.spec.tradesPerDay;
+        const via = viaOpt ?? (total > STRANDS_MAX_TRADES ? 'facts' : 'strands');
+        if (via === 'strands') {
+          const { writeMarketStrands } = await import('../../backtest/marketStrands');
+          const client = await ctx.temporal();
+          r = await writeMarketStrands(
+            { client, pool: await ctx.database(), taskQueue: ctx.settings.taskQueue },
+            opts.module,
+            plan.spec,
+            (done, n) => {
+              if (!json && (done % 50 === 0 || done === n))
+                process.stderr.write(`[market] ${done}/${n} trades closed\n`);
+            },
+          );
+        }
+      }
+      // The fixture is read (and refused) before the database is touched.
+      r ??= await writeMarketFacts(await ctx.database(), opts.module, generatedMarketOf(plan));
+      if (json) return emit(r, { json });
+      const rr = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)} R`;
+      const sd = (x: number | null) => (x === null ? '' : ` (${x.toFixed(2)} sd)`);
       process.stdout.write(
         [
-          `market ${r.marketId}: ${r.trades} trades (${r.facts} facts) in module ${r.module}, ${r.firstDay} → ${r.lastDay}, via ${r.via}`,
+          `market ${r.marketId} (${r.family} family): ${r.trades} trades (${r.facts} facts) in module ${r.module}, ${r.firstDay} → ${r.lastDay}, via ${r.via}`,
+          `  book R/R: mean ${f(r.book.rrMean)}, sd ${f(r.book.rrSd)}` +
+            (r.modelBook
+              ? ` (unplanted model: mean ${f(r.modelBook.mean)}, sd ${f(r.modelBook.sd)}, the unit of --effect-sd)`
+              : ''),
           ...r.planted.map(
             (p) =>
-              `  ${p.kind} ${JSON.stringify(p.scope)} effect ${p.effect} R, share ${p.share}, ${p.trades} trades${p.fadeDay === null ? '' : `, fades from day ${p.fadeDay}`}`,
+              `  ${p.kind} ${JSON.stringify(p.scope)} effect ${rr(p.kind === 'loser' ? -p.effect : p.effect)}${sd(p.effectSd)}, ` +
+              `share ${+p.share.toFixed(4)}, ${p.trades} trades` +
+              (p.fadeDay === null
+                ? ''
+                : !p.fadeTo
+                  ? `, gone from day ${p.fadeDay}`
+                  : `, fades from day ${p.fadeDay} to ${rr(p.fadeTo)}${r.modelBook ? sd(p.fadeTo / r.modelBook.sd) : ''}`),
           ),
-          ...(r.planted.length ? [] : ['  null market: no planted scope']),
+          ...(r.planted.length
+            ? []
+            : [
+                r.family === 'real-price'
+                  ? '  unplanted: real prices, no planted scope (the truth is unknown: the null control judges it)'
+                  : '  null market: no planted scope',
+              ]),
           ...(r.via === 'strands' ? ['the facts appear when a learning cycle ingests them: pmctl cycle run'] : []),
           `next: pmctl backtest --module ${r.module} --from ${r.firstDay} --to ${r.lastDay} --policy evidence --null 20`,
         ].join('\n') + '\n',
