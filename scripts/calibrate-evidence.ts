@@ -22,7 +22,7 @@ import {
 } from './bench/learningMarkets';
 
 const grid: Partial<EvidencePolicy['lessons']>[] = [];
-for (const fdr_q of [0.01, 0.05])
+for (const fdr_q of [0.005, 0.01, 0.05])
   for (const kelly_fraction of [1, 2, 4])
     for (const recent_days of [3]) grid.push({ fdr_q, kelly_fraction, recent_days });
 

@@ -160,6 +160,14 @@ class GroupIndex {
   readonly recentTotal: Sums;
   /** Skewness g1 of the group's outcomes (for Cochran's rule). */
   readonly skew: number;
+  /** Per fact, its cluster (its trade's entry day); per cluster, the group's count and sum. */
+  readonly cluster: Int32Array;
+  readonly clusterN: Float64Array;
+  readonly clusterS: Float64Array;
+  /** Σ_c S_c², Σ_c S_c·N_c, Σ_c N_c² over the group's clusters. */
+  readonly cSS: number;
+  readonly cSN: number;
+  readonly cNN: number;
   private readonly lists = new Map<string, number[]>();
 
   readonly facts: readonly EvidenceFact[];
@@ -171,6 +179,30 @@ class GroupIndex {
   ) {
     this.facts = demeanByDay ? demeanedByDay(raw) : raw;
     const facts = this.facts;
+    const ids = new Map<number, number>();
+    this.cluster = Int32Array.from(facts, (f) => {
+      const day = Math.floor(f.entryTs / DAY_MS);
+      let id = ids.get(day);
+      if (id === undefined) ids.set(day, (id = ids.size));
+      return id;
+    });
+    this.clusterN = new Float64Array(ids.size);
+    this.clusterS = new Float64Array(ids.size);
+    facts.forEach((f, i) => {
+      this.clusterN[this.cluster[i]]++;
+      this.clusterS[this.cluster[i]] += f.y;
+    });
+    let cSS = 0;
+    let cSN = 0;
+    let cNN = 0;
+    for (let c = 0; c < ids.size; c++) {
+      cSS += this.clusterS[c] ** 2;
+      cSN += this.clusterS[c] * this.clusterN[c];
+      cNN += this.clusterN[c] ** 2;
+    }
+    this.cSS = cSS;
+    this.cSN = cSN;
+    this.cNN = cNN;
     let n = 0;
     let s1 = 0;
     let s2 = 0;
@@ -199,6 +231,40 @@ class GroupIndex {
     const m2 = n ? s2 / n - mean * mean : 0;
     const m3 = n ? s3 / n - 3 * mean * (s2 / n) + 2 * mean ** 3 : 0;
     this.skew = m2 > 0 ? m3 / m2 ** 1.5 : 0;
+  }
+
+  /**
+   * The cluster-robust (Liang-Zeger) standard error of mean(row) − mean(rest of the group), clusters
+   * being entry days: trades of a day share its shock, and a trade's adds share its path, so they are
+   * not independent draws. With the influence of each fact, ψ = (y − μ_row)/n_row in the row and
+   * −(y − μ_rest)/n_rest in the rest, Var = G/(G − 1) · Σ_c (Σ_{i∈c} ψ_i)². O(row) per call: the
+   * rest's clusters come from the group's precomputed sums.
+   */
+  clusterSe(members: readonly number[], inRow: Sums): { se: number; clusters: number } {
+    const G = this.clusterN.length;
+    const nR = this.total.n - inRow.n;
+    if (inRow.n === 0 || nR === 0 || G < 2) return { se: Number.POSITIVE_INFINITY, clusters: G };
+    const muS = inRow.s1 / inRow.n;
+    const muR = (this.total.s1 - inRow.s1) / nR;
+    const rowN = new Map<number, { n: number; s: number }>();
+    for (const i of members) {
+      const c = this.cluster[i];
+      const a = rowN.get(c) ?? { n: 0, s: 0 };
+      a.n++;
+      a.s += this.facts[i].y;
+      rowN.set(c, a);
+    }
+    // Every cluster as if it held only rest facts, then corrected where the row has facts.
+    let sum = (this.cSS - 2 * muR * this.cSN + muR * muR * this.cNN) / (nR * nR);
+    for (const [c, a] of rowN) {
+      const N = this.clusterN[c];
+      const S = this.clusterS[c];
+      const only = (S - N * muR) / nR;
+      const A = (a.s - a.n * muS) / inRow.n;
+      const B = (S - a.s - (N - a.n) * muR) / nR;
+      sum += (A - B) ** 2 - only ** 2;
+    }
+    return { se: Math.sqrt(Math.max(0, (G / (G - 1)) * sum)), clusters: G };
   }
 
   /** Indices of the facts in a scope (sorted). */
@@ -272,7 +338,15 @@ export function testFamily(input: Pick<EvidenceInput, 'rows' | 'factsOf' | 'now'
     const rest = minus(g.total, inRow);
     const needed = Math.max(c.min_n, Math.ceil(c.skew_n_factor * g.skew * g.skew));
     if (inRow.n < needed || rest.n < c.min_n) continue;
-    tested.push({ row, group: g, members, memberSet: new Set(members), k, ...welch(inRow, rest) });
+    // Welch's t, with the cluster-robust standard error when it is the larger (dependence inflates
+    // it), and no more degrees of freedom than clusters less one.
+    const w = welch(inRow, rest);
+    const cr = g.clusterSe(members, inRow);
+    const se = Number.isFinite(cr.se) && cr.clusters > 1 ? Math.max(w.se, cr.se) : w.se;
+    const df = cr.clusters > 1 ? Math.min(w.df, cr.clusters - 1) : w.df;
+    const t = se > 0 ? w.effect / se : w.t;
+    const p = se > 0 && Number.isFinite(t) ? tTestTwoSidedP(t, Math.max(1, df)) : w.p;
+    tested.push({ row, group: g, members, memberSet: new Set(members), k, ...w, se, df, t, p });
   }
   const q = benjaminiHochberg(tested.map((x) => x.p));
   return tested.map((x, i) => ({ ...x, q: q[i] }));

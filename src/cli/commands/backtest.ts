@@ -293,8 +293,11 @@ export function registerBacktestCommands(program: Command, ctx: CliContext): voi
           );
         }
       }
-      // The fixture is read (and refused) before the database is touched.
-      r ??= await writeMarketFacts(await ctx.database(), opts.module, generatedMarketOf(plan));
+      if (!r) {
+        // Generated (real prices: the fixture read, or refused) before the database is touched.
+        const market = generatedMarketOf(plan);
+        r = await writeMarketFacts(await ctx.database(), opts.module, market);
+      }
       if (json) return emit(r, { json });
       const rr = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)} R`;
       const sd = (x: number | null) => (x === null ? '' : ` (${x.toFixed(2)} sd)`);
