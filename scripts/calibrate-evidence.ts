@@ -22,15 +22,15 @@ import {
 } from './bench/learningMarkets';
 
 const grid: Partial<EvidencePolicy['lessons']>[] = [];
-for (const fdr_q of [0.005, 0.01, 0.05])
-  for (const kelly_fraction of [1, 2, 4])
-    for (const recent_days of [3]) grid.push({ fdr_q, kelly_fraction, recent_days });
+for (const fdr_q of [0.005, 0.01])
+  for (const kelly_fraction of [2, 4])
+    for (const skew_n_factor of [25, 100]) grid.push({ fdr_q, kelly_fraction, skew_n_factor });
 
 const simple = targetMarkets({ large: 101, moderate: 102, null: 103, fade: 104 });
 console.log(`calibration markets: simple seeds 101-104, realistic seeds 101-104 (load ${loadAverage()})`);
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
 console.log(
-  'fdr_q  kelly  recent  | simple: large  moderate  null-days  fade-maxM | realistic: large  small  null-days  fade | meets all',
+  'fdr_q  kelly  skew_n  | simple: large  moderate  null-days  fade-maxM | realistic: large  small  null-days  fade | meets all',
 );
 const base = defaultPolicy('evidence') as EvidencePolicy;
 let best: { g: (typeof grid)[number]; score: number } | null = null;
@@ -51,7 +51,7 @@ for (const g of grid) {
     [
       String(g.fdr_q).padEnd(5),
       String(g.kelly_fraction).padEnd(5),
-      String(g.recent_days).padEnd(6),
+      String(g.skew_n_factor).padEnd(6),
       '|',
       pct(sl).padEnd(13),
       pct(sm).padEnd(9),

@@ -338,15 +338,16 @@ export function testFamily(input: Pick<EvidenceInput, 'rows' | 'factsOf' | 'now'
     const rest = minus(g.total, inRow);
     const needed = Math.max(c.min_n, Math.ceil(c.skew_n_factor * g.skew * g.skew));
     if (inRow.n < needed || rest.n < c.min_n) continue;
-    // Welch's t, with the cluster-robust standard error when it is the larger (dependence inflates
-    // it), and no more degrees of freedom than clusters less one.
+    // Welch's t, with the cluster-robust standard error when it is the larger: dependence inflates it.
+    // Only as an inflation, with Welch's degrees of freedom: over the first few days the clusters are
+    // too few for the cluster-robust variance to be trusted on its own (or its G − 1 degrees of freedom
+    // to leave any power).
     const w = welch(inRow, rest);
     const cr = g.clusterSe(members, inRow);
     const se = Number.isFinite(cr.se) && cr.clusters > 1 ? Math.max(w.se, cr.se) : w.se;
-    const df = cr.clusters > 1 ? Math.min(w.df, cr.clusters - 1) : w.df;
     const t = se > 0 ? w.effect / se : w.t;
-    const p = se > 0 && Number.isFinite(t) ? tTestTwoSidedP(t, Math.max(1, df)) : w.p;
-    tested.push({ row, group: g, members, memberSet: new Set(members), k, ...w, se, df, t, p });
+    const p = se > 0 && Number.isFinite(t) ? tTestTwoSidedP(t, Math.max(1, w.df)) : w.p;
+    tested.push({ row, group: g, members, memberSet: new Set(members), k, ...w, se, t, p });
   }
   const q = benjaminiHochberg(tested.map((x) => x.p));
   return tested.map((x, i) => ({ ...x, q: q[i] }));

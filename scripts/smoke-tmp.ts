@@ -1,0 +1,17 @@
+import { defaultPolicy, type PolicyName } from '../src/domain/policy';
+import { measureTrades } from './bench/learningMarkets';
+import { generateRealisticMarket } from '../src/domain/realisticMarket';
+const [kind, seedS, kS, pol] = process.argv.slice(2);
+const seed = Number(seedS ?? 1);
+const input: any = { seed, module: 'mkt' };
+if (kind === 'null') input.planted = 'none';
+if (process.env.S) Object.assign(input, JSON.parse(process.env.S));
+if (kind === 'small') input.effectSd = 0.25;
+if (kind === 'fade') input.fade = { fromDay: 30, toSd: 0.1 };
+const m = generateRealisticMarket(input);
+const days = Array.from({ length: m.spec.days }, (_, i) => new Date(Date.parse(`${m.spec.startDay}T00:00:00Z`) + i * 86_400_000).toISOString().slice(0, 10));
+const t0 = Date.now();
+const r = measureTrades(m.trades, 1, days, defaultPolicy((pol ?? 'evidence') as PolicyName), Number(kS ?? 0), 7);
+const s = r.summary;
+console.log(kind, seed, JSON.stringify({ dR: s.upliftR.toFixed(1), dReq: s.upliftEqR.toFixed(1), oEq: s.oracleUpliftEqR?.toFixed(1), capEq: s.oracleCaptureEq?.toFixed(3), ciEq: s.ci95Eq.map(x=>x.toFixed(1)), pEq: s.nullPEq, live: s.liveOverridesMean.toFixed(1), noOv: s.daysWithoutOverrides.toFixed(2), pct: s.upliftPct.toFixed(3), ww: s.wrongWayShare, sec: (Date.now()-t0)/1000 }));
+console.log('  top', s.perOverride.slice(0,6).map(o=>`${o.pattern_key.split('=').pop()} ${o.action_category} ${JSON.stringify(o.scope)} m${o.sizeMult.toFixed(2)} d${o.daysLive} ${o.upliftR.toFixed(1)}`).join('\n      '));
