@@ -24,7 +24,7 @@ import {
 const grid: Partial<EvidencePolicy['lessons']>[] = [];
 for (const fdr_q of [0.005, 0.01])
   for (const kelly_fraction of [2, 4])
-    for (const skew_n_factor of [25, 100]) grid.push({ fdr_q, kelly_fraction, skew_n_factor });
+    for (const skew_n_factor of [25]) grid.push({ fdr_q, kelly_fraction, skew_n_factor });
 
 const simple = targetMarkets({ large: 101, moderate: 102, null: 103, fade: 104 });
 console.log(`calibration markets: simple seeds 101-104, realistic seeds 101-104 (load ${loadAverage()})`);

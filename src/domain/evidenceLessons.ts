@@ -309,6 +309,8 @@ interface Tested extends Contrast {
   group: GroupIndex;
   members: number[];
   memberSet: ReadonlySet<number>;
+  /** Welch's t (without the cluster inflation): how precisely the row's facts tell it apart, for the order. */
+  welchT: number;
   k: number;
   q: number;
 }
@@ -347,7 +349,7 @@ export function testFamily(input: Pick<EvidenceInput, 'rows' | 'factsOf' | 'now'
     const se = Number.isFinite(cr.se) && cr.clusters > 1 ? Math.max(w.se, cr.se) : w.se;
     const t = se > 0 ? w.effect / se : w.t;
     const p = se > 0 && Number.isFinite(t) ? tTestTwoSidedP(t, Math.max(1, w.df)) : w.p;
-    tested.push({ row, group: g, members, memberSet: new Set(members), k, ...w, se, t, p });
+    tested.push({ row, group: g, members, memberSet: new Set(members), k, ...w, se, t, p, welchT: w.t });
   }
   const q = benjaminiHochberg(tested.map((x) => x.p));
   return tested.map((x, i) => ({ ...x, q: q[i] }));
@@ -397,10 +399,31 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
 
   const established: Tested[] = [];
   const drafts: { draft: LessonDraft; k: number; absT: number }[] = [];
-  const strongestFirst = [...discoveries].sort(
-    (a, b) => Math.abs(b.t) - Math.abs(a.t) || a.k - b.k || (rowId(a.row) < rowId(b.row) ? -1 : 1),
+  // Strength by Welch's t: an edge that faded varies from day to day, which inflates its cluster-robust
+  // error, but its facts still tell it apart from the book best.
+  const byStrength = [...discoveries].sort(
+    (a, b) => Math.abs(b.welchT) - Math.abs(a.welchT) || a.k - b.k || (rowId(a.row) < rowId(b.row) ? -1 : 1),
   );
-  for (const d of strongestFirst) {
+  // Strongest first, but a row only after its discovered same-sign descendants: a parent whose t
+  // comes from its child's facts (a child that faded, a parent counting it over more days) must meet
+  // the child established, or it would take over the child's edge as an echo.
+  const order: Tested[] = [];
+  const placed = new Set<Tested>();
+  const place = (d: Tested) => {
+    if (placed.has(d)) return;
+    placed.add(d);
+    for (const c of byStrength)
+      if (
+        c.k > d.k &&
+        Math.sign(c.effect) === Math.sign(d.effect) &&
+        c.group === d.group &&
+        contains(c.row.scope_values, d.row.scope_values)
+      )
+        place(c);
+    order.push(d);
+  };
+  for (const d of byStrength) place(d);
+  for (const d of order) {
     const sign = Math.sign(d.effect);
     const { effect: shrunkFull, parent } = shrunk.get(rowId(d.row))!;
     const g = d.group;
@@ -473,9 +496,9 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
     let effect = full;
     let fade = 0;
     if (inRecent.n >= c.recent_min_n && recent.restN >= c.recent_min_n && recent.se > 0 && Number.isFinite(recent.se)) {
-      // What recent trades support: their effect less decay_z/2 standard errors (noise alone seldom
+      // What recent trades support: their effect less decay_z standard errors (noise alone seldom
       // reaches it), never more than the whole history's.
-      const supported = sign * Math.max(0, Math.min(sign * full, sign * recent.effect - (c.decay_z / 2) * recent.se));
+      const supported = sign * Math.max(0, Math.min(sign * full, sign * recent.effect - c.decay_z * recent.se));
       const z = (sign * (full - recent.effect)) / recent.se;
       fade = clamp((z - c.decay_z / 2) / (c.decay_z / 2), 0, 1);
       effect = (1 - fade) * full + fade * supported;
