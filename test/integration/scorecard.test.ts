@@ -90,6 +90,12 @@ describe('scorecard (spec §9.5)', () => {
     const { rows } = await db.pool.query(`SELECT * FROM learning_scorecard WHERE module = 'pm'`);
     expect(rows).toHaveLength(1);
     expect(rows[0].uplift_r).toBeCloseTo(expected, 9);
+    // At equal exposure the night's sizes are rescaled to a mean of 1: the sized trades gain less, the
+    // others give some back, and the two add up to less than the levered uplift.
+    expect(Number.isFinite(sc.upliftEqR)).toBe(true);
+    expect(rows[0].uplift_eq_r).toBeCloseTo(sc.upliftEqR!, 9);
+    expect(sc.upliftEqR!).toBeLessThan(expected);
+    expect(rows[0].adds_without_leg).toBe(0);
     expect(rows[0].r0).toBeCloseTo(
       [...rrA, ...rrB].reduce((a, b) => a + b, 0),
       9,
