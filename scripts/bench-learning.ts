@@ -14,6 +14,9 @@
  *   npm run bench:learning -- --k 5 --seeds 5   # quicker; p-values coarser (the smallest p is 1/(K+1))
  */
 import { parseArgs } from 'node:util';
+import { resolveDatabase } from '../src/db/database';
+import { createScratchDatabase } from '../src/db/scratchDatabase';
+import { measureLessonsStep } from './bench/lessonsStepSpeed';
 import { DEFAULT_POLICY_NAME, defaultPolicy, POLICY_NAMES, type Policy, type PolicyName } from '../src/domain/policy';
 import {
   DAYS,
@@ -308,13 +311,32 @@ function realPrices(): void {
   }
 }
 
-function main() {
+/** The lessons step over the database at 10,000 realistic trades (a scratch database, dropped after). */
+async function lessonsStepSpeed(): Promise<void> {
+  const admin = await resolveDatabase();
+  const db = await createScratchDatabase(admin.url, 'pmlearn');
+  try {
+    const r = await measureLessonsStep(db.pool, { trades: 10_000, seed: 1 });
+    add(
+      'speed',
+      'lessons step, default policy, 10,000 realistic trades ≤ 5 s',
+      `${r.seconds.toFixed(2)} s (${r.facts} facts; load ${loadAverage()})`,
+      r.seconds <= 5,
+    );
+  } finally {
+    await db.drop();
+    await admin.stop();
+  }
+}
+
+async function main() {
   console.log(`bench:learning: K = ${K} null runs, bootstrap/permutation seed ${SEED}, ${SEEDS} fresh seeds`);
   console.log(`load average at start: ${loadAverage()}`);
   const t0 = performance.now();
   simpleFamily();
   realisticFamily();
   realPrices();
+  await lessonsStepSpeed();
   const fw = Math.max(...targets.map((t) => t.family.length));
   const tw = Math.max(...targets.map((t) => t.target.length));
   const vw = Math.max(...targets.map((t) => t.value.length), 20);
@@ -333,4 +355,7 @@ function main() {
   console.log(`learning quality: ${targets.filter((t) => t.met).length} of ${targets.length} targets met`);
 }
 
-main();
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -118,7 +118,8 @@ export async function backtest(rawInput: BacktestInput): Promise<BacktestStatus>
       const run = next++;
       await runs.runBacktest.executeWithOptions(
         {
-          summary: run === 0 ? 'run 0: the real data' : `null run ${run} of ${key.nullK}: scopes permuted within each day`,
+          summary:
+            run === 0 ? 'run 0: the real data' : `null run ${run} of ${key.nullK}: scopes permuted within each day`,
         },
         [{ backtestId, key, run }],
       );

@@ -25,7 +25,11 @@ export const isSizable = (c: string): boolean => c === 'entry' || c === 'add';
  * R of the leg of an action: entry → rr; add → (exit − fill) / (entry − min) clamped like rr, or null
  * when its fill or the trade's prices are unknown; trim, exit, anything else → null.
  */
-export function legRR(category: string, fillPrice: number | null | undefined, trade: Partial<LegPrices>): number | null {
+export function legRR(
+  category: string,
+  fillPrice: number | null | undefined,
+  trade: Partial<LegPrices>,
+): number | null {
   if (category === 'entry') return typeof trade.rr === 'number' && Number.isFinite(trade.rr) ? trade.rr : null;
   if (category !== 'add') return null;
   const { entryPrice: e, minPrice: lo, exitPrice: x } = trade;
