@@ -136,17 +136,17 @@ export const V5_LESSONS: Readonly<V5LessonConstants> = Object.freeze({
 });
 
 /**
- * Tuned once on the calibration market (scripts/calibrate-evidence.ts, seed 101) and never on the
- * markets the targets are measured on (bench:learning, seeds 1-9).
+ * Tuned on the calibration markets of both families (scripts/calibrate-evidence.ts, simple and
+ * realistic seeds 101-104) and never on the markets the targets are measured on (bench:learning).
  */
 export const EVIDENCE_LESSONS: Readonly<EvidenceLessonConstants> = Object.freeze({
-  fdr_q: 0.01,
+  fdr_q: 0.005,
   max_dims: 2,
   min_n: 20,
   skew_n_factor: 25,
   demean_by_day: 1,
   tau2_min: 0.05,
-  kelly_fraction: 1,
+  kelly_fraction: 4,
   min_size_move: 0.01,
   recent_days: 3,
   recent_min_n: 10,
