@@ -66,6 +66,17 @@ function printExplanation(e: Explanation): void {
       `lesson ${l.lesson_id}: ${l.found ? l.status : 'not found in the lessons of that version'}, edge ${fmt(l.edge_raw)}, ` +
         `incremental ${fmt(l.incremental_edge)}, strength ${fmt(l.lesson_strength)}, half-life ${l.decay_halflife_hours ?? '-'} h, created ${l.created_at ?? '-'}`,
       `  scope ${l.pattern_key} ${l.action_category} ${scopeText(l.scope)}`,
+      ...(l.evidence
+        ? [
+            `  evidence: mean outcome ${fmt(l.evidence.effect)} R against the rest of its pattern and category ` +
+              `(n ${l.evidence.n ?? '-'} vs ${l.evidence.rest_n ?? '-'}, rest mean ${fmt(l.evidence.rest_mean)}; each less its entry day's mean), ` +
+              `se ${fmt(l.evidence.se)}, t ${fmt(l.evidence.t)}, p ${l.evidence.p.toExponential(2)}, BH q ${l.evidence.q.toExponential(2)} of ${l.evidence.family} rows`,
+            `  effect used: ${fmt(l.evidence.shrunk_effect)} R (shrunk ${fmt(l.evidence.full_effect)} R over the whole history${
+              l.evidence.parent ? `, toward parent ${l.evidence.parent}` : ''
+            }; recent ${fmt(l.evidence.recent_effect)} R on ${l.evidence.recent_n} facts, fade ${fmt(l.evidence.fade)})` +
+              (l.evidence.held_back ? `; held back: ${l.evidence.held_back}` : ''),
+          ]
+        : []),
       ...l.parents.map(
         (p) =>
           `  parent without ${p.dropped}: n ${p.n}${p.eligible ? '' : ' (below N_min: edge counts 0)'}, edge ${fmt(p.edge_raw)}, incremental ${fmt(p.incremental)}`,

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { InvalidInputError } from '../../contracts/errors';
 import type { Override } from '../../domain/materialize';
-import { HALF_LIFE_MAX_POINTS, halfLifeHours } from '../../domain/lessons';
+import { HALF_LIFE_MAX_POINTS, halfLifeHours, type EvidenceStats } from '../../domain/lessons';
 import { DIM_BIT, dimsOfMask, scopeMask, scopeSignature, scopeValuesHash, type Scope } from '../../domain/scope';
 import { addOutcome, edgeOfStats, emptyStats, nMin, type SuffStats } from '../../domain/stats';
 import { CF_BUCKETS } from '../../domain/tradeSummary';
@@ -48,6 +48,8 @@ export interface LessonLineage {
   lesson_strength: number | null;
   created_at: string | null;
   decay_halflife_hours: number | null;
+  /** Under the evidence policy: the row's contrast with the rest of its pattern and category (stats.evidence). */
+  evidence: EvidenceStats | null;
   /** The points the half-life was fitted on (newest 20 up to the cutoff), and the fit recomputed. */
   edge_history: { ts: string; edge_raw: number; n: number }[];
   half_life_refit_hours: number | null;
@@ -133,7 +135,7 @@ async function lineage(
       pattern_key: string;
       action_category: string;
       scope_values: Scope;
-      stats: { edge_raw?: number; incremental_edge?: number };
+      stats: { edge_raw?: number; incremental_edge?: number; evidence?: EvidenceStats };
       lesson_strength: number;
       created_at: Date;
       decay_halflife_hours: number | null;
@@ -216,6 +218,7 @@ async function lineage(
     lesson_strength: lesson ? Number(lesson.lesson_strength) : null,
     created_at: lesson ? new Date(lesson.created_at).toISOString() : null,
     decay_halflife_hours: lesson?.decay_halflife_hours == null ? null : Number(lesson.decay_halflife_hours),
+    evidence: lesson?.stats?.evidence ?? null,
     edge_history: history.map((h) => ({ ts: new Date(h.ts).toISOString(), edge_raw: Number(h.edge_raw), n: h.n })),
     half_life_refit_hours: halfLifeHours(history.map((h) => ({ ts: h.ts, edge_raw: Number(h.edge_raw) }))),
     parents,
