@@ -6,20 +6,24 @@
  *     against a hand-set constant. An entry's outcome is its trade's R/R, an add's is its own leg's R
  *     (legs.ts): which trades get an add depends on how they went, so an add is never judged by the
  *     whole trade. Only entries and adds are tested (the policy sizes nothing else: nothing can score
- *     a resized trim or exit). The test is Welch's t (unequal variances, Welch-Satterthwaite df), valid
- *     for bounded R/R by the central limit theorem once a row holds enough facts for the book's skew
- *     (Cochran's rule: n ≥ skew_n_factor · g1²). The whole family of the cycle goes through
- *     Benjamini-Hochberg at fdr_q.
- *  2. Evidence beyond what is explained: strongest first, a discovery is tested again against the rest
- *     of an established same-sign ancestor (a child must beat its parent), or without the facts of the
- *     established discoveries it overlaps; it must still be a discovery (p ≤ the cycle's BH threshold).
- *  3. Shrinkage toward the parent (empirical Bayes): τ²/(τ² + se²) times 1 − q.
- *  4. Levers: size_mult = 1 + kelly_fraction · e / σ² inside the runtime's bounds, both ways: a tilt
+ *     a resized trim or exit). Outcomes are taken less their entry day's mean (a shared shock is no
+ *     scope's edge) and an add's leg less that of adds as far into their trades.
+ *  2. The test: Welch's t (unequal variances, Welch-Satterthwaite df), its standard error raised to the
+ *     cluster-robust one (entry days) when larger, valid for bounded R/R by the central limit theorem
+ *     once a row holds enough facts for its group's skew (Cochran's rule: n ≥ skew_n_factor · g1²).
+ *     The whole family of the cycle goes through Benjamini-Hochberg at fdr_q.
+ *  3. Evidence beyond what is explained: strongest first (a row after its discovered descendants), a
+ *     discovery is tested again against the rest of an established same-sign ancestor (a child must
+ *     beat its parent), without the facts of the established discoveries it overlaps, and against the
+ *     ordinary book (the rest without the group's other discoveries: a scope that only leaves out a
+ *     loser's trades is that loser's echo); each time it must pass the cycle's BH cut q·k/m.
+ *  4. Shrinkage toward the parent (empirical Bayes): τ²/(τ² + se²) times 1 − q.
+ *  5. Levers: size_mult = 1 + kelly_fraction · e / σ² inside the runtime's bounds, both ways: a tilt
  *     toward what beats the book and away from what trails it (at equal exposure that is the gain).
- *  5. Decay that resizes: the contrast over the last recent_days days, shrunk the same way, is what
- *     the recent trades support; as the recent facts fall short of the effect (z from decay_z/2 to
- *     decay_z), the lever moves continuously from the full-history effect to that, and stops only when
- *     that is nothing. Continuous in the data, so it does not flap on and off from night to night.
+ *  6. Decay that resizes: the contrast over the last recent_days days, less decay_z standard errors,
+ *     is what recent trades support; as they fall short of the effect (z from decay_z/2 to decay_z),
+ *     the lever moves continuously from the whole history's effect to that, and stops only when that
+ *     is nothing. Continuous in the data, so it does not flap on and off from night to night.
  * Pure.
  */
 import { dimsOfMask, scopeSignature, type Scope } from './scope';
