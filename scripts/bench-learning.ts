@@ -347,10 +347,7 @@ async function main() {
       `${t.family.padEnd(fw)}  ${t.target.padEnd(tw)}  ${t.value.padEnd(vw)}  ${(t.met ? 'MET' : 'NOT MET').padEnd(7)}  ${t.v5}`,
     );
   console.log('');
-  console.log(
-    'not measured here: the lessons step at 10,000 realistic trades (npx tsx scripts/bench/lessonsStepSpeed.ts),',
-  );
-  console.log('the past-day cycle and the challengers (the scale and challengers issues).');
+  console.log('not measured here: the past-day cycle and the challengers (the scale and challengers issues).');
   console.log(`bench time ${((performance.now() - t0) / 1000).toFixed(0)} s; load average at end: ${loadAverage()}`);
   console.log(`learning quality: ${targets.filter((t) => t.met).length} of ${targets.length} targets met`);
 }

@@ -137,9 +137,10 @@ export function measureRealPrice(planted: boolean, policy: Policy, k: number, se
 
 /**
  * How often the lever on the winner's trades changes direction: the daily mean m of the winner
- * scope's sized trades, each move of more than 0.01 up or down, counting the turns.
+ * scope's sized trades; a turn is a move of at least `step` against a move of at least `step` the
+ * other way (hysteresis: the daily wiggle of a continuous estimate, a few hundredths, is no flap).
  */
-export function directionChanges(m: Measured): number {
+export function directionChanges(m: Measured, step = 0.05): number {
   const byDay = new Map<number, { s: number; n: number }>();
   for (const x of m.real.sized)
     if (m.inWinner.has(x.t)) {
@@ -149,14 +150,22 @@ export function directionChanges(m: Measured): number {
       byDay.set(x.day, a);
     }
   const series = [...byDay.entries()].sort((a, b) => a[0] - b[0]).map(([, a]) => a.s / a.n);
-  let last = 0;
+  let dir = 0;
+  let hi = series[0] ?? 1;
+  let lo = hi;
   let turns = 0;
-  for (let i = 1; i < series.length; i++) {
-    const d = series[i] - series[i - 1];
-    if (Math.abs(d) <= 0.01) continue;
-    const dir = Math.sign(d);
-    if (last !== 0 && dir !== last) turns++;
-    last = dir;
+  for (const x of series) {
+    hi = Math.max(hi, x);
+    lo = Math.min(lo, x);
+    if (dir !== -1 && hi - x >= step) {
+      if (dir === 1) turns++;
+      dir = -1;
+      hi = lo = x;
+    } else if (dir !== 1 && x - lo >= step) {
+      if (dir === -1) turns++;
+      dir = 1;
+      hi = lo = x;
+    }
   }
   return turns;
 }
