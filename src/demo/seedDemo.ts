@@ -36,8 +36,9 @@ interface Archetype {
 }
 
 const ARCHETYPES: Archetype[] = [
-  // A strong, consistent edge: buy-flag entries while the macro regime is Good. Strong enough that
-  // even its one-dimension overrides clear the runtime's minimum weight (spec §7) and visibly resize.
+  // A strong, consistent edge: buy-flag entries while the macro regime is Good, micro caps most (see
+  // below). Strong enough that even its one-dimension overrides clear the runtime's minimum weight
+  // (spec §7) and visibly resize.
   { name: 'buy_flag', context: { uptrend_state: 'S1', buy_flag: true }, macro: 'Good', rr: [8, 0.3] },
   // A real negative edge: first-dip buys in a Dip keep failing.
   { name: 'first_dip', context: { uptrend_state: 'S2', first_dip_buy_flag: true }, macro: 'Dip', rr: [-0.8, 0.5] },
@@ -87,7 +88,10 @@ export async function seedDemo(
     const bucket = rand() < 0.6 ? 'micro' : 'mid';
     const entryTime = new Date(now - (70 - (i * 60) / total) * DAY - rand() * DAY);
     const holdDays = 0.5 + rand() * 4;
-    const rr = arch.rr[0] + (rand() * 2 - 1) * arch.rr[1];
+    // Within buy-flag entries, micro caps win far more than mids: an edge against the rest of its own
+    // pattern, what the evidence policy measures (a pattern is never an edge over the book as a whole).
+    const centre = arch.name === 'buy_flag' && bucket === 'mid' ? arch.rr[0] / 4 : arch.rr[0];
+    const rr = centre + (rand() * 2 - 1) * arch.rr[1];
     return { i, arch, bucket, entryTime, holdDays, rr, aFinal: rand(), eFinal: rand() };
   });
 

@@ -139,6 +139,10 @@ const DAY_MS = 86_400_000;
  * own day's book, so a scope that persists for days in a good market does not look like skill.
  */
 function demeanedByDay(facts: readonly EvidenceFact[]): EvidenceFact[] {
+  // Each fact less the mean of the OTHER facts of its day (leave-one-out): the day's shock without its
+  // own noise, so a fact alone on its day is not zeroed. A day needs MIN_OTHERS others to estimate its
+  // shock; on thinner days (a small book) the fact is left as it is.
+  const MIN_OTHERS = 5;
   const demean = (xs: readonly EvidenceFact[], key: (f: EvidenceFact) => number): EvidenceFact[] => {
     const sum = new Map<number, { n: number; s: number }>();
     for (const f of xs) {
@@ -149,7 +153,7 @@ function demeanedByDay(facts: readonly EvidenceFact[]): EvidenceFact[] {
     }
     return xs.map((f) => {
       const a = sum.get(key(f))!;
-      return { ...f, y: f.y - a.s / a.n };
+      return a.n - 1 >= MIN_OTHERS ? { ...f, y: f.y - (a.s - f.y) / (a.n - 1) } : f;
     });
   };
   const byEntryDay = demean(facts, (f) => Math.floor(f.entryTs / DAY_MS));
