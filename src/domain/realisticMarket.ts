@@ -26,6 +26,7 @@ import { SCOPE_DIMS, type Scope } from './scope';
 import { seededRandom } from './random';
 import { clamp } from './numbers';
 import { MARKET_DIM_VALUES, type MarketAction, type MarketTrade, type PlantedSummary } from './syntheticMarket';
+import { phi, Phi } from './stat/normal';
 
 const DAY_MS = 86_400_000;
 
@@ -67,19 +68,6 @@ export const REALISTIC_PATTERNS = {
 } as const;
 
 export const realisticPatternKey = (module: string, pattern: string) => `module=${module}|pattern_key=${pattern}`;
-
-function erf(x: number): number {
-  // Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), the same approximation as the simple family.
-  const s = Math.sign(x);
-  const a = Math.abs(x);
-  const t = 1 / (1 + 0.3275911 * a);
-  const y =
-    1 -
-    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
-  return s * y;
-}
-const phi = (x: number) => Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
-const Phi = (x: number) => 0.5 * (1 + erf(x / Math.SQRT2));
 
 const stopProb = (y: number) => Phi(-(y - STOP_AT));
 const runProb = (y: number) => Phi(y - RUN_AT);

@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import { SCOPE_DIMS, type Scope } from './scope';
 import { seededRandom } from './random';
+import { phi, Phi } from './stat/normal';
 
 const PHASES = ['Euphoria', 'Good', 'Recover', 'Dip', 'Double-Dip', 'Oh-Shit'];
 const BUCKETS = ['nano', 'micro', 'mid', 'big', 'large', 'xl'];
@@ -147,19 +148,6 @@ export interface PlantedSummary {
 const SIMPLE_R_UNIT = 0.05;
 
 const DAY_MS = 86_400_000;
-
-function erf(x: number): number {
-  // Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7).
-  const s = Math.sign(x);
-  const a = Math.abs(x);
-  const t = 1 / (1 + 0.3275911 * a);
-  const y =
-    1 -
-    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
-  return s * y;
-}
-const phi = (x: number) => Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
-const Phi = (x: number) => 0.5 * (1 + erf(x / Math.SQRT2));
 
 /** E[max(−1, μ + σZ)]. */
 export function flooredMean(mu: number, sigma: number): number {
