@@ -26,7 +26,7 @@
  *     is nothing. Continuous in the data, so it does not flap on and off from night to night.
  * Pure.
  */
-import { dimsOfMask, scopeSignature, type Scope } from './scope';
+import { dimsOfMask, scopeContains, scopeSignature, type Scope } from './scope';
 import { clamp } from './numbers';
 import { isSizable } from './legs';
 import type { EvidenceLessonConstants, RuntimeConstants } from './policy';
@@ -120,13 +120,6 @@ function compatible(a: Scope, b: Scope): boolean {
   const x = a as Record<string, unknown>;
   const y = b as Record<string, unknown>;
   for (const k of Object.keys(x)) if (k in y && x[k] !== y[k]) return false;
-  return true;
-}
-
-/** Whether `sub` holds every (dim, value) of `sup`: a fact in `sub`'s scope is in `sup`'s. */
-function contains(sub: Scope, sup: Scope): boolean {
-  const x = sub as Record<string, unknown>;
-  for (const [k, v] of Object.entries(sup)) if (x[k] !== v) return false;
   return true;
 }
 
@@ -386,7 +379,7 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
         p.k === d.k - 1 &&
         p.row.pattern_key === d.row.pattern_key &&
         p.row.action_category === d.row.action_category &&
-        contains(d.row.scope_values, p.row.scope_values),
+        scopeContains(d.row.scope_values, p.row.scope_values),
     );
   // Shrinkage, parents first, so a child shrinks toward its parent's shrunk effect.
   const shrunk = new Map<string, { effect: number; parent: Tested | null }>();
@@ -425,7 +418,7 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
         c.k > d.k &&
         Math.sign(c.effect) === Math.sign(d.effect) &&
         c.group === d.group &&
-        contains(c.row.scope_values, d.row.scope_values)
+        scopeContains(c.row.scope_values, d.row.scope_values)
       )
         place(c);
     order.push(d);
@@ -444,14 +437,14 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
         compatible(a.row.scope_values, d.row.scope_values),
     );
     if (overlapping.length) {
-      const ancestor = overlapping.find((a) => contains(d.row.scope_values, a.row.scope_values));
+      const ancestor = overlapping.find((a) => scopeContains(d.row.scope_values, a.row.scope_values));
       let again: Contrast;
       if (ancestor) {
         // A child must beat the rest of its parent, not just the book.
         const inRow = g.sums(d.members);
         again = welch(inRow, minus(g.sums(ancestor.members), inRow));
       } else {
-        const outside = (f: EvidenceFact) => !overlapping.some((a) => contains(f.scope, a.row.scope_values));
+        const outside = (f: EvidenceFact) => !overlapping.some((a) => scopeContains(f.scope, a.row.scope_values));
         const inRow = g.sums(d.members, outside);
         const all = g.sums(
           g.facts.map((_, i) => i),
@@ -470,8 +463,8 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
       (o) =>
         o !== d &&
         o.group === g &&
-        !contains(o.row.scope_values, d.row.scope_values) &&
-        !contains(d.row.scope_values, o.row.scope_values),
+        !scopeContains(o.row.scope_values, d.row.scope_values) &&
+        !scopeContains(d.row.scope_values, o.row.scope_values),
     );
     // Facts of the other discoveries, marked once (each holds a small share of the group).
     const marked = new Uint8Array(g.facts.length);

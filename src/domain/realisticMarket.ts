@@ -22,7 +22,7 @@
  * at the +3 R and +6 R targets, each on its own day, and the exit's kind follows the path.
  */
 import { z } from 'zod';
-import { SCOPE_DIMS, type Scope } from './scope';
+import { SCOPE_DIMS, scopeContains, type Scope } from './scope';
 import { seededRandom } from './random';
 import { clamp } from './numbers';
 import { MARKET_DIM_VALUES, type MarketAction, type MarketTrade, type PlantedSummary } from './syntheticMarket';
@@ -170,9 +170,6 @@ const plantedScope = z.record(z.string(), scopeValue).superRefine((s, ctx) => {
   }
 });
 
-const contains = (outer: Record<string, unknown>, inner: Record<string, unknown>) =>
-  Object.entries(inner).every(([k, v]) => outer[k] === v);
-
 export const RealisticSpecSchema = z
   .object({
     seed: z
@@ -230,9 +227,9 @@ export const RealisticSpecSchema = z
     // A trade of one planted scope would always be in the other: the truth could not be exact.
     // (An empty scope is refused already.)
     if (Object.keys(s.winner).length === 0 || Object.keys(s.loser).length === 0) return;
-    if (contains(s.winner, s.loser))
+    if (scopeContains(s.winner, s.loser))
       ctx.addIssue({ code: 'custom', path: ['winner'], message: "contains the loser's scope" });
-    else if (contains(s.loser, s.winner))
+    else if (scopeContains(s.loser, s.winner))
       ctx.addIssue({ code: 'custom', path: ['loser'], message: "contains the winner's scope" });
     if (s.planted === 'none') return;
     const { rrSd } = realisticBook(s.bookMean);
@@ -299,9 +296,6 @@ interface DayState {
   aMode: number;
   shock: number;
 }
-
-const inScope = (scope: Scope, planted: Record<string, string | number>) =>
-  Object.entries(planted).every(([k, v]) => (scope as Record<string, unknown>)[k] === v);
 
 const sameScope = (a: Scope, b: Scope) => SCOPE_DIMS.every((d) => a[d] === b[d]);
 
@@ -443,7 +437,7 @@ export function generateRealisticMarket(input: RealisticSpecInput): RealisticMar
       const inPlanted = plantedScopes.length === 0 ? -1 : u < spec.share ? 0 : u < 2 * spec.share ? 1 : -1;
       const forced = inPlanted >= 0 ? plantedScopes[inPlanted] : null;
       let scope = drawScope(st, forced);
-      for (let tries = 0; plantedScopes.some((p, k) => k !== inPlanted && inScope(scope, p)); tries++) {
+      for (let tries = 0; plantedScopes.some((p, k) => k !== inPlanted && scopeContains(scope, p)); tries++) {
         if (tries > 100_000) throw new Error('realistic market: could not draw a scope outside the planted ones');
         scope = drawScope(st, forced);
       }

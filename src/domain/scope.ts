@@ -74,6 +74,15 @@ function pyJsonValue(v: ScopeValue): string {
 }
 
 /** Canonical signature (spec §3.3): sorted [key, value] pairs serialised like Python's json.dumps. */
+/** Whether `scope` holds every (dim, value) of `subset`: a fact with `scope` is in `subset`'s row. */
+export function scopeContains(
+  scope: Readonly<Record<string, unknown>>,
+  subset: Readonly<Record<string, unknown>>,
+): boolean {
+  for (const [k, v] of Object.entries(subset)) if (scope[k] !== v) return false;
+  return true;
+}
+
 export function scopeSignature(scope: Scope): string {
   const keys = Object.keys(scope).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) as ScopeDim[];
   return '[' + keys.map((k) => `[${pyJsonString(k)}, ${pyJsonValue(scope[k] as ScopeValue)}]`).join(', ') + ']';

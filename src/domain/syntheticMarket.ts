@@ -12,7 +12,7 @@
  * cannot be generated that way and are refused.
  */
 import { z } from 'zod';
-import { SCOPE_DIMS, type Scope } from './scope';
+import { SCOPE_DIMS, scopeContains, type Scope } from './scope';
 import { seededRandom } from './random';
 import { phi, Phi } from './stat/normal';
 
@@ -87,7 +87,7 @@ export const MarketSpecSchema = z
       ctx.addIssue({ code: 'custom', path: ['planted'], message: `shares add up to ${share} (at most 0.9)` });
     m.planted.forEach((p, i) => {
       m.planted.forEach((q, j) => {
-        if (i !== j && Object.entries(q.scope).every(([k, v]) => p.scope[k] === v))
+        if (i !== j && scopeContains(p.scope, q.scope))
           ctx.addIssue({ code: 'custom', path: ['planted', i, 'scope'], message: `contains planted[${j}]'s scope` });
       });
       if (p.fadeDay !== null && p.fadeDay <= p.fromDay)
@@ -167,9 +167,6 @@ export function latentMean(target: number, sigma: number): number {
   return (lo + hi) / 2;
 }
 
-const inScope = (scope: Scope, planted: Record<string, string | number>) =>
-  Object.entries(planted).every(([k, v]) => (scope as Record<string, unknown>)[k] === v);
-
 export function generateMarket(input: MarketSpecInput): { spec: MarketSpec; trades: MarketTrade[] } {
   const spec = MarketSpecSchema.parse(input);
   const rand = seededRandom(spec.seed);
@@ -205,7 +202,7 @@ export function generateMarket(input: MarketSpecInput): { spec: MarketSpec; trad
       // In exactly one planted scope (or none): the truth is then unambiguous.
       const draw = (): Scope => (planted >= 0 ? { ...drawScope(), ...spec.planted[planted].scope } : drawScope());
       let scope = draw();
-      while (spec.planted.some((p, k) => k !== planted && inScope(scope, p.scope))) scope = draw();
+      while (spec.planted.some((p, k) => k !== planted && scopeContains(scope, p.scope))) scope = draw();
       const entryTs = start + day * DAY_MS + Math.floor(rand() * 0.8 * DAY_MS);
       const holdMs = Math.floor((0.05 + rand() * 1.2) * DAY_MS);
       const exitTs = Math.min(end, entryTs + holdMs);

@@ -8,7 +8,15 @@ import type pg from 'pg';
 import { InvalidInputError } from '../../contracts/errors';
 import type { Override } from '../../domain/materialize';
 import { HALF_LIFE_MAX_POINTS, halfLifeHours, type EvidenceStats } from '../../domain/lessons';
-import { DIM_BIT, dimsOfMask, scopeMask, scopeSignature, scopeValuesHash, type Scope } from '../../domain/scope';
+import {
+  DIM_BIT,
+  dimsOfMask,
+  scopeContains,
+  scopeMask,
+  scopeSignature,
+  scopeValuesHash,
+  type Scope,
+} from '../../domain/scope';
 import { addOutcome, edgeOfStats, emptyStats, nMin, type SuffStats } from '../../domain/stats';
 import { CF_BUCKETS } from '../../domain/tradeSummary';
 import { STATS_COLUMNS } from '../aggregate/writeCube';
@@ -85,9 +93,6 @@ interface FactRow extends FactOutcomeRow, FactLineageRow {
   closed_at: Date | null;
   action_strand_id: string | null;
 }
-
-const contains = (scope: Scope, subset: Scope) =>
-  Object.entries(subset).every(([k, v]) => (scope as Record<string, unknown>)[k] === v);
 
 function sumsOf(facts: readonly FactRow[]): SuffStats {
   const s = emptyStats();
@@ -172,7 +177,7 @@ async function lineage(
       [module, patternKey, category],
     )
   ).rows;
-  const facts = groupFacts.filter((f) => contains(f.scope, scope));
+  const facts = groupFacts.filter((f) => scopeContains(f.scope, scope));
   const rrs = facts.map((f) => f.rr).sort((a, b) => a - b);
 
   const history = (
@@ -191,7 +196,7 @@ async function lineage(
     .map((dim) => {
       const ps: Scope = { ...scope };
       delete ps[dim];
-      const s = sumsOf(groupFacts.filter((f) => contains(f.scope, ps)));
+      const s = sumsOf(groupFacts.filter((f) => scopeContains(f.scope, ps)));
       const k = dimsOfMask(mask & ~DIM_BIT[dim]).length;
       const eligible = s.n >= Math.max(10, nMin(k));
       const pe = s.n > 0 ? edgeOfStats(s, rrBaseline) : null;
