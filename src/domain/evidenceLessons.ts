@@ -292,6 +292,18 @@ class GroupIndex {
     return out;
   }
 
+  /** Sums of all the group's facts that `keep`. */
+  sumsWhere(keep: (f: EvidenceFact) => boolean): Sums {
+    const s = { n: 0, s1: 0, s2: 0 };
+    for (const f of this.facts)
+      if (keep(f)) {
+        s.n++;
+        s.s1 += f.y;
+        s.s2 += f.y * f.y;
+      }
+    return s;
+  }
+
   sums(idx: readonly number[], keep: (f: EvidenceFact) => boolean = () => true): Sums {
     const s = { n: 0, s1: 0, s2: 0 };
     for (const i of idx) {
@@ -309,7 +321,6 @@ interface Tested extends Contrast {
   row: StatsRow;
   group: GroupIndex;
   members: number[];
-  memberSet: ReadonlySet<number>;
   /** Welch's t (without the cluster inflation): how precisely the row's facts tell it apart, for the order. */
   welchT: number;
   k: number;
@@ -350,7 +361,7 @@ export function testFamily(input: Pick<EvidenceInput, 'rows' | 'factsOf' | 'now'
     const se = Number.isFinite(cr.se) && cr.clusters > 1 ? Math.max(w.se, cr.se) : w.se;
     const t = se > 0 ? w.effect / se : w.t;
     const p = se > 0 && Number.isFinite(t) ? tTestTwoSidedP(t, Math.max(1, w.df)) : w.p;
-    tested.push({ row, group: g, members, memberSet: new Set(members), k, ...w, se, t, p, welchT: w.t });
+    tested.push({ row, group: g, members, k, ...w, se, t, p, welchT: w.t });
   }
   const q = benjaminiHochberg(tested.map((x) => x.p));
   return tested.map((x, i) => ({ ...x, q: q[i] }));
@@ -413,14 +424,14 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
   const place = (d: Tested) => {
     if (placed.has(d)) return;
     placed.add(d);
-    for (const c of byStrength)
+    for (const child of byStrength)
       if (
-        c.k > d.k &&
-        Math.sign(c.effect) === Math.sign(d.effect) &&
-        c.group === d.group &&
-        scopeContains(c.row.scope_values, d.row.scope_values)
+        child.k > d.k &&
+        Math.sign(child.effect) === Math.sign(d.effect) &&
+        child.group === d.group &&
+        scopeContains(child.row.scope_values, d.row.scope_values)
       )
-        place(c);
+        place(child);
     order.push(d);
   };
   for (const d of byStrength) place(d);
@@ -428,6 +439,9 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
     const sign = Math.sign(d.effect);
     const { effect: shrunkFull, parent } = shrunk.get(rowId(d.row))!;
     const g = d.group;
+    const inRow = g.sums(d.members);
+    const isRecent = (f: EvidenceFact) => f.closedAt > recentFrom;
+    const inRecent = g.sums(d.members, isRecent);
     let heldBack: string | null = null;
     const overlapping = established.filter(
       (a) =>
@@ -441,16 +455,11 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
       let again: Contrast;
       if (ancestor) {
         // A child must beat the rest of its parent, not just the book.
-        const inRow = g.sums(d.members);
         again = welch(inRow, minus(g.sums(ancestor.members), inRow));
       } else {
         const outside = (f: EvidenceFact) => !overlapping.some((a) => scopeContains(f.scope, a.row.scope_values));
-        const inRow = g.sums(d.members, outside);
-        const all = g.sums(
-          g.facts.map((_, i) => i),
-          outside,
-        );
-        again = welch(inRow, minus(all, inRow));
+        const inOutside = g.sums(d.members, outside);
+        again = welch(inOutside, minus(g.sumsWhere(outside), inOutside));
       }
       if (!(sign * again.t > 0 && again.p <= pStar))
         heldBack = `explained_by ${scopeSignature((ancestor ?? overlapping[0]).row.scope_values)}`;
@@ -466,20 +475,18 @@ export function buildEvidenceLessons(input: EvidenceInput): LessonDraft[] {
         !scopeContains(o.row.scope_values, d.row.scope_values) &&
         !scopeContains(d.row.scope_values, o.row.scope_values),
     );
-    // Facts of the other discoveries, marked once (each holds a small share of the group).
+    // The other discoveries' facts outside the row, each once (each discovery holds a small share of
+    // the group): the row's own are marked first so they are never taken out of it.
     const marked = new Uint8Array(g.facts.length);
-    const excluded: number[] = [];
+    for (const i of d.members) marked[i] = 1;
+    const excludedOutside: number[] = [];
     for (const o of others)
       for (const i of o.members)
         if (!marked[i]) {
           marked[i] = 1;
-          excluded.push(i);
+          excludedOutside.push(i);
         }
-    const inRow = g.sums(d.members);
-    const inRecent = g.sums(d.members, (f) => f.closedAt > recentFrom);
-    const isRecent = (f: EvidenceFact) => f.closedAt > recentFrom;
     // The ordinary rest: the group, less the row, less the other discoveries' facts outside the row.
-    const excludedOutside = excluded.filter((i) => !d.memberSet.has(i));
     const rest = minus(minus(g.total, inRow), g.sums(excludedOutside));
     const restRecent = minus(minus(g.recentTotal, inRecent), g.sums(excludedOutside, isRecent));
     const clean = welch(inRow, rest);
