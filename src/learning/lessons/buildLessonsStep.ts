@@ -36,7 +36,7 @@ async function buildEvidenceLessonsFromDb(
   factorOf: ReadonlyMap<string, string>,
   now: Date,
 ): Promise<LessonDraft[]> {
-  const { factsOf } = await loadEvidenceFacts(db, module, now);
+  const factsOf = await loadEvidenceFacts(db, module, now);
   return buildEvidenceLessons({
     rows,
     factsOf,

@@ -3,20 +3,18 @@
  * module closed by the night's cutoff, with its outcome (an entry's trade R/R, an add's own leg R,
  * legs.ts). The contrasts are then computed in memory (src/domain/evidenceLessons.ts), so a night
  * asks the database nothing per row or per discovery. Adds whose leg is unknown (facts from before
- * fills were stored, whose strands carry no price) are left out and counted.
+ * fills were stored, whose strands carry no price) are left out; the backtest and the scorecard count
+ * them.
  */
 import type pg from 'pg';
 import type { EvidenceFact } from '../../domain/evidenceLessons';
 import type { Scope } from '../../domain/scope';
 import { ACTION_TS_SQL, legOfRow, LEG_COLUMNS_SQL, type FactLegRow } from '../aggregate/factRow';
 
-export interface EvidenceFacts {
-  factsOf: (patternKey: string, category: string) => readonly EvidenceFact[];
-  /** Add facts left out because their leg is unknown. */
-  addsWithoutLeg: number;
-}
+/** The group's facts with a known outcome, by (pattern, category). */
+export type EvidenceFactsOf = (patternKey: string, category: string) => readonly EvidenceFact[];
 
-export async function loadEvidenceFacts(db: pg.ClientBase, module: string, until: Date): Promise<EvidenceFacts> {
+export async function loadEvidenceFacts(db: pg.ClientBase, module: string, until: Date): Promise<EvidenceFactsOf> {
   const { rows } = await db.query<
     FactLegRow & {
       pattern_key: string;
@@ -40,13 +38,9 @@ export async function loadEvidenceFacts(db: pg.ClientBase, module: string, until
     [module, until],
   );
   const groups = new Map<string, EvidenceFact[]>();
-  let addsWithoutLeg = 0;
   for (const r of rows) {
-    const y = r.action_category === 'entry' ? (r.leg_rr ?? r.rr) : legOfRow(r);
-    if (y === null) {
-      addsWithoutLeg++;
-      continue;
-    }
+    const y = legOfRow(r);
+    if (y === null) continue;
     const key = `${r.pattern_key}\u0000${r.action_category}`;
     let list = groups.get(key);
     if (!list) groups.set(key, (list = []));
@@ -58,5 +52,5 @@ export async function loadEvidenceFacts(db: pg.ClientBase, module: string, until
       actionTs: Number(r.ts_ms),
     });
   }
-  return { factsOf: (p, c) => groups.get(`${p}\u0000${c}`) ?? [], addsWithoutLeg };
+  return (p, c) => groups.get(`${p}\u0000${c}`) ?? [];
 }
