@@ -114,7 +114,7 @@ function simpleFamily(): void {
     Math.abs(nul[DEF].summary.upliftPct) <= 0.5,
     `${num(nul.v5.summary.upliftPct, 3)}%`,
   );
-  const ww = (b: Both, n: PolicyName) => Math.max(b[n].summary.wrongWayShare ?? 0);
+  const ww = (b: Both, n: PolicyName) => b[n].summary.wrongWayShare ?? 0;
   const wrong = Math.max(ww(large, DEF), ww(moderate, DEF));
   add(
     F,

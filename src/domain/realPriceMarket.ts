@@ -38,7 +38,13 @@ import { clamp } from './numbers';
 import { seededRandom } from './random';
 import { SCOPE_DIMS, scopeSignature, type Scope } from './scope';
 import { CAP_BUCKETS, modeFromValue, phaseFromScore, type CapBucket } from './scopeExtract';
-import { MARKET_DIM_VALUES, type MarketAction, type MarketTrade, type PlantedSummary } from './syntheticMarket';
+import {
+  MARKET_DIM_VALUES,
+  MarketSeedSchema,
+  type MarketAction,
+  type MarketTrade,
+  type PlantedSummary,
+} from './syntheticMarket';
 import { rrFrom } from './tradeSummary';
 
 export const ASSET_CLASSES = ['equity_index', 'equity', 'fx', 'commodity', 'volatility', 'crypto'] as const;
@@ -125,11 +131,7 @@ const SeriesListSchema = z
 
 export const RealPriceOptionsSchema = z
   .object({
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31),
+    seed: MarketSeedSchema,
     module: z.string().min(1),
     planted: z.boolean(),
     /** First day of the book, YYYY-MM-DD (UTC). */

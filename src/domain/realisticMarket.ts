@@ -25,7 +25,13 @@ import { z } from 'zod';
 import { SCOPE_DIMS, scopeContains, type Scope } from './scope';
 import { seededRandom } from './random';
 import { clamp } from './numbers';
-import { MARKET_DIM_VALUES, type MarketAction, type MarketTrade, type PlantedSummary } from './syntheticMarket';
+import {
+  MARKET_DIM_VALUES,
+  MarketSeedSchema,
+  type MarketAction,
+  type MarketTrade,
+  type PlantedSummary,
+} from './syntheticMarket';
 import { phi, Phi } from './stat/normal';
 
 const DAY_MS = 86_400_000;
@@ -172,11 +178,7 @@ const plantedScope = z.record(z.string(), scopeValue).superRefine((s, ctx) => {
 
 export const RealisticSpecSchema = z
   .object({
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31),
+    seed: MarketSeedSchema,
     /** First day, YYYY-MM-DD (UTC). */
     startDay: z
       .string()

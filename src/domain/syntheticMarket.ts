@@ -62,13 +62,16 @@ export const PlantedScopeSchema = z
   });
 export type PlantedScope = z.infer<typeof PlantedScopeSchema>;
 
+/** A market's seed (every family): the same seed, the same market. */
+export const MarketSeedSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 31);
+
 export const MarketSpecSchema = z
   .object({
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31),
+    seed: MarketSeedSchema,
     /** First day, YYYY-MM-DD (UTC). */
     startDay: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
     days: z.number().int().min(1).max(3650),
