@@ -13,8 +13,8 @@ import { DEFAULT_POLICY_NAME, EVIDENCE_RUNTIME } from '../../src/domain/policy';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { runActivity } from '../support/activityEnv';
 import { createBacktestActivities } from '../../activities/backtestActivities';
-import { withTransaction } from '../../src/db/transaction';
-import { commitVersion, rollback } from '../../src/learning/versions/store';
+import { rollback } from '../../src/learning/versions/store';
+import { commitEmptyVersion } from '../support/versions';
 import { loadBacktestData } from '../../src/backtest/loadTrades';
 import { marketSpecOf } from '../../src/backtest/market';
 import { generateMarket } from '../../src/domain/syntheticMarket';
@@ -332,21 +332,7 @@ describe('policy', () => {
   });
 
   it('config versions record the live policy; a rollback restores it (a pre-policy version: the legacy v5, no key)', async () => {
-    const version = (module: string, id: string, day: string) =>
-      withTransaction(db.pool, (c) =>
-        commitVersion(c, {
-          module,
-          version: id,
-          learningDay: day,
-          cutoff: new Date(`${day}T23:59:59.999Z`),
-          source: 'live',
-          overrides: { pattern_strength_overrides: [], pattern_overrides: [] },
-          lessonIds: [],
-          facts: { n: 0, hash: '' },
-          counts: {},
-          now: new Date(),
-        }),
-      );
+    const version = (module: string, id: string, day: string) => commitEmptyVersion(db.pool, module, id, day);
     const policyOf = async (module: string) =>
       (
         await db.pool.query(`SELECT config_data->'learning_policy' AS p FROM learning_configs WHERE module_id = $1`, [

@@ -18,8 +18,8 @@ import { InvalidInputError } from '../../src/contracts/errors';
 import { edgeOfStats } from '../../src/domain/stats';
 import { rrBaselineOf } from '../../src/learning/aggregate/cube';
 import { parseRrBaseline, RR_BASELINE_RANGE } from '../../src/learning/policy/baseline';
-import { withTransaction } from '../../src/db/transaction';
-import { commitVersion, rollback } from '../../src/learning/versions/store';
+import { rollback } from '../../src/learning/versions/store';
+import { commitEmptyVersion } from '../support/versions';
 import { OVERRIDE_KEYS } from '../../src/learning/materialize/materializeStep';
 
 let db: TestDb;
@@ -331,21 +331,7 @@ describe('pmctl policy baseline', () => {
   });
 
   it('config versions record rr_baseline; a rollback restores it (no key: the default; a version made before: kept)', async () => {
-    const version = (id: string, day: string) =>
-      withTransaction(db.pool, (c) =>
-        commitVersion(c, {
-          module: 'rb',
-          version: id,
-          learningDay: day,
-          cutoff: new Date(`${day}T23:59:59.999Z`),
-          source: 'live',
-          overrides: { pattern_strength_overrides: [], pattern_overrides: [] },
-          lessonIds: [],
-          facts: { n: 0, hash: '' },
-          counts: {},
-          now: new Date(),
-        }),
-      );
+    const version = (id: string, day: string) => commitEmptyVersion(db.pool, 'rb', id, day);
     const recorded = async (id: string) =>
       (
         await db.pool.query(`SELECT rr_baseline FROM learning_config_versions WHERE module = 'rb' AND version = $1`, [
