@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
-import type { LessonsReport, MaterializeReport } from '../src/contracts/learningCycle';
+import type { AsOfReplayReport, LessonsReport, MaterializeReport } from '../src/contracts/learningCycle';
 import { materializeStep } from '../src/learning/materialize/materializeStep';
 import { BadConfigurationError, ERROR_TYPES } from '../src/contracts/errors';
 import { learnPastDay } from '../src/learning/asOf/pastDay';
@@ -31,7 +31,7 @@ export function createMaterializeActivities({ pool }: MaterializeActivityDeps) {
     /** Steps 4-5 for a day that is over: learned as of the day's end in scratch tables (spec §8). */
     async materializeAsOf(
       input: LearningStepInput,
-    ): Promise<{ lessons: LessonsReport; materialize: MaterializeReport }> {
+    ): Promise<{ lessons: LessonsReport; materialize: MaterializeReport; replay: AsOfReplayReport }> {
       const opts = parseLearningStepInput(input, 'materializeAsOf');
       if (!opts.now || !opts.learningDay) {
         throw ApplicationFailure.nonRetryable(

@@ -183,6 +183,7 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
       [stepInput],
     );
     report.lessons = r.lessons;
+    report.replay = r.replay;
     step('materialize', `wrote config version ${cycleId} for ${report.learningDay}`);
     report.materialize = r.materialize;
   } else {

@@ -30,6 +30,10 @@ export function cycleSummary(r: { workflowId: string; report?: LearningCycleRepo
     );
   }
   if (c.cube) out.push(`  stats rows written ${c.cube.eligibleWritten} from ${c.cube.newFacts} new facts`);
+  if (c.replay) {
+    const from = c.replay.resumedFrom ? `from the checkpoint of ${c.replay.resumedFrom}` : 'from the first fact';
+    out.push(`  as-of replay: ${c.replay.nights} night(s) ${from}`);
+  }
   const l = c.lessons;
   if (l) out.push(`  lessons: ${l.active} active, ${l.candidate} candidate, ${l.deprecated} deprecated`);
   const m = c.materialize;

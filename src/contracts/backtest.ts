@@ -126,6 +126,18 @@ export interface BacktestStatus {
 
 export type BacktestWorkflow = (input: BacktestInput) => Promise<BacktestStatus>;
 
+/**
+ * What a run activity heartbeats before each day (activities/backtestActivities.ts): the run, the day it
+ * is computing and the days of the range. The server keeps the latest as the pending activity's
+ * details, which is how a client sees how far a run is; parsed there, since any payload may land there.
+ */
+export const backtestRunHeartbeatSchema = z.object({
+  run: z.number().int().min(0),
+  day: daySchema,
+  of: z.number().int().min(1),
+});
+export type BacktestRunHeartbeat = z.infer<typeof backtestRunHeartbeatSchema>;
+
 export const backtestStatusQuery = defineQuery<BacktestStatus>(STATUS_QUERY);
 
 /** `backtest-<key>`: the key is a hash of the inputs (src/backtest/client.ts), so a rerun joins or repeats it. */

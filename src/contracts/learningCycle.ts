@@ -228,6 +228,16 @@ export interface LearningCycleReport {
   cutoff: string;
   /** 'live': steps 4-5 on the live tables; 'as_of': a day that is over, learned in scratch tables. */
   source: 'live' | 'as_of';
+  /** An as_of cycle's replay (absent on a live cycle, and on reports written before it existed). */
+  replay?: AsOfReplayReport;
+}
+
+/** How much of the as-of replay a past day's cycle ran (spec §9.1, consecutive days incremental). */
+export interface AsOfReplayReport {
+  /** Nights replayed: 1 when the day before was learned (its checkpoint resumed). */
+  nights: number;
+  /** Cutoff of the checkpoint resumed; null when the replay started from the first fact. */
+  resumedFrom: string | null;
 }
 
 /** The workflow's signature, for typed client handles (`getHandle<LearningCycleWorkflow>`). */

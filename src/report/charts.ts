@@ -6,6 +6,8 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { ReportData } from './data';
+import { dodge, paddedDomain } from './dodge';
+import { wrapLabel } from './labels';
 
 export interface ChartSpec {
   id: string;
@@ -13,7 +15,15 @@ export interface ChartSpec {
   /** One sentence under the chart: what is plotted and from where. */
   caption: string;
   spec: TopLevelSpec;
+  /**
+   * Set when the chart has nothing to draw: what is missing and what would fill it. The page shows this
+   * instead of the chart (an empty frame with a lone 0 tick reads as a broken chart).
+   */
+  empty?: string;
 }
+
+/** The page's words for a chart without data, naming what would fill it. */
+export const noData = (what: string) => `no data yet: ${what}`;
 
 /** Layer names → the `<name>_marks` group each renders into. */
 export const MARKS = {
@@ -34,6 +44,11 @@ export const MARKS = {
 /** Days ahead over which the runtime weights' decay is projected. */
 export const DECAY_DAYS = 30;
 const WIDTH = 640;
+/** Characters per line of a wrapped axis label, and the pixels each line takes. */
+const LABEL_CHARS = 44;
+const LINE_PX = 12;
+/** Smallest distance between two lesson points' centres, in pixels. */
+export const LESSON_GAP = 11;
 const PATH_ORDER = ['option_a', 'option_b', 'legacy', 'unresolved', 'quarantined'];
 const STATUS_ORDER = ['active', 'candidate', 'deprecated'];
 
@@ -60,6 +75,13 @@ export function buildCharts(d: ReportData): ChartSpec[] {
 
 const patternCategory = (p: { pattern: string; category: string }) => `${p.pattern} · ${p.category}`;
 
+/** ` --module M` for a command the page suggests, nothing for the default module. */
+const moduleFlag = (d: Pick<ReportData, 'module'>) => (d.module === 'pm' ? '' : ` --module ${d.module}`);
+/** What fills the learning charts: closed trades, then a learning cycle. */
+const learnHint = (d: Pick<ReportData, 'module'>) =>
+  `close positions (pmctl position close …) or write a market (pmctl demo market --module ${d.module} --seed 7), ` +
+  `then run a learning cycle (pmctl cycle run${moduleFlag(d)})`;
+
 function subsetHeatmap(d: ReportData): ChartSpec {
   const values = d.subsets.map((s) => ({ ...s, group: patternCategory(s) }));
   const maxAbs = Math.max(0.001, ...values.map((v) => Math.abs(v.edge)));
@@ -70,6 +92,7 @@ function subsetHeatmap(d: ReportData): ChartSpec {
       'Eligible rows of pattern_scope_stats (n ≥ N_min(k)) with the largest |edge_raw|, the strongest of each ' +
       'pattern and category: one cell per subset, columns pattern · category, rows the subset’s scope; red is a ' +
       'negative edge, blue a positive one.',
+    empty: values.length ? undefined : noData(`module ${d.module} has no eligible subsets: ${learnHint(d)}`),
     spec: {
       ...base,
       name: MARKS.subsetCells,
@@ -110,6 +133,7 @@ function patternBars(d: ReportData): ChartSpec {
     id: 'patterns',
     title: `Eligible subsets per pattern and category (${d.eligibleRows} rows)`,
     caption: 'How many eligible subsets each (pattern, category) has, coloured by its strongest edge.',
+    empty: values.length ? undefined : noData(`module ${d.module} has no eligible subsets: ${learnHint(d)}`),
     spec: {
       ...base,
       name: MARKS.patternBars,
@@ -125,24 +149,66 @@ function patternBars(d: ReportData): ChartSpec {
   };
 }
 
+const lessonsHint = (d: Pick<ReportData, 'module'>) =>
+  `module ${d.module} has no lessons: a learning cycle writes them once a subset has enough trades; ${learnHint(d)}`;
+const overridesHint = (d: Pick<ReportData, 'module'>) =>
+  `module ${d.module} has no overrides in its live config: a learning cycle materializes them from active lessons ` +
+  `(pmctl cycle run${moduleFlag(d)})`;
+
+const LESSON_HEIGHT = 320;
+
+/**
+ * The lessons as scatter points, each nudged apart from the others (dodge.ts) on the chart's own pixel
+ * grid: lessons of supersets of the same trades share n and edge exactly and would draw as one dot.
+ */
+export function lessonPoints(d: Pick<ReportData, 'lessons'>) {
+  if (d.lessons.length === 0) return { values: [], x: [0, 1] as const, y: [0, 1] as const };
+  const x = paddedDomain(
+    d.lessons.map((l) => l.n),
+    0.06,
+  );
+  const y = paddedDomain(
+    d.lessons.map((l) => l.edge),
+    0.1,
+  );
+  // Stronger lessons placed first keep their true place.
+  const order = [...d.lessons].sort((a, b) => b.strength - a.strength || (a.id < b.id ? -1 : 1));
+  const spots = dodge(
+    order.map((l) => ({ x: l.n, y: l.edge })),
+    { x, y, width: WIDTH, height: LESSON_HEIGHT, gap: LESSON_GAP },
+  );
+  const values = order.map((l, i) => ({ ...l, nPlot: spots[i].x, edgePlot: spots[i].y }));
+  return { values, x, y };
+}
+
 function lessonScatter(d: ReportData): ChartSpec {
+  const { values, x, y } = lessonPoints(d);
   return {
     id: 'lessons',
     title: `Lessons: edge against n (${d.lessons.length})`,
-    caption: 'One point per lesson in learning_lessons: its edge_raw and n, by status; larger points are stronger.',
+    caption:
+      'One point per lesson in learning_lessons: its edge_raw and n, by status; larger points are stronger. Lessons ' +
+      `with the same or nearly the same n and edge are set side by side (at least ${LESSON_GAP} px apart, the ` +
+      'strongest in its true place), so each is its own point; hover one for its exact n and edge.',
+    empty: values.length ? undefined : noData(lessonsHint(d)),
     spec: {
       ...base,
       name: MARKS.lessonPoints,
       width: WIDTH,
-      height: 320,
-      data: { values: d.lessons },
-      mark: { type: 'point', filled: true, opacity: 0.8, tooltip: true },
+      height: LESSON_HEIGHT,
+      data: { values },
+      mark: { type: 'point', filled: true, opacity: 0.75, stroke: 'white', strokeWidth: 1, tooltip: true },
       encoding: {
-        x: { field: 'n', type: 'quantitative', title: 'n (trades in the subset)', scale: { zero: false } },
-        y: { field: 'edge', type: 'quantitative', title: 'edge_raw' },
+        x: {
+          field: 'nPlot',
+          type: 'quantitative',
+          title: 'n (trades in the subset)',
+          scale: { domain: [...x], nice: false, zero: false },
+        },
+        y: { field: 'edgePlot', type: 'quantitative', title: 'edge_raw', scale: { domain: [...y], nice: false } },
         color: { field: 'status', type: 'nominal', scale: { domain: STATUS_ORDER } },
         shape: { field: 'status', type: 'nominal', scale: { domain: STATUS_ORDER } },
-        size: { field: 'strength', type: 'quantitative', title: 'lesson strength' },
+        size: { field: 'strength', type: 'quantitative', title: 'lesson strength', scale: { range: [24, 110] } },
         tooltip: [
           { field: 'id' },
           { field: 'pattern' },
@@ -166,6 +232,7 @@ function lessonStatus(d: ReportData): ChartSpec {
     id: 'lesson-status',
     title: 'Lessons by status',
     caption: 'Counts of learning_lessons rows per status.',
+    empty: values.length ? undefined : noData(lessonsHint(d)),
     spec: {
       ...base,
       name: MARKS.statusBars,
@@ -201,6 +268,13 @@ function edgeHistory(d: ReportData): ChartSpec {
     caption:
       'learning_edge_history of each lesson’s subset (solid, one point per cycle that changed it) and, dashed, ' +
       'the decay its stored half-life describes, fitted over the points the half-life came from.',
+    empty: history.length
+      ? undefined
+      : noData(
+          d.lessons.length
+            ? 'no lesson that is not deprecated has an edge history yet: each learning cycle adds a point per eligible subset'
+            : lessonsHint(d),
+        ),
     spec: {
       ...base,
       width: WIDTH,
@@ -239,28 +313,53 @@ function edgeHistory(d: ReportData): ChartSpec {
   };
 }
 
+/** Width of the override bars: with the wrapped labels and the axis, the chart fits the page unscrolled. */
+const OVERRIDE_BARS_WIDTH = 520;
+
+/** The overrides with their label wrapped for the y axis (lines joined by a newline), the full one kept. */
+export function overrideBars(d: Pick<ReportData, 'overrides'>) {
+  const values = d.overrides.map((o) => ({ ...o, axisLabel: wrapLabel(o.label, LABEL_CHARS).join('\n') }));
+  const lines = Math.max(1, ...values.map((v) => v.axisLabel.split('\n').length));
+  return { values, step: lines * LINE_PX + 6 };
+}
+
 function overrideWeights(d: ReportData): ChartSpec {
   const minWeight = d.runtimeParams.min_weight;
   const dropped = d.overrides.filter((o) => o.weight < minWeight).length;
+  const { values, step } = overrideBars(d);
   return {
     id: 'overrides',
     title: `Overrides and their runtime weights (${d.overrides.length}, ${dropped} below min_weight)`,
     caption:
       `§7 weight w_edge·w_n·w_var·w_decay·w_spec·strength of each override in learning_configs['${d.module}'] ` +
-      `at ${d.evaluatedAt}; the red rule is min_weight (${minWeight}): overrides left of it are dropped at runtime.`,
+      `at ${d.evaluatedAt}; the red rule is min_weight (${minWeight}): overrides left of it are dropped at runtime. ` +
+      'Each label is list · pattern · category · scope, wrapped; hover a bar for its weight factors.',
+    empty: values.length ? undefined : noData(overridesHint(d)),
     spec: {
       ...base,
-      width: WIDTH,
-      height: { step: 16 },
+      width: OVERRIDE_BARS_WIDTH,
+      height: { step },
       layer: [
         {
           name: MARKS.overrideBars,
-          data: { values: d.overrides },
+          data: { values },
           mark: { type: 'bar', tooltip: true },
           encoding: {
-            y: { field: 'label', type: 'nominal', title: null, sort: '-x', axis: { labelLimit: 420 } },
+            y: {
+              field: 'axisLabel',
+              type: 'nominal',
+              title: null,
+              sort: '-x',
+              // Whole labels, one line per array item: never cut (labelLimit 0 is no limit).
+              axis: { labelExpr: "split(datum.value, '\\n')", labelLimit: 0, labelFontSize: 10 },
+            },
             x: { field: 'weight', type: 'quantitative', title: 'runtime weight' },
-            color: { field: 'list', type: 'nominal', scale: { domain: ['strength', 'execution'] } },
+            color: {
+              field: 'list',
+              type: 'nominal',
+              scale: { domain: ['strength', 'execution'] },
+              legend: { orient: 'top', title: 'list' },
+            },
             tooltip: [
               { field: 'label' },
               { field: 'weight', format: '.4f' },
@@ -304,6 +403,7 @@ function overrideDecay(d: ReportData): ChartSpec {
     caption:
       'How each override’s weight decays with its lesson’s half-life (flat: no half-life), from the report’s time; ' +
       'the red rule is min_weight.',
+    empty: d.overrides.length ? undefined : noData(overridesHint(d)),
     spec: {
       ...base,
       width: WIDTH,
@@ -337,6 +437,7 @@ function tradesPerDay(d: ReportData): ChartSpec {
     caption:
       'Closed trades in the ledger (learning_aggregated_strands) by the day they closed, stacked by the path ' +
       'their actions came from: Option A, Option B, legacy, unresolved, or quarantined.',
+    empty: total ? undefined : noData(`module ${d.module} has no closed trades in its ledger: ${learnHint(d)}`),
     spec: {
       ...base,
       name: MARKS.tradeBars,
@@ -362,6 +463,7 @@ function tradesByPath(d: ReportData): ChartSpec {
     id: 'paths',
     title: 'Trades by path',
     caption: 'The same trades, totalled per path.',
+    empty: values.length ? undefined : noData(`module ${d.module} has no closed trades in its ledger: ${learnHint(d)}`),
     spec: {
       ...base,
       name: MARKS.pathBars,
@@ -383,6 +485,9 @@ function quarantineReasons(d: ReportData): ChartSpec {
     id: 'quarantine',
     title: `Quarantined strands by reason (${values.reduce((s, q) => s + q.strands, 0)})`,
     caption: 'learning_quarantine rows of this module’s ledger, grouped by stage and reason (first 80 characters).',
+    empty: values.length
+      ? undefined
+      : noData(`no strand of module ${d.module} was quarantined (a malformed position_closed strand would be counted here)`),
     spec: {
       ...base,
       name: MARKS.quarantineBars,

@@ -8,7 +8,16 @@ export interface RenderedChart {
   id: string;
   title: string;
   caption: string;
-  svg: string;
+  /** null when the chart has no data: `empty` says what is missing and what would fill it. */
+  svg: string | null;
+  empty?: string;
+}
+
+export interface BacktestScope {
+  /** The module whose backtests were read, or null for every module's. */
+  backtestModule: string | null;
+  /** The modules whose latest backtest is drawn. */
+  backtestModules: readonly string[];
 }
 
 const escapeHtml = (s: string): string =>
@@ -22,15 +31,27 @@ h2 { font-size: 1.15rem; margin: 2rem 0 .3rem; }
 dl.summary { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; }
 dl.summary dt { color: #6b7280; }
 figure { margin: .5rem 0 1.5rem; overflow-x: auto; }
+.empty { border: 1px dashed #d1d5db; border-radius: 4px; color: #4b5563; padding: 1.2rem 1rem; margin: 0; }
 figcaption { color: #4b5563; font-size: .9rem; margin-top: .3rem; max-width: 70ch; }
 table { border-collapse: collapse; font-size: .85rem; }
 td, th { border-bottom: 1px solid #e5e7eb; padding: .15rem .6rem; text-align: left; }
 .note { background: #fef3c7; padding: .4rem .7rem; border-radius: 4px; }
 `;
 
-export function reportHtml(d: ReportData, charts: readonly RenderedChart[], generatedAt: Date): string {
+export function reportHtml(
+  d: ReportData,
+  charts: readonly RenderedChart[],
+  generatedAt: Date,
+  backtests: BacktestScope,
+): string {
   const summary: [string, string][] = [
     ['module', d.module],
+    [
+      'backtests',
+      backtests.backtestModule === null
+        ? `every module's (${backtests.backtestModules.length ? backtests.backtestModules.join(', ') : 'none stored yet'})`
+        : `module ${backtests.backtestModule}'s`,
+    ],
     ['as of', d.asOf ? `${d.asOf} (end of day, UTC)` : 'now'],
     ['facts (executed actions)', String(d.facts)],
     ['eligible subsets', String(d.eligibleRows)],
@@ -56,7 +77,7 @@ export function reportHtml(d: ReportData, charts: readonly RenderedChart[], gene
       (c) => `<section id="${escapeHtml(c.id)}">
 <h2>${escapeHtml(c.title)}</h2>
 <figure class="chart" data-chart="${escapeHtml(c.id)}">
-${c.svg}
+${c.svg ?? `<p class="empty">${escapeHtml(c.empty ?? 'no data yet')}</p>`}
 <figcaption>${escapeHtml(c.caption)}</figcaption>
 </figure>
 </section>`,

@@ -13,3 +13,18 @@ export function signatureLabel(signature: string): string {
     return signature;
   }
 }
+
+/**
+ * A ` · `-separated label broken into lines of at most `width` characters, at the separators only (a
+ * part longer than `width` keeps a line of its own), so an axis can show the whole label without
+ * truncating it or widening the chart.
+ */
+export function wrapLabel(label: string, width: number): string[] {
+  const lines: string[] = [];
+  for (const part of label.split(' · ')) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 3 + part.length <= width) lines[last] += ` · ${part}`;
+    else lines.push(part);
+  }
+  return lines;
+}

@@ -1,9 +1,9 @@
 /**
- * Learning-quality charts of the report (spec §9.3, §9.5): the nightly scorecard, and cumulative R
- * with and without overrides of the latest backtest beside the null band. Pure.
+ * Learning-quality charts of the report: the nightly scorecard, and for each module with backtests the
+ * cumulative R with and without overrides of its latest backtest beside the null band. Pure.
  */
-import type { ChartSpec } from './charts';
-import type { LearningQualityData } from './learningQualityData';
+import { noData, type ChartSpec } from './charts';
+import type { BacktestSeries, LearningQualityData } from './learningQualityData';
 
 /** Layer names → the `<name>_marks` group each renders into (tests count them). */
 export const LQ_MARKS = {
@@ -20,11 +20,29 @@ const base = {
   config: { font: 'system-ui, sans-serif' },
 } as const;
 
-export function learningQualityCharts(d: LearningQualityData): ChartSpec[] {
-  return [scorecardChart(d), cumulativeChart(d)];
+export interface LearningQualityScope {
+  /** The module the report draws (the scorecard's). */
+  module: string;
+  /** The module whose backtests were read, or null for every module's. */
+  backtestModule: string | null;
 }
 
-function scorecardChart(d: LearningQualityData): ChartSpec {
+export function learningQualityCharts(d: LearningQualityData, scope: LearningQualityScope): ChartSpec[] {
+  const backtests = d.backtests.length
+    ? d.backtests.map((b) => cumulativeChart(b))
+    : [
+        {
+          ...cumulativeChart(null),
+          empty: noData(
+            `no backtests stored yet${scope.backtestModule === null ? ' in any module' : ` for module ${scope.backtestModule}`}: ` +
+              `run pmctl backtest --module ${scope.backtestModule ?? 'M'} --from D --to D --policy evidence`,
+          ),
+        },
+      ];
+  return [scorecardChart(d, scope), ...backtests];
+}
+
+function scorecardChart(d: LearningQualityData, scope: LearningQualityScope): ChartSpec {
   let acc = 0;
   const values = d.scorecard.map((p) => ({ ...p, cumulative: (acc += p.upliftR) }));
   return {
@@ -36,6 +54,12 @@ function scorecardChart(d: LearningQualityData): ChartSpec {
       `At equal exposure (the night's sizes rescaled to a mean of 1) the cumulative ΔR is ${values
         .reduce((a, p) => a + (p.upliftEqR ?? 0), 0)
         .toFixed(2)} R.`,
+    empty: values.length
+      ? undefined
+      : noData(
+          `module ${scope.module} has no scorecard rows: each learning cycle scores the trades it takes in against ` +
+            'the overrides live when their actions were taken, once a config version with overrides is live',
+        ),
     spec: {
       ...base,
       width: WIDTH,
@@ -69,8 +93,7 @@ function scorecardChart(d: LearningQualityData): ChartSpec {
   };
 }
 
-function cumulativeChart(d: LearningQualityData): ChartSpec {
-  const b = d.backtest;
+function cumulativeChart(b: BacktestSeries | null): ChartSpec {
   const lines: { day: string; series: string; r: number }[] = [];
   const band: { day: string; lo: number; hi: number }[] = [];
   if (b) {
@@ -93,10 +116,12 @@ function cumulativeChart(d: LearningQualityData): ChartSpec {
       band.push({ day: n.day, lo: (r0By.get(n.day) ?? 0) + n.lo, hi: (r0By.get(n.day) ?? 0) + n.hi });
   }
   return {
-    id: 'backtest-cumulative',
-    title: 'Cumulative R with and without overrides (latest backtest) and the null band',
+    id: b ? `backtest-${b.module}` : 'backtest',
+    title: b
+      ? `Module ${b.module}: cumulative R with and without overrides (latest of ${b.stored} backtest${b.stored === 1 ? '' : 's'}) and the null band`
+      : 'Cumulative R with and without overrides (latest backtest) and the null band',
     caption: b
-      ? `Backtest ${b.id} (${b.policy}, ${b.from} to ${b.to}, null p ${b.nullP === null ? 'n/a' : b.nullP.toFixed(3)}): ` +
+      ? `Backtest ${b.id} of module ${b.module} (${b.policy}, ${b.from} to ${b.to}, null p ${b.nullP === null ? 'n/a' : b.nullP.toFixed(3)}): ` +
         "cumulative R of the same trades sized by the policy and not, and at equal exposure (each day's sizes rescaled " +
         'to a mean of 1: the same capital, allocated differently); the grey band is R₀ plus the 5%-95% of the null runs.' +
         (b.upliftEqR === null
@@ -108,8 +133,9 @@ function cumulativeChart(d: LearningQualityData): ChartSpec {
           ? ` Sharpe of daily R: ${b.sharpe.book?.toFixed(2) ?? 'n/a'} without, ${b.sharpe.policy?.toFixed(2) ?? 'n/a'} with, ` +
             `${b.sharpe.policyEq?.toFixed(2) ?? 'n/a'} at equal exposure; max drawdown ${b.maxDrawdownR.book.toFixed(2)} R, ` +
             `${b.maxDrawdownR.policy.toFixed(2)} R, ${b.maxDrawdownR.policyEq.toFixed(2)} R.`
-          : '')
-      : 'No backtest stored for this module yet: run `pmctl backtest --from D --to D --policy NAME`.',
+          : '') +
+        (b.stored > 1 ? ` The others: pmctl backtest list --module ${b.module}.` : '')
+      : 'Each module’s latest backtest: cumulative R of its trades sized by the policy and not.',
     spec: {
       ...base,
       width: WIDTH,

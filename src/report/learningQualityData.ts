@@ -1,6 +1,8 @@
 /**
- * What the report shows of learning quality (spec §9.3, §9.5): the nightly scorecard series and the
- * module's latest stored backtest (its per-day R with and without overrides, and the null band).
+ * What the report shows of learning quality: the nightly scorecard series of the report's module, and
+ * the latest stored backtest of each module asked for (its per-day R with and without overrides, and
+ * the null band). Backtests usually run on their own modules (a synthetic market's), not on the
+ * module the report draws, so by default every module's are read.
  */
 import type pg from 'pg';
 import { z } from 'zod';
@@ -18,6 +20,9 @@ export interface ScorecardPoint {
 
 export interface BacktestSeries {
   id: string;
+  module: string;
+  /** Backtests stored for this module (this one is the latest). */
+  stored: number;
   policy: string;
   from: string;
   to: string;
@@ -35,7 +40,8 @@ export interface BacktestSeries {
 export interface LearningQualityData {
   /** Cut at the report's as-of day when it has one. */
   scorecard: ScorecardPoint[];
-  backtest: BacktestSeries | null;
+  /** The latest backtest of each module, by module name. */
+  backtests: BacktestSeries[];
 }
 
 const storedSummary = z
@@ -62,9 +68,13 @@ const storedSummary = z
 
 const dayOf = (d: Date | string) => (d instanceof Date ? d.toISOString().slice(0, 10) : String(d).slice(0, 10));
 
+/**
+ * @param backtestModule the module whose backtests are read, or null for every module's.
+ */
 export async function loadLearningQuality(
   pool: pg.Pool,
   module: string,
+  backtestModule: string | null,
   asOfEnd: Date | null,
 ): Promise<LearningQualityData> {
   const sc = await pool.query<{
@@ -80,15 +90,22 @@ export async function loadLearningQuality(
       WHERE module = $1 AND ($2::timestamptz IS NULL OR created_at < $2) ORDER BY created_at, cycle_id`,
     [module, asOfEnd],
   );
-  const bt = await pool.query<{ id: string; policy: unknown; from_day: Date; to_day: Date; summary: unknown }>(
-    `SELECT id, policy, from_day, to_day, summary FROM learning_backtests
-      WHERE module = $1 AND ($2::timestamptz IS NULL OR created_at < $2) ORDER BY created_at DESC, id LIMIT 1`,
-    [module, asOfEnd],
+  const bt = await pool.query<{
+    id: string;
+    module: string;
+    stored: number;
+    policy: unknown;
+    from_day: Date;
+    to_day: Date;
+    summary: unknown;
+  }>(
+    `SELECT DISTINCT ON (module) id, module, count(*) OVER (PARTITION BY module)::int AS stored, policy, from_day,
+            to_day, summary
+       FROM learning_backtests
+      WHERE ($1::text IS NULL OR module = $1) AND ($2::timestamptz IS NULL OR created_at < $2)
+      ORDER BY module, created_at DESC, id`,
+    [backtestModule, asOfEnd],
   );
-  const row = bt.rows[0];
-  const parsed = row ? storedSummary.safeParse(row.summary) : null;
-  // The stored policy is {name, lessons, runtime}.
-  const policyName = z.object({ name: z.string() }).loose().safeParse(row?.policy);
   return {
     scorecard: sc.rows.map((r) => ({
       day: dayOf(r.learning_day),
@@ -99,28 +116,35 @@ export async function loadLearningQuality(
       upliftR: r.uplift_r,
       upliftEqR: r.uplift_eq_r,
     })),
-    backtest:
-      row && parsed?.success
-        ? {
-            id: row.id,
-            policy: policyName.success ? policyName.data.name : '?',
-            from: dayOf(row.from_day),
-            to: dayOf(row.to_day),
-            perDay: parsed.data.perDay.map((d) => ({
-              day: d.day,
-              r0: d.r0,
-              rP: d.rP,
-              upliftR: d.upliftR,
-              upliftEqR: typeof d.upliftEqR === 'number' ? d.upliftEqR : null,
-            })),
-            nullBand: parsed.data.nullBand,
-            nullP: parsed.data.nullP,
-            upliftEqR: parsed.data.upliftEqR,
-            ci95Eq: parsed.data.ci95Eq,
-            nullPEq: parsed.data.nullPEq,
-            sharpe: parsed.data.risk?.sharpe ?? null,
-            maxDrawdownR: parsed.data.risk?.maxDrawdownR ?? null,
-          }
-        : null,
+    backtests: bt.rows.flatMap((row) => {
+      const parsed = storedSummary.safeParse(row.summary);
+      if (!parsed.success) return [];
+      // The stored policy is {name, lessons, runtime}.
+      const policyName = z.object({ name: z.string() }).loose().safeParse(row.policy);
+      return [
+        {
+          id: row.id,
+          module: row.module,
+          stored: row.stored,
+          policy: policyName.success ? policyName.data.name : '?',
+          from: dayOf(row.from_day),
+          to: dayOf(row.to_day),
+          perDay: parsed.data.perDay.map((d) => ({
+            day: d.day,
+            r0: d.r0,
+            rP: d.rP,
+            upliftR: d.upliftR,
+            upliftEqR: typeof d.upliftEqR === 'number' ? d.upliftEqR : null,
+          })),
+          nullBand: parsed.data.nullBand,
+          nullP: parsed.data.nullP,
+          upliftEqR: parsed.data.upliftEqR,
+          ci95Eq: parsed.data.ci95Eq,
+          nullPEq: parsed.data.nullPEq,
+          sharpe: parsed.data.risk?.sharpe ?? null,
+          maxDrawdownR: parsed.data.risk?.maxDrawdownR ?? null,
+        },
+      ];
+    }),
   };
 }

@@ -4,7 +4,13 @@ import { moduleIdSchema } from '../contracts/learningCycle';
 import { isDay } from '../domain/asOf';
 
 export interface ReportOptions {
+  /** The module whose learning the report draws. */
   module: string;
+  /**
+   * The module whose backtests are drawn, or null for every module's, each labelled by module
+   * (backtests run on their own modules, a synthetic market's, more often than on the PM's).
+   */
+  backtestModule: string | null;
   /** A UTC day, YYYY-MM-DD, already validated (see reportOptionsSchema). */
   asOf?: string;
   /** The report's clock (weights without asOf are evaluated now). */
@@ -15,6 +21,8 @@ export interface ReportOptions {
   historySeries?: number;
 }
 
+/** The module the report draws when none is named: the PM's own, which the nightly schedule learns. */
+export const DEFAULT_REPORT_MODULE = 'pm';
 export const DEFAULT_TOP_SUBSETS = 40;
 export const DEFAULT_HISTORY_SERIES = 8;
 const DAY_MS = 86_400_000;
@@ -23,7 +31,7 @@ const DAY_MS = 86_400_000;
 export function reportOptionsSchema(today: Date) {
   const todayDay = today.toISOString().slice(0, 10);
   return z.object({
-    module: moduleIdSchema,
+    module: moduleIdSchema.optional(),
     top: z.number().int().min(1).max(500).optional(),
     asOf: z
       .string()

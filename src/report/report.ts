@@ -17,16 +17,24 @@ export interface BuiltReport {
   html: string;
   data: ReportData;
   charts: RenderedChart[];
+  /** The modules whose latest backtest is drawn. */
+  backtestModules: string[];
 }
 
 export async function buildReport(pool: pg.Pool, opts: ReportOptions): Promise<BuiltReport> {
   const data = await loadReportData(pool, opts);
-  const quality = await loadLearningQuality(pool, data.module, asOfEnd(opts.asOf));
+  const quality = await loadLearningQuality(pool, data.module, opts.backtestModule, asOfEnd(opts.asOf));
   const charts: RenderedChart[] = [];
-  for (const c of [...buildCharts(data), ...learningQualityCharts(quality)]) {
-    charts.push({ id: c.id, title: c.title, caption: c.caption, svg: await renderSvg(c.spec) });
+  const specs = [
+    ...buildCharts(data),
+    ...learningQualityCharts(quality, { module: data.module, backtestModule: opts.backtestModule }),
+  ];
+  for (const c of specs) {
+    const drawn = c.empty === undefined ? { svg: await renderSvg(c.spec) } : { svg: null, empty: c.empty };
+    charts.push({ id: c.id, title: c.title, caption: c.caption, ...drawn });
   }
-  return { html: reportHtml(data, charts, opts.now), data, charts };
+  const backtestModules = quality.backtests.map((b) => b.module);
+  return { html: reportHtml(data, charts, opts.now, { backtestModule: opts.backtestModule, backtestModules }), data, charts, backtestModules };
 }
 
 /** Refuses an output path that cannot be written (checked before any work), naming it and why. */

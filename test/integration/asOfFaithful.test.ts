@@ -58,6 +58,8 @@ let a: TestDb;
 let h: DevServerHarness;
 let b: TestDb;
 let c: TestDb;
+/** The replay each of A's cycles reported, day by day. */
+const replays: unknown[] = [];
 
 /** Copies the strands `from` has and `to` lacks, as a PM writing to both would have. */
 async function copyStrands(from: pg.Pool, to: pg.Pool): Promise<void> {
@@ -104,6 +106,7 @@ useWorkerHarness({
       await runTrades(h.client, a.pool, h.taskQueue, `asof-${h.taskQueue}`, tradesOfDay(d));
       const cycle = (await runCycleNow(h.client, { module: 'pm', asOf: day }, { taskQueue: h.taskQueue })).report!;
       expect(cycle).toMatchObject({ source: 'as_of', cutoff: endOf(day).toISOString() });
+      replays.push(cycle.replay);
       await copyStrands(a.pool, c.pool);
       await liveNight(c.pool, day);
     }
@@ -141,6 +144,12 @@ describe('as of a day = what nightly runs would have had (spec §9.1)', () => {
     expect(strength(vc[0].overrides).some((o) => o.pattern_key === EVENED)).toBe(false); // n 12 < 20: candidate
     expect(last.some((o) => o.pattern_key === EVENED)).toBe(false);
   }, 60_000);
+
+  it('a cycle per past day replays one night: the day before’s checkpoint, left valid by the facts closed since', () => {
+    expect(replays).toEqual(
+      DAYS.map((_, d) => ({ nights: 1, resumedFrom: d === 0 ? null : endOf(DAYS[d - 1]).toISOString() })),
+    );
+  });
 
   it('ends with the live nightly store’s own edge history and lessons (statuses, created_at, half-lives)', async () => {
     const replayed = await withLearningAsOf(

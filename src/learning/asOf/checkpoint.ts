@@ -64,10 +64,14 @@ export async function checkpointColumnMismatches(client: pg.Pool | pg.ClientBase
   return out;
 }
 
-/** The module's config as the learning reads it: everything but the keys the loop writes. */
+/**
+ * The module's config as the learning reads it: everything but the keys the loop writes. No row
+ * hashes as an empty object, since that is what the first version's write leaves (its override keys
+ * only): otherwise the day after a module's first version could never resume its checkpoint.
+ */
 async function configHash(client: pg.ClientBase, module: string): Promise<string> {
   const { rows } = await client.query<{ h: string }>(
-    `SELECT md5(coalesce((SELECT (config_data - $2::text[])::text FROM learning_configs WHERE module_id = $1), '')) AS h`,
+    `SELECT md5(coalesce((SELECT (config_data - $2::text[])::text FROM learning_configs WHERE module_id = $1), '{}')) AS h`,
     [module, [...OVERRIDE_KEYS]],
   );
   return rows[0].h;

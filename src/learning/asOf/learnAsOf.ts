@@ -15,7 +15,9 @@
  * its lessons are validated that night, and a policy may weigh facts by their age (spec §9.2).
  *
  * Consecutive days: the replay resumes from the latest usable checkpoint before the cutoff's day
- * (checkpoint.ts), and leaves the state of its last complete night before that day as a checkpoint.
+ * (checkpoint.ts), and leaves the state of its last complete night as a checkpoint — the cutoff's own
+ * night when that is a day's end (a past day), else the night before — so a cycle per past day
+ * replays one night.
  */
 import type pg from 'pg';
 import { emptyCubeReport, type CubeReport, type LessonsReport } from '../../contracts/learningCycle';
@@ -67,6 +69,7 @@ export interface AsOfResult {
 
 const DAY_MS = 86_400_000;
 const dayOf = (t: Date) => new Date(Math.floor(t.getTime() / DAY_MS) * DAY_MS);
+const isDayEnd = (t: Date) => t.getTime() === dayOf(t).getTime() + DAY_MS - 1;
 
 /** The overrides (and the active lessons behind them) the scratch tables hold now. */
 export async function scratchOverrides(
@@ -127,8 +130,10 @@ export async function withLearningAsOf<T>(
     let lessons: LessonsReport | null = null;
     for (const [i, night] of nights.entries()) {
       const last = i === nights.length - 1;
-      // The last complete night before the cutoff's is where the next day's as-of resumes.
-      if (last && previous !== null && previous !== resumed) await saveCheckpoint(scratch, module, previous);
+      // A cutoff inside its day is not a night the nightly would have run: the next day's as-of
+      // resumes from the last complete night before it instead.
+      if (last && !isDayEnd(night) && previous !== null && previous !== resumed)
+        await saveCheckpoint(scratch, module, previous);
       const day = night.toISOString().slice(0, 10);
       const nightId = last ? cycleId : `${cycleId}@${day}`;
       const released = await release(previous, night, nightId);
@@ -140,6 +145,11 @@ export async function withLearningAsOf<T>(
       lessons = await buildLessonsStep(scratch.pool, { module, cycleId: nightId, now: night });
       await opts.onNight?.({ day, cutoff: night, cycleId: nightId, newFacts: released.rowCount ?? 0 }, scratch);
     }
+    // A day's end is a complete night: the next day's as-of (a cycle per past day, a backfill) resumes
+    // here and replays one night. Facts that close after it later leave it valid; one closed by it
+    // that arrives late makes resumeCheckpoint fall back to an earlier checkpoint.
+    const lastNight = nights.at(-1);
+    if (lastNight && lastNight !== resumed && isDayEnd(lastNight)) await saveCheckpoint(scratch, module, lastNight);
     const eligible = await scratch.client.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM pattern_scope_stats WHERE module = $1',
       [module],

@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import { withTransaction } from '../../db/transaction';
-import type { LessonsReport, MaterializeReport } from '../../contracts/learningCycle';
+import type { AsOfReplayReport, LessonsReport, MaterializeReport } from '../../contracts/learningCycle';
 import { materializeReport } from '../materialize/materializeStep';
 import { commitVersion } from '../versions/store';
 import { learnAsOf } from './learnAsOf';
@@ -23,7 +23,7 @@ export interface PastDayOptions {
 export async function learnPastDay(
   pool: pg.Pool,
   opts: PastDayOptions,
-): Promise<{ lessons: LessonsReport; materialize: MaterializeReport }> {
+): Promise<{ lessons: LessonsReport; materialize: MaterializeReport; replay: AsOfReplayReport }> {
   opts.onPhase?.('learn_as_of');
   const r = await learnAsOf(pool, { module: opts.module, cutoff: opts.cutoff, cycleId: opts.cycleId });
   opts.onPhase?.('write_version');
@@ -43,6 +43,7 @@ export async function learnPastDay(
   );
   return {
     lessons: r.lessons,
+    replay: { nights: r.nights, resumedFrom: r.resumedFrom },
     materialize: materializeReport({
       module: opts.module,
       cycleId: opts.cycleId,
