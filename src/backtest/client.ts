@@ -56,7 +56,8 @@ export function backtestRequestProblems(
     ] as const) {
       const p = day === undefined ? null : calendarDayProblem(day);
       if (p) problems.push(`${flag}: ${p}`);
-      else if (day !== undefined && day > today) problems.push(`${flag}: ${day} is in the future (today is ${today} UTC)`);
+      else if (day !== undefined && day > today)
+        problems.push(`${flag}: ${day} is in the future (today is ${today} UTC)`);
     }
   if (typeof r.policy === 'string') {
     if (!isPolicyName(r.policy) && !(opts.allowLive && r.policy === LIVE_POLICY))
@@ -89,7 +90,8 @@ export function checkBacktestRequest(r: BacktestRequest, today: string): Backtes
   const module = parseOrThrow(moduleIdSchema, r.module ?? 'pm', '--module');
   const problems = backtestRequestProblems(r, today);
   if (problems.length) throw new InvalidInputError(`invalid backtest: ${problems.join('; ')}`);
-  const policy = typeof r.policy === 'string' ? parsePolicy({ name: r.policy }, 'policy') : parsePolicy(r.policy, 'policy');
+  const policy =
+    typeof r.policy === 'string' ? parsePolicy({ name: r.policy }, 'policy') : parsePolicy(r.policy, 'policy');
   return {
     module,
     policy,
@@ -184,7 +186,7 @@ export async function backtestProgress(client: Client, workflowId: string): Prom
   for (const a of desc.raw.pendingActivities ?? []) {
     const payloads = a.heartbeatDetails?.payloads;
     if (a.activityType?.name !== 'runBacktest' || !payloads?.length) continue;
-    const h = backtestRunHeartbeatSchema.safeParse(await decodeDetails(client, payloads as Payload[]));
+    const h = backtestRunHeartbeatSchema.safeParse(await decodeDetails(client, payloads));
     if (h.success) inFlight.push(h.data);
   }
   return { status, startedAtMs: desc.startTime.getTime(), inFlight };

@@ -132,6 +132,14 @@ export async function listBacktests(db: pg.Pool, opts: { module?: string; limit?
   });
 }
 
+/** The modules that have stored backtests, with how many each, most first (what a narrowed, empty list names). */
+export async function backtestModules(db: pg.Pool): Promise<{ module: string; backtests: number }[]> {
+  const { rows } = await db.query<{ module: string; n: string }>(
+    `SELECT module, count(*) AS n FROM learning_backtests GROUP BY module ORDER BY count(*) DESC, module`,
+  );
+  return rows.map((r) => ({ module: r.module, backtests: Number(r.n) }));
+}
+
 /** A run's stored result: run 0 keeps the whole RunResult (without `sized`), a null run only what the summary reads. */
 export type StoredRun = { run: 0; result: Omit<RunResult, 'sized'> } | { run: number; result: NullRun };
 

@@ -20,6 +20,24 @@ const f = (x: number | null | undefined, d = 2) => (typeof x === 'number' && Num
 const signed = (x: number, d = 2) => (x >= 0 ? '+' : '') + x.toFixed(d);
 const pct = (x: number | null | undefined) => (typeof x === 'number' ? `${(100 * x).toFixed(1)}%` : '-');
 
+/**
+ * A null control's p, said to be the floor when it is: with K nulls p is at least 1/(K + 1) (the real
+ * run ranked above every null), so 0.048 at K = 20 is the strongest evidence K can give.
+ */
+export function nullPText(p: number | null | undefined, k: number): string {
+  if (typeof p !== 'number') return '-';
+  return Math.abs(p - 1 / (k + 1)) < 1e-12
+    ? `${p.toFixed(3)} (the smallest possible with K = ${k}: 1/${k + 1})`
+    : p.toFixed(3);
+}
+
+/** How many overrides a summary lists: the first few, with a heading that says so when there are more. */
+export const TOP_OVERRIDES = 5;
+export function overridesHeading(total: number, shown = Math.min(total, TOP_OVERRIDES)): string {
+  if (total === 0) return 'overrides: none';
+  return shown < total ? `top ${shown} of ${total} overrides (all of them: --json):` : `overrides (${total}):`;
+}
+
 /** Exit code of a range with no trades: not a failure, but a script can tell it apart. */
 export const EXIT_NO_TRADES = 0;
 
@@ -76,11 +94,11 @@ function printBacktest(b: StoredBacktest, head: string[]): void {
     ...head,
     `backtest ${b.id}: policy ${b.policy.name}, module ${b.module}, ${b.from} → ${b.to}, K ${b.nullK}, seed ${b.seed}, data ${b.dataHash}`,
     `trades ${s.trades}: ΔR ${signed(s.upliftR)} R, CI95 [${f(s.ci95[0])}, ${f(s.ci95[1])}], ${signed(s.upliftPct)}% of Σ|rr| (R0 ${f(s.r0)} → R_P ${f(s.rP)})`,
-    `null control: p ${f(s.nullP, 3)} over K ${s.nullK}; live overrides under the null ${f(s.nullLiveOverridesMean)} a day`,
+    `null control: p ${nullPText(s.nullP, s.nullK)} over K ${s.nullK}; live overrides under the null ${f(s.nullLiveOverridesMean)} a day`,
     ...(typeof s.upliftEqR === 'number'
       ? [
           `at equal exposure (each day's sizes rescaled to a mean of 1): ΔR_eq ${signed(s.upliftEqR)} R, ` +
-            `CI95 [${f(s.ci95Eq[0])}, ${f(s.ci95Eq[1])}], ${signed(s.upliftEqPct)}% of Σ|rr|, null p ${f(s.nullPEq, 3)}` +
+            `CI95 [${f(s.ci95Eq[0])}, ${f(s.ci95Eq[1])}], ${signed(s.upliftEqPct)}% of Σ|rr|, null p ${nullPText(s.nullPEq, s.nullK)}` +
             (s.oracleUpliftEqR === null
               ? ''
               : `; oracle ΔR_eq ${signed(s.oracleUpliftEqR)} R, capture ${pct(s.oracleCaptureEq)}`),
@@ -97,9 +115,9 @@ function printBacktest(b: StoredBacktest, head: string[]): void {
       : []),
     ...(s.addsWithoutLeg ? [`${s.addsWithoutLeg} add(s) without a fill price: counted with m = 1`] : []),
     `live overrides ${f(s.liveOverridesMean)} a day; days without any ${pct(s.daysWithoutOverrides)}`,
-    `top overrides (${s.perOverride.length}):`,
+    overridesHeading(s.perOverride.length),
     ...s.perOverride
-      .slice(0, 5)
+      .slice(0, TOP_OVERRIDES)
       .map(
         (o) =>
           `  ${signed(o.upliftR).padStart(8)} R  size×${f(o.sizeMult, 3)}  ${o.action_category} ${JSON.stringify(o.scope)}  ` +
@@ -118,7 +136,8 @@ export function registerBacktestCommands(program: Command, ctx: CliContext): voi
     .option('--from <day>', 'first day YYYY-MM-DD (UTC)')
     .option('--to <day>', 'last day YYYY-MM-DD (UTC), not in the future')
     .option('--policy <name>', "policy: v5, evidence, or live (the module's live policy with its constants)")
-    .option('--module <module>', 'module', module, 'pm')
+    // No default here: `backtest list --module X` reaches this option too, and a default would narrow it.
+    .option('--module <module>', 'module (default pm)', module)
     .option('--null <K>', 'null permutations (0..1000)', num, 20)
     .option('--seed <S>', 'seed of the permutations and the bootstrap', num, 1)
     .option('--no-wait', 'start it and print its workflow id')
@@ -128,28 +147,42 @@ export function registerBacktestCommands(program: Command, ctx: CliContext): voi
         from?: string;
         to?: string;
         policy?: string;
-        module: string;
+        module?: string;
         null: number;
         seed: number;
         wait: boolean;
         json?: boolean;
       }) => {
-        const missing = (['from', 'to', 'policy'] as const).filter((k) => o[k] === undefined).map((k) => `--${k}`);
-        if (missing.length) throw new CliError(`required option(s) ${missing.join(', ')} not given`);
-        const { checkBacktestRequest, runBacktest } = await import('../../backtest/client');
+        const mod = o.module ?? 'pm';
+        const { backtestRequestProblems, checkBacktestRequest, runBacktest, waitForBacktest, LIVE_POLICY } =
+          await import('../../backtest/client');
+        const req = { module: mod, from: o.from, to: o.to, policy: o.policy, nullK: o.null, seed: o.seed };
+        // Every problem at once, the values given before the options missing; nothing read or started yet.
+        const problems = backtestRequestProblems(req, today(), { allowLive: true });
+        if (problems.length) throw new CliError(`invalid backtest: ${problems.join('; ')}`);
         let policy: string | import('../../domain/policy').Policy = o.policy!;
-        if (policy === 'live')
-          policy = (await (await import('../../learning/policy/store')).livePolicy(await ctx.database(), o.module))
-            .policy;
-        const key = checkBacktestRequest(
-          { module: o.module, from: o.from!, to: o.to!, policy, nullK: o.null, seed: o.seed },
-          today(),
-        );
+        if (policy === LIVE_POLICY)
+          policy = (await (await import('../../learning/policy/store')).livePolicy(await ctx.database(), mod)).policy;
+        const key = checkBacktestRequest({ ...req, from: o.from!, to: o.to!, policy }, today());
         const client = await ctx.temporal();
-        const r = await runBacktest(client, key, { taskQueue: ctx.settings.taskQueue, wait: o.wait });
-        const ui = workflowUiUrl(ctx.settings.namespace, r.workflowId);
-        if (!r.status) return emit({ workflowId: r.workflowId, joined: r.joined, ui }, o);
-        const st: BacktestStatus = r.status;
+        const started = await runBacktest(client, key, { taskQueue: ctx.settings.taskQueue, wait: false });
+        const ui = workflowUiUrl(ctx.settings.namespace, started.workflowId);
+        if (!o.wait) return emit({ workflowId: started.workflowId, joined: started.joined, ui }, o);
+        const { backtestProgressReporter, onInterrupt } = await import('../backtestProgress');
+        const reporter = backtestProgressReporter();
+        const release = onInterrupt(started.workflowId, reporter);
+        let st: BacktestStatus;
+        try {
+          st = await waitForBacktest(
+            client,
+            started.workflowId,
+            o.json ? {} : { onProgress: (p) => reporter.update(p) },
+          );
+        } finally {
+          release();
+          reporter.end();
+        }
+        const r = { ...started, status: st };
         if (st.step === 'no_trades') {
           if (o.json)
             emit(
@@ -199,19 +232,25 @@ export function registerBacktestCommands(program: Command, ctx: CliContext): voi
     .option('--json', 'machine-readable output')
     .action(async (workflowId: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<{ json?: boolean }>();
-      const { backtestStatus } = await import('../../backtest/client');
+      const { backtestProgress, backtestStatus } = await import('../../backtest/client');
       const client = await ctx.temporal();
-      const st = await backtestStatus(client, workflowId);
+      const live = await backtestProgress(client, workflowId);
+      const st = live?.status ?? (await backtestStatus(client, workflowId));
       if (o.json) return emit(st, o);
+      const ui = `UI: ${workflowUiUrl(ctx.settings.namespace, st.workflowId)}`;
+      if (live) {
+        const { progressLine } = await import('../../backtest/progress');
+        return void process.stdout.write(`${st.workflowId}: running, ${progressLine(live, Date.now())}\n${ui}\n`);
+      }
+      const next = st.step === 'done' && st.backtestId ? `\nits result: pmctl backtest show ${st.backtestId}` : '';
       process.stdout.write(
         `${st.workflowId}: ${st.step}, ${st.runsDone} of ${st.runsTotal} runs done` +
-          `${st.backtestId ? `, backtest ${st.backtestId}` : ''}${st.message ? `\n${st.message}` : ''}\n` +
-          `UI: ${workflowUiUrl(ctx.settings.namespace, st.workflowId)}\n`,
+          `${st.backtestId ? `, backtest ${st.backtestId}` : ''}${st.message ? `\n${st.message}` : ''}${next}\n${ui}\n`,
       );
     });
   bt.command('list')
-    .description('stored backtests, newest first')
-    .option('--module <module>', 'only this module (default pm)', module)
+    .description('stored backtests of every module, newest first')
+    .option('--module <module>', 'only this module', module)
     .option(
       '--limit <n>',
       'at most this many',
@@ -221,15 +260,28 @@ export function registerBacktestCommands(program: Command, ctx: CliContext): voi
     .option('--json', 'machine-readable output')
     .action(async (_o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<{ module?: string; limit: number; json?: boolean }>();
-      const { listBacktests } = await import('../../backtest/store');
-      const list = await listBacktests(await ctx.database(), o);
+      const { listBacktests, backtestModules } = await import('../../backtest/store');
+      const db = await ctx.database();
+      const list = await listBacktests(db, o);
       if (o.json) return emit(list, o);
-      if (list.length === 0) return void process.stdout.write('no backtests stored yet: run pmctl backtest\n');
-      for (const b of list)
-        process.stdout.write(
-          `${b.id}  ${b.module} ${b.policy.padEnd(8)} ${b.from} → ${b.to}  K ${b.nullK} seed ${b.seed}  trades ${b.trades}  ` +
-            `ΔR ${signed(b.upliftR)} (${signed(b.upliftPct)}%)  p ${f(b.nullP, 3)}  oracle ${pct(b.oracleCapture)}  ${b.createdAt}\n`,
-        );
+      if (list.length === 0) {
+        const modules = o.module ? await backtestModules(db) : [];
+        const where = o.module ? ` of module ${o.module}` : '';
+        const others = modules.length
+          ? `; modules with backtests: ${modules.map((m) => `${m.module} (${m.backtests})`).join(', ')} ` +
+            `(pmctl backtest list lists them all)`
+          : ': run pmctl backtest';
+        return void process.stdout.write(`no backtests${where} stored yet${others}\n`);
+      }
+      const width = Math.max(6, ...list.map((b) => b.module.length));
+      const rows = list.map(
+        (b) =>
+          `${b.id}  ${b.module.padEnd(width)}  ${b.policy.padEnd(8)}  ${b.from} → ${b.to}  K ${b.nullK} seed ${b.seed}  ` +
+          `trades ${b.trades}  ΔR ${signed(b.upliftR)} (${signed(b.upliftPct)}%)  p ${f(b.nullP, 3)}  ` +
+          `oracle ${pct(b.oracleCapture)}  ${b.createdAt}`,
+      );
+      const header = `${'id'.padEnd(list[0].id.length)}  ${'module'.padEnd(width)}  policy`;
+      process.stdout.write([header, ...rows].join('\n') + '\n');
     });
 
   const demo = program.command('demo').description('synthetic data for demos, tests and benchmarks');
