@@ -1,8 +1,10 @@
 /**
  * Demo data for a fresh machine: synthetic but plausible positions opened, acted on and closed
- * through the real workflows. Some patterns have a real edge (buy_flag entries in good regimes win,
- * first-dip buys in a dip lose), others have none, so the first learning cycle crosses the
- * thresholds and produces lessons and overrides. Deterministic (seeded) and idempotent.
+ * through the real workflows. The book looks like a trader's: about four trades in ten win, most
+ * losers are stopped at −1 R, a few runners close at +3..+6 R. One pattern has a real edge inside it
+ * (buy-flag entries in a Good regime win far more often on micro caps than on mid caps), first-dip
+ * buys in a dip keep losing, reclaim entries have no edge, so the first learning cycle finds a lesson
+ * and an override that visibly resizes DEMO_PLANNED_ACTION. Deterministic (seeded) and idempotent.
  */
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
@@ -15,6 +17,8 @@ export interface DemoOptions {
   client: Client;
   pool: pg.Pool;
   taskQueue: string;
+  /** The portfolio book the positions open in (default the client's, `main`). */
+  book?: string;
   positions?: number;
   leaveOpen?: number;
   now?: Date;
@@ -27,23 +31,52 @@ export interface DemoOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * How a kind of trade ends: the share that win, the share of winners that run (+3..+6 R; the
+ * others take +0.5..+2.5 R), and the share of losers stopped at −1 R (the others are scratched at
+ * −0.2..−0.7 R: a trader cuts some before the stop).
+ */
+interface Outcomes {
+  win: number;
+  runner: number;
+  stop: number;
+}
+
 interface Archetype {
   name: string;
   context: Record<string, unknown>;
   macro: string;
-  /** mean and spread of the trade's R/R */
-  rr: [number, number];
+  /** By bucket: the planted edge is micro against mid inside one pattern. */
+  outcomes: Record<'micro' | 'mid', Outcomes>;
 }
 
 const ARCHETYPES: Archetype[] = [
-  // A strong, consistent edge: buy-flag entries while the macro regime is Good, micro caps most (see
-  // below). Strong enough that even its one-dimension overrides clear the runtime's minimum weight
-  // (spec §7) and visibly resize.
-  { name: 'buy_flag', context: { uptrend_state: 'S1', buy_flag: true }, macro: 'Good', rr: [8, 0.3] },
+  // The planted edge: buy-flag entries while the macro regime is Good win three times in four on
+  // micro caps, often running, and one time in five on mid caps — an edge against the rest of their
+  // own pattern, which is what the evidence policy measures (a pattern is never an edge over the book).
+  {
+    name: 'buy_flag',
+    context: { uptrend_state: 'S1', buy_flag: true },
+    macro: 'Good',
+    outcomes: { micro: { win: 0.75, runner: 0.5, stop: 0.85 }, mid: { win: 0.2, runner: 0, stop: 0.85 } },
+  },
   // A real negative edge: first-dip buys in a Dip keep failing.
-  { name: 'first_dip', context: { uptrend_state: 'S2', first_dip_buy_flag: true }, macro: 'Dip', rr: [-0.8, 0.5] },
-  // No edge: reclaim entries hover around the baseline.
-  { name: 'reclaim', context: { uptrend_state: 'S1', reclaimed_ema333: true }, macro: 'Recover', rr: [1.0, 1.2] },
+  {
+    name: 'first_dip',
+    context: { uptrend_state: 'S2', first_dip_buy_flag: true },
+    macro: 'Dip',
+    outcomes: { micro: { win: 0.2, runner: 0, stop: 0.85 }, mid: { win: 0.2, runner: 0, stop: 0.85 } },
+  },
+  // No edge: reclaim entries win about as often as the book.
+  {
+    name: 'reclaim',
+    context: { uptrend_state: 'S1', reclaimed_ema333: true },
+    macro: 'Recover',
+    outcomes: {
+      micro: { win: 0.4, runner: 0.15, stop: 0.8 },
+      mid: { win: 0.4, runner: 0.15, stop: 0.8 },
+    },
+  },
 ];
 
 function demoRegime(macro: string) {
@@ -71,6 +104,58 @@ export const DEMO_PLANNED_ACTION = {
   regimeContext: demoRegime('Good'),
 };
 
+export type DemoExit = 'stop' | 'scratch' | 'target' | 'runner';
+
+export interface DemoPlan {
+  i: number;
+  arch: Archetype;
+  bucket: 'micro' | 'mid';
+  entryTime: Date;
+  holdDays: number;
+  rr: number;
+  exit: DemoExit;
+  aFinal: number;
+  eFinal: number;
+}
+
+/** 1/φ: the j-th member of a group draws frac(j/φ + offset), so its outcome shares hold even in a small group. */
+const GOLDEN = 0.6180339887498949;
+const frac = (x: number) => x - Math.floor(x);
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/** One trade's exit from a uniform draw `u` (where it falls among the shares) and `r` (its size). */
+function exitOf(o: Outcomes, u: number, r: number): { exit: DemoExit; rr: number } {
+  if (u < o.win) {
+    const runs = u < o.win * o.runner;
+    return runs ? { exit: 'runner', rr: round2(3 + r * 3) } : { exit: 'target', rr: round2(0.5 + r * 2) };
+  }
+  const stopped = (u - o.win) / (1 - o.win) < o.stop;
+  return stopped ? { exit: 'stop', rr: -1 } : { exit: 'scratch', rr: -round2(0.2 + r * 0.5) };
+}
+
+/**
+ * The demo's positions, oldest first over the last ~70 days: archetypes in turn, 60% micro caps.
+ * Outcome shares are kept by a low-discrepancy sequence per archetype and bucket (not independent
+ * draws), so a small group still has its share of losers and runners; sizes and times are seeded.
+ */
+export function demoPlans(total: number, now: Date): DemoPlan[] {
+  const rand = seededRandom(20261124);
+  const DAY = 86_400_000;
+  const members = new Map<string, number>();
+  return Array.from({ length: total }, (_, i) => {
+    const arch = ARCHETYPES[i % ARCHETYPES.length];
+    const bucket: 'micro' | 'mid' = rand() < 0.6 ? 'micro' : 'mid';
+    const key = `${arch.name}/${bucket}`;
+    const j = members.get(key) ?? 0;
+    members.set(key, j + 1);
+    const entryTime = new Date(now.getTime() - (70 - (i * 60) / total) * DAY - rand() * DAY);
+    const { exit, rr } = exitOf(arch.outcomes[bucket], frac(0.5 + j * GOLDEN), rand());
+    // Stops come quickly, runners take days.
+    const holdDays = round2(exit === 'runner' ? 3 + rand() * 5 : exit === 'stop' ? 0.3 + rand() : 0.5 + rand() * 3);
+    return { i, arch, bucket, entryTime, holdDays, rr, exit, aFinal: rand(), eFinal: rand() };
+  });
+}
+
 export async function seedDemo(
   o: DemoOptions,
 ): Promise<{ opened: number; closed: number; leftOpen: number; skipped: boolean }> {
@@ -80,20 +165,8 @@ export async function seedDemo(
   const existing = await o.pool.query(`SELECT count(*)::int AS n FROM positions WHERE position_id LIKE 'demo-%'`);
   if (existing.rows[0].n > 0) return { opened: 0, closed: 0, leftOpen: 0, skipped: true };
 
-  const rand = seededRandom(20261124);
-  const now = (o.now ?? new Date()).getTime();
+  const plans = demoPlans(total, o.now ?? new Date());
   const DAY = 86_400_000;
-  const plans = Array.from({ length: total }, (_, i) => {
-    const arch = ARCHETYPES[i % ARCHETYPES.length];
-    const bucket = rand() < 0.6 ? 'micro' : 'mid';
-    const entryTime = new Date(now - (70 - (i * 60) / total) * DAY - rand() * DAY);
-    const holdDays = 0.5 + rand() * 4;
-    // Within buy-flag entries, micro caps win far more than mids: an edge against the rest of its own
-    // pattern, what the evidence policy measures (a pattern is never an edge over the book as a whole).
-    const centre = arch.name === 'buy_flag' && bucket === 'mid' ? arch.rr[0] / 4 : arch.rr[0];
-    const rr = centre + (rand() * 2 - 1) * arch.rr[1];
-    return { i, arch, bucket, entryTime, holdDays, rr, aFinal: rand(), eFinal: rand() };
-  });
 
   // Opens are updates on the one portfolio workflow, and the server refuses more than 10 in flight
   // on a workflow (ResourceExhausted, retried by the client after a back-off): stay under it.
@@ -118,7 +191,7 @@ export async function seedDemo(
           regimeContext: regime,
           entryContext: { archetype: p.arch.name },
         },
-        { taskQueue: o.taskQueue },
+        { taskQueue: o.taskQueue, book: o.book },
       ),
     );
     opened++;
@@ -153,7 +226,7 @@ export async function seedDemo(
         uptrend_state: 'S3',
         market_family: 'lowcaps',
         bucket: p.bucket,
-        signals: { exhaustion: p.rr > 2 },
+        signals: { exhaustion: p.exit === 'runner' },
         applied_knobs: { trail_speed: 1 },
       },
       regimeContext: regime,
@@ -167,7 +240,7 @@ export async function seedDemo(
       {
         exitPrice,
         exitTime: exitTime.toISOString(),
-        exitReason: p.rr > 0 ? 'target' : 'stop',
+        exitReason: p.exit,
         minPrice: entryPrice * (1 - drawdown),
         maxPrice: Math.max(exitPrice, entryPrice) * 1.03,
       },
