@@ -1,16 +1,29 @@
 /**
- * The worker process: stateless, so any number of them can share the task queue.
+ * The worker process: stateless, so any number of them can share the task queues. By default it
+ * serves the workflow task queue and starts a child process serving the heavy one (CPU-bound
+ * activities, src/contracts/temporal.ts): `--role workflows` or `--role heavy` runs one of the two
+ * alone, e.g. one more heavy worker to spread a backtest's runs over.
  * Connects first (Worker.create without a live connection would hang), then runs until SIGINT/SIGTERM.
  * A worker started while the server is down waits for it (one line on stderr) and starts when it answers.
  * Migrates first, since a worker can be the first of our processes to see a database; `--no-migrate`
  * is for databases migrated once by whoever created them (the tests' scratch databases).
  */
 import type pg from 'pg';
-import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { connectWorkerConnection, temporalSettings, type TemporalSettings } from './src/temporal/connection';
 import { isServerUnreachable } from './src/temporal/outage';
 import { createPool, openDatabase } from './src/db/database';
-import { createWorker } from './src/worker/createWorker';
+import { createWorker, heavySlots, type PmWorker } from './src/worker/createWorker';
+import { spawnHeavyWorker, stopWhenOrphaned, type HeavyProcess } from './src/worker/heavyProcess';
+import { heavyTaskQueue } from './src/contracts/temporal';
+
+/** What this process serves: both queues (two processes), or one of them. */
+export type WorkerProcessRole = 'both' | 'workflows' | 'heavy';
+
+export function parseWorkerRole(raw: string | undefined): WorkerProcessRole {
+  if (raw === undefined || raw === 'both' || raw === 'workflows' || raw === 'heavy') return raw ?? 'both';
+  throw new Error(`--role must be workflows, heavy or both, got ${JSON.stringify(raw)}`);
+}
 import { availableMetricsAddress, installRuntime } from './src/temporal/telemetry';
 
 const RETRY_MS = { first: 500, max: 5_000 };
@@ -22,7 +35,8 @@ const RETRY_MS = { first: 500, max: 5_000 };
 async function connectWhenReady(
   settings: TemporalSettings,
   pool: pg.Pool,
-): Promise<{ connection: NativeConnection; worker: Worker }> {
+  role: 'workflows' | 'heavy',
+): Promise<{ connection: NativeConnection; worker: PmWorker }> {
   const address = settings.connectionOptions.address;
   let delay = RETRY_MS.first;
   let waitingSince: number | null = null;
@@ -35,6 +49,7 @@ async function connectWhenReady(
         namespace: settings.namespace,
         taskQueue: settings.taskQueue,
         pool,
+        role,
       });
       if (waitingSince !== null) {
         console.error(
@@ -65,27 +80,66 @@ async function installWorkerRuntime(): Promise<void> {
   if (metrics) console.error(`[worker] Prometheus metrics at http://${metrics}/metrics`);
 }
 
-export async function runWorker(opts: { migrate?: boolean } = {}): Promise<void> {
+export async function runWorker(
+  opts: { migrate?: boolean; role?: WorkerProcessRole; heavyArgs?: string[] } = {},
+): Promise<void> {
+  const role = opts.role ?? 'both';
   await installWorkerRuntime();
   const settings = temporalSettings();
   const db = await openDatabase({ migrate: opts.migrate });
   const pool = createPool(db.url);
-  const { connection, worker } = await connectWhenReady(settings, pool);
-  console.error(
-    `[worker] polling task queue ${settings.taskQueue} on ${settings.connectionOptions.address} (${settings.namespace})`,
-  );
+  let heavy: HeavyProcess | null = null;
+  let stopping = false;
+  let heavyFailed: string | null = null;
   try {
-    await worker.run();
+    if (role === 'both') {
+      heavy = spawnHeavyWorker({
+        args: opts.heavyArgs ?? [...process.argv.slice(2).filter((a) => !a.startsWith('--role')), '--role', 'heavy'],
+        env: { DATABASE_URL: db.url, TEMPORAL_TASK_QUEUE: settings.taskQueue },
+      });
+    }
+    const { connection, worker } = await connectWhenReady(settings, pool, role === 'heavy' ? 'heavy' : 'workflows');
+    void heavy?.exited.then(({ code, signal }) => {
+      if (stopping) return;
+      // Half a worker would look alive while heavy activities wait: stop, say why, exit non-zero.
+      heavyFailed = `the heavy worker process exited (${signal ?? `code ${code}`}); stopping`;
+      console.error(`[worker] ${heavyFailed}`);
+      worker.shutdown();
+    });
+    if (role === 'heavy') stopWhenOrphaned(() => worker.shutdown());
+    const queue = role === 'heavy' ? heavyTaskQueue(settings.taskQueue) : settings.taskQueue;
+    console.error(
+      `[worker] polling task queue ${queue} on ${settings.connectionOptions.address} (${settings.namespace})` +
+        (role === 'heavy' ? `, ${heavySlots()} heavy activities at a time` : '') +
+        (heavy ? `; heavy activities in process ${heavy.pid} on ${heavyTaskQueue(settings.taskQueue)}` : ''),
+    );
+    try {
+      await worker.run();
+    } finally {
+      await connection.close();
+    }
   } finally {
-    await connection.close();
+    stopping = true;
+    await heavy?.stop();
     await pool.end();
     await db.stop();
   }
+  if (heavyFailed) throw new Error(heavyFailed);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  runWorker({ migrate: !process.argv.includes('--no-migrate') }).catch((err) => {
-    console.error(`[worker] ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  });
+  const roleAt = process.argv.indexOf('--role');
+  Promise.resolve()
+    .then(() => parseWorkerRole(roleAt >= 0 ? process.argv[roleAt + 1] : undefined))
+    .then((role) =>
+      runWorker({
+        migrate: !process.argv.includes('--no-migrate') && role !== 'heavy',
+        role,
+        heavyArgs: ['--role', 'heavy', '--no-migrate'],
+      }),
+    )
+    .catch((err) => {
+      console.error(`[worker] ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    });
 }

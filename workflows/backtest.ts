@@ -1,6 +1,7 @@
 import {
   ApplicationFailure,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -8,13 +9,14 @@ import {
 } from '@temporalio/workflow';
 import type { BacktestActivities } from '../activities/backtestActivities';
 import {
-  BACKTEST_RUN_CONCURRENCY,
+  BACKTEST_PATCHES,
   backtestInputSchema,
   backtestStatusQuery,
   type BacktestInput,
   type BacktestStatus,
 } from '../src/contracts/backtest';
 import { ERROR_TYPES } from '../src/contracts/errors';
+import { heavyTaskQueue } from '../src/contracts/temporal';
 import { describeZodError } from '../src/contracts/zod';
 
 const retry = {
@@ -23,31 +25,43 @@ const retry = {
   maximumInterval: '1 minute',
   nonRetryableErrorTypes: [ERROR_TYPES.badConfiguration],
 };
-const prep = proxyActivities<BacktestActivities>({ startToCloseTimeout: '10 minutes', retry });
+const prepOptions = { startToCloseTimeout: '10 minutes', retry } as const;
 /**
- * A run's activity options. The walk-forward run is synchronous: its per-day heartbeats leave the
- * worker only when the run yields, at its end. So the heartbeat timeout must exceed a whole run, or a
- * long run would time out and be retried forever: 2 minutes plus 25 ms per trade read (a run took
- * ~2.6 ms a trade at 10,000 trades on a loaded 2-core machine), at most 3 hours.
+ * A run's activity options. A run gives the event loop back after every day, and each day's step
+ * heartbeats, so the heartbeat timeout is a day's step with room to spare: a killed worker's run is
+ * retried on another within a minute.
  */
-const runActivities = (tradesRead: number) => {
+const RUN_OPTIONS = { startToCloseTimeout: '3 hours', heartbeatTimeout: '45 seconds', retry } as const;
+/**
+ * Before BACKTEST_PATCHES.runsOnHeavyQueue: a heartbeat timeout longer than a whole run (2 minutes
+ * plus 25 ms per trade read, at most 3 hours), as the runs' heartbeats then left only at their end.
+ */
+const legacyRunOptions = (tradesRead: number) => {
   const heartbeatSeconds = Math.min(3 * 3600, 120 + Math.ceil(tradesRead * 0.025));
-  return proxyActivities<BacktestActivities>({
+  return {
     startToCloseTimeout: `${heartbeatSeconds + 3600} seconds`,
     heartbeatTimeout: `${heartbeatSeconds} seconds`,
     retry,
-  });
+  };
 };
+/** Before BACKTEST_PATCHES.runsOnHeavyQueue: runs computed at once by one backtest. */
+const LEGACY_RUN_CONCURRENCY = 2;
 
 const fmt = (x: number | null, d = 2) => (x === null ? '-' : x.toFixed(d));
 
 /**
  * The walk-forward backtest of a policy over [from, to] (spec §9.3): prepare (validate, load and hash
  * the data, or return the identical stored backtest), run 0 (the real data) and runs 1..K (null
- * permutations) two at a time, each storing its result once, then summarize and store immutably.
+ * permutations) all scheduled at once on the heavy task queue, each storing its result once, then
+ * summarize and store immutably.
  */
 export async function backtest(rawInput: BacktestInput): Promise<BacktestStatus> {
   const info = workflowInfo();
+  // First, before any command: every activity of a backtest started since goes to the heavy queue.
+  const onHeavyQueue = patched(BACKTEST_PATCHES.runsOnHeavyQueue);
+  const prep = proxyActivities<BacktestActivities>(
+    onHeavyQueue ? { ...prepOptions, taskQueue: heavyTaskQueue(info.taskQueue) } : prepOptions,
+  );
   const status: BacktestStatus = {
     workflowId: info.workflowId,
     module: typeof rawInput?.module === 'string' ? rawInput.module : 'pm',
@@ -102,7 +116,6 @@ export async function backtest(rawInput: BacktestInput): Promise<BacktestStatus>
     return status;
   }
   const { backtestId, key, dataHash } = prepared;
-  const runs = runActivities(prepared.loaded);
   status.backtestId = backtestId;
   status.trades = prepared.trades;
   status.step = 'running';
@@ -111,23 +124,32 @@ export async function backtest(rawInput: BacktestInput): Promise<BacktestStatus>
       `${status.runsDone} of ${status.runsTotal} runs done (run 0 real, 1..${key.nullK} null) — ${prepared.trades} trades, ${backtestId}`,
     );
   progress();
-
-  let next = 0;
-  const worker = async () => {
-    while (next < status.runsTotal) {
-      const run = next++;
-      await runs.runBacktest.executeWithOptions(
-        {
-          summary:
-            run === 0 ? 'run 0: the real data' : `null run ${run} of ${key.nullK}: scopes permuted within each day`,
-        },
-        [{ backtestId, key, run }],
-      );
-      status.runsDone++;
-      progress();
-    }
+  const runs = proxyActivities<BacktestActivities>(
+    onHeavyQueue ? { ...RUN_OPTIONS, taskQueue: heavyTaskQueue(info.taskQueue) } : legacyRunOptions(prepared.loaded),
+  );
+  const runOne = async (run: number) => {
+    await runs.runBacktest.executeWithOptions(
+      {
+        summary:
+          run === 0 ? 'run 0: the real data' : `null run ${run} of ${key.nullK}: scopes permuted within each day`,
+      },
+      [{ backtestId, key, run }],
+    );
+    status.runsDone++;
+    progress();
   };
-  await Promise.all(Array.from({ length: Math.min(BACKTEST_RUN_CONCURRENCY, status.runsTotal) }, worker));
+  const all = Array.from({ length: status.runsTotal }, (_, run) => run);
+  if (onHeavyQueue) {
+    // All at once: the heavy workers' slots set how many compute together, so one more worker
+    // polling the heavy queue shortens the backtest.
+    await Promise.all(all.map(runOne));
+  } else {
+    let next = 0;
+    const lane = async () => {
+      while (next < all.length) await runOne(next++);
+    };
+    await Promise.all(Array.from({ length: Math.min(LEGACY_RUN_CONCURRENCY, all.length) }, lane));
+  }
 
   status.step = 'summarizing';
   details('bootstrap CI, null p, oracle capture; storing the result');

@@ -12,7 +12,7 @@ import type { AggregateActivities } from '../activities/aggregateActivity';
 import type { LessonsActivities } from '../activities/lessonsActivity';
 import type { MaterializeActivities } from '../activities/materializeActivity';
 import type { CycleRunActivities } from '../activities/cycleRunActivity';
-import { SA_LEARNING_DAY, SA_SCHEDULED_START_TIME } from '../src/contracts/temporal';
+import { SA_LEARNING_DAY, SA_SCHEDULED_START_TIME, heavyTaskQueue } from '../src/contracts/temporal';
 import {
   learningCycleInputSchema,
   learningCycleStatusQuery,
@@ -34,26 +34,37 @@ const retry = {
   nonRetryableErrorTypes: [ERROR_TYPES.badConfiguration],
 };
 
-const aggregation = proxyActivities<AggregateActivities>({
+const aggregationOptions = {
   startToCloseTimeout: '2 hours',
   // A killed worker's activity moves to another worker once this timeout passes, resuming from its
   // last heartbeat. The activities re-send their latest heartbeat every 5 s while they work
   // (activities/heartbeat.ts), so a long batch never trips it; only a dead worker does.
   heartbeatTimeout: '30 seconds',
   retry,
-});
-const lessons = proxyActivities<LessonsActivities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry,
-});
-const materialization = proxyActivities<MaterializeActivities>({ startToCloseTimeout: '5 minutes', retry });
-// Learning a past day recomputes its cube in scratch tables: as long as a full rebuild, heartbeating.
-const pastDay = proxyActivities<MaterializeActivities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30 seconds',
-  retry,
-});
+} as const;
+/** The step's activities: the CPU-bound ones on the heavy task queue beside the workflow's. */
+function stepActivities(taskQueue: string) {
+  const heavy = heavyTaskQueue(taskQueue);
+  return {
+    // planCube and listAggregateShards are light: the same options on the workflow's own queue.
+    planning: proxyActivities<AggregateActivities>(aggregationOptions),
+    aggregation: proxyActivities<AggregateActivities>({ ...aggregationOptions, taskQueue: heavy }),
+    lessons: proxyActivities<LessonsActivities>({
+      startToCloseTimeout: '30 minutes',
+      heartbeatTimeout: '30 seconds',
+      retry,
+      taskQueue: heavy,
+    }),
+    materialization: proxyActivities<MaterializeActivities>({ startToCloseTimeout: '5 minutes', retry }),
+    // Learning a past day replays its nights in scratch tables: heartbeating.
+    pastDay: proxyActivities<MaterializeActivities>({
+      startToCloseTimeout: '2 hours',
+      heartbeatTimeout: '30 seconds',
+      retry,
+      taskQueue: heavy,
+    }),
+  };
+}
 const runs = proxyActivities<CycleRunActivities>({ startToCloseTimeout: '30 seconds', retry });
 
 /**
@@ -63,6 +74,7 @@ const runs = proxyActivities<CycleRunActivities>({ startToCloseTimeout: '30 seco
  */
 export async function learningCycle(rawInput: LearningCycleInput): Promise<LearningCycleReport> {
   const info = workflowInfo();
+  const { planning, aggregation, lessons, materialization, pastDay } = stepActivities(info.taskQueue);
   const report: LearningCycleReport = {
     cycleId: info.workflowId,
     module: typeof rawInput?.module === 'string' ? rawInput.module : 'pm',
@@ -133,7 +145,7 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
   const shards =
     input.shards === 'auto'
       ? (
-          await aggregation.listAggregateShards.executeWithOptions({ summary: 'plan the ingest shards' }, [
+          await planning.listAggregateShards.executeWithOptions({ summary: 'plan the ingest shards' }, [
             { module: input.module },
           ])
         ).length
@@ -155,7 +167,7 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
   report.aggregate = { ...sumReports(ingestReports), shard: null };
 
   // Groups are the cube's shards: the same shard count, so a cycle's parallelism is one setting.
-  const plan = await aggregation.planCube.executeWithOptions({ summary: 'plan the cube: groups with new facts' }, [
+  const plan = await planning.planCube.executeWithOptions({ summary: 'plan the cube: groups with new facts' }, [
     { module: input.module, maxShards: shards },
   ]);
   const groups = plan.reduce((a, s) => a + s.groups.length, 0);

@@ -100,3 +100,9 @@ export function simpleTable(head: readonly string[], rows: readonly (readonly st
     ...rows.map((r) => `| ${r.join(' | ')} |`),
   ].join('\n');
 }
+
+/** The last line of a benchmark run: how many of its figures with a target (or a check) are met. */
+export function targetsLine(figures: readonly Figure[]): string {
+  const judged = figures.map(verdict).filter((v) => v.met !== '');
+  return `performance: ${judged.filter((v) => v.met === 'MET').length} of ${judged.length} targets met`;
+}

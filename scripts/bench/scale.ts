@@ -44,7 +44,10 @@ function workerLine(label: string, w: ShardedRun['workers'][number]): string {
   );
 }
 
-export async function scaleMode(args: Args, scratch: Scratch): Promise<{ ok: boolean; tables: string[] }> {
+export async function scaleMode(
+  args: Args,
+  scratch: Scratch,
+): Promise<{ ok: boolean; tables: string[]; figures: Figure[] }> {
   const gen = new TradeGenerator(args.seed);
   const M = BENCH_MODULE;
   const results: SizeResult[] = [];
@@ -119,7 +122,7 @@ export async function scaleMode(args: Args, scratch: Scratch): Promise<{ ok: boo
     await scratch.drop(db);
     log('');
   }
-  return { ok, tables: tables(results, args) };
+  return { ok, ...tables(results, args) };
 }
 
 function printProfiles(run: ShardedRun): void {
@@ -133,7 +136,7 @@ function printProfiles(run: ShardedRun): void {
   });
 }
 
-function tables(results: SizeResult[], args: Args): string[] {
+function tables(results: SizeResult[], args: Args): { tables: string[]; figures: Figure[] } {
   const figures: Figure[] = [];
   const failedNote = (run: ShardedRun) =>
     run.failed
@@ -215,12 +218,15 @@ function tables(results: SizeResult[], args: Args): string[] {
     ['trades', 'eligible rows', 'pattern_scope_stats', 'learning_trade_facts'],
     results.map((r) => [fmtInt(r.trades), fmtInt(r.eligibleRows), fmtMB(r.bytes.stats), fmtMB(r.bytes.facts)]),
   );
-  return [
-    markdownTable(
-      `Scale: generated facts, cube step sharded across ${args.workers} worker processes, seed ${args.seed}`,
-      figures,
-    ),
-    `**Per worker process**\n\n${perWorker}`,
-    `**Table sizes after the full rebuild**\n\n${sizes}`,
-  ];
+  return {
+    figures,
+    tables: [
+      markdownTable(
+        `Scale: generated facts, cube step sharded across ${args.workers} worker processes, seed ${args.seed}`,
+        figures,
+      ),
+      `**Per worker process**\n\n${perWorker}`,
+      `**Table sizes after the full rebuild**\n\n${sizes}`,
+    ],
+  };
 }

@@ -15,8 +15,18 @@ import { STATUS_QUERY } from './temporal';
  * is not workflow code; test/unit/backtestInputs.test.ts checks they agree).
  */
 export const BACKTEST_LIMITS = { nullKMax: 1000, nullKDefault: 20, seedDefault: 1 } as const;
-/** Runs (the real one and the null permutations) computed at once by one backtest. */
-export const BACKTEST_RUN_CONCURRENCY = 2;
+/**
+ * Patch ids of the backtest workflow (`patched()`, see POSITION_PATCHES for the policy): a backtest
+ * started before a change of its command sequence replays the old sequence.
+ */
+export const BACKTEST_PATCHES = {
+  /**
+   * Its activities on the heavy task queue, the K + 1 runs scheduled at once (so as many run as heavy
+   * workers poll) with a heartbeat timeout of a day's step, not a run's: before, two at a time on the
+   * workflow's queue, a heartbeat timeout longer than a whole run.
+   */
+  runsOnHeavyQueue: 'backtest-runs-on-heavy-queue',
+} as const;
 
 const daySchema = z.string().superRefine((s, ctx) => {
   const p = calendarDayProblem(s);

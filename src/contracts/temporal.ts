@@ -6,6 +6,24 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const DEFAULT_TASK_QUEUE = 'pm-learning';
+
+/**
+ * The task queue of the CPU-bound activities (the cube, lessons, as-of replays, backtest runs) beside
+ * a workflow task queue: served by worker processes of their own, so a long computation never holds
+ * up the event loop that runs workflow tasks, position closes and heartbeats (design §2).
+ */
+export const heavyTaskQueue = (taskQueue: string) => `${taskQueue}-heavy`;
+
+/** The activities routed to the heavy task queue; every other activity runs beside the workflows. */
+export const HEAVY_ACTIVITIES = [
+  'ingestClosedTrades',
+  'computeCube',
+  'buildLessons',
+  'materializeAsOf',
+  'prepareBacktest',
+  'runBacktest',
+  'finishBacktest',
+] as const;
 export const DEFAULT_NAMESPACE = 'default';
 
 export const WORKFLOW_TYPES = {

@@ -9,8 +9,8 @@
  */
 import { join } from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
-import type { NativeConnection, Worker } from '@temporalio/worker';
-import { availableMetricsAddress, installRuntime } from '../temporal/telemetry';
+import type { NativeConnection } from '@temporalio/worker';
+import { availableMetricsAddress, installRuntime, metricsAddress } from '../temporal/telemetry';
 import pg from 'pg';
 import { createPool, openDatabase, type DatabaseHandle } from '../db/database';
 import { startDevServer, temporalAnswers, type RunningDevServer } from '../temporal/devServer';
@@ -21,6 +21,8 @@ import {
   temporalSettings,
 } from '../temporal/connection';
 import { createWorker } from '../worker/createWorker';
+import { spawnHeavyWorker } from '../worker/heavyProcess';
+import { heavyTaskQueue } from '../contracts/temporal';
 import { projectPath } from '../paths';
 import { ensureLearningSchedule } from '../temporal/schedule';
 import { runCycleNow } from '../cycles/client';
@@ -148,13 +150,27 @@ async function startStack(opts: DevStackOptions, resources: Resources, progress:
           () => connectWorkerConnection(target),
           (c) => c.close(),
         );
-        return resources.open(
+        // The heavy worker's own process first: it is stopped after the workflow worker.
+        const heavy = await resources.open(
+          'heavy worker process',
+          () =>
+            Promise.resolve(
+              spawnHeavyWorker({
+                args: ['worker', '--role', 'heavy'],
+                env: { DATABASE_URL: db.url, TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: settings.taskQueue },
+              }),
+            ),
+          (p) => p.stop(),
+        );
+        await resources.open(
           'worker',
           () => startWorker(connection, settings.namespace, settings.taskQueue, pool, bundle.code),
           (w) => w.stop(),
         );
+        return heavy;
       },
-      () => `polling ${settings.taskQueue}`,
+      (heavy) =>
+        `polling ${settings.taskQueue}; CPU-bound activities in process ${heavy.pid} on ${heavyTaskQueue(settings.taskQueue)}`,
     ),
     progress.phase(
       'schedule',
@@ -205,7 +221,14 @@ async function startWorker(
   pool: pg.Pool,
   code: string,
 ): Promise<{ stop(): Promise<void> }> {
-  const worker: Worker = await createWorker({ connection, namespace, taskQueue, pool, workflowBundle: { code } });
+  const worker = await createWorker({
+    connection,
+    namespace,
+    taskQueue,
+    pool,
+    role: 'workflows',
+    workflowBundle: { code },
+  });
   const running = worker.run();
   return {
     async stop() {
@@ -314,11 +337,19 @@ function banner(s: Started): string {
     `  Schedule        : ${s.ui}/namespaces/${s.namespace}/schedules/${s.scheduleId}`,
     `  Temporal        : ${s.address} (namespace ${s.namespace}, task queue ${s.taskQueue})`,
     `  Database        : ${s.database}`,
-    `  Metrics         : ${s.metrics ? `http://${s.metrics}/metrics` : 'off'}`,
+    `  Metrics         : ${s.metrics ? `http://${s.metrics}/metrics` : metricsOffReason()}`,
     '  Try             : bin/pmctl cycle run            (run one learning cycle now and print its report)',
     '                    bin/pmctl validate             (does data flow through all six steps?)',
     '                    bin/pmctl position status demo-001   (left open: waiting for its close)',
     `                    bin/pmctl overrides apply '${JSON.stringify(DEMO_PLANNED_ACTION)}'`,
     '',
   ].join('\n');
+}
+
+/** Why the stack runs without metrics, and what to set. */
+function metricsOffReason(): string {
+  const wanted = metricsAddress();
+  return wanted
+    ? `off: ${wanted} is in use by another process (set PM_METRICS_ADDRESS=host:port, e.g. 127.0.0.1:9465)`
+    : 'off (PM_METRICS_ADDRESS=off)';
 }

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import type { Client } from '@temporalio/client';
-import { Runtime, DefaultLogger, type NativeConnection, type Worker } from '@temporalio/worker';
+import { Runtime, DefaultLogger, type NativeConnection } from '@temporalio/worker';
 import type pg from 'pg';
-import { createActivities, createWorker } from '../../src/worker/createWorker';
+import { createActivities, createWorker, type PmWorker } from '../../src/worker/createWorker';
 import { connectClient, connectWorkerConnection, type TemporalSettings } from '../../src/temporal/connection';
 import { DEFAULT_NAMESPACE } from '../../src/contracts/temporal';
 
@@ -55,7 +55,7 @@ export interface TestWorkerOptions {
  * The one way tests build an in-process worker: the production createWorker with the workflow bundle
  * built once by the global set-up. It does not migrate: a test database is migrated when created.
  */
-export function createTestWorker(o: TestWorkerOptions): Promise<Worker> {
+export function createTestWorker(o: TestWorkerOptions): Promise<PmWorker> {
   quietRuntime();
   return createWorker({
     connection: o.connection,
@@ -75,7 +75,7 @@ export interface DevServerHarness {
   startWorker(
     pool: pg.Pool,
     wrap?: (activities: Activities) => object,
-  ): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  ): Promise<{ worker: PmWorker; stop(): Promise<void> }>;
   close(): Promise<void>;
 }
 

@@ -18,8 +18,21 @@ export function registerOpsCommands(program: Command, _ctx: CliContext): void {
 
   program
     .command('worker')
-    .description('run a worker on the task queue (stateless: run as many as you like)')
-    .action(async () => (await import('../../../worker')).runWorker());
+    .description(
+      'run a worker (stateless: run as many as you like): the workflow task queue here, the heavy one ' +
+        '(cube, lessons, as-of replays, backtest runs) in a child process',
+    )
+    .option('--role <role>', 'serve one queue only: workflows, or heavy (one more to spread a backtest over)')
+    .action(async (o: { role?: string }) => {
+      const { parseWorkerRole, runWorker } = await import('../../../worker');
+      let role;
+      try {
+        role = parseWorkerRole(o.role);
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+      await runWorker({ role, migrate: role !== 'heavy', heavyArgs: ['worker', '--role', 'heavy'] });
+    });
 
   program
     .command('codec-server')

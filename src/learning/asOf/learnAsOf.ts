@@ -15,9 +15,9 @@
  * its lessons are validated that night, and a policy may weigh facts by their age (spec §9.2).
  *
  * Consecutive days: the replay resumes from the latest usable checkpoint before the cutoff's day
- * (checkpoint.ts), and leaves the state of its last complete night as a checkpoint — the cutoff's own
- * night when that is a day's end (a past day), else the night before — so a cycle per past day
- * replays one night.
+ * (checkpoint.ts), and leaves checkpoints of the night before the cutoff's (where an as-of of that
+ * day resumes) and of the cutoff's own night when it is a day's end (a past day: where the next day
+ * resumes), so a cycle per past day replays one night.
  */
 import type pg from 'pg';
 import { emptyCubeReport, type CubeReport, type LessonsReport } from '../../contracts/learningCycle';
@@ -130,10 +130,9 @@ export async function withLearningAsOf<T>(
     let lessons: LessonsReport | null = null;
     for (const [i, night] of nights.entries()) {
       const last = i === nights.length - 1;
-      // A cutoff inside its day is not a night the nightly would have run: the next day's as-of
-      // resumes from the last complete night before it instead.
-      if (last && !isDayEnd(night) && previous !== null && previous !== resumed)
-        await saveCheckpoint(scratch, module, previous);
+      // The night before the cutoff's is where an as-of of the same day resumes (a retried cycle,
+      // explain of its version), and the next day's when the cutoff is inside its day.
+      if (last && previous !== null && previous !== resumed) await saveCheckpoint(scratch, module, previous);
       const day = night.toISOString().slice(0, 10);
       const nightId = last ? cycleId : `${cycleId}@${day}`;
       const released = await release(previous, night, nightId);
