@@ -487,7 +487,9 @@ function quarantineReasons(d: ReportData): ChartSpec {
     caption: 'learning_quarantine rows of this module’s ledger, grouped by stage and reason (first 80 characters).',
     empty: values.length
       ? undefined
-      : noData(`no strand of module ${d.module} was quarantined (a malformed position_closed strand would be counted here)`),
+      : noData(
+          `no strand of module ${d.module} was quarantined (a malformed position_closed strand would be counted here)`,
+        ),
     spec: {
       ...base,
       name: MARKS.quarantineBars,

@@ -17,7 +17,14 @@ const WIDTH = 640;
 const base = {
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   background: 'white',
-  config: { font: 'system-ui, sans-serif' },
+  // No label is cut: series names are short sentences, read whole.
+  config: { font: 'system-ui, sans-serif', legend: { labelLimit: 0 } },
+} as const;
+/** Backtest days are UTC days: one tick label per day at most, written as a day. */
+const dayAxis = {
+  type: 'temporal',
+  scale: { type: 'utc' },
+  axis: { format: '%b %d', tickMinStep: 86_400_000 },
 } as const;
 
 export interface LearningQualityScope {
@@ -146,7 +153,7 @@ function cumulativeChart(b: BacktestSeries | null): ChartSpec {
           data: { values: band },
           mark: { type: 'area', color: '#d1d5db', opacity: 0.7 },
           encoding: {
-            x: { field: 'day', type: 'temporal', title: 'day' },
+            x: { field: 'day', ...dayAxis, title: 'day' },
             y: { field: 'lo', type: 'quantitative', title: 'cumulative R' },
             y2: { field: 'hi' },
           },
@@ -156,7 +163,7 @@ function cumulativeChart(b: BacktestSeries | null): ChartSpec {
           data: { values: lines },
           mark: { type: 'line' },
           encoding: {
-            x: { field: 'day', type: 'temporal' },
+            x: { field: 'day', ...dayAxis },
             y: { field: 'r', type: 'quantitative' },
             color: { field: 'series', type: 'nominal', title: null },
           },

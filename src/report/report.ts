@@ -34,7 +34,12 @@ export async function buildReport(pool: pg.Pool, opts: ReportOptions): Promise<B
     charts.push({ id: c.id, title: c.title, caption: c.caption, ...drawn });
   }
   const backtestModules = quality.backtests.map((b) => b.module);
-  return { html: reportHtml(data, charts, opts.now, { backtestModule: opts.backtestModule, backtestModules }), data, charts, backtestModules };
+  return {
+    html: reportHtml(data, charts, opts.now, { backtestModule: opts.backtestModule, backtestModules }),
+    data,
+    charts,
+    backtestModules,
+  };
 }
 
 /** Refuses an output path that cannot be written (checked before any work), naming it and why. */

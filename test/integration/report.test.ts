@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { createTestDb, type TestDb } from '../support/db';
 import { buildClosedStrands, type SyntheticStrand } from '../support/closedStrands';
 import { buildPositionClosedContent } from '../../src/domain/positionClosed';
@@ -22,14 +22,11 @@ import { runAggregation } from '../../src/learning/aggregate/aggregateStep';
 import { buildLessonsStep } from '../../src/learning/lessons/buildLessonsStep';
 import { materializeStep } from '../../src/learning/materialize/materializeStep';
 import { assertWritable, buildReport, writeReportFile, type BuiltReport } from '../../src/report/report';
-import { MARKS } from '../../src/report/charts';
+import { LESSON_GAP, MARKS } from '../../src/report/charts';
+import { browserMissing, CHROMIUM, marksIn, scrolledCharts, svgTexts } from '../support/browser';
 import { projectPath } from '../../src/paths';
 import { runPmctl } from '../support/pmctlProcess';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const browserMissing = existsSync(CHROMIUM)
-  ? null
-  : `skipped: no browser at ${CHROMIUM} (install Debian's chromium: apt-get install -y chromium)`;
 const CYCLES = 6;
 const DAY = 86_400_000;
 
@@ -235,16 +232,12 @@ afterAll(async () => {
 
 const count = async (sql: string, params: unknown[] = []) => Number((await db.pool.query(sql, params)).rows[0].n);
 
-/** Rendered items of one named layer in one chart: Vega draws each rect, symbol or line as a <path>. */
-const marksIn = (page: Page, chart: string, layer: string) =>
-  page.locator(`figure[data-chart="${chart}"] svg g.${layer}_marks > path`).count();
-
 describe('pmctl report', () => {
   let report: BuiltReport;
   const file = () => join(dir, 'report.html');
 
   beforeAll(async () => {
-    report = await buildReport(db.pool, { module: 'pm', now: new Date() });
+    report = await buildReport(db.pool, { module: 'pm', backtestModule: null, now: new Date() });
     await writeReportFile(file(), report.html);
   });
 
@@ -289,7 +282,12 @@ describe('pmctl report', () => {
         const d = report.data;
         const distinct = <T>(xs: T[]) => new Set(xs).size;
 
-        expect(await page.locator('figure.chart svg').count()).toBe(report.charts.length);
+        // This store has no backtest: that chart says so instead of drawing an empty frame; the rest draw.
+        expect(report.charts.filter((c) => c.svg === null).map((c) => c.id)).toEqual(['backtest']);
+        expect(await page.locator('figure.chart svg').count()).toBe(report.charts.length - 1);
+        expect(await page.locator('figure[data-chart="backtest"] p.empty').innerText()).toMatch(
+          /^no data yet: no backtests stored yet in any module: run pmctl backtest --module M/,
+        );
         expect(await marksIn(page, 'subsets', MARKS.subsetCells)).toBe(d.subsets.length);
         expect(await marksIn(page, 'patterns', MARKS.patternBars)).toBe(d.patterns.length);
         expect(await marksIn(page, 'lessons', MARKS.lessonPoints)).toBe(d.lessons.length);
@@ -304,6 +302,47 @@ describe('pmctl report', () => {
         expect(await marksIn(page, 'quarantine', MARKS.quarantineBars)).toBe(d.quarantine.length);
         // Non-empty where the data is: the counts above are not all zero.
         expect(d.subsets.length * d.lessons.length * d.history.length * d.tradesPerDay.length).toBeGreaterThan(0);
+
+        // Every chart fits the page: none needs a horizontal scrollbar.
+        expect(await scrolledCharts(page)).toEqual([]);
+        // The overrides' labels are whole (wrapped, never cut with an ellipsis), each inside the chart.
+        const labels = await svgTexts(page, 'overrides', 'axis-label');
+        for (const o of d.overrides) expect(labels).toContain(o.label);
+        expect(labels.filter((l) => l.includes('…'))).toEqual([]);
+        const fig = (await page.locator('figure[data-chart="overrides"]').boundingBox())!;
+        const boxes = await page.$$eval('figure[data-chart="overrides"] svg g.role-axis-label text', (ts) =>
+          ts.map((t) => t.getBoundingClientRect()).map((r) => ({ left: r.left, right: r.right })),
+        );
+        expect(boxes.length).toBeGreaterThanOrEqual(d.overrides.length);
+        for (const b of boxes) {
+          expect(b.left).toBeGreaterThanOrEqual(fig.x);
+          expect(b.right).toBeLessThanOrEqual(fig.x + fig.width);
+        }
+        // Each lesson is its own point: no two centres closer than the gap the chart keeps.
+        const centres = await page.$$eval(
+          `figure[data-chart="lessons"] svg g.${MARKS.lessonPoints}_marks > path`,
+          (ps) =>
+            ps.map((p) =>
+              (p.getAttribute('transform') ?? '')
+                .match(/translate\(([-\d.e]+),([-\d.e]+)\)/)!
+                .slice(1)
+                .map(Number),
+            ),
+        );
+        expect(centres).toHaveLength(d.lessons.length);
+        let closest = Infinity;
+        for (let i = 0; i < centres.length; i++)
+          for (let j = i + 1; j < centres.length; j++)
+            closest = Math.min(closest, Math.hypot(centres[i][0] - centres[j][0], centres[i][1] - centres[j][1]));
+        expect(closest).toBeGreaterThanOrEqual(LESSON_GAP - 0.01);
+        // Hovering a mark shows its tooltip's fields: the static page carries them as SVG titles.
+        const firstBar = page
+          .locator(`figure[data-chart="overrides"] svg g.${MARKS.overrideBars}_marks > path`)
+          .first();
+        const hover = (await firstBar.locator('title').textContent()) ?? '';
+        expect(d.overrides.some((o) => hover.includes(`label: ${o.label}; weight: `))).toBe(true);
+        expect(hover).toMatch(/w_edge: [\d.]+; w_n: [\d.]+/);
+
         // Self-contained: nothing but the file itself was requested.
         expect(requests).toEqual([]);
 
@@ -319,7 +358,7 @@ describe('pmctl report', () => {
   it('--as-of cuts facts, trades and edge history at the end of that day', async () => {
     const asOf = cycleDays[2];
     const end = new Date(Date.parse(asOf) + DAY);
-    const cut = await buildReport(db.pool, { module: 'pm', asOf, now: new Date() });
+    const cut = await buildReport(db.pool, { module: 'pm', backtestModule: null, asOf, now: new Date() });
     const d = cut.data;
     expect(d.asOf).toBe(asOf);
     expect(d.facts).toBe(

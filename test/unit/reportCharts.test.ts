@@ -1,13 +1,15 @@
 /** The learning report's pure parts: options, labels, the half-life fit, override weights, chart specs. */
 import { describe, expect, it } from 'vitest';
-import { buildCharts, decaySeries, DECAY_DAYS, MARKS } from '../../src/report/charts';
+import { buildCharts, decaySeries, DECAY_DAYS, lessonPoints, MARKS, overrideBars } from '../../src/report/charts';
+import { dodge, paddedDomain } from '../../src/report/dodge';
+import { learningQualityCharts } from '../../src/report/learningQualityCharts';
 import type { ReportData } from '../../src/report/data';
-import { scopeLabel } from '../../src/report/labels';
+import { scopeLabel, wrapLabel } from '../../src/report/labels';
 import { asOfEnd, reportOptionsSchema } from '../../src/report/options';
 import { readOverrides } from '../../src/report/overrides';
 import { shortPatternKey } from '../../src/contracts/patternKey';
 import { FIT_SAMPLES, halfLifeFit } from '../../src/report/fit';
-import { renderSvg } from '../../src/report/render';
+import { renderSvg, withHoverTitles } from '../../src/report/render';
 import { DEFAULT_RUNTIME_PARAMS, overrideWeight } from '../../src/domain/runtime';
 import { halfLifeHours } from '../../src/domain/lessons';
 
@@ -233,5 +235,129 @@ describe('buildCharts', () => {
     expect(marks(svgs.get('paths')!, MARKS.pathBars)).toBe(2);
     expect(marks(svgs.get('quarantine')!, MARKS.quarantineBars)).toBe(1);
     expect([...svgs.values()].every((s) => s.startsWith('<svg') && !/https?:\/\/(?!www\.w3\.org)/.test(s))).toBe(true);
+  });
+});
+
+describe('charts without data', () => {
+  it('say "no data yet" and what would fill them, instead of drawing an empty frame', () => {
+    const d = sample();
+    const empty: ReportData = {
+      ...d,
+      module: 'mkt',
+      eligibleRows: 0,
+      subsets: [],
+      patterns: [],
+      lessons: [],
+      history: [],
+      fits: [],
+      overrides: [],
+      tradesPerDay: [],
+      quarantine: [],
+      facts: 0,
+    };
+    const charts = buildCharts(empty);
+    expect(charts.filter((c) => c.empty === undefined).map((c) => c.id)).toEqual([]);
+    const byId = new Map(charts.map((c) => [c.id, c.empty]));
+    expect(byId.get('subsets')).toBe(
+      'no data yet: module mkt has no eligible subsets: close positions (pmctl position close …) or write a market ' +
+        '(pmctl demo market --module mkt --seed 7), then run a learning cycle (pmctl cycle run --module mkt)',
+    );
+    expect(byId.get('overrides')).toMatch(
+      /^no data yet: module mkt has no overrides .*\(pmctl cycle run --module mkt\)$/,
+    );
+    // The full sample draws every chart.
+    expect(buildCharts(d).filter((c) => c.empty !== undefined)).toEqual([]);
+  });
+
+  it('name the missing backtests of every module, or of the one asked for', () => {
+    const none = { scorecard: [], backtests: [] };
+    const every = learningQualityCharts(none, { module: 'pm', backtestModule: null });
+    expect(every.map((c) => [c.id, c.empty])).toEqual([
+      ['scorecard', expect.stringMatching(/^no data yet: module pm has no scorecard rows/)],
+      [
+        'backtest',
+        'no data yet: no backtests stored yet in any module: run pmctl backtest --module M --from D --to D --policy evidence',
+      ],
+    ]);
+    const one = learningQualityCharts(none, { module: 'mkt', backtestModule: 'mkt' });
+    expect(one[1].empty).toBe(
+      'no data yet: no backtests stored yet for module mkt: run pmctl backtest --module mkt --from D --to D --policy evidence',
+    );
+  });
+});
+
+describe('override labels', () => {
+  it('wrap at the separators into lines of at most the width, and join back to the whole label', () => {
+    const label = 'strength · uptrend.S1.buy_flag · entry · bucket_leader=micro · macro_phase=Good · timeframe=1h';
+    const lines = wrapLabel(label, 44);
+    expect(lines).toEqual([
+      'strength · uptrend.S1.buy_flag · entry',
+      'bucket_leader=micro · macro_phase=Good',
+      'timeframe=1h',
+    ]);
+    expect(lines.join(' · ')).toBe(label);
+    expect(wrapLabel('a-part-longer-than-the-width · b', 5)).toEqual(['a-part-longer-than-the-width', 'b']);
+  });
+
+  it('give the chart a band tall enough for the most lines', () => {
+    const { values, step } = overrideBars(sample());
+    expect(values.map((v) => v.axisLabel)).toEqual([
+      'strength · uptrend.S1.buy_flag · entry\nbucket=micro · macro_phase=Good',
+      'execution · uptrend.S1.buy_flag · entry\nbucket=micro · macro_phase=Good',
+    ]);
+    expect(step).toBe(2 * 12 + 6);
+  });
+});
+
+describe('lesson points', () => {
+  const frame = { x: [0, 100] as const, y: [0, 10] as const, width: 200, height: 100, gap: 10 };
+  const px = (p: { x: number; y: number }) => [p.x * 2, p.y * 10];
+
+  it('keeps every centre at least the gap from the others, the first point in its true place', () => {
+    const same = Array.from({ length: 12 }, () => ({ x: 50, y: 5 }));
+    const placed = dodge(same, frame);
+    expect(placed[0]).toEqual({ x: 50, y: 5 });
+    for (let i = 0; i < placed.length; i++)
+      for (let j = i + 1; j < placed.length; j++) {
+        const [a, b] = [px(placed[i]), px(placed[j])];
+        expect(Math.hypot(a[0] - b[0], a[1] - b[1])).toBeGreaterThanOrEqual(10 - 1e-9);
+      }
+    // Nudged no further than needed: twelve points fit within two rings of the spiral.
+    for (const p of placed) expect(Math.hypot(px(p)[0] - 100, px(p)[1] - 50)).toBeLessThanOrEqual(20 + 1e-9);
+  });
+
+  it('leaves points that are already apart where they are', () => {
+    const apart = [
+      { x: 10, y: 1 },
+      { x: 90, y: 9 },
+    ];
+    expect(dodge(apart, frame)).toEqual(apart);
+  });
+
+  it('pads a domain, and widens one of equal values', () => {
+    expect(paddedDomain([0, 10], 0.1)).toEqual([-1, 11]);
+    expect(paddedDomain([3, 3], 0.1)).toEqual([2, 4]);
+  });
+
+  it('plots the sample lessons strongest first, with their true n and edge kept for the tooltip', () => {
+    const { values } = lessonPoints(sample());
+    expect(values.map((v) => [v.id, v.n, v.edge])).toEqual([
+      ['ls_a', 30, 1.5],
+      ['ls_b', 12, -1.1],
+    ]);
+    expect(values[0].nPlot).toBeCloseTo(30, 9);
+    expect(values[0].edgePlot).toBeCloseTo(1.5, 9);
+  });
+});
+
+describe('hover titles', () => {
+  it("repeat each described mark's aria-label as an SVG title, so the static page has tooltips", async () => {
+    const svg = await renderSvg(buildCharts(sample()).find((c) => c.id === 'overrides')!.spec);
+    const titles = [...svg.matchAll(/<title>([^<]*)<\/title>/g)].map((m) => m[1]);
+    expect(titles).toHaveLength(2);
+    expect(titles[0]).toContain('label: strength · uptrend.S1.buy_flag · entry · bucket=micro · macro_phase=Good;');
+    expect(withHoverTitles('<path aria-label="a &amp; b" d="M0"/>')).toBe(
+      '<path aria-label="a &amp; b" d="M0"><title>a &amp; b</title></path>',
+    );
   });
 });

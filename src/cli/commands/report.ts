@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { parseOrThrow } from '../../contracts/zod';
-import { reportOptionsSchema } from '../../report/options';
+import { DEFAULT_REPORT_MODULE, reportOptionsSchema } from '../../report/options';
 import { projectPath } from '../../paths';
 import { assertWritable, buildReport, writeReportFile } from '../../report/report';
 import { emit, num } from '../output';
@@ -16,7 +16,8 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
     .description(
       'write the learning report: one self-contained HTML file (charts as inline SVG, no network) with the edge ' +
         'of the strongest eligible subsets, lessons by status, edge history with half-life fits, overrides and ' +
-        'their runtime weights, and trades per day and by path',
+        'their runtime weights, trades per day and by path, the nightly scorecard, and the latest backtest of each ' +
+        'module (of --module alone when it is given)',
     )
     // Under .data/ (git-ignored, beside the embedded database) by default, so the documented call
     // leaves the checkout clean; the summary prints the path.
@@ -27,9 +28,13 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
         'at its end. Lessons and overrides are shown as stored now: no earlier versions of them are kept',
     )
     .option('--top <n>', 'strongest eligible subsets in the heat map', num, 40)
-    .option('--module <module>', 'module', 'pm')
+    .option(
+      '--module <module>',
+      `the module to report, its backtests only (default: module ${DEFAULT_REPORT_MODULE}, with the backtests of ` +
+        'every module, each labelled by module)',
+    )
     .option('--json', 'machine-readable summary on stdout')
-    .action(async (o: { out: string; asOf?: string; top: number; module: string; json?: boolean }) => {
+    .action(async (o: { out: string; asOf?: string; top: number; module?: string; json?: boolean }) => {
       const now = new Date();
       // Refused before the database is opened and before anything is written.
       const valid = parseOrThrow(
@@ -40,7 +45,8 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
       if (o.out === DEFAULT_REPORT_FILE) await mkdir(dirname(o.out), { recursive: true });
       const out = await assertWritable(o.out);
       const report = await buildReport(await ctx.database(), {
-        module: valid.module,
+        module: valid.module ?? DEFAULT_REPORT_MODULE,
+        backtestModule: valid.module ?? null,
         asOf: valid.asOf,
         now,
         topSubsets: valid.top,
@@ -52,7 +58,10 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
           file: out,
           bytes: Buffer.byteLength(report.html),
           asOf: d.asOf,
+          module: d.module,
+          backtestModules: report.backtestModules,
           charts: report.charts.map((c) => c.id),
+          emptyCharts: report.charts.filter((c) => c.svg === null).map((c) => c.id),
           eligibleRows: d.eligibleRows,
           lessons: d.lessons.length,
           overrides: d.overrides.length,
