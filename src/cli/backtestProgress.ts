@@ -9,6 +9,8 @@ import { progressLine, type BacktestProgress } from '../backtest/progress';
 export const EXIT_INTERRUPTED = 130;
 
 export interface ProgressReporter {
+  /** Said at once, before any progress: the workflow's id, and that Ctrl-C leaves it running. */
+  started(workflowId: string, joined: boolean): void;
   update(p: BacktestProgress): void;
   /** Clears a progress line left on the terminal, so what follows starts on a clean line. */
   end(): void;
@@ -25,6 +27,12 @@ export function backtestProgressReporter(
   let onLine = false;
   let id: string | null = null;
   return {
+    started(workflowId, joined) {
+      out.write(
+        `[backtest] ${joined ? 'joined' : 'started'} ${workflowId}` +
+          `${joined ? ' (the same inputs were already running)' : ''}; Ctrl-C leaves it running in Temporal\n`,
+      );
+    },
     update(p) {
       id = p.status.backtestId ?? id;
       const line = `[backtest] ${progressLine(p, now())}`;

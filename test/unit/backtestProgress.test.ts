@@ -7,7 +7,7 @@ import type { BacktestStatus } from '../../src/contracts/backtest';
 import { dayIndex, estimateProgress, formatDuration, progressLine } from '../../src/backtest/progress';
 import { backtestRequestProblems } from '../../src/backtest/client';
 import { nullPText, overridesHeading } from '../../src/cli/commands/backtest';
-import { goesOnLine } from '../../src/cli/backtestProgress';
+import { backtestProgressReporter, goesOnLine } from '../../src/cli/backtestProgress';
 
 const status = (over: Partial<BacktestStatus> = {}): BacktestStatus => ({
   workflowId: 'backtest-x',
@@ -72,6 +72,45 @@ describe('backtest progress', () => {
         '(the same backtest command waits for it again)',
     );
     expect(goesOnLine('backtest-ab', null)).toMatch(/once done, it names the backtest `pmctl backtest show` prints/);
+  });
+});
+
+describe('the progress reporter', () => {
+  const stream = (isTTY: boolean) => {
+    const s = { isTTY, columns: 60, text: '', write: (x: string) => ((s.text += x), true) };
+    return s;
+  };
+  const at = (runsDone: number) => ({ status: status({ runsDone }), startedAtMs: 0, inFlight: [] });
+
+  it('rewrites one line in place on a terminal, cut to its width, and clears it at the end', () => {
+    const out = stream(true);
+    const r = backtestProgressReporter(out as unknown as NodeJS.WriteStream, () => 10_000);
+    r.update(at(1));
+    r.update(at(1));
+    r.update(at(2));
+    r.end();
+    const writes = out.text.split('\r\x1b[2K').filter(Boolean);
+    expect(writes).toHaveLength(3);
+    expect(out.text).not.toContain('\n');
+    expect(out.text.endsWith('\r\x1b[2K')).toBe(true);
+    for (const w of writes) expect(w.length).toBeLessThanOrEqual(59);
+    const full = '[backtest] 2 of 21 runs done · 10 s elapsed, about 1 min 35 s left';
+    expect(writes[2]).toBe(`${full.slice(0, 58)}…`);
+  });
+
+  it('prints a plain line per change of step or runs done when not on a terminal', () => {
+    const out = stream(false);
+    const r = backtestProgressReporter(out as unknown as NodeJS.WriteStream, () => 10_000);
+    r.started('backtest-ab', false);
+    for (const n of [0, 1, 1, 1, 2]) r.update(at(n));
+    r.end();
+    expect(out.text.split('\n').filter(Boolean)).toEqual([
+      '[backtest] started backtest-ab; Ctrl-C leaves it running in Temporal',
+      '[backtest] 0 of 21 runs done · 10 s elapsed, estimating the time left',
+      '[backtest] 1 of 21 runs done · 10 s elapsed, about 3 min 20 s left',
+      '[backtest] 2 of 21 runs done · 10 s elapsed, about 1 min 35 s left',
+    ]);
+    expect(r.backtestId()).toBe('bt_1');
   });
 });
 

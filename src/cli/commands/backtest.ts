@@ -171,6 +171,7 @@ export function registerBacktestCommands(program: Command, ctx: CliContext): voi
         const { backtestProgressReporter, onInterrupt } = await import('../backtestProgress');
         const reporter = backtestProgressReporter();
         const release = onInterrupt(started.workflowId, reporter);
+        if (!o.json) reporter.started(started.workflowId, started.joined);
         let st: BacktestStatus;
         try {
           st = await waitForBacktest(
