@@ -88,6 +88,11 @@ async function describeOrNull(client: Client, workflowId: string): Promise<Workf
   }
 }
 
+/** Whether a position has a workflow (open or finished): checked before a refused close is reported. */
+export async function positionKnown(client: Client, positionId: string): Promise<boolean> {
+  return (await describeOrNull(client, positionWorkflowId(positionId))) !== null;
+}
+
 export interface ClosePositionResult {
   positionId: string;
   workflowId: string;

@@ -200,3 +200,30 @@ export async function setPositionStatus(
     'closed',
   ]);
 }
+
+/** What a closed trade made, from its position_closed strand's trade summary (pmctl position close). */
+export interface ClosedTradeOutcome {
+  rr: number;
+  outcome_class: string;
+  /** The exit against the entry, as a fraction. */
+  return: number;
+  max_drawdown: number;
+  hold_time_days: number;
+}
+
+/** The trade outcome stored in a position_closed strand, or null when there is no such strand. */
+export async function closedTradeOutcome(pool: pg.Pool, strandId: string): Promise<ClosedTradeOutcome | null> {
+  const { rows } = await pool.query<{ s: Record<string, unknown> | null }>(
+    `SELECT content->'trade_summary' AS s FROM ad_strands WHERE id = $1 AND kind = $2`,
+    [strandId, STRAND_KINDS.positionClosed],
+  );
+  const s = rows[0]?.s;
+  if (!s) return null;
+  return {
+    rr: Number(s.rr),
+    outcome_class: String(s.outcome_class),
+    return: Number(s.return),
+    max_drawdown: Number(s.max_drawdown),
+    hold_time_days: Number(s.hold_time_days),
+  };
+}

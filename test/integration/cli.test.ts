@@ -36,7 +36,17 @@ describe('pmctl', () => {
   it('refuses bad input with a readable reason and a non-zero exit', async () => {
     const bad = await pmctl('position', 'close', 'p', '--exit-price', 'abc', '--exit-reason', 'r');
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/error: invalid positionClosed signal: exitPrice/);
+    expect(bad.stderr).toMatch(/error: close refused, nothing sent: unknown position p .*; --exit-price: "abc"/);
+    // The values given (the position, a bad price) come before the options missing, all in one line.
+    const both = await pmctl('position', 'close', 'unknown', '--exit-price', '1');
+    expect(both.code).toBe(1);
+    expect(both.stderr).toMatch(
+      /error: close refused, nothing sent: unknown position unknown .*; --exit-reason: required/,
+    );
+    const badAndMissing = await pmctl('position', 'close', 'unknown', '--exit-price', '-2');
+    expect(badAndMissing.stderr).toMatch(
+      /unknown position unknown .*; --exit-price: "-2": .*; --exit-reason: required/,
+    );
     const badJson = await pmctl('action', 'record', '{"positionId":');
     expect(badJson.code).toBe(1);
     expect(badJson.stderr).toMatch(/error: action is not valid JSON/);
@@ -130,6 +140,28 @@ describe('pmctl', () => {
       status: 'closed',
       closedStrandId: 'position_closed:cli1:t',
     });
+    // The close prints the trade's R: return 25% over a 5% drawdown is +5 R.
+    const trade = JSON.parse(closed.stdout).trade;
+    expect(trade.rr).toBeCloseTo(5, 9);
+    expect(trade).toMatchObject({ outcome_class: 'big_win' });
+    const repeat = await pmctl(
+      'position',
+      'close',
+      'cli1',
+      '--exit-price',
+      '2.5',
+      '--exit-time',
+      '2026-11-03T00:00:00Z',
+      '--exit-reason',
+      'target',
+      '--min-price',
+      '1.9',
+    );
+    expect(repeat.code, repeat.stderr).toBe(0);
+    expect(repeat.stdout.split('\n').slice(0, 2)).toEqual([
+      'position cli1 closed at 2.5 (target) (this close had already reached it: nothing new was written)',
+      '  R +5.00 (big_win): return +25.0%, max drawdown 5.0%, held 2.0 days',
+    ]);
     const again = await pmctl('position', 'close', 'cli1', '--exit-price', '2.5', '--exit-reason', 'again');
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/position cli1 is not open .*this close was not applied/);
