@@ -157,7 +157,13 @@ async function startStack(opts: DevStackOptions, resources: Resources, progress:
             Promise.resolve(
               spawnHeavyWorker({
                 args: ['worker', '--role', 'heavy'],
-                env: { DATABASE_URL: db.url, TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: settings.taskQueue },
+                env: {
+                  DATABASE_URL: db.url,
+                  TEMPORAL_ADDRESS: address,
+                  TEMPORAL_TASK_QUEUE: settings.taskQueue,
+                  // As quiet as this process's own runtime (below).
+                  LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
+                },
               }),
             ),
           (p) => p.stop(),

@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { Runtime, DefaultLogger, type NativeConnection } from '@temporalio/worker';
 import type pg from 'pg';
-import { createActivities, createWorker, type PmWorker } from '../../src/worker/createWorker';
+import { createActivities, createWorker, type PmWorker, type WorkerRole } from '../../src/worker/createWorker';
 import { connectClient, connectWorkerConnection, type TemporalSettings } from '../../src/temporal/connection';
 import { DEFAULT_NAMESPACE } from '../../src/contracts/temporal';
 
@@ -49,6 +49,8 @@ export interface TestWorkerOptions {
   pool: pg.Pool;
   /** Replaces or wraps activities (fault injection); gets the real ones. */
   wrapActivities?: (activities: Activities) => object;
+  /** Which task queues it serves (default: both, in this process). */
+  role?: WorkerRole;
 }
 
 /**
@@ -62,6 +64,7 @@ export function createTestWorker(o: TestWorkerOptions): Promise<PmWorker> {
     namespace: o.namespace ?? DEFAULT_NAMESPACE,
     taskQueue: o.taskQueue,
     pool: o.pool,
+    role: o.role,
     workflowBundle: workflowBundle(),
     ...(o.wrapActivities ? { extra: { activities: o.wrapActivities(createActivities(o.pool)) } } : {}),
   });

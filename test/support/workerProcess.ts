@@ -19,6 +19,8 @@ export interface WorkerProcessOptions {
   readyTimeoutMs?: number;
   /** Extra environment. */
   env?: Record<string, string>;
+  /** Extra worker.ts arguments, e.g. `--role heavy`. */
+  args?: string[];
   /** A label for error messages. */
   name?: string;
 }
@@ -61,9 +63,9 @@ async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> 
  * it runs), pointed at the given server, task queue and database, without a metrics endpoint.
  */
 export function spawnWorkerChild(
-  o: Pick<WorkerProcessOptions, 'temporalAddress' | 'namespace' | 'taskQueue' | 'databaseUrl' | 'env'>,
+  o: Pick<WorkerProcessOptions, 'temporalAddress' | 'namespace' | 'taskQueue' | 'databaseUrl' | 'env' | 'args'>,
 ) {
-  return spawn(projectPath('node_modules', '.bin', 'tsx'), ['worker.ts', '--no-migrate'], {
+  return spawn(projectPath('node_modules', '.bin', 'tsx'), ['worker.ts', '--no-migrate', ...(o.args ?? [])], {
     cwd: projectPath(),
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
