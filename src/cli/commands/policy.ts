@@ -7,7 +7,15 @@ import type { Command } from 'commander';
 import { moduleIdSchema } from '../../contracts/learningCycle';
 import { parseOrThrow } from '../../contracts/zod';
 import { diffPolicies } from '../../domain/policy';
-import { livePolicy, resolvePolicyRef, setPolicy } from '../../learning/policy/store';
+import {
+  livePolicy,
+  resolvePolicyRef,
+  setPolicy,
+  type LivePolicy,
+  type PolicyChange,
+} from '../../learning/policy/store';
+import { policyHistory, policyText, type PolicyEvent } from '../../learning/policy/history';
+import { LEGACY_POLICY_NAME } from '../../domain/policy';
 import {
   RR_BASELINE_RANGE,
   rrBaseline,
@@ -42,6 +50,38 @@ function baselineLine(b: RrBaseline): string {
   return `rr_baseline ${String(b.value)} (${how})`;
 }
 
+/** The rule `policy show` and `policy set` state when a module has no stored policy. */
+const NONE_STORED = `none stored: a module without a stored policy runs ${LEGACY_POLICY_NAME}`;
+
+/** One policy change for people: when, what, from what, and why. */
+function eventLine(e: PolicyEvent): string {
+  const what =
+    e.kind === 'set' ? `policy set (change ${e.id})` : `rollback to ${e.rolledBackTo ?? '?'} (version ${e.id})`;
+  return `${e.at} ${what}: ${policyText(e.from)} → ${policyText(e.to)}: ${e.reason}`;
+}
+
+function lastChangeLine(c: NonNullable<LivePolicy['lastChange']>): string {
+  return c.kind === 'set'
+    ? `last changed ${c.created_at} by policy set (change ${c.id}): ${c.reason}`
+    : `last changed ${c.created_at} by a rollback to ${c.rolled_back_to ?? '?'} (version ${c.id}): ${c.reason}`;
+}
+
+/** What `policy set` did, in the terms of the default rule. */
+function setLines(r: PolicyChange): string[] {
+  const before = r.previousStored === null ? `${r.previous.name} (${NONE_STORED})` : policyText(r.previousStored);
+  const head =
+    r.diff.length === 0
+      ? r.previousStored === null
+        ? `module ${r.module}: policy ${r.policy.name} already, by default (${NONE_STORED}); now stored, so it stays ${r.policy.name} (change ${r.changeId})`
+        : `module ${r.module}: policy already ${policyText(r.stored)}: nothing changed; the reason is recorded (change ${r.changeId})`
+      : `module ${r.module}: policy ${before} → ${policyText(r.stored)} (change ${r.changeId})`;
+  return [
+    head,
+    ...r.diff.map((d) => `  ${d.key}: ${String(d.a)} → ${String(d.b)}`),
+    ...(r.diff.length ? ['the next learning cycle uses it; its config version records it'] : []),
+  ];
+}
+
 export function registerPolicyCommands(program: Command, ctx: CliContext): void {
   const policy = program.command('policy').description('the learning policy of a module: show, set (recorded), diff');
   policy
@@ -53,13 +93,11 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
       const p = await livePolicy(await ctx.database(), o.module);
       if (o.json) return emit(p, o);
       const out = [
-        `module ${p.module}: policy ${p.policy.name}${p.stored === null ? ' (no learning_policy key: the legacy v5)' : ''}`,
+        `module ${p.module}: policy ${p.policy.name}${p.stored === null ? ` (${NONE_STORED})` : ''}`,
         ...p.warnings.map((w) => `warning: ${w}`),
         baselineLine(p.rr_baseline),
         ...p.rr_baseline.warnings.map((w) => `warning: ${w}`),
-        ...(p.lastChange
-          ? [`last set ${p.lastChange.created_at} (change ${p.lastChange.id}): ${p.lastChange.reason}`]
-          : []),
+        ...(p.lastChange ? [lastChangeLine(p.lastChange), '  (every change: pmctl policy history)'] : []),
         'lessons:',
         ...Object.entries(p.policy.lessons).map(([k, v]) => `  ${k} = ${String(v)}`),
         'runtime:',
@@ -78,15 +116,24 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
     .action(async (name: string, o: { reason: string; set: string[]; module: string; json?: boolean }) => {
       const r = await setPolicy(await ctx.database(), { module: o.module, name, reason: o.reason, settings: o.set });
       if (o.json) return emit(r, o);
-      process.stdout.write(
-        [
-          `module ${r.module}: policy ${r.previous.name} → ${r.policy.name} (change ${r.changeId}); stored ${JSON.stringify(r.stored)}`,
-          ...(r.diff.length
-            ? r.diff.map((d) => `  ${d.key}: ${String(d.a)} → ${String(d.b)}`)
-            : ['  no constant changed']),
-          'the next learning cycle uses it; its config version records it',
-        ].join('\n') + '\n',
-      );
+      process.stdout.write(setLines(r).join('\n') + '\n');
+    });
+  policy
+    .command('history')
+    .description(
+      "the module's policy changes, newest first: each policy set and each rollback that restored another policy, with its reason",
+    )
+    .option('--module <module>', 'module', module, 'pm')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { module: string; json?: boolean }) => {
+      const pool = await ctx.database();
+      const [p, events] = [await livePolicy(pool, o.module), await policyHistory(pool, o.module)];
+      if (o.json) return emit({ module: o.module, policy: p.stored, changes: events }, o);
+      const now = `module ${o.module}: policy ${p.stored === null ? `${p.policy.name} (${NONE_STORED})` : policyText(p.stored)} now`;
+      const out = events.length
+        ? [now, 'changes, newest first:', ...events.map((e) => `  ${eventLine(e)}`)]
+        : [now, 'no recorded change'];
+      process.stdout.write(out.join('\n') + '\n');
     });
   const baseline = policy
     .command('baseline')

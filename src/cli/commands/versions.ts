@@ -13,6 +13,8 @@ import { learnAsOf } from '../../learning/asOf/learnAsOf';
 import { explainOverride, type ExplainTarget, type Explanation } from '../../learning/explain/explainOverride';
 import { resolveSide } from '../../learning/versions/resolve';
 import { getVersion, listVersions, rollback } from '../../learning/versions/store';
+import { livePolicy } from '../../learning/policy/store';
+import { policyText, samePolicy } from '../../learning/policy/history';
 import { moduleIdSchema } from '../../contracts/learningCycle';
 import { parseOrThrow } from '../../contracts/zod';
 import { readJsonArgument } from './action';
@@ -132,12 +134,15 @@ export function registerVersionCommands(program: Command, ctx: CliContext): void
       if (vs.length === 0) return void process.stdout.write('no config versions yet: run a learning cycle\n');
       for (const v of vs) {
         process.stdout.write(
-          `${v.live ? '*' : ' '} ${v.version}  day ${v.learning_day}  ${v.kind}/${v.source}  overrides ${v.strength_overrides}/${v.execution_overrides}` +
+          `${v.live ? '*' : ' '} ${v.version}  day ${v.learning_day}  ${v.kind}/${v.source}  policy ${policyText(v.policy)}` +
+            `  overrides ${v.strength_overrides}/${v.execution_overrides}` +
             `  +${v.added ?? '-'} −${v.removed ?? '-'} ~${v.changed ?? '-'}  facts ${v.facts_n}${v.made_live ? '' : '  (not made live)'}` +
-            `${v.reason ? `  reason: ${v.reason}` : ''}\n`,
+            `${v.rolled_back_to ? `  rolled back to ${v.rolled_back_to}` : ''}${v.reason ? `  reason: ${v.reason}` : ''}\n`,
         );
       }
-      process.stdout.write('(* = live)\n');
+      process.stdout.write(
+        '(* = live; policy: the one the version was made with, which a rollback to it restores; every change: pmctl policy history)\n',
+      );
     });
   overrides
     .command('show')
@@ -152,6 +157,7 @@ export function registerVersionCommands(program: Command, ctx: CliContext): void
         [
           `version ${v.version} (${v.kind}/${v.source}) day ${v.learning_day}, cutoff ${v.cutoff}, ` +
             `facts ${v.facts_n} (${v.facts_hash})${v.made_live ? '' : ', not made live'}`,
+          `policy ${policyText(v.policy)}; rr_baseline ${v.rr_baseline === null ? 'not recorded' : v.rr_baseline.stored === null ? 'none stored (1)' : JSON.stringify(v.rr_baseline.stored)}`,
           ...(v.reason ? [`rolled back to ${v.rolled_back_to}: ${v.reason}`] : []),
           `pattern_strength_overrides (${v.pattern_strength_overrides.length}):`,
           ...v.pattern_strength_overrides.map((x) => '  ' + line(x)),
@@ -168,11 +174,17 @@ export function registerVersionCommands(program: Command, ctx: CliContext): void
     .option('--module <module>', 'module', module, 'pm')
     .option('--json', 'machine-readable output')
     .action(async (version: string, o: { module: string; reason: string; json?: boolean }) => {
-      const r = await rollback(await ctx.database(), { module: o.module, to: version, reason: o.reason });
+      const pool = await ctx.database();
+      const before = (await livePolicy(pool, o.module)).stored;
+      const r = await rollback(pool, { module: o.module, to: version, reason: o.reason });
       if (o.json) return emit(r, o);
+      const after = (await livePolicy(pool, o.module)).stored;
       process.stdout.write(
         `live config is now ${r.version} (the overrides of ${version}): +${r.added} −${r.removed} ~${r.changed} ` +
-          `against ${r.previousVersion ?? 'none'}; runtimes pick it up at their next config check\n`,
+          `against ${r.previousVersion ?? 'none'}; runtimes pick it up at their next config check\n` +
+          (samePolicy(before, after)
+            ? `policy unchanged: ${policyText(after)}\n`
+            : `policy ${policyText(before)} → ${policyText(after)} (the policy ${version} was made with), recorded with this reason\n`),
       );
     });
   overrides

@@ -10,6 +10,12 @@
  * The module's rr_baseline (spec §4.4) is shown beside the policy; it is set by its own recorded
  * command (baseline.ts, pmctl policy baseline set), whose rows in learning_policy_changes have
  * `policy ? 'rr_baseline'`: a policy's last change skips them.
+ *
+ * The one rule for a module's default: a module runs the policy its config stores; with none stored
+ * (a module new to the store, or a store made before policies) it runs v5, the spec's, as the
+ * lessons step (lessons/livePolicy.ts) and the runtime (domain/policy.ts policyOfConfig) read it.
+ * `pmctl migrate` and `pmctl dev` on a new store store the default policy for module pm
+ * (initNewStorePolicy).
  */
 import type pg from 'pg';
 import { InvalidInputError } from '../../contracts/errors';
@@ -27,6 +33,7 @@ import {
 } from '../../domain/policy';
 import { findVersion } from '../versions/store';
 import { rrBaseline, type RrBaseline } from './baseline';
+import { policyHistory, type PolicyEvent } from './history';
 
 export interface LivePolicy {
   module: string;
@@ -34,8 +41,17 @@ export interface LivePolicy {
   stored: unknown;
   policy: Policy;
   warnings: string[];
-  /** The latest recorded change of the policy (`policy set`), if any. */
-  lastChange: { id: string; reason: string; created_at: string } | null;
+  /**
+   * The latest recorded change of the policy — a `policy set`, or a rollback that restored another
+   * policy (its id is the rollback's version) — if any.
+   */
+  lastChange: {
+    kind: PolicyEvent['kind'];
+    id: string;
+    reason: string;
+    created_at: string;
+    rolled_back_to?: string;
+  } | null;
   /** The module's rr_baseline (spec §4.4), which the policy's lessons measure against. */
   rr_baseline: RrBaseline;
 }
@@ -49,18 +65,21 @@ export async function livePolicy(db: pg.Pool, module: string): Promise<LivePolic
   const stored =
     data !== null && typeof data === 'object' ? ((data as Record<string, unknown>).learning_policy ?? null) : null;
   const { policy, warnings } = policyOfConfig(data);
-  const ch = await db.query<{ id: string; reason: string; created_at: Date }>(
-    `SELECT id::text, reason, created_at FROM learning_policy_changes
-      WHERE module = $1 AND NOT (policy ? 'rr_baseline') ORDER BY id DESC LIMIT 1`,
-    [module],
-  );
-  const c = ch.rows[0];
+  const c = (await policyHistory(db, module))[0];
   return {
     module,
     stored,
     policy,
     warnings,
-    lastChange: c ? { id: c.id, reason: c.reason, created_at: c.created_at.toISOString() } : null,
+    lastChange: c
+      ? {
+          kind: c.kind,
+          id: c.id,
+          reason: c.reason,
+          created_at: c.at,
+          ...(c.rolledBackTo ? { rolled_back_to: c.rolledBackTo } : {}),
+        }
+      : null,
     rr_baseline: await rrBaseline(db, module),
   };
 }
@@ -82,6 +101,8 @@ export interface PolicyChange {
   module: string;
   changeId: string;
   previous: Policy;
+  /** What was stored before (null: none, so the module ran v5 by default). */
+  previousStored: unknown;
   policy: Policy;
   stored: Record<string, unknown>;
   diff: { key: string; a: unknown; b: unknown }[];
@@ -138,6 +159,7 @@ export async function setPolicy(
       module: opts.module,
       changeId: ins.rows[0].id,
       previous,
+      previousStored: prevStored,
       policy,
       stored,
       diff: diffPolicies(previous, policy),

@@ -282,6 +282,10 @@ export interface VersionSummary {
   changed: number | null;
   facts_n: number;
   reason: string | null;
+  /** A rollback's target. */
+  rolled_back_to: string | null;
+  /** config_data.learning_policy the version was made with (a rollback: the one it restored); null: none stored (v5). */
+  policy: unknown;
   created_at: string;
 }
 
@@ -310,6 +314,8 @@ export async function listVersions(pool: pg.Pool, module: string, limit = 50): P
       changed: v.counts.diff?.changed ?? null,
       facts_n: v.facts_n,
       reason: v.reason,
+      rolled_back_to: v.rolled_back_to,
+      policy: v.policy ?? null,
       created_at: v.created_at,
     };
   });
