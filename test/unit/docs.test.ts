@@ -1,7 +1,8 @@
 /**
  * README.md and docs/ stay true to the code: every pmctl command they quote still parses (its
- * subcommand exists, each option it names is one of that command's, and its --help prints), and
- * every relative link resolves, anchors included.
+ * subcommand exists, each option it names is one of that command's, and its --help prints). Every
+ * Markdown file of the repository links only inside it (a clone has nothing beside it: no ../shared),
+ * and each relative link resolves, anchors included.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
@@ -15,6 +16,25 @@ const DOCS = [projectPath('README.md'), ...readdirSync(projectPath('docs')).map(
   (f) => f.endsWith('.md'),
 );
 const text = (file: string) => readFileSync(file, 'utf8');
+
+/** Folders that are not the repository's own text: dependencies, git, local state. */
+const NOT_OURS = new Set(['node_modules', '.git', '.data', '.temporal', 'dist', 'coverage']);
+
+/** Every Markdown file of the repository, wherever it is. */
+function markdownFiles(dir = projectPath()): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    if (NOT_OURS.has(e.name)) return [];
+    const path = resolve(dir, e.name);
+    if (e.isDirectory()) return markdownFiles(path);
+    return e.name.endsWith('.md') ? [path] : [];
+  });
+}
+
+/** The targets of a Markdown file's links: inline `[text](target)` and reference `[id]: target`. */
+const linkTargets = (md: string): string[] => [
+  ...[...md.matchAll(/\[[^\]]*\]\(<?([^)\s>]+)>?(?:\s+"[^"]*")?\)/g)].map((m) => m[1]),
+  ...[...md.matchAll(/^\s{0,3}\[[^\]]+\]:\s+<?(\S+?)>?(?:\s|$)/gm)].map((m) => m[1]),
+];
 const name = (file: string) => relative(projectPath(), file);
 
 /** Words of a shell command line: quotes kept together, a backslash-newline joins lines. */
@@ -127,7 +147,27 @@ describe('the documentation', () => {
     for (const file of DOCS) expect(text(file), name(file)).not.toMatch(/npm run pmctl\b/);
   });
 
-  it('has relative links that resolve, anchors included', () => {
+  it('finds every Markdown file of the repository, the front door and the docs among them', () => {
+    const files = markdownFiles().map(name);
+    for (const f of [...DOCS.map(name), 'CONTRIBUTING.md']) expect(files).toContain(f);
+  });
+
+  it('links nothing outside the repository: no ../shared, no relative link above its root', () => {
+    const outside: string[] = [];
+    for (const file of markdownFiles()) {
+      // Named in prose or code too: the folder beside a checkout is not the users'.
+      if (/\.\.\/shared\b/.test(text(file))) outside.push(`${name(file)}: names ../shared`);
+      for (const target of linkTargets(text(file))) {
+        if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('#')) continue; // http(s), mailto; same page
+        const path = decodeURIComponent(target.split('#')[0]);
+        const to = resolve(path.startsWith('/') ? projectPath() : dirname(file), path.replace(/^\//, ''));
+        if (relative(projectPath(), to).startsWith('..')) outside.push(`${name(file)}: ${target}`);
+      }
+    }
+    expect(outside).toEqual([]);
+  });
+
+  it('has relative links that resolve to files of the repository, anchors included', () => {
     const slug = (heading: string) =>
       heading
         .trim()
@@ -136,20 +176,20 @@ describe('the documentation', () => {
         .replace(/\s/g, '-');
     const anchors = (file: string) =>
       new Set([...text(file).matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1].replace(/`/g, ''))));
+    const broken: string[] = [];
     let checked = 0;
-    for (const file of [...DOCS, projectPath('CONTRIBUTING.md')]) {
-      for (const m of text(file).matchAll(/\[[^\]]*\]\(([^)\s]+)\)/g)) {
-        const target = m[1];
-        if (/^[a-z]+:/.test(target)) continue; // http(s), mailto
+    for (const file of markdownFiles()) {
+      for (const target of linkTargets(text(file))) {
+        if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // http(s), mailto
         const [path, anchor] = target.split('#');
-        const to = path ? resolve(dirname(file), path) : file;
-        // The spec lives beside the checkout (../shared), not in it: a clean clone does not have it.
-        if (relative(projectPath('.'), to).startsWith('..')) continue;
-        expect(existsSync(to), `${name(file)}: ${target}`).toBe(true);
-        if (anchor && to.endsWith('.md')) expect([...anchors(to)], `${name(file)}: ${target}`).toContain(anchor);
+        const to = path ? resolve(dirname(file), decodeURIComponent(path)) : file;
+        if (!existsSync(to)) broken.push(`${name(file)}: ${target} (no such file)`);
+        else if (anchor && to.endsWith('.md') && !anchors(to).has(anchor))
+          broken.push(`${name(file)}: ${target} (no heading #${anchor})`);
         checked++;
       }
     }
+    expect(broken).toEqual([]);
     expect(checked).toBeGreaterThan(10);
   });
 
