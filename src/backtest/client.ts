@@ -12,7 +12,6 @@ import {
   backtestRunHeartbeatSchema,
   backtestStatusQuery,
   backtestWorkflowId,
-  type BacktestRunHeartbeat,
   type BacktestStatus,
   type BacktestWorkflow,
 } from '../contracts/backtest';
@@ -182,12 +181,15 @@ export async function backtestProgress(client: Client, workflowId: string): Prom
   const desc = await handle.describe();
   if (desc.status.name !== 'RUNNING') return null;
   const status = await handle.query(backtestStatusQuery);
-  const inFlight: BacktestRunHeartbeat[] = [];
+  const inFlight: BacktestProgress['inFlight'] = [];
   for (const a of desc.raw.pendingActivities ?? []) {
     const payloads = a.heartbeatDetails?.payloads;
     if (a.activityType?.name !== 'runBacktest' || !payloads?.length) continue;
     const h = backtestRunHeartbeatSchema.safeParse(await decodeDetails(client, payloads));
-    if (h.success) inFlight.push(h.data);
+    const at = a.lastHeartbeatTime;
+    // When the server recorded the heartbeat (none recorded: taken as fresh).
+    const atMs = at?.seconds ? Number(at.seconds) * 1000 + Math.floor((at.nanos ?? 0) / 1e6) : Date.now();
+    if (h.success) inFlight.push({ ...h.data, atMs });
   }
   return { status, startedAtMs: desc.startTime.getTime(), inFlight };
 }

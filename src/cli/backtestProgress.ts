@@ -3,7 +3,7 @@
  * terminal; otherwise a plain line when the step or the runs done change, i.e. once per finished
  * run), and on Ctrl-C one line saying the backtest goes on in Temporal and how to follow it.
  */
-import { progressLine, type BacktestProgress } from '../backtest/progress';
+import { estimateProgress, progressLine, type BacktestProgress } from '../backtest/progress';
 
 /** Exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
@@ -26,6 +26,19 @@ export function backtestProgressReporter(
   let lastKey = '';
   let onLine = false;
   let id: string | null = null;
+  let last: BacktestProgress | null = null;
+  // When the share done last moved: the estimate counts down from there (estimateProgress).
+  let doneShare = -1;
+  let movedAt = 0;
+  let ticker: NodeJS.Timeout | undefined;
+  const draw = () => {
+    if (!last) return;
+    const line = `[backtest] ${progressLine(last, now(), movedAt)}`;
+    // Cut to the terminal's width: a wrapped line could not be rewritten in place.
+    const width = out.columns || 120;
+    out.write(`\r\x1b[2K${line.length >= width ? line.slice(0, width - 2) + '…' : line}`);
+    onLine = true;
+  };
   return {
     started(workflowId, joined) {
       out.write(
@@ -35,20 +48,24 @@ export function backtestProgressReporter(
     },
     update(p) {
       id = p.status.backtestId ?? id;
-      const line = `[backtest] ${progressLine(p, now())}`;
+      last = p;
+      const share = estimateProgress(p, now()).done;
+      if (share !== doneShare) [doneShare, movedAt] = [share, now()];
       if (tty) {
-        // Cut to the terminal's width: a wrapped line could not be rewritten in place.
-        const width = out.columns || 120;
-        out.write(`\r\x1b[2K${line.length >= width ? line.slice(0, width - 2) + '…' : line}`);
-        onLine = true;
+        draw();
+        // A reading can take seconds on a busy worker: the clock and the estimate move on meanwhile.
+        ticker ??= setInterval(draw, 1000).unref();
         return;
       }
       const key = `${p.status.step} ${p.status.runsDone}`;
       if (key === lastKey) return;
       lastKey = key;
-      out.write(`${line}\n`);
+      out.write(`[backtest] ${progressLine(p, now(), movedAt)}\n`);
     },
     end() {
+      clearInterval(ticker);
+      ticker = undefined;
+      last = null;
       if (onLine) out.write('\r\x1b[2K');
       onLine = false;
     },

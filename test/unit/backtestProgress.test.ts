@@ -30,13 +30,13 @@ describe('backtest progress', () => {
   it('counts the runs done and the days done of the runs in flight', () => {
     expect(dayIndex('2026-01-01', '2026-01-01')).toBe(1);
     expect(dayIndex('2026-01-01', '2026-01-16')).toBe(16);
-    // 3 runs done; run 4 computing day 11 of 20 (10 days done), run 5 on its first day.
+    // 3 runs done; run 4 computing day 11 of 20 (10 days done), run 5 on its first day a minute ago.
     const p = {
       status: status({ runsDone: 3 }),
       startedAtMs: 0,
       inFlight: [
-        { run: 5, day: '2026-01-01', of: 20 },
-        { run: 4, day: '2026-01-11', of: 20 },
+        { run: 5, day: '2026-01-01', of: 20, atMs: 10_000 },
+        { run: 4, day: '2026-01-11', of: 20, atMs: 69_000 },
       ],
     };
     const e = estimateProgress(p, 70_000);
@@ -44,9 +44,19 @@ describe('backtest progress', () => {
     expect(e.elapsedMs).toBe(70_000);
     expect(e.leftMs).toBeCloseTo((70_000 * 17.5) / 3.5, 6);
     expect(progressLine(p, 70_000)).toBe(
-      '3 of 21 runs done · run 4 at 2026-01-11 (day 11 of 20) · run 5 at 2026-01-01 (day 1 of 20) · ' +
-        '1 min 10 s elapsed, about 5 min 50 s left',
+      '3 of 21 runs done · 1 min 10 s elapsed, about 5 min 50 s left · ' +
+        'run 4 at 2026-01-11 (day 11 of 20) · run 5 at 2026-01-01 (day 1 of 20, 1 min 00 s ago)',
     );
+  });
+
+  it('counts the estimate down between readings that move nothing, from the pace when the share last moved', () => {
+    const p = { status: status({ runsDone: 3 }), startedAtMs: 0, inFlight: [] };
+    // 3 of 21 runs in 70 s: 420 s left then; 10 s later, with no run done since, 410 s.
+    expect(estimateProgress(p, 70_000).leftMs).toBeCloseTo(420_000, 6);
+    const later = estimateProgress(p, 80_000, 70_000);
+    expect(later.elapsedMs).toBe(80_000);
+    expect(later.leftMs).toBeCloseTo(410_000, 6);
+    expect(estimateProgress(p, 600_000, 70_000).leftMs).toBe(0);
   });
 
   it('has no estimate before any work is done, and says what a step without runs does', () => {
