@@ -3,3 +3,4 @@ export { portfolio } from './portfolio';
 export { positionLifecycle } from './positionLifecycle';
 export { learningCycle } from './learningCycle';
 export { backtest } from './backtest';
+export { challengerNight } from './challengerNight';

@@ -1,7 +1,9 @@
 import {
   ApplicationFailure,
+  executeChild,
   log,
   metricMeter,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -12,12 +14,16 @@ import type { AggregateActivities } from '../activities/aggregateActivity';
 import type { LessonsActivities } from '../activities/lessonsActivity';
 import type { MaterializeActivities } from '../activities/materializeActivity';
 import type { CycleRunActivities } from '../activities/cycleRunActivity';
+import type { ChallengerActivities } from '../activities/challengerActivities';
+import { CYCLE_PATCHES, challengerNightWorkflowId } from '../src/contracts/challengers';
+import { challengerNight } from './challengerNight';
 import { SA_LEARNING_DAY, SA_SCHEDULED_START_TIME, heavyTaskQueue } from '../src/contracts/temporal';
 import {
   learningCycleInputSchema,
   learningCycleStatusQuery,
   emptyCubeReport,
   type LearningCycleInput,
+  type ChallengerNightSummary,
   type LearningCycleReport,
   type LearningStep,
 } from '../src/contracts/learningCycle';
@@ -209,6 +215,8 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
       { summary: `materialize overrides, write config version ${cycleId}` },
       [stepInput],
     );
+    // After the version: a challenger never fails nor delays it (spec §9.6).
+    if (patched(CYCLE_PATCHES.challengers)) await runChallengers(report, step);
   }
 
   report.finishedAt = new Date().toISOString();
@@ -220,6 +228,55 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
   return report;
 }
 
+const challengerRuns = proxyActivities<ChallengerActivities>({ startToCloseTimeout: '5 minutes', retry });
+
+/**
+ * Each active challenger's night as a child workflow (visible in the Web UI with its verdict), all at
+ * once; a failed one is reported as failed and the cycle goes on. Then the automatic promotion, which
+ * does nothing unless the module's config opts in.
+ */
+async function runChallengers(
+  report: LearningCycleReport,
+  step: (s: LearningStep, details: string) => void,
+): Promise<void> {
+  const names = await challengerRuns.listActiveChallengers.executeWithOptions(
+    { summary: 'list the active challengers' },
+    [{ module: report.module }],
+  );
+  if (names.length === 0) return;
+  step('challengers', `learning and scoring ${names.length} challenger(s) in shadow: ${names.join(', ')}`);
+  report.challengers = await Promise.all(
+    names.map((name) =>
+      executeChild(challengerNight, {
+        workflowId: challengerNightWorkflowId(report.cycleId, name),
+        args: [
+          {
+            module: report.module,
+            name,
+            cycleId: report.cycleId,
+            learningDay: report.learningDay,
+            cutoff: report.cutoff,
+          },
+        ],
+        staticSummary: `Challenger ${name} of module ${report.module}: the night of ${report.learningDay} in shadow`,
+      }).catch((err: unknown): ChallengerNightSummary => ({
+        name,
+        verdict: null,
+        evidence: 'failed',
+        deltaEqR: null,
+        totalEqR: null,
+        nightsReplayed: null,
+        failed: err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err),
+      })),
+    ),
+  );
+  const promoted = await challengerRuns.autoPromoteChallenger.executeWithOptions(
+    { summary: 'promote a better challenger where the module opts in' },
+    [{ module: report.module }],
+  );
+  report.promoted = promoted?.name ?? null;
+}
+
 function summaryLine(r: LearningCycleReport): string {
   const a = r.aggregate;
   const m = r.materialize;
@@ -228,10 +285,15 @@ function summaryLine(r: LearningCycleReport): string {
     ? `config version ${v.version} (${v.madeLive ? 'live' : 'not live: an older day than the live version'}; ` +
       `+${v.added} −${v.removed} ~${v.changed} vs ${v.previousVersion ?? 'none'})`
     : 'no config version';
+  const challengers = r.challengers?.length
+    ? `; challengers: ${r.challengers.map((c) => `${c.name} ${c.failed ? 'failed' : c.verdict}`).join(', ')}` +
+      (r.promoted ? ` (${r.promoted} promoted)` : '')
+    : '';
   return (
     `trades ${a?.tradesAggregated ?? 0}, eligible rows changed ${r.cube?.eligibleWritten ?? 0}; ` +
     `lessons active ${r.lessons?.active ?? 0}; overrides ${m?.strengthOverrides ?? 0}/${m?.executionOverrides ?? 0}; ` +
-    version
+    version +
+    challengers
   );
 }
 
@@ -256,6 +318,17 @@ function recordCycleMetrics(r: LearningCycleReport): void {
   if (sc) {
     const m = METRICS.scorecardUplift;
     metricMeter.createGauge(m.name, 'float', m.unit, m.help).set(sc.upliftR, tags);
+  }
+  for (const c of r.challengers ?? []) {
+    if (c.failed || c.verdict === null) continue;
+    const ctags = { module: r.module, challenger: c.name };
+    const d = METRICS.challengerDelta;
+    metricMeter.createGauge(d.name, 'float', d.unit, d.help).set(c.totalEqR ?? 0, ctags);
+    const vm = METRICS.challengerVerdict;
+    // float: an int gauge cannot go below zero.
+    metricMeter
+      .createGauge(vm.name, 'float', vm.unit, vm.help)
+      .set(c.verdict === 'better' ? 1 : c.verdict === 'worse' ? -1 : 0, ctags);
   }
   const v = r.materialize?.version;
   if (v) {

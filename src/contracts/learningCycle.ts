@@ -39,7 +39,8 @@ export const learningCycleInputSchema = z.object({
 });
 export type LearningCycleInput = z.input<typeof learningCycleInputSchema>;
 
-export type LearningStep = 'starting' | 'aggregate' | 'cube' | 'lessons' | 'materialize' | 'done' | 'failed';
+export type LearningStep =
+  'starting' | 'aggregate' | 'cube' | 'lessons' | 'materialize' | 'challengers' | 'done' | 'failed';
 
 /** One strand shard of the ingest: strands whose stable id hash modulo `count` is `index`. */
 export interface ShardSpec {
@@ -230,6 +231,10 @@ export interface LearningCycleReport {
   source: 'live' | 'as_of';
   /** An as_of cycle's replay (absent on a live cycle, and on reports written before it existed). */
   replay?: AsOfReplayReport;
+  /** A live cycle's challengers, each learned and scored in shadow after the version (spec §9.6). */
+  challengers?: ChallengerNightSummary[];
+  /** The challenger the nightly promoted (only where the module's config opts in), if any. */
+  promoted?: string | null;
 }
 
 /** How much of the as-of replay a past day's cycle ran (spec §9.1, consecutive days incremental). */
@@ -238,6 +243,24 @@ export interface AsOfReplayReport {
   nights: number;
   /** Cutoff of the checkpoint resumed; null when the replay started from the first fact. */
   resumedFrom: string | null;
+}
+
+// Spec §9.6: what a challenger's night reports to the cycle (src/contracts/challengers.ts has its child workflow).
+export type ChallengerVerdict = 'better' | 'worse' | 'not yet';
+
+/** A challenger's night as the cycle reports it; `failed` when its child workflow did not finish. */
+export interface ChallengerNightSummary {
+  name: string;
+  verdict: ChallengerVerdict | null;
+  /** One readable line: the verdict with its evidence, or why the night failed. */
+  evidence: string;
+  /** Tonight's paired difference to the champion (null: nothing scored, e.g. its first night). */
+  deltaEqR: number | null;
+  /** Sum of its nightly differences so far. */
+  totalEqR: number | null;
+  /** Nights its shadow replay ran (1 when it learned the night before). */
+  nightsReplayed: number | null;
+  failed: string | null;
 }
 
 /** The workflow's signature, for typed client handles (`getHandle<LearningCycleWorkflow>`). */

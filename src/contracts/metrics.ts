@@ -24,6 +24,16 @@ export const METRICS = {
     unit: 'R',
     help: "realized ΔR of the live overrides on a cycle's trades (out-of-sample scorecard, spec §9.5)",
   },
+  challengerDelta: {
+    name: 'pm_challenger_delta_eq_r_total',
+    unit: 'R',
+    help: "a challenger's running total of paired nightly ΔR_eq against the live policy (spec §9.6), by challenger",
+  },
+  challengerVerdict: {
+    name: 'pm_challenger_verdict',
+    unit: 'verdict',
+    help: "a challenger's always-valid verdict: 1 better, 0 not yet, -1 worse (spec §9.6), by challenger",
+  },
   cycleStepDuration: { name: 'pm_cycle_step_duration', unit: 'ms', help: 'learning cycle step duration, by step' },
   positionsOpen: { name: 'pm_positions_open', unit: 'positions', help: 'open positions of a portfolio book' },
   positionsClosed: { name: 'pm_positions_closed', unit: 'positions', help: 'positions closed, by final status' },

@@ -23,6 +23,7 @@ export const HEAVY_ACTIVITIES = [
   'prepareBacktest',
   'runBacktest',
   'finishBacktest',
+  'runChallengerNight',
 ] as const;
 export const DEFAULT_NAMESPACE = 'default';
 
@@ -31,6 +32,7 @@ export const WORKFLOW_TYPES = {
   positionLifecycle: 'positionLifecycle',
   learningCycle: 'learningCycle',
   backtest: 'backtest',
+  challengerNight: 'challengerNight',
 } as const;
 
 export const LEARNING_SCHEDULE_ID = 'learning-nightly-pm';

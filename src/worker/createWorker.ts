@@ -8,6 +8,7 @@ import { createLessonsActivities } from '../../activities/lessonsActivity';
 import { createMaterializeActivities } from '../../activities/materializeActivity';
 import { createCycleRunActivities } from '../../activities/cycleRunActivity';
 import { createBacktestActivities } from '../../activities/backtestActivities';
+import { createChallengerActivities } from '../../activities/challengerActivities';
 import { HEAVY_ACTIVITIES, heavyTaskQueue } from '../contracts/temporal';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
@@ -52,6 +53,7 @@ export function createActivities(pool: pg.Pool) {
     ...createMaterializeActivities({ pool }),
     ...createCycleRunActivities({ pool }),
     ...createBacktestActivities({ pool }),
+    ...createChallengerActivities({ pool }),
   };
 }
 

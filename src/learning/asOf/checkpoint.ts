@@ -36,16 +36,17 @@ export const checkpointTableOf = (t: CheckpointTable): string => `learning_asof_
 /** Bump when the cube or lessons code changes what a night produces: older checkpoints are ignored. */
 const FORMAT = 3;
 
-/** Checkpoints kept per module: the most recently used (a backfill needs one, a diff of two days two). */
+/** Checkpoints kept per module and slot: the most recently used (a backfill needs one, a diff of two days two). */
 const KEEP = 4;
 
-const lockKey = (module: string) => `learning_asof:${module}`;
+const lockKey = (at: CheckpointSlot) => `learning_asof:${at.module}:${at.slot}`;
 
 /** The columns (name and type, in name order) of a public table. */
 async function columnsOf(client: pg.Pool | pg.ClientBase, table: string): Promise<string[]> {
   const { rows } = await client.query<{ c: string }>(
     `SELECT attname || ' ' || format_type(atttypid, atttypmod) AS c FROM pg_attribute
-      WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attname <> 'asof_cutoff' ORDER BY attname`,
+      WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attname NOT IN ('asof_cutoff', 'asof_slot')
+      ORDER BY attname`,
     [`public.${table}`],
   );
   return rows.map((r) => r.c);
@@ -87,17 +88,27 @@ async function columnList(client: pg.ClientBase, table: CheckpointTable): Promis
   return rows.map((r) => r.a).join(', ');
 }
 
-async function deleteCheckpoint(client: pg.ClientBase, module: string, cutoff: Date): Promise<void> {
+async function deleteCheckpoint(client: pg.ClientBase, at: CheckpointSlot, cutoff: Date): Promise<void> {
   for (const t of CHECKPOINT_TABLES) {
-    await client.query(`DELETE FROM public.${checkpointTableOf(t)} WHERE module = $1 AND asof_cutoff = $2`, [
-      module,
-      cutoff,
-    ]);
+    await client.query(
+      `DELETE FROM public.${checkpointTableOf(t)} WHERE module = $1 AND asof_slot = $2 AND asof_cutoff = $3`,
+      [at.module, at.slot, cutoff],
+    );
   }
-  await client.query('DELETE FROM public.learning_asof_checkpoints WHERE module = $1 AND cutoff = $2', [
-    module,
+  await client.query('DELETE FROM public.learning_asof_checkpoints WHERE module = $1 AND slot = $2 AND cutoff = $3', [
+    at.module,
+    at.slot,
     cutoff,
   ]);
+}
+
+/**
+ * Whose checkpoints: the module's live policy (slot '') or one of its challengers (slot = its name),
+ * which learn from the same facts with another policy and so keep checkpoints of their own.
+ */
+export interface CheckpointSlot {
+  module: string;
+  slot: string;
 }
 
 /**
@@ -108,19 +119,20 @@ async function deleteCheckpoint(client: pg.ClientBase, module: string, cutoff: D
  */
 export async function resumeCheckpoint(
   scratch: Scratch,
-  module: string,
+  at: CheckpointSlot,
   before: Date,
   released: (cutoff: Date) => Promise<unknown>,
 ): Promise<Date | null> {
   const { client } = scratch;
+  const { module, slot } = at;
   // Under the lock: a concurrent save or eviction cannot change a checkpoint while it is read.
   return withTransaction(
     scratch.pool,
     async () => {
       const { rows } = await client.query<{ cutoff: Date; facts_n: string; facts_hash: string }>(
         `SELECT cutoff, facts_n, facts_hash FROM public.learning_asof_checkpoints
-          WHERE module = $1 AND format = $2 AND config_hash = $3 AND cutoff < $4 ORDER BY cutoff DESC`,
-        [module, FORMAT, await configHash(client, module), before],
+          WHERE module = $1 AND slot = $5 AND format = $2 AND config_hash = $3 AND cutoff < $4 ORDER BY cutoff DESC`,
+        [module, FORMAT, await configHash(client, module), before, slot],
       );
       if (rows.length === 0 || (await checkpointColumnMismatches(client)).length > 0) return null;
       for (const cp of rows) {
@@ -135,19 +147,19 @@ export async function resumeCheckpoint(
           const cols = await columnList(client, t);
           await client.query(
             `INSERT INTO pg_temp.${t} (${cols}) SELECT ${cols} FROM public.${checkpointTableOf(t)}
-              WHERE module = $1 AND asof_cutoff = $2`,
-            [module, cp.cutoff],
+              WHERE module = $1 AND asof_slot = $3 AND asof_cutoff = $2`,
+            [module, cp.cutoff, slot],
           );
         }
         await client.query(
-          'UPDATE public.learning_asof_checkpoints SET used_at = now() WHERE module = $1 AND cutoff = $2',
-          [module, cp.cutoff],
+          'UPDATE public.learning_asof_checkpoints SET used_at = now() WHERE module = $1 AND slot = $3 AND cutoff = $2',
+          [module, cp.cutoff, slot],
         );
         return cp.cutoff;
       }
       return null;
     },
-    { advisoryLock: lockKey(module) },
+    { advisoryLock: lockKey(at) },
   );
 }
 
@@ -155,13 +167,14 @@ export async function resumeCheckpoint(
  * Saves the scratch state (the nights up to `cutoff`, a day's end) as a checkpoint of the module,
  * replacing one of the same cutoff, and drops the least recently used beyond the few kept.
  */
-export async function saveCheckpoint(scratch: Scratch, module: string, cutoff: Date): Promise<void> {
+export async function saveCheckpoint(scratch: Scratch, at: CheckpointSlot, cutoff: Date): Promise<void> {
   const { client } = scratch;
+  const { module, slot } = at;
   await withTransaction(
     scratch.pool,
     async () => {
       if ((await checkpointColumnMismatches(client)).length > 0) return;
-      await deleteCheckpoint(client, module, cutoff);
+      await deleteCheckpoint(client, at, cutoff);
       for (const t of CHECKPOINT_TABLES) {
         const cols = await columnList(client, t);
         const lastPoints =
@@ -171,24 +184,24 @@ export async function saveCheckpoint(scratch: Scratch, module: string, cutoff: D
                  FROM pg_temp.learning_edge_history WHERE module = $1) last WHERE k <= ${HALF_LIFE_MAX_POINTS})`
             : '';
         await client.query(
-          `INSERT INTO public.${checkpointTableOf(t)} (${cols}, asof_cutoff)
-           SELECT ${cols}, $2 FROM pg_temp.${t} WHERE module = $1 ${lastPoints}`,
-          [module, cutoff],
+          `INSERT INTO public.${checkpointTableOf(t)} (${cols}, asof_cutoff, asof_slot)
+           SELECT ${cols}, $2, $3 FROM pg_temp.${t} WHERE module = $1 ${lastPoints}`,
+          [module, cutoff, slot],
         );
       }
       const facts = await factsDigest(client, module);
       await client.query(
-        `INSERT INTO public.learning_asof_checkpoints (module, cutoff, facts_n, facts_hash, config_hash, format)
-         VALUES ($1, $2, $3, $4, $5, $6)`,
-        [module, cutoff, facts.n, facts.hash, await configHash(client, module), FORMAT],
+        `INSERT INTO public.learning_asof_checkpoints (module, slot, cutoff, facts_n, facts_hash, config_hash, format)
+         VALUES ($1, $7, $2, $3, $4, $5, $6)`,
+        [module, cutoff, facts.n, facts.hash, await configHash(client, module), FORMAT, slot],
       );
       const evicted = await client.query<{ cutoff: Date }>(
-        `SELECT cutoff FROM public.learning_asof_checkpoints WHERE module = $1
+        `SELECT cutoff FROM public.learning_asof_checkpoints WHERE module = $1 AND slot = $3
           ORDER BY used_at DESC, cutoff DESC OFFSET $2`,
-        [module, KEEP],
+        [module, KEEP, slot],
       );
-      for (const e of evicted.rows) await deleteCheckpoint(client, module, e.cutoff);
+      for (const e of evicted.rows) await deleteCheckpoint(client, at, e.cutoff);
     },
-    { advisoryLock: lockKey(module) },
+    { advisoryLock: lockKey(at) },
   );
 }

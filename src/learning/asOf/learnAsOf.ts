@@ -40,6 +40,11 @@ export interface AsOfOptions {
   onNight?: (night: ReplayedNight, scratch: Scratch) => void | Promise<void>;
   /** Replay from the first fact even when a checkpoint could be resumed (so onNight sees every night). */
   fromStart?: boolean;
+  /**
+   * Learn with this policy instead of the module's live one (a challenger, spec §9.6), from
+   * checkpoints of the slot `checkpointSlot` (its name) so the live policy's are left alone.
+   */
+  policy?: { stored: Record<string, unknown>; checkpointSlot: string };
 }
 
 export interface ReplayedNight {
@@ -101,7 +106,15 @@ export async function withLearningAsOf<T>(
 ): Promise<T> {
   const { module, cutoff, cycleId } = opts;
   const seed = { learning_configs: { where: 'module_id = $1', params: [module] } };
+  const at = { module, slot: opts.policy?.checkpointSlot ?? '' };
   return withScratch(pool, seed, async (scratch) => {
+    if (opts.policy) {
+      await scratch.client.query(
+        `INSERT INTO learning_configs (module_id, config_data) VALUES ($1, jsonb_build_object('learning_policy', $2::jsonb))
+         ON CONFLICT (module_id) DO UPDATE SET config_data = learning_configs.config_data || EXCLUDED.config_data`,
+        [module, JSON.stringify(opts.policy.stored)],
+      );
+    }
     // The facts to replay, read once (one snapshot), released night by night into the scratch facts.
     await scratch.client.query(
       `CREATE TEMP TABLE asof_facts AS SELECT * FROM public.learning_trade_facts WHERE module = $1 AND closed_at <= $2`,
@@ -123,7 +136,7 @@ export async function withLearningAsOf<T>(
       );
     const resumed = opts.fromStart
       ? null
-      : await resumeCheckpoint(scratch, module, dayOf(cutoff), (until) => release(null, until, null));
+      : await resumeCheckpoint(scratch, at, dayOf(cutoff), (until) => release(null, until, null));
     const nights = (await nightsUntil(scratch.client, cutoff)).filter((n) => resumed === null || n > resumed);
     let previous = resumed;
     let cube = emptyCubeReport();
@@ -132,7 +145,7 @@ export async function withLearningAsOf<T>(
       const last = i === nights.length - 1;
       // The night before the cutoff's is where an as-of of the same day resumes (a retried cycle,
       // explain of its version), and the next day's when the cutoff is inside its day.
-      if (last && previous !== null && previous !== resumed) await saveCheckpoint(scratch, module, previous);
+      if (last && previous !== null && previous !== resumed) await saveCheckpoint(scratch, at, previous);
       const day = night.toISOString().slice(0, 10);
       const nightId = last ? cycleId : `${cycleId}@${day}`;
       const released = await release(previous, night, nightId);
@@ -148,7 +161,7 @@ export async function withLearningAsOf<T>(
     // here and replays one night. Facts that close after it later leave it valid; one closed by it
     // that arrives late makes resumeCheckpoint fall back to an earlier checkpoint.
     const lastNight = nights.at(-1);
-    if (lastNight && lastNight !== resumed && isDayEnd(lastNight)) await saveCheckpoint(scratch, module, lastNight);
+    if (lastNight && lastNight !== resumed && isDayEnd(lastNight)) await saveCheckpoint(scratch, at, lastNight);
     const eligible = await scratch.client.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM pattern_scope_stats WHERE module = $1',
       [module],

@@ -122,49 +122,61 @@ export async function setPolicy(
   if (reason.length > 500) throw new InvalidInputError('--reason: longer than 500 characters');
   const name = parsePolicyName(opts.name, 'NAME');
   const policy = withSettings(defaultPolicy(name), opts.settings ?? []);
+  return withTransaction(pool, (db) =>
+    writePolicyChange(db, { module: opts.module, policy, reason, updatedBy: 'policy set' }),
+  );
+}
+
+/**
+ * The change itself, inside the caller's transaction (`policy set`, a challenger's promotion): the
+ * module's config_data.learning_policy, other keys untouched, and its record with the reason.
+ */
+export async function writePolicyChange(
+  db: pg.ClientBase,
+  opts: { module: string; policy: Policy; reason: string; updatedBy: string },
+): Promise<PolicyChange> {
+  const { policy, reason } = opts;
   const stored = compactPolicy(policy);
-  return withTransaction(pool, async (db) => {
-    await db.query(
-      `INSERT INTO learning_configs (module_id, config_data) VALUES ($1, '{}'::jsonb) ON CONFLICT (module_id) DO NOTHING`,
-      [opts.module],
+  await db.query(
+    `INSERT INTO learning_configs (module_id, config_data) VALUES ($1, '{}'::jsonb) ON CONFLICT (module_id) DO NOTHING`,
+    [opts.module],
+  );
+  const cur = await db.query<{ data: unknown }>(
+    `SELECT config_data AS data FROM learning_configs WHERE module_id = $1 FOR UPDATE`,
+    [opts.module],
+  );
+  const data = cur.rows[0].data;
+  if (data === null || typeof data !== 'object' || Array.isArray(data))
+    throw new InvalidInputError(
+      `learning_configs['${opts.module}'].config_data is not a JSON object; fix the row first`,
     );
-    const cur = await db.query<{ data: unknown }>(
-      `SELECT config_data AS data FROM learning_configs WHERE module_id = $1 FOR UPDATE`,
-      [opts.module],
-    );
-    const data = cur.rows[0].data;
-    if (data === null || typeof data !== 'object' || Array.isArray(data))
-      throw new InvalidInputError(
-        `learning_configs['${opts.module}'].config_data is not a JSON object; fix the row first`,
-      );
-    const prevStored = (data as Record<string, unknown>).learning_policy ?? null;
-    const previous = policyOfConfig(data).policy;
-    await db.query(
-      `UPDATE learning_configs SET config_data = config_data || jsonb_build_object('learning_policy', $2::jsonb),
-              updated_at = now(), updated_by = 'policy set'
-        WHERE module_id = $1`,
-      [opts.module, JSON.stringify(stored)],
-    );
-    const ins = await db.query<{ id: string }>(
-      `INSERT INTO learning_policy_changes (module, policy, previous, reason) VALUES ($1, $2::jsonb, $3::jsonb, $4)
-       RETURNING id::text`,
-      [
-        opts.module,
-        JSON.stringify({ stored, resolved: policy }),
-        prevStored === null ? null : JSON.stringify(prevStored),
-        reason,
-      ],
-    );
-    return {
-      module: opts.module,
-      changeId: ins.rows[0].id,
-      previous,
-      previousStored: prevStored,
-      policy,
-      stored,
-      diff: diffPolicies(previous, policy),
-    };
-  });
+  const prevStored = (data as Record<string, unknown>).learning_policy ?? null;
+  const previous = policyOfConfig(data).policy;
+  await db.query(
+    `UPDATE learning_configs SET config_data = config_data || jsonb_build_object('learning_policy', $2::jsonb),
+            updated_at = now(), updated_by = $3
+      WHERE module_id = $1`,
+    [opts.module, JSON.stringify(stored), opts.updatedBy],
+  );
+  const ins = await db.query<{ id: string }>(
+    `INSERT INTO learning_policy_changes (module, policy, previous, reason) VALUES ($1, $2::jsonb, $3::jsonb, $4)
+     RETURNING id::text`,
+    [
+      opts.module,
+      JSON.stringify({ stored, resolved: policy }),
+      prevStored === null ? null : JSON.stringify(prevStored),
+      reason,
+    ],
+  );
+  return {
+    module: opts.module,
+    changeId: ins.rows[0].id,
+    previous,
+    previousStored: prevStored,
+    policy,
+    stored,
+    diff: diffPolicies(previous, policy),
+  };
 }
 
 /**

@@ -21,13 +21,14 @@ import { isSizable, sizeAction, sizeTrade, type ActionSizing } from '../../domai
 import type { Scope } from '../../domain/scope';
 import { legOfRow, LEG_COLUMNS_SQL, type FactLegRow } from '../aggregate/factRow';
 
-interface LiveVersion {
+export interface LiveVersion {
   at: number;
   overrides: RuntimeOverride[];
   runtime: RuntimeParams;
 }
 
-async function liveVersions(db: pg.ClientBase, module: string): Promise<LiveVersion[]> {
+/** A version's overrides and runtime parameters, from when it went live (ms since the epoch). */
+export async function liveVersions(db: pg.ClientBase, module: string): Promise<LiveVersion[]> {
   const { rows } = await db.query<{
     created_at: Date;
     pattern_strength_overrides: unknown;
@@ -72,27 +73,24 @@ const numberOr = (x: unknown, d: number): number => {
   return typeof v === 'number' && Number.isFinite(v) ? v : d;
 };
 
-export async function scoreCycle(
-  db: pg.ClientBase,
-  opts: { module: string; cycleId: string; learningDay: string },
-): Promise<ScorecardReport> {
-  const { module, cycleId } = opts;
-  const versions = await liveVersions(db, module);
+/** A fact of the night's trades as scoring reads it (its action's time and size from its pm_action strand). */
+type NightFactRow = {
+  strand_id: string;
+  trade_id: string | null;
+  pattern_key: string;
+  action_category: string;
+  scope: Scope;
+  rr: number;
+  closed_at: Date | null;
+  ts: string | null;
+  size_frac: unknown;
+} & FactLegRow;
+
+/** The facts the cycle took in, with what sizing them needs. */
+export async function loadNightFacts(db: pg.ClientBase, module: string, cycleId: string): Promise<NightFactRow[]> {
   // The action's time and size come from its pm_action strand; a fact without one (legacy
   // reconstruction) is taken at its trade's close with size 1.
-  const { rows } = await db.query<
-    {
-      strand_id: string;
-      trade_id: string | null;
-      pattern_key: string;
-      action_category: string;
-      scope: Scope;
-      rr: number;
-      closed_at: Date | null;
-      ts: string | null;
-      size_frac: unknown;
-    } & FactLegRow
-  >(
+  const { rows } = await db.query<NightFactRow>(
     `SELECT f.strand_id, f.trade_id, f.pattern_key, f.action_category, f.scope, f.rr, f.closed_at,
             s.content->>'ts' AS ts, s.content->'size_frac' AS size_frac, ${LEG_COLUMNS_SQL}
        FROM learning_trade_facts f LEFT JOIN ad_strands s ON s.id = f.action_strand_id
@@ -101,6 +99,26 @@ export async function scoreCycle(
       ORDER BY f.strand_id, f.action_index`,
     [module, cycleId],
   );
+  return rows;
+}
+
+export interface NightScore {
+  trades: number;
+  sizedTrades: number;
+  r0: number;
+  rLive: number;
+  upliftEqR: number;
+  sumAbs: number;
+  addsWithoutLeg: number;
+  perOverride: Map<string, { trades: number; upliftR: number }>;
+}
+
+/**
+ * The night's trades sized by the versions (sorted by the time they went live): each action by the
+ * one live when it was taken, at equal exposure too. The champion's and each challenger's scores are
+ * this function over the same rows (spec §9.6: paired).
+ */
+export function scoreNight(rows: readonly NightFactRow[], versions: readonly LiveVersion[]): NightScore {
   const trades = new Map<string, { rr: number; actions: ActionSizing[] }>();
   let addsWithoutLeg = 0;
   for (const f of rows) {
@@ -134,30 +152,45 @@ export async function scoreCycle(
       mSum += a.sizeFrac * a.m;
     }
   const mBar = wSum > 0 && mSum > 0 ? mSum / wSum : 1;
-  let upliftEqR = 0;
-  let r0 = 0;
-  let rLive = 0;
-  let sumAbs = 0;
-  let sized = 0;
-  const perOverride = new Map<string, { trades: number; upliftR: number }>();
+  const out: NightScore = {
+    trades: trades.size,
+    sizedTrades: 0,
+    r0: 0,
+    rLive: 0,
+    upliftEqR: 0,
+    sumAbs: 0,
+    addsWithoutLeg,
+    perOverride: new Map(),
+  };
   for (const t of trades.values()) {
     const s = sizeTrade(t.actions, t.rr);
-    r0 += s.baseR;
-    rLive += s.baseR + s.upliftR;
-    upliftEqR += sizeTrade(t.actions, t.rr, () => mBar).upliftR;
-    sumAbs += Math.abs(t.rr);
-    if (s.M !== 1) sized++;
+    out.r0 += s.baseR;
+    out.rLive += s.baseR + s.upliftR;
+    out.upliftEqR += sizeTrade(t.actions, t.rr, () => mBar).upliftR;
+    out.sumAbs += Math.abs(t.rr);
+    if (s.M !== 1) out.sizedTrades++;
     for (const [lesson, u] of s.credit) {
-      const o = perOverride.get(lesson) ?? { trades: 0, upliftR: 0 };
+      const o = out.perOverride.get(lesson) ?? { trades: 0, upliftR: 0 };
       o.trades++;
       o.upliftR += u;
-      perOverride.set(lesson, o);
+      out.perOverride.set(lesson, o);
     }
   }
+  return out;
+}
+
+export async function scoreCycle(
+  db: pg.ClientBase,
+  opts: { module: string; cycleId: string; learningDay: string },
+): Promise<ScorecardReport> {
+  const { module, cycleId } = opts;
+  const night = scoreNight(await loadNightFacts(db, module, cycleId), await liveVersions(db, module));
+  const { r0, rLive, sumAbs, upliftEqR, addsWithoutLeg, perOverride } = night;
+  const sized = night.sizedTrades;
   const report: ScorecardReport = {
     module,
     cycleId,
-    trades: trades.size,
+    trades: night.trades,
     sizedTrades: sized,
     r0,
     rLive,

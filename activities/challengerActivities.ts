@@ -1,0 +1,64 @@
+/**
+ * The challengers' activities (spec §9.6): which are active, a challenger's night (score, then learn in
+ * shadow: heavy), its standing and verdict, and the nightly's automatic promotion where the module's
+ * config opts in. Bad input fails once, non-retryably ('BadConfiguration'), naming the field.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type pg from 'pg';
+import { ERROR_TYPES, InvalidInputError } from '../src/contracts/errors';
+import { describeZodError } from '../src/contracts/zod';
+import { challengerNightInputSchema, type ChallengerNightInput } from '../src/contracts/challengers';
+import { runChallengerNight, type ChallengerNightReport } from '../src/learning/challengers/night';
+import { challengerStanding } from '../src/learning/challengers/standing';
+import { findChallenger, listChallengers, notActive } from '../src/learning/challengers/store';
+import { autoPromote } from '../src/learning/challengers/promote';
+import type { VerdictResult } from '../src/domain/stat/sequential';
+import { withHeartbeats } from './heartbeat';
+
+const bad = (activity: string, message: string) =>
+  ApplicationFailure.nonRetryable(`${activity}: ${message}`, ERROR_TYPES.badConfiguration);
+
+/** Known bad input (an unknown or retired challenger) fails once; anything else is retried. */
+async function refusing<T>(activity: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof InvalidInputError) throw bad(activity, e.message);
+    throw e;
+  }
+}
+
+export function createChallengerActivities({ pool }: { pool: pg.Pool }) {
+  return {
+    async listActiveChallengers(input: { module: string }): Promise<string[]> {
+      return (await listChallengers(pool, input.module)).map((c) => c.name);
+    },
+
+    async runChallengerNight(input: ChallengerNightInput): Promise<ChallengerNightReport> {
+      const parsed = challengerNightInputSchema.safeParse(input);
+      if (!parsed.success) throw bad('runChallengerNight', `invalid input: ${describeZodError(parsed.error)}`);
+      const i = parsed.data;
+      return refusing('runChallengerNight', () =>
+        withHeartbeats((beat) =>
+          runChallengerNight(pool, { ...i, cutoff: new Date(i.cutoff) }, (phase) => beat({ phase })),
+        ),
+      );
+    },
+
+    async challengerVerdict(input: { module: string; name: string }): Promise<VerdictResult & { nights: number }> {
+      return refusing('challengerVerdict', async () => {
+        const c = await findChallenger(pool, input.module, input.name);
+        if (!c) throw new InvalidInputError(await notActive(pool, input.module, input.name));
+        const s = await challengerStanding(pool, c);
+        return { ...s.verdict, nights: s.nights.length };
+      });
+    },
+
+    async autoPromoteChallenger(input: { module: string }): Promise<{ name: string; changeId: string } | null> {
+      const p = await autoPromote(pool, input.module);
+      return p ? { name: p.standing.challenger.name, changeId: p.change.changeId } : null;
+    },
+  };
+}
+
+export type ChallengerActivities = ReturnType<typeof createChallengerActivities>;
