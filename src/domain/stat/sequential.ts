@@ -9,7 +9,10 @@
  * 1976): under Gaussian differences with any unknown variance it is a nonnegative martingale, so by
  * Ville's inequality it ever reaches 1/α with probability at most α, however many nights are looked at.
  * Inverting it in the tested mean gives the confidence sequence, so "0 outside the sequence" and
- * "p ≤ α" are the same inequality.
+ * "p ≤ α" are the same inequality. Two guards for a real book: a wild night is clipped at a bound
+ * set by the nights before it, and the side the sample skewness points away from is widened (a
+ * right-skewed book looks worse than it is until its runners come) — only ever widened, so every
+ * rejection is one the Gaussian-exact test would make too.
  */
 
 export interface SequentialOptions {
