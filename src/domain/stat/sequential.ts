@@ -251,7 +251,7 @@ function run(ds: readonly number[], opts: SequentialOptions): ConfidenceSequence
     lo = Math.max(lo, current[0]);
     hi = Math.min(hi, current[1]);
     const p = Math.min(1, Math.exp(-maxLog));
-    path.push({ night, n, value: unit * x, estimate: unit * mean, lo, hi, logBayesFactor: logBf, p });
+    path.push({ night, n, value: x === d ? raw : unit * x, estimate: unit * mean, lo, hi, logBayesFactor: logBf, p });
   });
   const n = past.length;
   return {
