@@ -3,14 +3,14 @@
  * shadow: heavy), its standing and verdict, and the nightly's automatic promotion where the module's
  * config opts in. Bad input fails once, non-retryably ('BadConfiguration'), naming the field.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, log } from '@temporalio/activity';
 import type pg from 'pg';
 import { ERROR_TYPES, InvalidInputError } from '../src/contracts/errors';
 import { describeZodError } from '../src/contracts/zod';
 import { challengerNightInputSchema, type ChallengerNightInput } from '../src/contracts/challengers';
 import { runChallengerNight, type ChallengerNightReport } from '../src/learning/challengers/night';
 import { challengerStanding } from '../src/learning/challengers/standing';
-import { findChallenger, listChallengers, notActive } from '../src/learning/challengers/store';
+import { findChallenger, notActive } from '../src/learning/challengers/store';
 import { autoPromote } from '../src/learning/challengers/promote';
 import type { VerdictResult } from '../src/domain/stat/sequential';
 import { withHeartbeats } from './heartbeat';
@@ -31,7 +31,12 @@ async function refusing<T>(activity: string, fn: () => Promise<T>): Promise<T> {
 export function createChallengerActivities({ pool }: { pool: pg.Pool }) {
   return {
     async listActiveChallengers(input: { module: string }): Promise<string[]> {
-      return (await listChallengers(pool, input.module)).map((c) => c.name);
+      // Names only: a challenger whose stored policy no longer parses fails its own night, not the list.
+      const { rows } = await pool.query<{ name: string }>(
+        'SELECT name FROM learning_challengers WHERE module = $1 AND retired_at IS NULL ORDER BY created_at, name',
+        [input.module],
+      );
+      return rows.map((r) => r.name);
     },
 
     async runChallengerNight(input: ChallengerNightInput): Promise<ChallengerNightReport> {
@@ -55,8 +60,17 @@ export function createChallengerActivities({ pool }: { pool: pg.Pool }) {
     },
 
     async autoPromoteChallenger(input: { module: string }): Promise<{ name: string; changeId: string } | null> {
-      const p = await autoPromote(pool, input.module);
-      return p ? { name: p.standing.challenger.name, changeId: p.change.changeId } : null;
+      try {
+        const p = await autoPromote(pool, input.module);
+        return p ? { name: p.standing.challenger.name, changeId: p.change.changeId } : null;
+      } catch (e) {
+        // A promotion that cannot be made (a broken challenger row) is said, never a failed cycle.
+        if (e instanceof InvalidInputError) {
+          log.warn(`automatic promotion skipped: ${e.message}`);
+          return null;
+        }
+        throw e;
+      }
     },
   };
 }

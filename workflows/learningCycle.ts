@@ -228,6 +228,13 @@ export async function learningCycle(rawInput: LearningCycleInput): Promise<Learn
   return report;
 }
 
+/** The innermost message of a failure chain (child → activity → application failure). */
+function rootCause(err: unknown): string {
+  let e = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(e);
+}
+
 const challengerRuns = proxyActivities<ChallengerActivities>({ startToCloseTimeout: '5 minutes', retry });
 
 /**
@@ -266,7 +273,7 @@ async function runChallengers(
         deltaEqR: null,
         totalEqR: null,
         nightsReplayed: null,
-        failed: err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err),
+        failed: rootCause(err),
       })),
     ),
   );
@@ -297,6 +304,17 @@ function summaryLine(r: LearningCycleReport): string {
   );
 }
 
+/**
+ * A signed value on a gauge, which the SDK only takes non-negative (a negative one fails the workflow
+ * task, so the cycle would never finish): two series by `sign`, `positive` = max(x, 0) and
+ * `negative` = max(−x, 0), both set every time, so value = positive − negative.
+ */
+function signedGauge(m: { name: string; unit: string; help: string }, x: number, tags: Record<string, string>): void {
+  const g = metricMeter.createGauge(m.name, 'float', m.unit, m.help);
+  g.set(Math.max(0, x), { ...tags, sign: 'positive' });
+  g.set(Math.max(0, -x), { ...tags, sign: 'negative' });
+}
+
 /** The cycle's business metrics (src/contracts/metrics.ts), once it is done. */
 function recordCycleMetrics(r: LearningCycleReport): void {
   const tags = { module: r.module, source: r.source };
@@ -315,20 +333,12 @@ function recordCycleMetrics(r: LearningCycleReport): void {
       lessons.set(r.lessons[status], { ...tags, status });
   }
   const sc = r.materialize?.scorecard;
-  if (sc) {
-    const m = METRICS.scorecardUplift;
-    metricMeter.createGauge(m.name, 'float', m.unit, m.help).set(sc.upliftR, tags);
-  }
+  if (sc) signedGauge(METRICS.scorecardUplift, sc.upliftR, tags);
   for (const c of r.challengers ?? []) {
     if (c.failed || c.verdict === null) continue;
     const ctags = { module: r.module, challenger: c.name };
-    const d = METRICS.challengerDelta;
-    metricMeter.createGauge(d.name, 'float', d.unit, d.help).set(c.totalEqR ?? 0, ctags);
-    const vm = METRICS.challengerVerdict;
-    // float: an int gauge cannot go below zero.
-    metricMeter
-      .createGauge(vm.name, 'float', vm.unit, vm.help)
-      .set(c.verdict === 'better' ? 1 : c.verdict === 'worse' ? -1 : 0, ctags);
+    signedGauge(METRICS.challengerDelta, c.totalEqR ?? 0, ctags);
+    signedGauge(METRICS.challengerVerdict, c.verdict === 'better' ? 1 : c.verdict === 'worse' ? -1 : 0, ctags);
   }
   const v = r.materialize?.version;
   if (v) {

@@ -2,6 +2,10 @@
  * The business metrics the workflows record through the SDK's metric meter, exported by the
  * worker's Prometheus endpoint (src/temporal/telemetry.ts) next to the SDK's own. Names, units and
  * tags are a contract for dashboards and alerts. Deterministic (imported by workflow code).
+ *
+ * Signed values (ΔR, a verdict) are two series by the tag `sign`: `positive` = max(x, 0) and
+ * `negative` = max(−x, 0), both written each time — the value is positive − negative (the SDK's gauges
+ * take no negative value).
  */
 export const METRICS = {
   tradesAggregated: { name: 'pm_trades_aggregated', unit: 'trades', help: 'trades taken into facts, by path' },

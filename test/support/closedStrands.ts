@@ -32,6 +32,11 @@ export interface ClosedStrandsOptions {
    * the rest of its pattern (evidence), and the data yields active lessons and overrides.
    */
   strongEdges?: boolean;
+  /**
+   * Every trade entered and exited inside [from, from + windowMs] (epoch ms) instead of over 200 days
+   * from 2026-01-01: trades whose actions come after a given config version (scoring tests).
+   */
+  window?: { from: number; ms: number };
 }
 
 export interface SyntheticStrand extends PositionClosedStrand {
@@ -89,9 +94,13 @@ export function buildClosedStrands(opts: ClosedStrandsOptions): SyntheticStrand[
       ...(rnd() < 0.85 ? { bucket_rank: pick(RANKS) } : {}),
     };
     const modes = pick(MODES);
-    const entryMs = Date.UTC(2026, 0, 1) + Math.floor(rnd() * 200) * DAY + Math.floor(rnd() * 24) * 3_600_000;
+    let entryMs = Date.UTC(2026, 0, 1) + Math.floor(rnd() * 200) * DAY + Math.floor(rnd() * 24) * 3_600_000;
     const holdDays = 0.5 + Math.floor(rnd() * 20) / 2;
-    const exitMs = entryMs + holdDays * DAY;
+    let exitMs = entryMs + holdDays * DAY;
+    if (opts.window) {
+      entryMs = opts.window.from + Math.floor((i / opts.count) * (opts.window.ms / 2));
+      exitMs = entryMs + Math.floor(opts.window.ms / 2);
+    }
     const entryTime = new Date(entryMs).toISOString();
     const exitTime = new Date(exitMs).toISOString();
 

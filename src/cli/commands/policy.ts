@@ -25,6 +25,7 @@ import {
 } from '../../learning/policy/baseline';
 import { DEFAULT_RR_BASELINE } from '../../domain/stats';
 import { emit } from '../output';
+import { registerChallengerCommands } from './challengers';
 import type { CliContext } from '../context';
 
 const module = (v: string) => parseOrThrow(moduleIdSchema, v, '--module');
@@ -83,7 +84,10 @@ function setLines(r: PolicyChange): string[] {
 }
 
 export function registerPolicyCommands(program: Command, ctx: CliContext): void {
-  const policy = program.command('policy').description('the learning policy of a module: show, set (recorded), diff');
+  const policy = program
+    .command('policy')
+    .description('the learning policy of a module: show, set (recorded), diff, history; challengers beside it');
+  registerChallengerCommands(policy, ctx);
   policy
     .command('show')
     .description('the live policy of a module with every constant')

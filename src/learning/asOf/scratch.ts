@@ -6,7 +6,7 @@
  * instant could see; then its search_path is set to pg_temp only. The existing steps run unchanged
  * on that connection — so the what-if is computed by exactly the code the nightly runs — and any
  * table this module forgot to shadow fails with "relation does not exist" instead of being
- * written. The connection is destroyed afterwards, which drops every temporary table.
+ * written; the strands are a read-only view. The connection is destroyed afterwards, which drops every temporary table.
  */
 import type pg from 'pg';
 
@@ -75,6 +75,9 @@ export async function withScratch<T>(
         ]);
       }
     }
+    // The strands, read-only: a fact's add leg is read from its trade's position_closed strand
+    // (aggregate/factRow.ts). OFFSET 0 makes the view not updatable, so nothing can write through it.
+    await client.query('CREATE TEMP VIEW ad_strands AS SELECT * FROM public.ad_strands OFFSET 0');
     await client.query('ANALYZE ' + SCRATCH_TABLES.map((t) => `pg_temp.${t}`).join(', '));
     await client.query('SET search_path TO pg_temp');
     const shared = {
