@@ -95,7 +95,9 @@ async function replays(): Promise<void> {
       log(
         `   as of day ${day} (${dayText(day)}), ${from}: ${fmtSecs(r.ms)}  load ${load.toFixed(2)}  ` +
           `${r.out.nights} nights (${(r.ms / r.out.nights).toFixed(0)} ms each), ${fmtInt(r.out.facts.n)} facts, ` +
-          `${fmtInt(r.out.eligibleRows)} eligible rows, ${r.out.lessonIds.length} active lessons`,
+          `${fmtInt(r.out.eligibleRows)} eligible rows, ${r.out.lessonIds.length} active lessons; ` +
+          `scratch ${fmtSecs(r.out.timings.setupMs)}, checkpoint load ${fmtSecs(r.out.timings.resumeMs)}, ` +
+          `nights ${fmtSecs(r.out.timings.nightsMs)}, checkpoint saves ${fmtSecs(r.out.timings.saveMs)}`,
       );
       if (day === days && !fromStart) {
         figures.push({

@@ -70,6 +70,8 @@ export interface AsOfResult {
   /** The last night's cube and lessons reports, as that night's cycle would have reported them. */
   cube: CubeReport;
   lessons: LessonsReport;
+  /** Where the wall time went (ms): scratch tables and facts, checkpoint load, the nights, checkpoint saves. */
+  timings: { setupMs: number; resumeMs: number; nightsMs: number; saveMs: number };
 }
 
 const DAY_MS = 86_400_000;
@@ -107,6 +109,16 @@ export async function withLearningAsOf<T>(
   const { module, cutoff, cycleId } = opts;
   const seed = { learning_configs: { where: 'module_id = $1', params: [module] } };
   const at = { module, slot: opts.policy?.checkpointSlot ?? '' };
+  const t0 = performance.now();
+  const timings = { setupMs: 0, resumeMs: 0, nightsMs: 0, saveMs: 0 };
+  const timed = async <T>(key: keyof typeof timings, fn: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    try {
+      return await fn();
+    } finally {
+      timings[key] += performance.now() - t;
+    }
+  };
   return withScratch(pool, seed, async (scratch) => {
     if (opts.policy) {
       await scratch.client.query(
@@ -134,9 +146,12 @@ export async function withLearningAsOf<T>(
          SELECT module, pattern_key, action_category, strand_id, action_index, $3::text FROM night WHERE $3::text IS NOT NULL`,
         [until, after, queue],
       );
+    timings.setupMs = performance.now() - t0;
     const resumed = opts.fromStart
       ? null
-      : await resumeCheckpoint(scratch, at, dayOf(cutoff), (until) => release(null, until, null));
+      : await timed('resumeMs', () =>
+          resumeCheckpoint(scratch, at, dayOf(cutoff), (until) => release(null, until, null)),
+        );
     const nights = (await nightsUntil(scratch.client, cutoff)).filter((n) => resumed === null || n > resumed);
     let previous = resumed;
     let cube = emptyCubeReport();
@@ -145,7 +160,8 @@ export async function withLearningAsOf<T>(
       const last = i === nights.length - 1;
       // The night before the cutoff's is where an as-of of the same day resumes (a retried cycle,
       // explain of its version), and the next day's when the cutoff is inside its day.
-      if (last && previous !== null && previous !== resumed) await saveCheckpoint(scratch, at, previous);
+      if (last && previous !== null && previous !== resumed)
+        await timed('saveMs', () => saveCheckpoint(scratch, at, previous!));
       const day = night.toISOString().slice(0, 10);
       const nightId = last ? cycleId : `${cycleId}@${day}`;
       const released = await release(previous, night, nightId);
@@ -161,7 +177,8 @@ export async function withLearningAsOf<T>(
     // here and replays one night. Facts that close after it later leave it valid; one closed by it
     // that arrives late makes resumeCheckpoint fall back to an earlier checkpoint.
     const lastNight = nights.at(-1);
-    if (lastNight && lastNight !== resumed && isDayEnd(lastNight)) await saveCheckpoint(scratch, at, lastNight);
+    if (lastNight && lastNight !== resumed && isDayEnd(lastNight))
+      await timed('saveMs', () => saveCheckpoint(scratch, at, lastNight));
     const eligible = await scratch.client.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM pattern_scope_stats WHERE module = $1',
       [module],
@@ -176,6 +193,7 @@ export async function withLearningAsOf<T>(
       cube,
       // nightsUntil always includes the cutoff's day, so the loop ran at least once.
       lessons: lessons!,
+      timings: { ...timings, nightsMs: performance.now() - t0 - timings.setupMs - timings.resumeMs - timings.saveMs },
     };
     return inspect(result, scratch);
   });
