@@ -1,11 +1,14 @@
 /**
- * The learning report end to end: read (data.ts) → specs (charts.ts) → SVG (render.ts) → page (html.ts),
- * and writing it so that a failure leaves nothing behind.
+ * The learning report end to end: read (data.ts, learningQualityData.ts, challengersData.ts) → specs
+ * (charts.ts, learningQualityCharts.ts, challengersChart.ts) → SVG (render.ts) → page (html.ts), and
+ * writing it so that a failure leaves nothing behind.
  */
 import { access, constants, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type pg from 'pg';
 import { buildCharts } from './charts';
+import { challengersChart, challengerSummaries, type ChallengerSummary } from './challengersChart';
+import { loadChallengers } from './challengersData';
 import { loadReportData, type ReportData } from './data';
 import { learningQualityCharts } from './learningQualityCharts';
 import { loadLearningQuality } from './learningQualityData';
@@ -19,16 +22,21 @@ export interface BuiltReport {
   charts: RenderedChart[];
   /** The modules whose latest backtest is drawn. */
   backtestModules: string[];
+  /** The report module's challengers (retired ones too) with their verdicts. */
+  challengers: ChallengerSummary[];
 }
 
 export async function buildReport(pool: pg.Pool, opts: ReportOptions): Promise<BuiltReport> {
   const data = await loadReportData(pool, opts);
   const quality = await loadLearningQuality(pool, data.module, opts.backtestModule, asOfEnd(opts.asOf));
+  const challengers = await loadChallengers(pool, data.module, data.asOf, asOfEnd(opts.asOf));
   const charts: RenderedChart[] = [];
-  const specs = [
-    ...buildCharts(data),
-    ...learningQualityCharts(quality, { module: data.module, backtestModule: opts.backtestModule }),
-  ];
+  const [scorecard, ...backtests] = learningQualityCharts(quality, {
+    module: data.module,
+    backtestModule: opts.backtestModule,
+  });
+  // The module's own book (its scorecard, its challengers) before the backtests of other modules.
+  const specs = [...buildCharts(data), scorecard, challengersChart(challengers), ...backtests];
   for (const c of specs) {
     const drawn = c.empty === undefined ? { svg: await renderSvg(c.spec) } : { svg: null, empty: c.empty };
     charts.push({ id: c.id, title: c.title, caption: c.caption, ...drawn });
@@ -39,6 +47,7 @@ export async function buildReport(pool: pg.Pool, opts: ReportOptions): Promise<B
     data,
     charts,
     backtestModules,
+    challengers: challengerSummaries(challengers),
   };
 }
 

@@ -16,8 +16,9 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
     .description(
       'write the learning report: one self-contained HTML file (charts as inline SVG, no network) with the edge ' +
         'of the strongest eligible subsets, lessons by status, edge history with half-life fits, overrides and ' +
-        'their runtime weights, trades per day and by path, the nightly scorecard, and the latest backtest of each ' +
-        'module (of --module alone when it is given)',
+        "their runtime weights, trades per day and by path, the nightly scorecard, the challengers' cumulative ΔR_eq " +
+        'against the live policy with their verdicts, and the latest backtest of each module (of --module alone when ' +
+        'it is given)',
     )
     // Under .data/ (git-ignored, beside the embedded database) by default, so the documented call
     // leaves the checkout clean; the summary prints the path.
@@ -66,6 +67,7 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
           lessons: d.lessons.length,
           overrides: d.overrides.length,
           trades: d.tradesPerDay.reduce((s, t) => s + t.trades, 0),
+          challengers: report.challengers,
         },
         o,
       );
