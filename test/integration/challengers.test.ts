@@ -175,6 +175,11 @@ describe('challengers', () => {
     await setPolicy(pool, { module: m, name: 'evidence', reason: 'champion' });
     await registerChallenger(pool, { module: m, name: 'worse1', base: 'v5', reason: 'r' });
     await fakeScores(pool, m, 'worse1', noisy(-1, 12));
+    await registerChallenger(pool, { module: m, name: 'unproven', base: 'v5', reason: 'r' });
+    await expect(promoteChallenger(pool, { module: m, name: 'unproven', reason: 'try' })).rejects.toThrow(
+      /not proven better yet \(not yet: .*\): not promoted/,
+    );
+    await retireChallenger(pool, { module: m, name: 'unproven', reason: 'done' });
     const changes = await count(pool, 'learning_policy_changes', m);
     await expect(promoteChallenger(pool, { module: m, name: 'worse1', reason: 'try' })).rejects.toThrow(
       /worse than the live policy \(worse: .*\): not promoted \(--force/,
@@ -188,7 +193,7 @@ describe('challengers', () => {
       [m],
     );
     expect(last.rows[0].name).toBe('v5');
-    expect(last.rows[0].reason).toMatch(/^promote challenger worse1: anyway — evidence: worse: /);
+    expect(last.rows[0].reason).toMatch(/^promote challenger worse1 \(forced\): anyway — evidence: worse: /);
     expect((await listChallengers(pool, m)).map((c) => [c.name, c.policy.name])).toEqual([
       ['former-evidence', 'evidence'],
     ]);

@@ -98,7 +98,7 @@ export function registerChallengerCommands(policy: Command, ctx: CliContext): vo
     )
     .argument('<name>')
     .requiredOption('--reason <text>', 'why (recorded, with the evidence)')
-    .option('--force', 'promote even when the verdict is "worse"')
+    .option('--force', 'promote even when the verdict is "worse" or "not yet"')
     .option('--module <module>', 'module', module, 'pm')
     .option('--json', 'machine-readable output')
     .action(async (name: string, o: { reason: string; force?: boolean; module: string; json?: boolean }) => {

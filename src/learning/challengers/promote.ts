@@ -1,7 +1,8 @@
 /**
  * Promotion (spec §9.6): a challenger becomes the live policy as a recorded policy change whose reason
  * names the evidence; the champion it replaces becomes a challenger (`former-<policy>`), so the swap can
- * be judged the same way and undone the same way. Refused while the verdict is "worse" unless forced.
+ * be judged the same way and undone the same way. Refused unless the verdict is "better" (a "worse"
+ * or "not yet" one needs --force, and the change's reason says it was forced).
  * One transaction: the change, the retirement and the new challenger land together or not at all.
  */
 import type pg from 'pg';
@@ -40,9 +41,12 @@ export async function promoteChallenger(
       if (!c || c.retiredAt) throw new InvalidInputError(await notActive(db, opts.module, name));
       const standing = await challengerStanding(db, c);
       const v = standing.verdict;
-      if (v.verdict === 'worse' && !opts.force)
+      // "not yet" is no evidence either way: promoting on it is a decision the user makes with --force.
+      if (v.verdict !== 'better' && !opts.force)
         throw new InvalidInputError(
-          `challenger ${name} is worse than the live policy (${v.evidence}): not promoted (--force promotes it anyway)`,
+          v.verdict === 'worse'
+            ? `challenger ${name} is worse than the live policy (${v.evidence}): not promoted (--force promotes it anyway)`
+            : `challenger ${name} is not proven better yet (${v.evidence}): not promoted (--force promotes it anyway)`,
         );
       const cfg = await db.query<{ data: unknown }>(
         `SELECT config_data AS data FROM learning_configs WHERE module_id = $1`,
@@ -52,7 +56,7 @@ export async function promoteChallenger(
       const change = await writePolicyChange(db, {
         module: opts.module,
         policy: c.policy,
-        reason: `promote challenger ${name}: ${reason} — evidence: ${v.evidence}`,
+        reason: `promote challenger ${name}${v.verdict === 'better' ? '' : ' (forced)'}: ${reason} — evidence: ${v.evidence}`,
         updatedBy: opts.updatedBy ?? 'policy promote',
       });
       await db.query(
@@ -66,7 +70,7 @@ export async function promoteChallenger(
         JSON.stringify(compactPolicy(champion)),
         `the live policy until challenger ${name} was promoted (policy change ${change.changeId})`,
       ]);
-      return { change, standing, formerChampion, forced: v.verdict === 'worse' };
+      return { change, standing, formerChampion, forced: v.verdict !== 'better' };
     },
     { advisoryLock: `learning_challengers:${opts.module}` },
   );
