@@ -282,11 +282,15 @@ describe('pmctl report', () => {
         const d = report.data;
         const distinct = <T>(xs: T[]) => new Set(xs).size;
 
-        // This store has no backtest: that chart says so instead of drawing an empty frame; the rest draw.
-        expect(report.charts.filter((c) => c.svg === null).map((c) => c.id)).toEqual(['backtest']);
-        expect(await page.locator('figure.chart svg').count()).toBe(report.charts.length - 1);
+        // This store has no backtest and no challenger: those charts say so instead of drawing an empty
+        // frame; the rest draw.
+        expect(report.charts.filter((c) => c.svg === null).map((c) => c.id)).toEqual(['challengers', 'backtest']);
+        expect(await page.locator('figure.chart svg').count()).toBe(report.charts.length - 2);
         expect(await page.locator('figure[data-chart="backtest"] p.empty').innerText()).toMatch(
           /^no data yet: no backtests stored yet in any module: run pmctl backtest --module M/,
+        );
+        expect(await page.locator('figure[data-chart="challengers"] p.empty').innerText()).toMatch(
+          /^no data yet: module pm has no challengers: register one with pmctl policy challenge NAME --reason R;/,
         );
         expect(await marksIn(page, 'subsets', MARKS.subsetCells)).toBe(d.subsets.length);
         expect(await marksIn(page, 'patterns', MARKS.patternBars)).toBe(d.patterns.length);

@@ -71,6 +71,7 @@ describe('the report of an empty store', () => {
       'paths',
       'quarantine',
       'scorecard',
+      'challengers',
       'backtest',
     ]);
     expect(report.charts.filter((c) => c.svg !== null).map((c) => c.id)).toEqual([]);
@@ -80,6 +81,10 @@ describe('the report of an empty store', () => {
     expect(empty.overrides).toMatch(/^no data yet: module pm has no overrides in its live config: /);
     expect(empty.trades).toMatch(/^no data yet: module pm has no closed trades in its ledger: /);
     expect(empty.scorecard).toMatch(/^no data yet: module pm has no scorecard rows: /);
+    expect(empty.challengers).toBe(
+      'no data yet: module pm has no challengers: register one with pmctl policy challenge NAME --reason R; ' +
+        'each nightly cycle then learns it in shadow and scores it beside the live policy',
+    );
     expect(empty.backtest).toBe(
       'no data yet: no backtests stored yet in any module: run pmctl backtest --module M --from D --to D --policy evidence',
     );
