@@ -110,17 +110,18 @@ export function challengerSummaries(d: ChallengersData): ChallengerSummary[] {
 const flag = (module: string) => (module === 'pm' ? '' : ` --module ${module}`);
 
 function emptyText(d: ChallengersData): string | undefined {
-  if (d.challengers.length === 0)
+  if (d.challengers.some((c) => c.nights.length > 0)) return undefined;
+  // Nothing scored: a retired challenger without a night will never be, so only active ones wait.
+  const waiting = d.challengers.filter((c) => c.retiredOn === null);
+  if (waiting.length === 0)
     return noData(
       `module ${d.module} has no challengers: register one with pmctl policy challenge NAME --reason R${flag(d.module)}; ` +
         'each nightly cycle then learns it in shadow and scores it beside the live policy',
     );
-  if (d.challengers.every((c) => c.nights.length === 0))
-    return noData(
-      `module ${d.module}'s challenger(s) ${d.challengers.map((c) => c.name).join(', ')} are not scored yet: ` +
-        'the first nightly cycle learns each in shadow, the one after scores it on its trades (pmctl cycle run)',
-    );
-  return undefined;
+  return noData(
+    `module ${d.module}'s challenger(s) ${waiting.map((c) => c.name).join(', ')} are not scored yet: ` +
+      'the first nightly cycle learns each in shadow, the one after scores it on its trades (pmctl cycle run)',
+  );
 }
 
 /**

@@ -104,8 +104,17 @@ describe('the challengers chart', () => {
     );
   });
 
+  it('counts a retired challenger that was never scored as none', () => {
+    expect(challengersChart(data([challenger('gone', [], '2026-01-02')])).empty).toMatch(
+      /^no data yet: module pm has no challengers: register one with pmctl policy challenge NAME --reason R;/,
+    );
+  });
+
   it('says "no data yet" while its challengers are registered but not scored', () => {
-    expect(challengersChart(data([challenger('loose', []), challenger('v5', [])])).empty).toBe(
+    expect(
+      challengersChart(data([challenger('loose', []), challenger('v5', []), challenger('gone', [], '2026-01-02')]))
+        .empty,
+    ).toBe(
       "no data yet: module pm's challenger(s) loose, v5 are not scored yet: the first nightly cycle learns each in " +
         'shadow, the one after scores it on its trades (pmctl cycle run)',
     );
