@@ -29,6 +29,13 @@ import { availableMetricsAddress, installRuntime } from './src/temporal/telemetr
 const RETRY_MS = { first: 500, max: 5_000 };
 
 /**
+ * How this process signs its lines: `[heavy worker]` when it is the heavy child of a worker (forked,
+ * so it has an IPC channel) — its parent already says `[worker] waiting…` / `[worker] polling` once
+ * for the pair — else `[worker]`.
+ */
+const TAG = process.connected ? '[heavy worker]' : '[worker]';
+
+/**
  * Connects and creates the worker, retrying with backoff (0.5 s doubling to 5 s) for as long as the
  * server is unreachable; any other failure (bad TLS, unknown namespace) ends the process at once.
  */
@@ -53,7 +60,7 @@ async function connectWhenReady(
       });
       if (waitingSince !== null) {
         console.error(
-          `[worker] Temporal at ${address} answered after ${((Date.now() - waitingSince) / 1000).toFixed(1)} s`,
+          `${TAG} Temporal at ${address} answered after ${((Date.now() - waitingSince) / 1000).toFixed(1)} s`,
         );
       }
       return { connection, worker };
@@ -64,7 +71,7 @@ async function connectWhenReady(
         waitingSince = Date.now();
         const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
         console.error(
-          `[worker] waiting for Temporal at ${address} (${why}); retrying every ${RETRY_MS.max / 1000} s at most until it answers`,
+          `${TAG} waiting for Temporal at ${address} (${why}); retrying every ${RETRY_MS.max / 1000} s at most until it answers`,
         );
       }
       await new Promise((r) => setTimeout(r, delay));
@@ -75,9 +82,9 @@ async function connectWhenReady(
 
 /** The SDK runtime with the Prometheus exporter, unless its address is taken (then without, said once). */
 async function installWorkerRuntime(): Promise<void> {
-  const metrics = await availableMetricsAddress((m) => console.error(`[worker] ${m}`));
+  const metrics = await availableMetricsAddress((m) => console.error(`${TAG} ${m}`));
   installRuntime({ metrics });
-  if (metrics) console.error(`[worker] Prometheus metrics at http://${metrics}/metrics`);
+  if (metrics) console.error(`${TAG} Prometheus metrics at http://${metrics}/metrics`);
 }
 
 export async function runWorker(
@@ -103,13 +110,13 @@ export async function runWorker(
       if (stopping) return;
       // Half a worker would look alive while heavy activities wait: stop, say why, exit non-zero.
       heavyFailed = `the heavy worker process exited (${signal ?? `code ${code}`}); stopping`;
-      console.error(`[worker] ${heavyFailed}`);
+      console.error(`${TAG} ${heavyFailed}`);
       worker.shutdown();
     });
     if (role === 'heavy') stopWhenOrphaned(() => worker.shutdown());
     const queue = role === 'heavy' ? heavyTaskQueue(settings.taskQueue) : settings.taskQueue;
     console.error(
-      `[worker] polling task queue ${queue} on ${settings.connectionOptions.address} (${settings.namespace})` +
+      `${TAG} polling task queue ${queue} on ${settings.connectionOptions.address} (${settings.namespace})` +
         (role === 'heavy' ? `, ${heavySlots()} heavy activities at a time` : '') +
         (heavy ? `; heavy activities in process ${heavy.pid} on ${heavyTaskQueue(settings.taskQueue)}` : ''),
     );
@@ -139,7 +146,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       }),
     )
     .catch((err) => {
-      console.error(`[worker] ${err instanceof Error ? err.message : String(err)}`);
+      console.error(`${TAG} ${err instanceof Error ? err.message : String(err)}`);
       process.exit(1);
     });
 }
