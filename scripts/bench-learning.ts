@@ -4,7 +4,8 @@
  * the simple family, the realistic family (60 days × 200 trades, bimodal heavy-tailed R/R, holds of
  * days, adds and trims, a book mean of 0.9 R) and the real-price market (real bars traded by a trend
  * PM). Prints each target with its value for the default policy and MET / NOT MET, `v5` beside it, the
- * load average, and a last line `learning quality: M of N targets met`.
+ * load average, and a last line `learning quality: M of N targets met`. Then the challengers' proof
+ * (spec §9.6; bench/challengerProof.ts): the sequential verdict night by night on realistic seeds.
  *
  * Seeds: evaluation only. Simple 1-4 (headline, K null runs) and 1001 on (spread); realistic 1-4
  * (headline) and 2001 on (spread, the targets' mean and 10th percentile); real prices seed 7. The
@@ -12,11 +13,13 @@
  *
  *   npm run bench:learning                      # K = 20 null runs, 20 fresh seeds
  *   npm run bench:learning -- --k 5 --seeds 5   # quicker; p-values coarser (the smallest p is 1/(K+1))
+ *   npm run bench:learning -- --challenger-seeds 5   # the challengers' proof on 5 seeds (0: skipped)
  */
 import { parseArgs } from 'node:util';
 import { resolveDatabase } from '../src/db/database';
 import { createScratchDatabase } from '../src/db/scratchDatabase';
 import { measureLessonsStep } from './bench/lessonsStepSpeed';
+import { BETTER_SETTINGS, proofTargets, runChallengerProof } from './bench/challengerProof';
 import { DEFAULT_POLICY_NAME, defaultPolicy, POLICY_NAMES, type Policy, type PolicyName } from '../src/domain/policy';
 import {
   DAYS,
@@ -39,6 +42,7 @@ const { values } = parseArgs({
     k: { type: 'string', default: '20' },
     seed: { type: 'string', default: '7' },
     seeds: { type: 'string', default: '20' },
+    'challenger-seeds': { type: 'string', default: '20' },
   },
 });
 const K = Number(values.k);
@@ -48,6 +52,9 @@ if (!Number.isInteger(K) || K < 0 || K > 1000) throw new Error(`--k must be an i
 if (!Number.isInteger(SEED) || SEED < 0) throw new Error(`--seed must be a non-negative integer, got ${values.seed}`);
 if (!Number.isInteger(SEEDS) || SEEDS < 1 || SEEDS > 200)
   throw new Error(`--seeds must be an integer in [1, 200], got ${values.seeds}`);
+const CHALLENGER_SEEDS = Number(values['challenger-seeds']);
+if (!Number.isInteger(CHALLENGER_SEEDS) || CHALLENGER_SEEDS < 0 || CHALLENGER_SEEDS > 200)
+  throw new Error(`--challenger-seeds must be an integer in [0, 200], got ${values['challenger-seeds']}`);
 
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
 const num = (x: number | null, d = 2) => (x === null ? 'n/a' : x.toFixed(d));
@@ -311,6 +318,20 @@ function realPrices(): void {
   }
 }
 
+/** Challengers (spec §9.6): evidence live, a truly better and a truly worse challenger, planted and null. */
+function challengers(): void {
+  if (CHALLENGER_SEEDS === 0) return;
+  console.log(
+    `  challengers: evidence live; better = evidence ${BETTER_SETTINGS.join(' ')}; worse = v5; ` +
+      `realistic seeds 2001-${2000 + CHALLENGER_SEEDS}, planted (0.5 sd) and null, 60 nights`,
+  );
+  const s = runChallengerProof(CHALLENGER_SEEDS, (line) => console.log(line));
+  console.log(
+    `  challengers measured (load ${loadAverage()}): declared the wrong way on ${s.wrongWay} planted seed(s)`,
+  );
+  for (const t of proofTargets(s)) add('challengers', t.target, t.value, t.met);
+}
+
 /** The lessons step over the database at 10,000 realistic trades (a scratch database, dropped after). */
 async function lessonsStepSpeed(): Promise<void> {
   const admin = await resolveDatabase();
@@ -336,6 +357,7 @@ async function main() {
   simpleFamily();
   realisticFamily();
   realPrices();
+  challengers();
   await lessonsStepSpeed();
   const fw = Math.max(...targets.map((t) => t.family.length));
   const tw = Math.max(...targets.map((t) => t.target.length));
@@ -347,7 +369,11 @@ async function main() {
       `${t.family.padEnd(fw)}  ${t.target.padEnd(tw)}  ${t.value.padEnd(vw)}  ${(t.met ? 'MET' : 'NOT MET').padEnd(7)}  ${t.v5}`,
     );
   console.log('');
-  console.log('not measured here: the past-day cycle and the challengers (the scale and challengers issues).');
+  console.log(
+    CHALLENGER_SEEDS === 0
+      ? 'not measured here: the past-day cycle (the scale issue) and, with --challenger-seeds 0, the challengers.'
+      : 'not measured here: the past-day cycle (the scale issue).',
+  );
   console.log(`bench time ${((performance.now() - t0) / 1000).toFixed(0)} s; load average at end: ${loadAverage()}`);
   console.log(`learning quality: ${targets.filter((t) => t.met).length} of ${targets.length} targets met`);
 }

@@ -221,3 +221,36 @@ export function runChallengerProof(seeds: number, log: (line: string) => void = 
     perSeed,
   };
 }
+
+export interface ProofTarget {
+  target: string;
+  value: string;
+  met: boolean;
+}
+
+/**
+ * The proof's targets (issue 24 item 6), each on ≥ 95% of the seeds (19 of 20): the better challenger
+ * declared better, the worse one worse (neither ever the wrong way), and on the null market neither
+ * declared anything on any of the 60 nights.
+ */
+export function proofTargets(s: ProofSummary): ProofTarget[] {
+  const need = Math.ceil(0.95 * s.seeds);
+  const of = `${need} of ${s.seeds} seeds`;
+  return [
+    {
+      target: `planted: the better challenger declared better within ${NIGHTS} nights on ≥ ${of}`,
+      value: `${s.betterDeclared.count} of ${s.seeds}; ${nightsText(s.betterDeclared)}`,
+      met: s.betterDeclared.count >= need && s.wrongWay === 0,
+    },
+    {
+      target: `planted: the worse challenger (v5) declared worse within ${NIGHTS} nights on ≥ ${of}`,
+      value: `${s.worseDeclared.count} of ${s.seeds}; ${nightsText(s.worseDeclared)}`,
+      met: s.worseDeclared.count >= need && s.wrongWay === 0,
+    },
+    {
+      target: `null: neither challenger declared anything over ${NIGHTS} nights on ≥ ${of}`,
+      value: `${s.nullClean} of ${s.seeds}`,
+      met: s.nullClean >= need,
+    },
+  ];
+}
