@@ -9,7 +9,8 @@ import {
   triggerSchedule,
   unpauseSchedule,
 } from '../../temporal/schedule';
-import { cycleStatus, runCycleNow } from '../../cycles/client';
+import { awaitCycle, cycleStatus, runCycleNow } from '../../cycles/client';
+import { watchCycle } from '../cycleProgress';
 import { SHARD_LIMITS } from '../../contracts/learningCycle';
 import { parseAsOf } from '../../domain/asOf';
 import { validateDataflow } from '../../validate/validator';
@@ -45,11 +46,21 @@ export function registerLearningCommands(program: Command, ctx: CliContext): voi
     .option('--verbose', 'the whole report instead of its summary')
     .option('--json', 'machine-readable output')
     .action(async (o) => {
-      const r = await runCycleNow(
-        await ctx.temporal(),
-        { module: o.module, asOf: o.asOf === undefined ? undefined : learningDayArg(o.asOf), shards: o.shards },
-        { taskQueue: ctx.settings.taskQueue, wait: o.wait },
-      );
+      const client = await ctx.temporal();
+      const input = {
+        module: o.module,
+        asOf: o.asOf === undefined ? undefined : learningDayArg(o.asOf),
+        shards: o.shards,
+      };
+      const started = await runCycleNow(client, input, { taskQueue: ctx.settings.taskQueue, wait: false });
+      // Steps and retried activities on stderr while it waits (not with --json, nor with --no-wait).
+      const watch = o.wait && !o.json ? watchCycle(client, started.workflowId) : null;
+      let r: Awaited<ReturnType<typeof runCycleNow>>;
+      try {
+        r = o.wait ? { ...started, report: await awaitCycle(client, started.workflowId) } : started;
+      } finally {
+        watch?.stop();
+      }
       const webUi = workflowUiUrl(ctx.settings.namespace, r.workflowId);
       emit({ webUi, ...r }, o, () => cycleSummary(r, webUi));
     });
