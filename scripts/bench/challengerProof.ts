@@ -2,8 +2,9 @@
  * The proof that challengers work (spec §9.6, issue 24 item 6): on the realistic synthetic market,
  * with `evidence` live as the champion, a challenger that is truly better (constants tuned for the
  * planted market on tuning seeds, never on the seeds measured here) must be declared better, one that
- * is truly worse (`v5`, which keeps no override above its weight floor on this book) worse, and on the
- * null market neither may be declared anything over 60 nights.
+ * is truly worse (`v5`, whose overrides nearly all weigh under its weight floor on this book, so it
+ * forgoes the planted edge the champion sizes) worse, and on the null market neither may be declared
+ * anything over 60 nights.
  *
  * A night's figure is what the live scorecard pairs: each policy sizes the same trades by its own
  * overrides as of the night before their actions, at equal exposure (a day's multipliers rescaled to
