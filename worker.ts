@@ -87,9 +87,12 @@ async function installWorkerRuntime(): Promise<void> {
   if (metrics) console.error(`${TAG} Prometheus metrics at http://${metrics}/metrics`);
 }
 
-export async function runWorker(
-  opts: { migrate?: boolean; role?: WorkerProcessRole; heavyArgs?: string[] } = {},
-): Promise<void> {
+export async function runWorker(opts: {
+  migrate?: boolean;
+  role?: WorkerProcessRole;
+  /** How this program is started again as the heavy child (`worker --role heavy`, or worker.ts's). */
+  heavyArgs: string[];
+}): Promise<void> {
   const role = opts.role ?? 'both';
   await installWorkerRuntime();
   const settings = temporalSettings();
@@ -101,7 +104,7 @@ export async function runWorker(
   try {
     if (role === 'both') {
       heavy = spawnHeavyWorker({
-        args: opts.heavyArgs ?? [...process.argv.slice(2).filter((a) => !a.startsWith('--role')), '--role', 'heavy'],
+        args: opts.heavyArgs,
         env: { DATABASE_URL: db.url, TEMPORAL_TASK_QUEUE: settings.taskQueue },
       });
     }

@@ -8,9 +8,16 @@
  * writes each once.
  */
 import type pg from 'pg';
-import { resolveRuntimeParams, RuntimeOverrideSchema } from '../../domain/runtime';
+import { resolveRuntimeParams } from '../../domain/runtime';
 import { learnAsOf } from '../asOf/learnAsOf';
-import { liveVersions, loadNightFacts, scoreNight, type LiveVersion } from '../scorecard/scoreCycle';
+import {
+  actionTimeOf,
+  liveVersions,
+  loadNightFacts,
+  runtimeOverridesOf,
+  scoreNight,
+  type LiveVersion,
+} from '../scorecard/scoreCycle';
 import { findChallenger, notActive, type Challenger } from './store';
 import { InvalidInputError } from '../../contracts/errors';
 
@@ -53,19 +60,10 @@ async function challengerVersions(db: pg.ClientBase, c: Challenger): Promise<Liv
   );
   return rows.map((r) => ({
     at: r.created_at.getTime(),
-    overrides: (Array.isArray(r.o) ? r.o : []).flatMap((o) => {
-      const p = RuntimeOverrideSchema.safeParse(o);
-      return p.success ? [p.data] : [];
-    }),
+    overrides: runtimeOverridesOf(r.o),
     runtime,
   }));
 }
-
-/** The action time of a fact row as scoring reads it (its strand's ts, else its trade's close). */
-const actionAt = (f: { ts: string | null; closed_at: Date | null }) => {
-  const t = f.ts === null ? Number.NaN : Date.parse(f.ts);
-  return Number.isFinite(t) ? t : (f.closed_at?.getTime() ?? Number.NaN);
-};
 
 async function scoreChallenger(
   pool: pg.Pool,
@@ -87,7 +85,7 @@ async function scoreChallenger(
     if (mine.length === 0) return null;
     // Paired on the trades both policies had a version for: every action after the challenger's first.
     const rows = await loadNightFacts(client, c.module, input.cycleId);
-    const early = new Set(rows.filter((f) => !(actionAt(f) >= mine[0].at)).map((f) => f.strand_id));
+    const early = new Set(rows.filter((f) => !(actionTimeOf(f) >= mine[0].at)).map((f) => f.strand_id));
     const paired = rows.filter((f) => !early.has(f.strand_id));
     const champion = scoreNight(paired, await liveVersions(client, c.module));
     const challenger = scoreNight(paired, mine);

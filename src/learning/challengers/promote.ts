@@ -10,8 +10,9 @@ import { InvalidInputError } from '../../contracts/errors';
 import { withTransaction } from '../../db/transaction';
 import { policyOfConfig } from '../../domain/policy';
 import { compactPolicy, writePolicyChange, type PolicyChange } from '../policy/store';
+import { parseReason } from '../policy/reason';
 import { challengerStanding, moduleStandings, type ChallengerStanding } from './standing';
-import { findChallenger, notActive, parseChallengerName, parseReason } from './store';
+import { findChallenger, notActive, parseChallengerName } from './store';
 
 export interface Promotion {
   change: PolicyChange;

@@ -12,6 +12,7 @@ import { InvalidInputError } from '../../contracts/errors';
 import { withTransaction } from '../../db/transaction';
 import { defaultPolicy, parsePolicy, parsePolicyName, withSettings, type Policy } from '../../domain/policy';
 import { compactPolicy } from '../policy/store';
+import { parseReason } from '../policy/reason';
 
 export const CHALLENGERS_MAX_DEFAULT = 3;
 const NAME = /^[a-z][a-z0-9_-]{0,39}$/;
@@ -34,13 +35,6 @@ export function parseChallengerName(name: string): string {
       `NAME: ${JSON.stringify(name)} is not a challenger name (a lowercase letter, then up to 39 of a-z 0-9 _ -)`,
     );
   return name;
-}
-
-export function parseReason(reason: string | undefined, what: string): string {
-  const r = reason?.trim() ?? '';
-  if (r === '') throw new InvalidInputError(`--reason: ${what} needs a reason (--reason "why")`);
-  if (r.length > 500) throw new InvalidInputError('--reason: longer than 500 characters');
-  return r;
 }
 
 type Row = {

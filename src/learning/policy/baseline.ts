@@ -17,6 +17,7 @@
  */
 import type pg from 'pg';
 import { InvalidInputError } from '../../contracts/errors';
+import { parseReason } from './reason';
 import { withTransaction } from '../../db/transaction';
 import { DEFAULT_RR_BASELINE } from '../../domain/stats';
 import { rrBaselineOf } from '../aggregate/cube';
@@ -167,9 +168,7 @@ export async function setRrBaseline(
   opts: { module: string; value: unknown; reason: string },
 ): Promise<RrBaselineSet> {
   const to = parseRrBaseline(opts.value);
-  const reason = opts.reason?.trim() ?? '';
-  if (reason === '') throw new InvalidInputError('--reason: a change of rr_baseline needs a reason (--reason "why")');
-  if (reason.length > 500) throw new InvalidInputError('--reason: longer than 500 characters');
+  const reason = parseReason(opts.reason, 'a change of rr_baseline');
   return withTransaction(pool, async (db) => {
     const lock = () =>
       db.query<{ data: unknown }>(`SELECT config_data AS data FROM learning_configs WHERE module_id = $1 FOR UPDATE`, [

@@ -34,6 +34,7 @@ import {
 import { findVersion } from '../versions/store';
 import { rrBaseline, type RrBaseline } from './baseline';
 import { policyHistory, type PolicyEvent } from './history';
+import { parseReason } from './reason';
 
 export interface LivePolicy {
   module: string;
@@ -117,9 +118,7 @@ export async function setPolicy(
   pool: pg.Pool,
   opts: { module: string; name: string; reason: string; settings?: readonly string[] },
 ): Promise<PolicyChange> {
-  const reason = opts.reason?.trim() ?? '';
-  if (reason === '') throw new InvalidInputError('--reason: a policy change needs a reason (--reason "why")');
-  if (reason.length > 500) throw new InvalidInputError('--reason: longer than 500 characters');
+  const reason = parseReason(opts.reason, 'a policy change');
   const name = parsePolicyName(opts.name, 'NAME');
   const policy = withSettings(defaultPolicy(name), opts.settings ?? []);
   return withTransaction(pool, (db) =>

@@ -27,6 +27,20 @@ export interface LiveVersion {
   runtime: RuntimeParams;
 }
 
+/** A stored override list as sizing reads it: a non-array is empty, a malformed entry left out. */
+export function runtimeOverridesOf(list: unknown): RuntimeOverride[] {
+  return (Array.isArray(list) ? list : []).flatMap((o) => {
+    const p = RuntimeOverrideSchema.safeParse(o);
+    return p.success ? [p.data] : [];
+  });
+}
+
+/** When a fact's action was taken (ms): its pm_action strand's ts, else its trade's close; NaN when neither. */
+export function actionTimeOf(f: { ts: string | null; closed_at: Date | null }): number {
+  const t = f.ts === null ? Number.NaN : Date.parse(f.ts);
+  return Number.isFinite(t) ? t : (f.closed_at?.getTime() ?? Number.NaN);
+}
+
 /** A version's overrides and runtime parameters, from when it went live (ms since the epoch). */
 export async function liveVersions(db: pg.ClientBase, module: string): Promise<LiveVersion[]> {
   const { rows } = await db.query<{
@@ -41,13 +55,9 @@ export async function liveVersions(db: pg.ClientBase, module: string): Promise<L
   return rows.map((r) => {
     // Versions written before policies existed recorded none: they ran under v5.
     const policy = isRecord(r.v) ? r.v.policy : undefined;
-    const list = Array.isArray(r.pattern_strength_overrides) ? r.pattern_strength_overrides : [];
     return {
       at: r.created_at.getTime(),
-      overrides: list.flatMap((o) => {
-        const p = RuntimeOverrideSchema.safeParse(o);
-        return p.success ? [p.data] : [];
-      }),
+      overrides: runtimeOverridesOf(r.pattern_strength_overrides),
       runtime: resolveRuntimeParams({ learning_policy: policyOfConfig({ learning_policy: policy }).policy }).params,
     };
   });
@@ -126,8 +136,7 @@ export function scoreNight(rows: readonly NightFactRow[], versions: readonly Liv
     let t = trades.get(key);
     if (!t) trades.set(key, (t = { rr: Number(f.rr), actions: [] }));
     if (!isSizable(f.action_category)) continue;
-    const parsed = f.ts === null ? Number.NaN : Date.parse(f.ts);
-    const at = Number.isFinite(parsed) ? parsed : (f.closed_at?.getTime() ?? Number.NaN);
+    const at = actionTimeOf(f);
     const live = Number.isFinite(at) ? liveAt(versions, at) : null;
     const sizeFrac = Math.max(0, numberOr(f.size_frac, 1));
     const legRR = legOfRow(f);
